@@ -1,0 +1,277 @@
+#include "controlplane/appliance.h"
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "controlplane/embedded_default_config.h"
+#include "controlplane/flow_event_sink.h"
+#include "controlplane/metrics_exporter.h"
+#include "controlplane/policy_compiler.h"
+#include "controlplane/policy_loader.h"
+#include "controlplane/public_suffix_list.h"
+#include "controlplane/run_summary.h"
+#include "dataplane/port/eal.h"
+#include "dataplane/port/ports.h"
+#include "dataplane/worker/worker_loop.h"
+
+namespace sluice {
+
+namespace {
+
+namespace cfg = sluice::config;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_hangup = 0;
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+void on_hangup(int) { g_hangup = 1; }
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+// "…,tx_pcap=/x/out.pcap,…" → "/x/out.pcap"; "" when the device writes no pcap.
+std::string tx_pcap_of(const std::string& device) {
+  auto at = device.find("tx_pcap=");
+  if (at == std::string::npos) return "";
+  auto start = at + 8;
+  return device.substr(start, device.find(',', start) - start);
+}
+
+// Everything that must be released in order when the run ends, whatever the exit path.
+struct Platform {
+  rte_mempool* mbufs = nullptr;
+  rte_ring* events = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
+  std::vector<uint16_t> open_ports;
+  bool eal_up = false;
+
+  ~Platform() {
+    for (auto port : open_ports) close_port(port);
+    if (events) rte_ring_free(events);
+    if (qsbr) rte_free(qsbr);
+    if (mbufs) rte_mempool_free(mbufs);
+    if (eal_up) rte_eal_cleanup();
+  }
+};
+
+}  // namespace
+
+std::string embedded_default_config_text() {
+  std::string text = kEmbeddedDefaultConfig;
+  replace_all(text, "${SOURCE_ROOT}", SLUICE_SOURCE_ROOT);
+  replace_all(text, "${OUT_DIR}", (std::filesystem::current_path() / "sluice-demo-out").string());
+  return text;
+}
+
+int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::ostream& err) {
+  const cfg::Port* ports[kSideCount] = {};
+  for (const auto& port : config.ports())
+    ports[port.role() == cfg::INSIDE ? 0 : 1] = &port;
+  if (!ports[0] || !ports[1]) {
+    err << "sluiced: the config needs one INSIDE and one OUTSIDE port\n";
+    return 2;
+  }
+  if (config.worker_lcores_size() != 1) {
+    err << "sluiced: this version runs exactly one worker lcore (got " << config.worker_lcores_size()
+        << "); several need RSS queues per port\n";
+    return 2;
+  }
+
+  // The policy first: a refused policy must stop us before anything is started.
+  PublicSuffixList suffixes;
+  suffixes.load();
+  LoadedPolicy loaded = load_policy_file(config.policy_path(), suffixes);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) err << error.to_string() << "\n";
+    err << "sluiced: policy refused, nothing applied\n";
+    return 2;
+  }
+
+  std::error_code fs_error;
+  std::filesystem::create_directories(config.log_dir(), fs_error);
+  if (fs_error) {
+    err << "sluiced: log_dir " << config.log_dir() << ": " << fs_error.message() << "\n";
+    return 2;
+  }
+  for (const auto* port : ports) {
+    auto pcap = tx_pcap_of(port->device());
+    if (!pcap.empty()) std::filesystem::create_directories(std::filesystem::path(pcap).parent_path(), fs_error);
+  }
+  JsonLinesWriter denial_log;
+  std::string error;
+  std::string denial_path = (std::filesystem::path(config.log_dir()) / "denials.jsonl").string();
+  if (!denial_log.open(denial_path, error)) {
+    err << "sluiced: denial log: " << error << "\n";
+    return 2;
+  }
+  JsonLinesWriter flow_log;
+  if (!config.flow_log_path().empty() && !flow_log.open(config.flow_log_path(), error)) {
+    err << "sluiced: flow log: " << error << "\n";
+    return 2;
+  }
+
+  unsigned worker_lcore = config.worker_lcores(0);
+  std::vector<std::string> eal_args = {"sluiced", "-l", "0," + std::to_string(worker_lcore), "--main-lcore", "0"};
+  for (const auto& arg : config.eal_args()) eal_args.push_back(arg);
+  for (const auto* port : ports)
+    for (const auto& arg : device_eal_args(port->device())) eal_args.push_back(arg);
+  eal_args.push_back("--log-level=lib.eal:error");
+  Platform platform;
+  if (!init_eal(eal_args, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  platform.eal_up = true;
+
+  platform.mbufs = rte_pktmbuf_pool_create("mbufs", config.mbuf_count(), 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                           static_cast<int>(rte_socket_id()));
+  if (!platform.mbufs) {
+    err << "sluiced: cannot allocate " << config.mbuf_count() << " packet buffers (raise -m or lower mbuf_count)\n";
+    return 1;
+  }
+  uint16_t port_ids[kSideCount];
+  for (int side = 0; side < kSideCount; ++side) {
+    if (!open_port(device_port_name(ports[side]->device()), platform.mbufs, port_ids[side], error)) {
+      err << "sluiced: " << to_string(static_cast<Side>(side)) << " port: " << error << "\n";
+      return 1;
+    }
+    platform.open_ports.push_back(port_ids[side]);
+  }
+
+  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1);
+  if (!compiled.policy) {
+    err << "sluiced: " << config.policy_path() << ": compile failed: " << compiled.error << "\n";
+    return 2;
+  }
+  std::unique_ptr<CompiledPolicy> policy = std::move(compiled.policy);
+
+  platform.events = rte_ring_create_elem("flow_events", sizeof(FlowEvent), config.denial_ring_size(),
+                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
+  platform.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0) {
+    err << "sluiced: cannot allocate the event ring or the quiescent-state variable\n";
+    return 1;
+  }
+
+  FlowTable flows;
+  if (!flows.init("flows_w0", config.flow_capacity(), static_cast<int>(rte_lcore_to_socket_id(worker_lcore)), error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  auto counters = std::make_unique<WorkerCounters>();
+  PacketProcessorSetup processor_setup;
+  processor_setup.worker_index = 0;
+  processor_setup.flows = &flows;
+  processor_setup.events = platform.events;
+  processor_setup.reply_pool = platform.mbufs;
+  processor_setup.counters = counters.get();
+  processor_setup.emit_allowed_flows = flow_log.is_open();
+  PacketProcessor processor(processor_setup);
+
+  WorkerShared shared;
+  shared.qsbr = platform.qsbr;
+  shared.policy.store(policy.get(), std::memory_order_release);
+  WorkerLoopSetup loop_setup;
+  loop_setup.processor = &processor;
+  loop_setup.counters = counters.get();
+  loop_setup.shared = &shared;
+  loop_setup.ports[0] = port_ids[0];
+  loop_setup.ports[1] = port_ids[1];
+
+  ControlCounters control;
+  control.policy_generation = policy->generation;
+  MetricsView view;
+  view.workers = {counters.get()};
+  for (const auto& ruleset : policy->policies) view.policy_names.push_back(ruleset.name);
+  view.control = &control;
+  MetricsExporter exporter;
+  if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGHUP, on_hangup);
+
+  FlowEventSink sink(config.appliance_name(), &denial_log, flow_log.is_open() ? &flow_log : nullptr);
+  out << "sluiced: running; policy " << config.policy_path() << " (generation " << policy->generation << ", "
+      << policy->policies.size() << " policies, " << policy->attachments.size() - 1 << " attachments + default)";
+  if (!config.metrics_address().empty()) out << "; metrics on http://" << config.metrics_address() << "/metrics";
+  out << std::endl;
+
+  if (rte_eal_remote_launch(run_worker_loop, &loop_setup, worker_lcore) != 0) {
+    err << "sluiced: cannot launch the worker on lcore " << worker_lcore << "\n";
+    return 1;
+  }
+
+  const uint64_t tsc_hz = rte_get_tsc_hz();
+  const uint64_t started = rte_rdtsc();
+  std::string stop_cause = "stopped";
+  while (true) {
+    sink.drain(platform.events, *policy);
+    control.denial_records_written = denial_log.lines_written();
+    control.denial_record_write_errors = denial_log.write_errors();
+    if (g_hangup) {
+      g_hangup = 0;
+      err << "sluiced: SIGHUP: live reload is not part of this version; restart to apply a new policy\n";
+    }
+    if (g_stop_signal) {
+      stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
+      break;
+    }
+    if (config.exit_on_idle_ms()) {
+      uint64_t last = read(counters->last_rx_tsc);
+      uint64_t idle_ms = config.exit_on_idle_ms();
+      uint64_t since = last ? last : started;
+      if (!last) idle_ms = std::max<uint64_t>(idle_ms, 1000);
+      if (rte_rdtsc() - since > idle_ms * tsc_hz / 1000) {
+        stop_cause = "input consumed (idle " + std::to_string(config.exit_on_idle_ms()) + " ms)";
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  shared.stop.store(true, std::memory_order_relaxed);
+  rte_eal_mp_wait_lcore();
+  sink.drain(platform.events, *policy);
+  if (flow_log.is_open())
+    flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
+      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *policy);
+    });
+  denial_log.drain();
+  flow_log.drain();
+  control.denial_records_written = denial_log.lines_written();
+  control.denial_record_write_errors = denial_log.write_errors();
+
+  RunSummary summary = summarize({counters.get()}, *policy, sink);
+  summary.title = "sluiced: " + stop_cause + "; summary";
+  summary.paths.emplace_back("denial log", denial_path);
+  if (flow_log.is_open()) summary.paths.emplace_back("flow log", flow_log.path());
+  for (int side = 0; side < kSideCount; ++side) {
+    auto pcap = tx_pcap_of(ports[side]->device());
+    if (!pcap.empty())
+      summary.paths.emplace_back(side == 0 ? "inside tx" : "output", pcap + (side == 0 ? " (resets to clients)" : ""));
+  }
+  summary.print(out);
+  if (denial_log.write_errors()) err << "sluiced: denial log write errors: " << denial_log.last_error() << "\n";
+  out.flush();
+  return 0;
+}
+
+}  // namespace sluice

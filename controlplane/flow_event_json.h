@@ -1,0 +1,41 @@
+// Formats flow events as the JSON lines of the denial log (docs/RECORDS.md) and the flow log.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "dataplane/policy/compiled_policy.h"
+#include "dataplane/worker/flow_event.h"
+
+namespace sluice {
+
+// Converts worker TSC stamps to wall-clock time, from one reference taken at start.
+class EventClock {
+ public:
+  EventClock();  // reference: now
+  // RFC 3339, UTC, milliseconds: "2026-11-22T20:01:14.123Z".
+  std::string format(uint64_t tsc) const;
+
+ private:
+  uint64_t start_tsc_;
+  double tsc_hz_;
+  int64_t start_unix_ns_;
+};
+
+std::string json_escape(std::string_view text);
+
+// "TCP", "UDP", "ICMP", "ICMPV6" or the protocol number.
+std::string protocol_name(uint8_t ip_protocol);
+
+// What the record's `destination` holds: the name judged, else the destination address.
+std::string destination_of(const FlowEvent& event);
+
+// One denial record: every field of proto/denial.proto, in its order.
+std::string denial_record_json(const FlowEvent& event, const CompiledPolicy& policy, const std::string& appliance,
+                               const EventClock& clock);
+
+// One flow-log line: the verdict of a flow, allowed ones included.
+std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy);
+
+}  // namespace sluice

@@ -1,0 +1,148 @@
+#include "controlplane/metrics_exporter.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include "dataplane/reason.h"
+
+namespace sluice {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr const char* kVerdictLabels[kFlowVerdictCount] = {"PENDING", "ALLOW", "DROP", "DRY_RUN_DENIAL"};
+
+MetricFamily family(const std::string& name, const std::string& help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (f.type == MetricType::Counter) metric.counter.value = value;
+  else metric.gauge.value = value;
+  f.metric.push_back(std::move(metric));
+}
+
+template <typename Field>
+uint64_t sum(const MetricsView& view, Field field) {
+  uint64_t total = 0;
+  for (const auto* worker : view.workers) total += read(field(*worker));
+  return total;
+}
+
+std::vector<MetricFamily> collect(const MetricsView& view) {
+  std::vector<MetricFamily> families;
+  const char* sides[kSideCount] = {"inside", "outside"};
+
+  auto rx_packets = family("sluice_port_rx_packets_total", "Packets received by the workers, by port.", MetricType::Counter);
+  auto tx_packets = family("sluice_port_tx_packets_total", "Packets sent by the workers, by port.", MetricType::Counter);
+  auto rx_bytes = family("sluice_port_rx_bytes_total", "Bytes received by the workers, by port.", MetricType::Counter);
+  auto tx_bytes = family("sluice_port_tx_bytes_total", "Bytes sent by the workers, by port.", MetricType::Counter);
+  for (int side = 0; side < kSideCount; ++side) {
+    std::vector<ClientMetric::Label> port{{"port", sides[side]}};
+    add(rx_packets, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.rx_packets[side]; })), port);
+    add(tx_packets, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.tx_packets[side]; })), port);
+    add(rx_bytes, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.rx_bytes[side]; })), port);
+    add(tx_bytes, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.tx_bytes[side]; })), port);
+  }
+  families.push_back(std::move(rx_packets));
+  families.push_back(std::move(tx_packets));
+  families.push_back(std::move(rx_bytes));
+  families.push_back(std::move(tx_bytes));
+
+  auto dropped = family("sluice_dropped_packets_total", "Packets dropped, by reason (docs/REASONS.md).", MetricType::Counter);
+  auto verdicts = family("sluice_flow_verdicts_total", "Flows judged, by the reason of their verdict.", MetricType::Counter);
+  for (int reason = 0; reason < kReasonCount; ++reason) {
+    std::vector<ClientMetric::Label> label{{"reason", to_string(static_cast<Reason>(reason))}};
+    add(dropped, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.dropped_packets[reason]; })), label);
+    add(verdicts, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flow_verdicts[reason]; })), label);
+  }
+  families.push_back(std::move(dropped));
+  families.push_back(std::move(verdicts));
+
+  auto flows = family("sluice_flows_total", "Flows judged, by policy and verdict.", MetricType::Counter);
+  for (size_t policy = 0; policy < view.policy_names.size() && policy < size_t(kMaxPolicies); ++policy)
+    for (int verdict = 1; verdict < kFlowVerdictCount; ++verdict)
+      add(flows, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_by_policy[policy][verdict]; })),
+          {{"policy", view.policy_names[policy]}, {"verdict", kVerdictLabels[verdict]}});
+  families.push_back(std::move(flows));
+
+  auto single = [&](const std::string& name, const std::string& help, auto field) {
+    auto f = family(name, help, MetricType::Counter);
+    add(f, double(sum(view, field)));
+    families.push_back(std::move(f));
+  };
+  single("sluice_flows_created_total", "Flows entered into a flow table.",
+         [](const WorkerCounters& w) -> const Counter& { return w.flows_created; });
+  single("sluice_flows_refused_total", "New flows refused because the flow table was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.flows_refused_table_full; });
+  single("sluice_tcp_resets_sent_total", "TCP resets sent to clients of denied flows.",
+         [](const WorkerCounters& w) -> const Counter& { return w.resets_sent; });
+  single("sluice_tcp_resets_failed_total", "TCP resets not sent for want of a packet buffer.",
+         [](const WorkerCounters& w) -> const Counter& { return w.resets_not_sent; });
+  single("sluice_flow_events_dropped_total", "Flow events (denial records) lost because the ring to the control thread was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
+
+  if (view.control) {
+    auto records = family("sluice_denial_records_written_total", "Denial records written to the denial log.", MetricType::Counter);
+    add(records, double(view.control->denial_records_written.load()));
+    families.push_back(std::move(records));
+    auto errors = family("sluice_denial_record_write_errors_total", "Failed writes to the denial log.", MetricType::Counter);
+    add(errors, double(view.control->denial_record_write_errors.load()));
+    families.push_back(std::move(errors));
+    auto generation = family("sluice_policy_generation", "Generation of the running policy (1 = loaded at start).", MetricType::Gauge);
+    add(generation, double(view.control->policy_generation.load()));
+    families.push_back(std::move(generation));
+  }
+  return families;
+}
+
+}  // namespace
+
+class MetricsCollector : public prometheus::Collectable {
+ public:
+  MetricsCollector(MetricsView view, bool health_only) : view_(std::move(view)), health_only_(health_only) {}
+  std::vector<MetricFamily> Collect() const override {
+    if (!health_only_) return collect(view_);
+    auto up = family("sluice_up", "1 while sluiced runs.", MetricType::Gauge);
+    add(up, 1);
+    return {up};
+  }
+
+ private:
+  MetricsView view_;
+  bool health_only_;
+};
+
+MetricsExporter::MetricsExporter() = default;
+MetricsExporter::~MetricsExporter() = default;
+
+bool MetricsExporter::start(const std::string& address, const MetricsView& view, std::string& error) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& e) {
+    error = "metrics address " + address + ": " + e.what();
+    return false;
+  }
+  collector_ = std::make_shared<MetricsCollector>(view, false);
+  health_ = std::make_shared<MetricsCollector>(view, true);
+  exposer_->RegisterCollectable(collector_, "/metrics");
+  exposer_->RegisterCollectable(health_, "/healthz");
+  return true;
+}
+
+std::string render_metrics(const MetricsView& view) {
+  return prometheus::TextSerializer().Serialize(collect(view));
+}
+
+}  // namespace sluice

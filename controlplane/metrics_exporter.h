@@ -1,0 +1,53 @@
+// Prometheus metrics (docs/METRICS.md) served by prometheus-cpp on the management address.
+// A Collectable reads the workers' counters at scrape time, so a scrape is exact, not a copy
+// from some earlier moment. Also serves /healthz (sluice_up 1 while the process runs).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/worker/worker_counters.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace sluice {
+
+// Counters owned by the control thread. Control: write; scrapes: read.
+struct ControlCounters {
+  std::atomic<uint64_t> policy_generation{0};
+  std::atomic<uint64_t> denial_records_written{0};
+  std::atomic<uint64_t> denial_record_write_errors{0};
+  std::atomic<uint64_t> policy_load_failures{0};
+};
+
+// What a scrape reads. Set up before the exporter starts and not changed while it runs.
+struct MetricsView {
+  std::vector<const WorkerCounters*> workers;
+  std::vector<std::string> policy_names;  // index = policy index of the running generation
+  const ControlCounters* control = nullptr;
+};
+
+class MetricsCollector;
+
+class MetricsExporter {
+ public:
+  MetricsExporter();
+  ~MetricsExporter();
+  // "127.0.0.1:9617" or "[::1]:9617". Returns false with `error` when the address cannot be bound.
+  bool start(const std::string& address, const MetricsView& view, std::string& error);
+
+ private:
+  std::shared_ptr<MetricsCollector> collector_;
+  std::shared_ptr<MetricsCollector> health_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+// The metrics text a scrape would return; for sluicectl and tests without HTTP.
+std::string render_metrics(const MetricsView& view);
+
+}  // namespace sluice

@@ -1,0 +1,24 @@
+// `sluicectl replay`: the dataplane's own PacketProcessor over a pcap, offline — "what would this
+// policy do to this traffic?". Every packet enters as if received on the inside port; a packet
+// of a known flow sent by the flow's responder is that flow's return traffic, so a capture
+// taken beside the workloads (both directions) replays as the appliance would see it.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace sluice {
+
+struct ReplayOptions {
+  std::string policy_path;
+  std::string pcap_path;
+  std::string flows_path;    // one JSON line per flow; "" = none
+  std::string denials_path;  // denial records; "" = none
+  std::string appliance_name = "sluicectl-replay";
+  uint32_t flow_capacity = 65536;
+};
+
+// Returns 0 after a replay, 2 for a refused policy or unreadable pcap, 1 for platform failures.
+int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace sluice

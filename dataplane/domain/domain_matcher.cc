@@ -1,0 +1,102 @@
+#include "dataplane/domain/domain_matcher.h"
+
+#include <cstring>
+
+#include "dataplane/domain/hostname.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr char kNameStart = '\x01';
+constexpr char kNameEnd = '\x02';
+
+struct MatchState {
+  int32_t best = kNoDomainMatch;
+};
+
+int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
+  auto* state = static_cast<MatchState*>(context);
+  if (state->best == kNoDomainMatch || static_cast<int32_t>(id) < state->best) state->best = static_cast<int32_t>(id);
+  return 0;  // keep scanning: the lowest rule id wins, so `explain` is stable
+}
+
+}  // namespace
+
+std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRule>& rules, std::string& error) {
+  std::unique_ptr<DomainMatcher> matcher(new DomainMatcher());
+  if (rules.empty()) return matcher;
+
+  std::vector<std::string> literals;
+  std::vector<unsigned int> ids;
+  for (const auto& rule : rules) {
+    switch (rule.kind) {
+      case DomainMatchKind::exact:
+        literals.push_back(kNameStart + rule.base + kNameEnd);
+        ids.push_back(rule.id);
+        break;
+      case DomainMatchKind::strict_subdomains:
+        literals.push_back("." + rule.base + kNameEnd);
+        ids.push_back(rule.id);
+        break;
+      case DomainMatchKind::apex_and_subdomains:
+        literals.push_back(kNameStart + rule.base + kNameEnd);
+        ids.push_back(rule.id);
+        literals.push_back("." + rule.base + kNameEnd);
+        ids.push_back(rule.id);
+        break;
+    }
+  }
+  std::vector<const char*> expressions;
+  std::vector<size_t> lengths;
+  std::vector<unsigned int> flags(literals.size(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+  for (const auto& literal : literals) {
+    expressions.push_back(literal.data());
+    lengths.push_back(literal.size());
+  }
+  hs_compile_error_t* compile_error = nullptr;
+  hs_error_t status = hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                                           static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr,
+                                           &matcher->database_, &compile_error);
+  if (status != HS_SUCCESS) {
+    error = compile_error && compile_error->message ? compile_error->message : "hyperscan compile failed";
+    if (compile_error) {
+      if (compile_error->expression >= 0 && static_cast<size_t>(compile_error->expression) < rules.size())
+        error += " (pattern #" + std::to_string(compile_error->expression) + ")";
+      hs_free_compile_error(compile_error);
+    }
+    return nullptr;
+  }
+  matcher->pattern_count_ = rules.size();
+  return matcher;
+}
+
+DomainMatcher::~DomainMatcher() {
+  if (database_) hs_free_database(database_);
+}
+
+int32_t DomainMatcher::match(std::string_view name, hs_scratch_t* scratch) const {
+  if (!database_ || name.empty() || name.size() > kMaxHostnameLength) return kNoDomainMatch;
+  char framed[kMaxHostnameLength + 2];
+  framed[0] = kNameStart;
+  std::memcpy(framed + 1, name.data(), name.size());
+  framed[name.size() + 1] = kNameEnd;
+  MatchState state;
+  if (hs_scan(database_, framed, static_cast<unsigned>(name.size() + 2), 0, scratch, on_match, &state) !=
+      HS_SUCCESS)
+    return kNoDomainMatch;
+  return state.best;
+}
+
+bool DomainMatcher::reserve_scratch(hs_scratch_t** scratch) const {
+  if (!database_) return true;
+  return hs_alloc_scratch(database_, scratch) == HS_SUCCESS;
+}
+
+size_t DomainMatcher::database_bytes() const {
+  size_t bytes = 0;
+  if (database_) hs_database_size(database_, &bytes);
+  return bytes;
+}
+
+}  // namespace sluice

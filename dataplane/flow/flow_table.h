@@ -1,0 +1,46 @@
+// One worker's flow table: rte_hash over FlowKey → position → FlowEntry. Worker-private.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataplane/flow/flow_entry.h"
+#include "dataplane/flow/flow_key.h"
+
+struct rte_hash;
+
+namespace sluice {
+
+class FlowTable {
+ public:
+  FlowTable() = default;
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Control thread, before the worker starts. `name` must be unique in the process.
+  bool init(const std::string& name, uint32_t capacity, int socket_id, std::string& error);
+
+  // Packet path. `positions[i]` is the entry position or negative when keys[i] is absent.
+  // At most kMaxBulk keys.
+  static constexpr uint32_t kMaxBulk = 64;
+  void lookup_bulk(const FlowKey* const* keys, uint32_t count, int32_t* positions) const;
+  // Inserts `key` (or finds it when present); negative when the table is full.
+  int32_t insert(const FlowKey& key);
+
+  FlowEntry& entry(int32_t position) { return entries_[static_cast<size_t>(position)]; }
+  uint32_t capacity() const { return capacity_; }
+  uint32_t size() const;
+
+  // After the worker stopped: every flow in use, with its key.
+  void for_each(const std::function<void(const FlowKey&, const FlowEntry&)>& visit) const;
+
+ private:
+  rte_hash* hash_ = nullptr;
+  uint32_t capacity_ = 0;
+  std::vector<FlowEntry> entries_;
+};
+
+}  // namespace sluice

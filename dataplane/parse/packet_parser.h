@@ -1,0 +1,70 @@
+// Ethernet / 802.1Q / QinQ / IPv4 / IPv6 / TCP / UDP / ICMP parsing over a byte span.
+// Pure: no DPDK, no allocation; never reads outside the span it is given.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "dataplane/parse/ip_address.h"
+
+namespace sluice {
+
+enum class PacketParseError : uint8_t {
+  none = 0,
+  truncated_ethernet,
+  truncated_vlan,
+  too_many_vlan_tags,     // more than kMaxVlanTags
+  unsupported_ethertype,  // not IPv4, IPv6, ARP
+  truncated_ipv4,
+  bad_ipv4_header,        // version != 4, IHL < 5, total length < header
+  truncated_ipv6,
+  bad_ipv6_header,        // version != 6
+  ipv6_extension_chain,   // truncated or longer than kMaxIpv6ExtensionHeaders
+  truncated_tcp,
+  bad_tcp_header,         // data offset < 5 or beyond the packet
+  truncated_udp,
+  truncated_icmp,
+};
+
+inline constexpr int kMaxVlanTags = 2;
+inline constexpr int kMaxIpv6ExtensionHeaders = 8;
+
+inline constexpr uint8_t kIpProtoIcmp = 1;
+inline constexpr uint8_t kIpProtoTcp = 6;
+inline constexpr uint8_t kIpProtoUdp = 17;
+inline constexpr uint8_t kIpProtoIcmpv6 = 58;
+
+inline constexpr uint8_t kTcpFin = 0x01;
+inline constexpr uint8_t kTcpSyn = 0x02;
+inline constexpr uint8_t kTcpRst = 0x04;
+inline constexpr uint8_t kTcpPsh = 0x08;
+inline constexpr uint8_t kTcpAck = 0x10;
+
+struct ParsedPacket {
+  uint16_t ethertype = 0;  // after VLAN tags: 0x0800, 0x86DD or 0x0806 (ARP)
+  uint8_t vlan_count = 0;
+  uint8_t ip_version = 0;  // 4, 6, or 0 for ARP
+  uint16_t l3_offset = 0;
+  uint16_t l4_offset = 0;
+  uint16_t payload_offset = 0;  // L4 payload (TCP/UDP); l4_offset for other protocols
+  uint16_t payload_length = 0;  // bounded by the IP length, not by Ethernet padding
+  uint8_t l4_protocol = 0;      // IP protocol number (after IPv6 extension headers)
+  bool is_fragment = false;        // any IPv4/IPv6 fragment
+  bool is_later_fragment = false;  // a fragment with offset != 0: no L4 header in it
+  IpAddress src;
+  IpAddress dst;
+  uint16_t src_port = 0;  // host byte order; 0 for portless protocols
+  uint16_t dst_port = 0;
+  uint8_t tcp_flags = 0;
+  uint32_t tcp_seq = 0;  // host byte order
+  uint32_t tcp_ack = 0;
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+};
+
+// Parses a whole Ethernet frame. On an error `out` holds what was parsed before it.
+PacketParseError parse_packet(std::span<const uint8_t> frame, ParsedPacket& out);
+
+const char* to_string(PacketParseError error);
+
+}  // namespace sluice

@@ -1,0 +1,36 @@
+// Reads a TLS ClientHello from the start of a TCP stream (the client's first bytes).
+// Pure, bounds-checked, no allocation: views point into the input span.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace sluice {
+
+enum class ClientHelloStatus : uint8_t {
+  ok = 0,
+  incomplete,         // a valid prefix: more bytes are needed (the hello spans segments/records)
+  not_tls,            // the first record is not a TLS handshake record
+  not_client_hello,   // a handshake record, but not a ClientHello
+  malformed,          // a length or field that contradicts its container
+};
+
+struct ClientHelloInfo {
+  uint16_t legacy_version = 0;       // client_version field
+  std::string_view server_name;      // first host_name entry, raw bytes as sent (not normalised)
+  uint8_t server_name_count = 0;     // host_name entries seen (saturating at 255)
+  bool has_server_name_extension = false;
+  bool has_encrypted_client_hello = false;  // extension 0xfe0d
+  std::string_view first_alpn;       // first ALPN protocol, if any
+  uint8_t supported_versions_count = 0;
+  uint16_t highest_supported_version = 0;  // from supported_versions, else legacy_version
+};
+
+// `stream` is the TCP payload from the first byte the client sent. Only the first TLS record is
+// read: a ClientHello longer than it (or than `stream`) is `incomplete`.
+ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, ClientHelloInfo& out);
+
+const char* to_string(ClientHelloStatus status);
+
+}  // namespace sluice

@@ -1,0 +1,131 @@
+#include "dataplane/policy/compiled_policy.h"
+
+#include <algorithm>
+
+#include <rte_errno.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+
+namespace sluice {
+
+bool NetworkRuleGroup::allows(uint8_t ip_protocol, uint16_t port) const {
+  for (const auto& rule : rules) {
+    if (rule.ip_protocol != 0 && rule.ip_protocol != ip_protocol) continue;
+    if (rule.ports.empty()) return true;
+    for (const auto& range : rule.ports)
+      if (port >= range.first && port <= range.last) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// True when prefix `outer` covers `inner` (same family, shorter or equal, same leading bits).
+bool covers(const NetworkTable::Prefix& outer, const NetworkTable::Prefix& inner) {
+  if (outer.address.family != inner.address.family || outer.length > inner.length) return false;
+  int full_bytes = outer.length / 8;
+  if (std::memcmp(outer.address.bytes, inner.address.bytes, full_bytes) != 0) return false;
+  int rest = outer.length % 8;
+  if (rest == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (outer.address.bytes[full_bytes] & mask) == (inner.address.bytes[full_bytes] & mask);
+}
+
+bool same_prefix(const NetworkTable::Prefix& a, const NetworkTable::Prefix& b) {
+  return a.length == b.length && covers(a, b);
+}
+
+}  // namespace
+
+NetworkTable::~NetworkTable() {
+  if (v4_) rte_lpm_free(v4_);
+  if (v6_) rte_lpm6_free(v6_);
+}
+
+bool NetworkTable::build(const std::string& name, const std::vector<Prefix>& prefixes, std::string& error) {
+  // Distinct prefixes, each with the rules of every prefix covering it (its own included).
+  std::vector<Prefix> distinct;
+  for (const auto& prefix : prefixes)
+    if (std::none_of(distinct.begin(), distinct.end(), [&](const Prefix& p) { return same_prefix(p, prefix); }))
+      distinct.push_back(prefix);
+  size_t v4_count = 0, v6_count = 0;
+  for (const auto& prefix : distinct) (prefix.address.family == 4 ? v4_count : v6_count)++;
+
+  if (v4_count) {
+    rte_lpm_config config{};
+    config.max_rules = static_cast<uint32_t>(v4_count);
+    config.number_tbl8s = static_cast<uint32_t>(std::max<size_t>(v4_count, 16));
+    v4_ = rte_lpm_create((name + "4").c_str(), SOCKET_ID_ANY, &config);
+    if (!v4_) {
+      error = "rte_lpm_create(" + name + "4): " + rte_strerror(rte_errno);
+      return false;
+    }
+  }
+  if (v6_count) {
+    rte_lpm6_config config{};
+    config.max_rules = static_cast<uint32_t>(v6_count);
+    config.number_tbl8s = static_cast<uint32_t>(v6_count * 14 + 16);  // up to 13 tbl8 levels a /128
+    v6_ = rte_lpm6_create((name + "6").c_str(), SOCKET_ID_ANY, &config);
+    if (!v6_) {
+      error = "rte_lpm6_create(" + name + "6): " + rte_strerror(rte_errno);
+      return false;
+    }
+  }
+  for (const auto& prefix : distinct) {
+    NetworkRuleGroup group;
+    for (const auto& candidate : prefixes)
+      if (covers(candidate, prefix)) group.rules.push_back(candidate.rule);
+    uint32_t next_hop = static_cast<uint32_t>(groups_.size());
+    groups_.push_back(std::move(group));
+    int rc = prefix.address.family == 4
+                 ? rte_lpm_add(v4_, prefix.address.v4_host_order(), prefix.length, next_hop)
+                 : rte_lpm6_add(v6_, prefix.address.bytes, prefix.length, next_hop);
+    if (rc < 0) {
+      error = "LPM add for " + format_ip(prefix.address) + "/" + std::to_string(prefix.length) + " failed: " +
+              rte_strerror(-rc);
+      return false;
+    }
+  }
+  return true;
+}
+
+const NetworkRuleGroup* NetworkTable::lookup(const IpAddress& address) const {
+  uint32_t next_hop = 0;
+  if (address.family == 4) {
+    if (!v4_ || rte_lpm_lookup(v4_, address.v4_host_order(), &next_hop) != 0) return nullptr;
+  } else {
+    if (!v6_ || rte_lpm6_lookup(v6_, address.bytes, &next_hop) != 0) return nullptr;
+  }
+  return &groups_[next_hop];
+}
+
+bool CompiledRuleset::allows_resolver(const IpAddress& address) const {
+  for (const auto& resolver : dns_resolvers)
+    if (resolver == address) return true;
+  return false;
+}
+
+CompiledPolicy::~CompiledPolicy() {
+  if (sources_v4) rte_lpm_free(sources_v4);
+  if (sources_v6) rte_lpm6_free(sources_v6);
+  for (auto* s : scratch)
+    if (s) hs_free_scratch(s);
+}
+
+uint16_t CompiledPolicy::attachment_index_for(const IpAddress& source) const {
+  uint32_t next_hop = 0;
+  if (source.family == 4) {
+    if (sources_v4 && rte_lpm_lookup(sources_v4, source.v4_host_order(), &next_hop) == 0)
+      return static_cast<uint16_t>(next_hop);
+  } else if (source.family == 6) {
+    if (sources_v6 && rte_lpm6_lookup(sources_v6, source.bytes, &next_hop) == 0)
+      return static_cast<uint16_t>(next_hop);
+  }
+  return 0;
+}
+
+const CompiledAttachment& CompiledPolicy::attachment_for(const IpAddress& source) const {
+  return attachments[attachment_index_for(source)];
+}
+
+}  // namespace sluice

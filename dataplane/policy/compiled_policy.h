@@ -1,0 +1,114 @@
+// The immutable, compiled form of a policy set that workers read. Built by the control plane's
+// PolicyCompiler (which translates protobuf into these plain structs, so the dataplane never
+// includes protobuf headers), published through one atomic pointer, never modified afterwards.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <hs/hs.h>
+
+#include "dataplane/domain/domain_matcher.h"
+#include "dataplane/parse/ip_address.h"
+
+struct rte_lpm;
+struct rte_lpm6;
+
+namespace sluice {
+
+enum class AccessMode : uint8_t { full, restricted };
+enum class Enforcement : uint8_t { enforce, dry_run };
+
+// How a new flow's first packets are inspected, by TCP destination port.
+enum class PortClass : uint8_t { none = 0, tls = 1, http = 2 };
+
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+};
+
+// One allowed-network rule as it applies to a prefix.
+struct NetworkRuleEntry {
+  uint8_t ip_protocol = 0;        // 0 = any; 6 TCP, 17 UDP, 1/58 ICMP (per family)
+  std::vector<PortRange> ports;   // empty = every port
+};
+
+// Everything that applies to one LPM prefix: its own rules plus those of every shorter prefix
+// that covers it, so that the longest-prefix match alone answers "is this allowed?".
+struct NetworkRuleGroup {
+  std::vector<NetworkRuleEntry> rules;
+  bool allows(uint8_t ip_protocol, uint16_t port) const;
+};
+
+// A table of prefixes → NetworkRuleGroup (v4 and v6). Owns its rte_lpm tables.
+class NetworkTable {
+ public:
+  NetworkTable() = default;
+  ~NetworkTable();
+  NetworkTable(const NetworkTable&) = delete;
+  NetworkTable& operator=(const NetworkTable&) = delete;
+
+  struct Prefix {
+    IpAddress address;
+    uint8_t length = 0;
+    NetworkRuleEntry rule;
+  };
+  // Control thread. `name` must be unique in the process (rte_lpm names are global).
+  bool build(const std::string& name, const std::vector<Prefix>& prefixes, std::string& error);
+  // Packet path: the group of the longest matching prefix, or nullptr.
+  const NetworkRuleGroup* lookup(const IpAddress& address) const;
+  bool empty() const { return groups_.empty(); }
+
+ private:
+  rte_lpm* v4_ = nullptr;
+  rte_lpm6* v6_ = nullptr;
+  std::vector<NetworkRuleGroup> groups_;
+};
+
+struct CompiledRuleset {
+  std::string name;
+  AccessMode access_mode = AccessMode::restricted;
+  Enforcement enforcement = Enforcement::enforce;
+  std::unique_ptr<DomainMatcher> domains;
+  std::vector<std::string> domain_patterns;  // as written, indexed by DomainRule::id
+  std::unique_ptr<NetworkTable> networks;
+  std::vector<IpAddress> dns_resolvers;
+
+  bool allows_resolver(const IpAddress& address) const;
+};
+
+struct CompiledAttachment {
+  std::string source_label;
+  std::string source_cidr;  // as written; "default" for the default attachment
+  uint16_t policy_index = 0;
+  Enforcement enforcement = Enforcement::enforce;  // after any override
+};
+
+// Attachment 0 is the default policy's; sources no prefix covers get it.
+class CompiledPolicy {
+ public:
+  CompiledPolicy() = default;
+  ~CompiledPolicy();
+  CompiledPolicy(const CompiledPolicy&) = delete;
+  CompiledPolicy& operator=(const CompiledPolicy&) = delete;
+
+  uint64_t generation = 0;
+  std::string set_name;
+  std::vector<CompiledRuleset> policies;
+  std::vector<CompiledAttachment> attachments;
+  std::array<PortClass, 65536> port_class{};  // TCP destination port → inspection
+  rte_lpm* sources_v4 = nullptr;              // next hop = attachment index
+  rte_lpm6* sources_v6 = nullptr;
+  // One Hyperscan scratch per worker, sized for every database of this generation, so that
+  // workers never allocate (worker i: sole user of scratch[i]).
+  std::vector<hs_scratch_t*> scratch;
+
+  // Packet path.
+  const CompiledAttachment& attachment_for(const IpAddress& source) const;
+  uint16_t attachment_index_for(const IpAddress& source) const;
+};
+
+}  // namespace sluice

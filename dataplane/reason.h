@@ -1,0 +1,58 @@
+// Every verdict and every drop carries one named reason. The same names appear in records,
+// metrics (label `reason`) and docs/REASONS.md. Add new reasons at the end of a group.
+#pragma once
+
+#include <cstdint>
+
+namespace sluice {
+
+#define SLUICE_REASONS(X)                                                                      \
+  /* allowed */                                                                                \
+  X(allowed_full_access, "the policy's access mode is FULL")                                   \
+  X(allowed_domain, "the SNI or Host matches an allowed domain")                               \
+  X(allowed_network, "the destination is in an allowed network, protocol and port")            \
+  X(allowed_dns_resolver, "DNS to a resolver the policy allows")                               \
+  X(allowed_infrastructure, "ARP or IPv6 neighbour discovery, needed by the link")             \
+  X(return_traffic, "a packet of a flow an inside host opened and the policy allowed")         \
+  /* denied by policy */                                                                       \
+  X(domain_not_allowed, "the SNI or Host matches no allowed domain")                           \
+  X(ip_not_allowed, "the destination is in no allowed network for this protocol and port")     \
+  X(dns_resolver_not_allowed, "DNS to a resolver the policy does not list")                    \
+  X(tls_no_sni, "a ClientHello without a server name")                                         \
+  X(tls_multiple_sni, "a ClientHello with more than one host_name entry")                      \
+  X(tls_invalid_sni, "a server name with bytes outside host name syntax")                      \
+  X(tls_ech, "a ClientHello with an Encrypted Client Hello extension")                         \
+  X(tls_not_client_hello, "the first bytes on a TLS port are not a TLS ClientHello")           \
+  X(tls_malformed, "a ClientHello whose lengths contradict each other")                        \
+  X(tls_client_hello_fragmented, "a ClientHello not complete in the first segment")            \
+  X(http_not_request, "the first bytes on an HTTP port are not an HTTP/1.x request")           \
+  X(http_malformed, "an HTTP request head that breaks the syntax")                             \
+  X(http_missing_host, "an HTTP request without a Host")                                       \
+  X(http_duplicate_host, "an HTTP request with more than one Host header")                     \
+  X(http_host_mismatch, "the absolute-form target's host differs from the Host header")        \
+  X(http_invalid_host, "a Host with bytes outside host name syntax")                           \
+  X(http_head_fragmented, "an HTTP request head not complete in the first segment")            \
+  /* dropped by the appliance itself */                                                        \
+  X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
+  X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
+  X(malformed_packet, "a frame the packet parser refused")                                     \
+  X(unsupported_ethertype, "neither IPv4, IPv6 nor ARP")                                       \
+  X(ip_fragment, "an IP fragment (not inspected by this version: dropped)")                    \
+  X(flow_denied, "a later packet of a flow already denied in ENFORCE")                         \
+  X(tx_failed, "the output port's queue was full")                                            \
+  /* not a verdict */                                                                         \
+  X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
+
+enum class Reason : uint8_t {
+#define SLUICE_REASON_ENUM(name, text) name,
+  SLUICE_REASONS(SLUICE_REASON_ENUM)
+#undef SLUICE_REASON_ENUM
+      count
+};
+
+inline constexpr int kReasonCount = static_cast<int>(Reason::count);
+
+const char* to_string(Reason reason);
+const char* describe(Reason reason);
+
+}  // namespace sluice

@@ -1,0 +1,61 @@
+// What a worker tells the control thread about a judged flow: every denial, and every verdict
+// when a flow log is on. Copied by value through a bounded rte_ring (worker: enqueue,
+// control: dequeue); a full ring is counted, never waited on.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/domain/hostname.h"
+#include "dataplane/flow/flow_entry.h"
+#include "dataplane/parse/ip_address.h"
+
+namespace sluice {
+
+struct alignas(8) FlowEvent {
+  uint64_t flow_id = 0;
+  uint64_t tsc = 0;  // rte_rdtsc() when the verdict was reached
+  uint64_t generation = 0;
+  IpAddress src;     // the inside host that opened the flow
+  IpAddress dst;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint16_t attachment_index = 0;
+  uint16_t policy_index = 0;
+  uint8_t protocol = 0;
+  FlowVerdict verdict = FlowVerdict::pending;
+  Reason reason = Reason::allowed_full_access;
+  DestinationType destination_type = DestinationType::ip;
+  uint8_t name_length = 0;          // the SNI or Host judged; 0 when none
+  char name[kMaxHostnameLength] = {};
+};
+static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+}  // namespace sluice
+
+#include "dataplane/flow/flow_key.h"
+
+namespace sluice {
+
+// The event a flow still waiting for its first payload is reported with when a run ends.
+inline FlowEvent pending_flow_event(const FlowKey& key, const FlowEntry& flow) {
+  FlowEvent event;
+  event.flow_id = flow.flow_id;
+  event.tsc = flow.last_seen_tsc;
+  event.generation = flow.generation;
+  event.src.family = event.dst.family = key.family;
+  const uint8_t* initiator = flow.initiator_is_a ? key.address_a : key.address_b;
+  const uint8_t* responder = flow.initiator_is_a ? key.address_b : key.address_a;
+  std::memcpy(event.src.bytes, initiator, 16);
+  std::memcpy(event.dst.bytes, responder, 16);
+  event.src_port = flow.initiator_is_a ? key.port_a : key.port_b;
+  event.dst_port = flow.initiator_is_a ? key.port_b : key.port_a;
+  event.attachment_index = flow.attachment_index;
+  event.policy_index = flow.policy_index;
+  event.protocol = key.protocol;
+  event.verdict = flow.verdict;
+  event.reason = flow.reason;
+  event.destination_type = flow.inspection == PortClass::http ? DestinationType::http_host : DestinationType::sni;
+  return event;
+}
+
+}  // namespace sluice

@@ -1,0 +1,46 @@
+// Counters of one worker. Worker: the only writer (relaxed load+store, no locked instruction);
+// control thread and metrics scrapes: readers (relaxed loads). Cache-aligned per worker so that
+// workers never share a line.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/flow/flow_entry.h"
+#include "dataplane/parse/packet_parser.h"
+#include "dataplane/reason.h"
+
+namespace sluice {
+
+inline constexpr int kMaxPolicies = 4096;  // the validator refuses more
+inline constexpr int kSideCount = 2;
+
+enum class Side : uint8_t { inside = 0, outside = 1 };
+inline const char* to_string(Side side) { return side == Side::inside ? "inside" : "outside"; }
+
+using Counter = std::atomic<uint64_t>;
+
+// Single-writer increment: a plain add, visible to readers without tearing.
+inline void bump(Counter& counter, uint64_t by = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+inline uint64_t read(const Counter& counter) { return counter.load(std::memory_order_relaxed); }
+
+struct alignas(64) WorkerCounters {
+  Counter rx_packets[kSideCount] = {};
+  Counter rx_bytes[kSideCount] = {};
+  Counter tx_packets[kSideCount] = {};   // forwarded or replies sent out of that side's port
+  Counter tx_bytes[kSideCount] = {};
+  Counter resets_sent = 0;
+  Counter resets_not_sent = 0;           // no mbuf for the reset
+  Counter events_dropped_ring_full = 0;  // flow events lost because the control ring was full
+  Counter flows_created = 0;
+  Counter flows_refused_table_full = 0;
+  Counter dropped_packets[kReasonCount] = {};  // per reason
+  Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
+  Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};
+  Counter parse_errors[16] = {};               // per PacketParseError
+  Counter last_rx_tsc = 0;                     // for idle detection by the control thread
+};
+
+}  // namespace sluice

@@ -1,0 +1,61 @@
+#include "dataplane/worker/worker_loop.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+namespace sluice {
+
+namespace {
+
+uint64_t total_bytes(rte_mbuf* const* packets, uint16_t count) {
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < count; ++i) bytes += rte_pktmbuf_pkt_len(packets[i]);
+  return bytes;
+}
+
+// Sends `packets` out of `port`, frees what the queue would not take, and counts both.
+void transmit(uint16_t port, rte_mbuf** packets, uint16_t count, Side side, WorkerCounters& counters) {
+  if (count == 0) return;
+  uint64_t bytes = total_bytes(packets, count);  // before tx: the driver owns them afterwards
+  uint16_t sent = rte_eth_tx_burst(port, 0, packets, count);
+  uint64_t unsent_bytes = sent < count ? total_bytes(packets + sent, count - sent) : 0;
+  for (uint16_t i = sent; i < count; ++i) rte_pktmbuf_free(packets[i]);
+  bump(counters.tx_packets[static_cast<int>(side)], sent);
+  bump(counters.tx_bytes[static_cast<int>(side)], bytes - unsent_bytes);
+  if (sent < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_failed)], count - sent);
+}
+
+}  // namespace
+
+int run_worker_loop(void* arg) {
+  auto& setup = *static_cast<WorkerLoopSetup*>(arg);
+  auto& shared = *setup.shared;
+  auto& counters = *setup.counters;
+  rte_rcu_qsbr_thread_register(shared.qsbr, setup.qsbr_thread_id);
+  rte_rcu_qsbr_thread_online(shared.qsbr, setup.qsbr_thread_id);
+
+  rte_mbuf* received[kBurstSize];
+  BurstOutput out;
+  while (!shared.stop.load(std::memory_order_relaxed)) {
+    const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
+    for (int side_index = 0; side_index < kSideCount; ++side_index) {
+      auto side = static_cast<Side>(side_index);
+      uint16_t count = rte_eth_rx_burst(setup.ports[side_index], 0, received, kBurstSize);
+      if (count == 0) continue;
+      counters.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+      setup.processor->process_burst(*policy, side, received, count, out);
+      auto other = side == Side::inside ? Side::outside : Side::inside;
+      transmit(setup.ports[static_cast<int>(other)], out.forward, out.forward_count, other, counters);
+      transmit(setup.ports[side_index], out.replies, out.reply_count, side, counters);
+    }
+    // Past this point the worker holds no pointer into any policy generation.
+    rte_rcu_qsbr_quiescent(shared.qsbr, setup.qsbr_thread_id);
+  }
+  rte_rcu_qsbr_thread_offline(shared.qsbr, setup.qsbr_thread_id);
+  rte_rcu_qsbr_thread_unregister(shared.qsbr, setup.qsbr_thread_id);
+  return 0;
+}
+
+}  // namespace sluice
