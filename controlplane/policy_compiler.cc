@@ -50,8 +50,8 @@ PortRange to_port_range(const std::string& text) {
   return range;
 }
 
-bool compile_ruleset(const pb::Policy& source, const std::string& table_name, CompiledRuleset& out,
-                     std::string& error) {
+bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRuleset& out,
+                     std::vector<NetworkTable::Prefix>& prefixes, std::string& error) {
   out.name = source.name();
   out.access_mode = source.access_mode() == pb::FULL ? AccessMode::full : AccessMode::restricted;
   out.enforcement = to_enforcement(source.enforcement());
@@ -73,7 +73,6 @@ bool compile_ruleset(const pb::Policy& source, const std::string& table_name, Co
     return false;
   }
 
-  std::vector<NetworkTable::Prefix> prefixes;
   for (const auto& network : source.allowed_networks()) {
     Cidr cidr;
     if (parse_cidr(network.cidr(), cidr) != CidrError::none) {
@@ -83,13 +82,10 @@ bool compile_ruleset(const pb::Policy& source, const std::string& table_name, Co
     NetworkTable::Prefix prefix;
     prefix.address = cidr.address;
     prefix.length = cidr.prefix_length;
+    prefix.rule.policy_index = policy_index;
     prefix.rule.ip_protocol = to_ip_protocol(network.protocol(), cidr.address.family);
     for (const auto& port : network.ports()) prefix.rule.ports.push_back(to_port_range(port));
     prefixes.push_back(std::move(prefix));
-  }
-  if (!prefixes.empty()) {
-    out.networks = std::make_unique<NetworkTable>();
-    if (!out.networks->build(table_name, prefixes, error)) return false;
   }
   for (const auto& resolver : source.dns_resolvers())
     if (auto address = parse_ip(resolver)) out.dns_resolvers.push_back(*address);
@@ -144,14 +140,22 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
   policy->set_name = policy_set.name();
 
   std::unordered_map<std::string, uint16_t> index_of;
+  std::vector<NetworkTable::Prefix> network_prefixes;
   policy->policies.resize(static_cast<size_t>(policy_set.policies_size()));
   for (int i = 0; i < policy_set.policies_size(); ++i) {
     const auto& source = policy_set.policies(i);
     index_of[source.name()] = static_cast<uint16_t>(i);
-    std::string table = "g" + std::to_string(generation) + "_p" + std::to_string(i);
-    if (!compile_ruleset(source, table, policy->policies[static_cast<size_t>(i)], result.error)) return result;
+    if (!compile_ruleset(source, static_cast<uint16_t>(i), policy->policies[static_cast<size_t>(i)], network_prefixes,
+                         result.error))
+      return result;
     result.domain_patterns += policy->policies[static_cast<size_t>(i)].domain_patterns.size();
     result.database_bytes += policy->policies[static_cast<size_t>(i)].domains->database_bytes();
+  }
+
+  if (!network_prefixes.empty()) {
+    policy->networks = std::make_unique<NetworkTable>();
+    if (!policy->networks->build("g" + std::to_string(generation) + "_net", network_prefixes, result.error))
+      return result;
   }
 
   auto default_it = index_of.find(policy_set.default_policy());

@@ -17,8 +17,9 @@ commands:
                          one JSON line per flow (--flows), denial records (--denials), a summary
   help                   this text
 
-exit codes: 0 success (validate: the policy is valid), 1 platform failure, 2 refused policy,
-            unreadable input or bad arguments
+exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
+            replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
+                      capture or bad arguments
 )";
 
 int usage_error(const std::string& message) {
@@ -34,7 +35,7 @@ int validate(int argc, char** argv) {
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) std::cerr << error.to_string() << "\n";
     std::cerr << "sluicectl: " << argv[2] << ": " << loaded.errors.size() << " error(s); policy refused\n";
-    return 2;
+    return 1;
   }
   const auto& set = loaded.policy_set;
   std::cout << argv[2] << ": valid (" << set.policies_size() << " policies, " << set.attachments_size()

@@ -8,8 +8,9 @@
 
 namespace sluice {
 
-bool NetworkRuleGroup::allows(uint8_t ip_protocol, uint16_t port) const {
+bool NetworkRuleGroup::allows(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const {
   for (const auto& rule : rules) {
+    if (rule.policy_index != policy_index) continue;
     if (rule.ip_protocol != 0 && rule.ip_protocol != ip_protocol) continue;
     if (rule.ports.empty()) return true;
     for (const auto& range : rule.ports)

@@ -32,18 +32,22 @@ struct PortRange {
 
 // One allowed-network rule as it applies to a prefix.
 struct NetworkRuleEntry {
+  uint16_t policy_index = 0;      // the policy that lists the rule
   uint8_t ip_protocol = 0;        // 0 = any; 6 TCP, 17 UDP, 1/58 ICMP (per family)
   std::vector<PortRange> ports;   // empty = every port
 };
 
 // Everything that applies to one LPM prefix: its own rules plus those of every shorter prefix
-// that covers it, so that the longest-prefix match alone answers "is this allowed?".
+// that covers it (of every policy), so that the longest-prefix match alone answers "does this
+// policy allow it?".
 struct NetworkRuleGroup {
   std::vector<NetworkRuleEntry> rules;
-  bool allows(uint8_t ip_protocol, uint16_t port) const;
+  bool allows(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const;
 };
 
-// A table of prefixes → NetworkRuleGroup (v4 and v6). Owns its rte_lpm tables.
+// A table of prefixes → NetworkRuleGroup (v4 and v6), one per generation for all policies:
+// an IPv4 rte_lpm costs 64 MiB (its 2^24-entry first level) however few prefixes it holds, so
+// one table a policy would not scale past a handful of policies. Owns its rte_lpm tables.
 class NetworkTable {
  public:
   NetworkTable() = default;
@@ -74,7 +78,6 @@ struct CompiledRuleset {
   Enforcement enforcement = Enforcement::enforce;
   std::unique_ptr<DomainMatcher> domains;
   std::vector<std::string> domain_patterns;  // as written, indexed by DomainRule::id
-  std::unique_ptr<NetworkTable> networks;
   std::vector<IpAddress> dns_resolvers;
 
   bool allows_resolver(const IpAddress& address) const;
@@ -100,6 +103,7 @@ class CompiledPolicy {
   std::vector<CompiledRuleset> policies;
   std::vector<CompiledAttachment> attachments;
   std::array<PortClass, 65536> port_class{};  // TCP destination port → inspection
+  std::unique_ptr<NetworkTable> networks;     // allowed networks of every policy; null when none
   rte_lpm* sources_v4 = nullptr;              // next hop = attachment index
   rte_lpm6* sources_v6 = nullptr;
   // One Hyperscan scratch per worker, sized for every database of this generation, so that

@@ -173,8 +173,8 @@ void PacketProcessor::judge_new_flow(const CompiledPolicy& policy, PacketContext
 
   if (rules.access_mode == AccessMode::full) {
     decide(flow, policy, true, Reason::allowed_full_access, DestinationType::ip);
-  } else if (const NetworkRuleGroup* group = rules.networks ? rules.networks->lookup(parsed.dst) : nullptr;
-             group && group->allows(parsed.l4_protocol, rule_port(parsed))) {
+  } else if (const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(parsed.dst) : nullptr;
+             group && group->allows(flow.policy_index, parsed.l4_protocol, rule_port(parsed))) {
     decide(flow, policy, true, Reason::allowed_network, DestinationType::ip);
   } else if ((parsed.l4_protocol == kIpProtoUdp || parsed.l4_protocol == kIpProtoTcp) && parsed.dst_port == kDnsPort) {
     bool allowed = rules.allows_resolver(parsed.dst);

@@ -1,1 +1,288 @@
+// The worker's packet path on real mbufs, rte_hash, rte_lpm, rte_ring and Hyperscan: what is
+// forwarded, dropped and reset, which events reach the control thread, and which counters move.
 #include <gtest/gtest.h>
+
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/verdict/tcp_reset.h"
+#include "dataplane/worker/packet_processor.h"
+#include "tests/unit/frame_builder.h"
+#include "tests/unit/policy_fixture.h"
+
+namespace sluice {
+namespace {
+
+using test::Bytes;
+using test::Tcp4;
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPshAck = 0x18, kSynAck = 0x12;
+
+class PacketProcessorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (pool_) return;  // shared by the derived suites: mempool names are process-wide
+    pool_ = rte_pktmbuf_pool_create("unit_mbufs", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    ASSERT_NE(pool_, nullptr);
+  }
+
+  void SetUp() override {
+    policy_ = test::compile_text(test::kTestPolicy);
+    ASSERT_NE(policy_, nullptr);
+    std::string name = "unit_" + std::to_string(++instance_);
+    ring_ = rte_ring_create_elem(("ring_" + name).c_str(), sizeof(FlowEvent), 64, SOCKET_ID_ANY,
+                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(ring_, nullptr);
+    std::string error;
+    ASSERT_TRUE(flows_.init("flows_" + name, capacity_, SOCKET_ID_ANY, error)) << error;
+    counters_ = std::make_unique<WorkerCounters>();
+    PacketProcessorSetup setup;
+    setup.flows = &flows_;
+    setup.events = ring_;
+    setup.reply_pool = pool_;
+    setup.counters = counters_.get();
+    setup.emit_allowed_flows = emit_allowed_;
+    processor_ = std::make_unique<PacketProcessor>(setup);
+  }
+
+  void TearDown() override {
+    release();
+    rte_ring_free(ring_);
+  }
+
+  // Sends `frames` as one burst received on `side`.
+  void burst(Side side, const std::vector<Bytes>& frames) {
+    release();
+    rte_mbuf* packets[kBurstSize];
+    for (size_t i = 0; i < frames.size(); ++i) {
+      packets[i] = rte_pktmbuf_alloc(pool_);
+      ASSERT_NE(packets[i], nullptr);
+      std::memcpy(rte_pktmbuf_append(packets[i], static_cast<uint16_t>(frames[i].size())), frames[i].data(),
+                  frames[i].size());
+    }
+    processor_->process_burst(*policy_, side, packets, static_cast<uint16_t>(frames.size()), out_);
+  }
+
+  std::vector<FlowEvent> events() {
+    std::vector<FlowEvent> taken(64);
+    unsigned count = rte_ring_sc_dequeue_burst_elem(ring_, taken.data(), sizeof(FlowEvent), 64, nullptr);
+    taken.resize(count);
+    return taken;
+  }
+
+  uint64_t dropped(Reason reason) const { return read(counters_->dropped_packets[static_cast<int>(reason)]); }
+
+  Bytes forwarded_bytes(int index) const {
+    auto* mbuf = out_.forward[index];
+    auto* data = rte_pktmbuf_mtod(mbuf, const uint8_t*);
+    return Bytes(data, data + rte_pktmbuf_data_len(mbuf));
+  }
+
+  void release() {
+    for (uint16_t i = 0; i < out_.forward_count; ++i) rte_pktmbuf_free(out_.forward[i]);
+    for (uint16_t i = 0; i < out_.reply_count; ++i) rte_pktmbuf_free(out_.replies[i]);
+    out_.forward_count = out_.reply_count = 0;
+  }
+
+  // SYN, ACK and a ClientHello for `sni` from `src`.
+  std::vector<Bytes> tls_connection(const char* src, const std::string& sni, uint16_t src_port = 40000) {
+    Tcp4 syn{.src = src, .src_port = src_port, .flags = kSyn, .seq = 999, .ack = 0};
+    Tcp4 ack{.src = src, .src_port = src_port, .flags = kAck};
+    Tcp4 hello{.src = src, .src_port = src_port, .flags = kPshAck, .payload = test::client_hello(sni)};
+    return {test::tcp4_frame(syn), test::tcp4_frame(ack), test::tcp4_frame(hello)};
+  }
+
+  static inline rte_mempool* pool_ = nullptr;
+  static inline int instance_ = 0;
+  uint32_t capacity_ = 1024;
+  bool emit_allowed_ = false;
+  std::unique_ptr<CompiledPolicy> policy_;
+  rte_ring* ring_ = nullptr;
+  FlowTable flows_;
+  std::unique_ptr<WorkerCounters> counters_;
+  std::unique_ptr<PacketProcessor> processor_;
+  BurstOutput out_;
+};
+
+TEST_F(PacketProcessorTest, AllowedSniIsForwardedUnchangedWithoutRecord) {
+  auto frames = tls_connection("198.18.1.10", "pypi.org");
+  burst(Side::inside, frames);
+  ASSERT_EQ(out_.forward_count, 3);
+  EXPECT_EQ(out_.reply_count, 0);
+  EXPECT_EQ(forwarded_bytes(2), frames[2]);
+  EXPECT_TRUE(events().empty());
+  EXPECT_EQ(read(counters_->flows_by_policy[0][static_cast<int>(FlowVerdict::allowed)]), 1u);
+}
+
+TEST_F(PacketProcessorTest, DeniedSniInEnforceIsDroppedResetAndRecordedOnce) {
+  burst(Side::inside, tls_connection("198.18.1.10", "exfil.example.net"));
+  EXPECT_EQ(out_.forward_count, 2);  // SYN and ACK passed; the ClientHello did not
+  ASSERT_EQ(out_.reply_count, 1);
+  EXPECT_EQ(dropped(Reason::domain_not_allowed), 1u);
+
+  ParsedPacket reset;
+  auto* data = rte_pktmbuf_mtod(out_.replies[0], const uint8_t*);
+  ASSERT_EQ(parse_packet({data, rte_pktmbuf_data_len(out_.replies[0])}, reset), PacketParseError::none);
+  EXPECT_EQ(reset.tcp_flags, kTcpRst | kTcpAck);
+  EXPECT_EQ(format_ip(reset.dst), "198.18.1.10");
+  EXPECT_EQ(reset.dst_port, 40000);
+  EXPECT_EQ(reset.tcp_seq, 5000u);  // the client's ack
+
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(recorded[0].destination_type, DestinationType::sni);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "exfil.example.net");
+  EXPECT_EQ(recorded[0].flow_id, 1u);
+
+  // A retransmission and the server's reply: dropped as part of a denied flow, no new record.
+  burst(Side::inside, {tls_connection("198.18.1.10", "exfil.example.net")[2]});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(out_.reply_count, 0);
+  Tcp4 reply{.src = "198.19.0.80", .dst = "198.18.1.10", .src_port = 443, .dst_port = 40000, .flags = kAck};
+  burst(Side::outside, {test::tcp4_frame(reply)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::flow_denied), 2u);
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(PacketProcessorTest, DryRunPassesAndRecordsTheDenial) {
+  burst(Side::inside, tls_connection("198.18.2.10", "exfil.example.net"));
+  EXPECT_EQ(out_.forward_count, 3);
+  EXPECT_EQ(out_.reply_count, 0);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_dry_run);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(policy_->attachments[recorded[0].attachment_index].source_label, "spark-staging");
+}
+
+TEST_F(PacketProcessorTest, UpperCaseSniWithTrailingDotIsNormalisedAndAllowed) {
+  burst(Side::inside, tls_connection("198.18.1.10", "API.GitHub.com."));
+  EXPECT_EQ(out_.forward_count, 3);
+  EXPECT_EQ(read(counters_->flow_verdicts[static_cast<int>(Reason::allowed_domain)]), 1u);
+}
+
+TEST_F(PacketProcessorTest, ClientHelloWithoutSniIsDeniedByItsOwnReason) {
+  burst(Side::inside, tls_connection("198.18.1.10", ""));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::tls_no_sni);
+}
+
+TEST_F(PacketProcessorTest, HttpHostIsJudged) {
+  Tcp4 allowed{.dst_port = 80, .payload = test::http_get("pypi.org")};
+  Tcp4 denied{.src_port = 40001, .dst_port = 80, .payload = test::http_get("downloads.example.net")};
+  burst(Side::inside, {test::tcp4_frame(allowed), test::tcp4_frame(denied)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(out_.reply_count, 1);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].destination_type, DestinationType::http_host);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "downloads.example.net");
+}
+
+TEST_F(PacketProcessorTest, ReturnTrafficOfAnAllowedFlowPassesAndUnsolicitedIsDropped) {
+  burst(Side::inside, tls_connection("198.18.1.10", "pypi.org"));
+  Tcp4 reply{.src = "198.19.0.80", .dst = "198.18.1.10", .src_port = 443, .dst_port = 40000, .flags = kSynAck};
+  Tcp4 stranger{.src = "198.19.0.81", .dst = "198.18.1.10", .src_port = 443, .dst_port = 40000, .flags = kSyn};
+  burst(Side::outside, {test::tcp4_frame(reply), test::tcp4_frame(stranger)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::unsolicited_inbound), 1u);
+}
+
+TEST_F(PacketProcessorTest, OutsideHostCannotSpeakWithAnInsideHostsAddress) {
+  burst(Side::inside, tls_connection("198.18.1.10", "pypi.org"));
+  burst(Side::outside, {tls_connection("198.18.1.10", "pypi.org")[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::unsolicited_inbound), 1u);
+}
+
+TEST_F(PacketProcessorTest, AllowedNetworkChecksProtocolAndPort) {
+  Tcp4 postgres{.dst = "198.19.0.7", .dst_port = 5432, .flags = kSyn};
+  Tcp4 ssh{.dst = "198.19.0.7", .src_port = 40001, .dst_port = 22, .flags = kSyn};
+  burst(Side::inside, {test::tcp4_frame(postgres), test::tcp4_frame(ssh)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(out_.reply_count, 1);  // the denied SYN is reset
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::ip_not_allowed);
+  EXPECT_EQ(recorded[0].dst_port, 22);
+}
+
+TEST_F(PacketProcessorTest, DnsGoesOnlyToTheAllowedResolver) {
+  Tcp4 allowed{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
+  Tcp4 other{.dst = "198.19.254.53", .src_port = 5354, .dst_port = 53, .payload = Bytes(12, 0)};
+  burst(Side::inside, {test::tcp4_frame(allowed, 17), test::tcp4_frame(other, 17)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(out_.reply_count, 0);  // no TCP reset for UDP
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::dns_resolver_not_allowed);
+  EXPECT_EQ(recorded[0].destination_type, DestinationType::dns);
+}
+
+TEST_F(PacketProcessorTest, UnattachedSourceGetsTheDefaultPolicy) {
+  burst(Side::inside, tls_connection("198.18.3.10", "github.com"));  // allowed for prod, not baseline
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(policy_->policies[recorded[0].policy_index].name, "baseline");
+  EXPECT_EQ(policy_->attachments[recorded[0].attachment_index].source_label, "unattached");
+}
+
+TEST_F(PacketProcessorTest, FullAccessPolicyAllowsEverything) {
+  Tcp4 anything{.src = "198.18.4.10", .dst = "198.19.9.9", .dst_port = 9999, .flags = kSyn};
+  burst(Side::inside, {test::tcp4_frame(anything)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(read(counters_->flow_verdicts[static_cast<int>(Reason::allowed_full_access)]), 1u);
+}
+
+TEST_F(PacketProcessorTest, MalformedFramesAreDroppedAndCounted) {
+  Bytes truncated = test::tcp4_frame(Tcp4{});
+  truncated.resize(30);
+  Bytes not_ip = test::tcp4_frame(Tcp4{});
+  not_ip[12] = 0x88;
+  not_ip[13] = 0xcc;  // LLDP
+  burst(Side::inside, {truncated, not_ip});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::malformed_packet), 1u);
+  EXPECT_EQ(dropped(Reason::unsupported_ethertype), 1u);
+}
+
+class SmallFlowTableTest : public PacketProcessorTest {
+ protected:
+  SmallFlowTableTest() { capacity_ = 8; }
+};
+
+TEST_F(SmallFlowTableTest, FullTableRefusesNewFlowsButKeepsExistingOnes) {
+  std::vector<Bytes> syns;
+  for (uint16_t port = 1; port <= 8; ++port)
+    syns.push_back(test::tcp4_frame(Tcp4{.dst = "198.19.0.7", .src_port = port, .dst_port = 5432, .flags = kSyn}));
+  burst(Side::inside, syns);
+  EXPECT_EQ(out_.forward_count, 8);
+  Tcp4 ninth{.dst = "198.19.0.7", .src_port = 9, .dst_port = 5432, .flags = kSyn};
+  Tcp4 existing{.dst = "198.19.0.7", .src_port = 3, .dst_port = 5432, .flags = kAck};
+  burst(Side::inside, {test::tcp4_frame(ninth), test::tcp4_frame(existing)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::flow_table_full), 1u);
+  EXPECT_EQ(read(counters_->flows_refused_table_full), 1u);
+}
+
+class FlowLogTest : public PacketProcessorTest {
+ protected:
+  FlowLogTest() { emit_allowed_ = true; }
+};
+
+TEST_F(FlowLogTest, AllowedFlowsAreReportedWhenTheFlowLogIsOn) {
+  burst(Side::inside, tls_connection("198.18.1.10", "pypi.org"));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::allowed);
+  EXPECT_EQ(recorded[0].reason, Reason::allowed_domain);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,118 @@
+// Builds Ethernet frames and TLS/HTTP payloads for unit tests of the packet path.
+#pragma once
+
+#include <arpa/inet.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sluice::test {
+
+using Bytes = std::vector<uint8_t>;
+
+inline void put16(Bytes& out, uint16_t value) {
+  out.push_back(static_cast<uint8_t>(value >> 8));
+  out.push_back(static_cast<uint8_t>(value));
+}
+inline void put24(Bytes& out, uint32_t value) {
+  out.push_back(static_cast<uint8_t>(value >> 16));
+  put16(out, static_cast<uint16_t>(value));
+}
+inline void put32(Bytes& out, uint32_t value) {
+  put16(out, static_cast<uint16_t>(value >> 16));
+  put16(out, static_cast<uint16_t>(value));
+}
+
+// A TLS 1.3-style ClientHello in one record, with one host_name (none when `sni` is empty).
+inline Bytes client_hello(const std::string& sni) {
+  Bytes extensions;
+  if (!sni.empty()) {
+    put16(extensions, 0);  // server_name
+    put16(extensions, static_cast<uint16_t>(sni.size() + 5));
+    put16(extensions, static_cast<uint16_t>(sni.size() + 3));
+    extensions.push_back(0);  // host_name
+    put16(extensions, static_cast<uint16_t>(sni.size()));
+    extensions.insert(extensions.end(), sni.begin(), sni.end());
+  }
+  put16(extensions, 43);  // supported_versions: TLS 1.3, 1.2
+  put16(extensions, 5);
+  extensions.push_back(4);
+  put16(extensions, 0x0304);
+  put16(extensions, 0x0303);
+
+  Bytes body;
+  put16(body, 0x0303);
+  body.insert(body.end(), 32, 0x11);  // random
+  body.push_back(0);                  // session id
+  put16(body, 2);
+  put16(body, 0x1301);                // TLS_AES_128_GCM_SHA256
+  body.push_back(1);
+  body.push_back(0);                  // null compression
+  put16(body, static_cast<uint16_t>(extensions.size()));
+  body.insert(body.end(), extensions.begin(), extensions.end());
+
+  Bytes record{22, 3, 1};
+  put16(record, static_cast<uint16_t>(body.size() + 4));
+  record.push_back(1);  // ClientHello
+  put24(record, static_cast<uint32_t>(body.size()));
+  record.insert(record.end(), body.begin(), body.end());
+  return record;
+}
+
+inline uint32_t ipv4(const char* text) {
+  in_addr address{};
+  inet_pton(AF_INET, text, &address);
+  return ntohl(address.s_addr);
+}
+
+struct Tcp4 {
+  const char* src = "198.18.1.10";
+  const char* dst = "198.19.0.80";
+  uint16_t src_port = 40000;
+  uint16_t dst_port = 443;
+  uint8_t flags = 0x18;  // PSH|ACK
+  uint32_t seq = 1000;
+  uint32_t ack = 5000;
+  Bytes payload;
+};
+
+// Ethernet + IPv4 + TCP (+ payload); checksums are left zero: the parser does not check them.
+inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
+  Bytes frame{0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+  put16(frame, 0x0800);
+  uint16_t l4_length = static_cast<uint16_t>((ip_protocol == 6 ? 20 : 8) + spec.payload.size());
+  frame.push_back(0x45);
+  frame.push_back(0);
+  put16(frame, static_cast<uint16_t>(20 + l4_length));
+  put16(frame, 1);
+  put16(frame, 0x4000);
+  frame.push_back(64);
+  frame.push_back(ip_protocol);
+  put16(frame, 0);
+  put32(frame, ipv4(spec.src));
+  put32(frame, ipv4(spec.dst));
+  put16(frame, spec.src_port);
+  put16(frame, spec.dst_port);
+  if (ip_protocol == 6) {
+    put32(frame, spec.seq);
+    put32(frame, spec.ack);
+    frame.push_back(0x50);
+    frame.push_back(spec.flags);
+    put16(frame, 65535);
+    put16(frame, 0);
+    put16(frame, 0);
+  } else {
+    put16(frame, l4_length);
+    put16(frame, 0);
+  }
+  frame.insert(frame.end(), spec.payload.begin(), spec.payload.end());
+  return frame;
+}
+
+inline Bytes http_get(const std::string& host) {
+  std::string head = "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: test\r\n\r\n";
+  return Bytes(head.begin(), head.end());
+}
+
+}  // namespace sluice::test
