@@ -1,0 +1,140 @@
+"""Runs the real binaries for the golden tests.
+
+SLUICE_BUILD_DIR (default /work/main/build) holds controlplane/sluiced and controlplane/sluicectl;
+SLUICE_SOURCE_DIR (default: this repository's root) holds configs/ and proto/.
+Pcaps are generated from tests/pcapgen into pytest tmp dirs at test time.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("SLUICE_SOURCE_DIR")
+                  or Path(__file__).resolve().parent.parent.parent)
+BUILD_DIR = Path(os.environ.get("SLUICE_BUILD_DIR") or "/work/main/build")
+sys.path.insert(0, str(SOURCE_DIR / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pcapgen import frames  # noqa: E402
+
+SLUICED = BUILD_DIR / "controlplane" / "sluiced"
+SLUICECTL = BUILD_DIR / "controlplane" / "sluicectl"
+GOLDEN_POLICY = Path(__file__).resolve().parent / "policies" / "golden.textproto"
+DEMO_POLICY = SOURCE_DIR / "configs" / "demo" / "policy.textproto"
+DEMO_PCAP = SOURCE_DIR / "configs" / "demo" / "demo.pcap"
+RUN_TIMEOUT_S = 60
+IDLE_EXIT_MS = 300
+
+
+def _require(binary):
+    if not binary.exists():
+        pytest.fail(f"{binary} is not built (set SLUICE_BUILD_DIR)")
+
+
+def read_jsonl(path):
+    path = Path(path)
+    if not path.exists():
+        return None
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class SluicedRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    outside_tx: list = field(default_factory=list)  # frames (bytes) sent out of the outside port
+    inside_tx: list = field(default_factory=list)   # frames sent out of the inside port
+    denials: list = None                            # <log-dir>/denials.jsonl, parsed
+    flows: list = None                              # --flow-log, parsed
+
+    def describe(self):
+        return (f"sluiced exit {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n"
+                f"--- stderr\n{self.stderr[-3000:]}")
+
+
+def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
+                appliance="golden-appliance", inside_pcap=None):
+    """One sluiced run over pcap PMD ports; returns what came out of both ports."""
+    _require(SLUICED)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    inside_rx = Path(inside_pcap) if inside_pcap else workdir / "inside_rx.pcap"
+    if not inside_pcap:
+        frames.write_pcap(inside_rx, inside_packets)
+    outside_rx = workdir / "outside_rx.pcap"
+    frames.write_pcap(outside_rx, list(outside_packets))  # an empty pcap still needs an rx
+    inside_tx, outside_tx = workdir / "inside_tx.pcap", workdir / "outside_tx.pcap"
+    log_dir = workdir / "log"
+    log_dir.mkdir(exist_ok=True)
+    flow_log = workdir / "flows.jsonl"
+    cmd = [str(SLUICED), "--policy", str(policy),
+           "--inside", f"net_pcap0,rx_pcap={inside_rx},tx_pcap={inside_tx}",
+           "--outside", f"net_pcap1,rx_pcap={outside_rx},tx_pcap={outside_tx}",
+           "--log-dir", str(log_dir), "--metrics-address", "",
+           "--exit-on-idle-ms", str(IDLE_EXIT_MS), "--flow-log", str(flow_log),
+           "--appliance-name", appliance]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                          cwd=workdir)
+    run = SluicedRun(proc.returncode, proc.stdout, proc.stderr)
+    (workdir / "cmd.txt").write_text(" ".join(cmd) + "\n")
+    (workdir / "stdout.txt").write_text(proc.stdout)
+    (workdir / "stderr.txt").write_text(proc.stderr)
+    if inside_tx.exists():
+        run.inside_tx = frames.read_pcap_frames(inside_tx)
+    if outside_tx.exists():
+        run.outside_tx = frames.read_pcap_frames(outside_tx)
+    run.denials = read_jsonl(log_dir / "denials.jsonl")
+    run.flows = read_jsonl(flow_log)
+    return run
+
+
+@dataclass
+class ReplayRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    flows: list = None
+    denials: list = None
+
+    def describe(self):
+        return (f"sluicectl replay exit {self.returncode}\n--- stdout\n{self.stdout[-3000:]}\n"
+                f"--- stderr\n{self.stderr[-3000:]}")
+
+
+def run_replay(workdir, policy, packets=None, *, pcap=None):
+    _require(SLUICECTL)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if pcap is None:
+        pcap = workdir / "replay.pcap"
+        frames.write_pcap(pcap, packets)
+    flows, denials = workdir / "replay_flows.jsonl", workdir / "replay_denials.jsonl"
+    cmd = [str(SLUICECTL), "replay", "--policy", str(policy), "--pcap", str(pcap),
+           "--flows", str(flows), "--denials", str(denials)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+                          cwd=workdir)
+    (workdir / "replay_stdout.txt").write_text(proc.stdout)
+    return ReplayRun(proc.returncode, proc.stdout, proc.stderr, read_jsonl(flows),
+                     read_jsonl(denials))
+
+
+def run_sluicectl(*args):
+    _require(SLUICECTL)
+    return subprocess.run([str(SLUICECTL), *map(str, args)], capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def inside_run(tmp_path_factory):
+    """All of scenarios.INSIDE_CASES through one sluiced run (inside port only)."""
+    from scenarios import INSIDE_CASES
+    packets = [p for case in INSIDE_CASES for p in case.packets]
+    run = run_sluiced(tmp_path_factory.mktemp("inside"), GOLDEN_POLICY, packets)
+    assert run.returncode == 0, run.describe()
+    return run

@@ -1,0 +1,124 @@
+"""The demo: configs/demo/demo.pcap through sluiced with configs/demo/policy.textproto, and the
+same pcap through sluicectl replay. Outcomes per flow: tests/pcapgen/make_demo.py (the table of
+configs/demo/README.md)."""
+
+import re
+
+import pytest
+
+from checks import (assert_flow_line, assert_frames, assert_record, denial_fields, frames_of)
+from conftest import DEMO_PCAP, DEMO_POLICY, SOURCE_DIR, run_replay, run_sluiced
+from pcapgen import frames, make_demo
+from pcapgen.cases import number_flows
+
+APPLIANCE = "demo-appliance"
+CASES = make_demo.build_cases()
+FLOW_IDS = number_flows(CASES)
+DENIAL_FIELDS = denial_fields(SOURCE_DIR / "proto" / "denial.proto")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    run = run_sluiced(tmp_path_factory.mktemp("demo"), DEMO_POLICY, None, inside_pcap=DEMO_PCAP,
+                      appliance=APPLIANCE)
+    assert run.returncode == 0, run.describe()
+    return run
+
+
+@pytest.fixture(scope="module")
+def demo_replay(tmp_path_factory):
+    run = run_replay(tmp_path_factory.mktemp("demo_replay"), DEMO_POLICY, pcap=DEMO_PCAP)
+    assert run.returncode == 0, run.describe()
+    return run
+
+
+def test_demo_pcap_is_reproducible(tmp_path):
+    """The committed pcap is what make_demo.py writes, byte for byte."""
+    fresh = tmp_path / "demo.pcap"
+    frames.write_pcap(fresh, make_demo.packets(CASES))
+    assert fresh.read_bytes() == DEMO_PCAP.read_bytes(), (
+        "configs/demo/demo.pcap is stale: run /usr/bin/python3 tests/pcapgen/make_demo.py")
+    assert 15 <= len(CASES) <= 25 and len(make_demo.packets(CASES)) < 200
+
+
+def _counts(stdout):
+    """Numbers the summary gives for allowed, denied (dropped) and dry-run-denied flows.
+
+    Reads "label N" / "label: N" / "N label" pairs, and tables of a header line of labels
+    over a line of numbers."""
+    def kind_of(text):
+        if re.search(r"dry[\s_-]?run", text, re.I):
+            return "dry_run"
+        if re.search(r"drop|denied|deny|denial", text, re.I):
+            return "denied"
+        if re.search(r"allow", text, re.I):
+            return "allowed"
+        return None
+
+    found = {"allowed": [], "denied": [], "dry_run": []}
+    lines = stdout.splitlines()
+    for i, line in enumerate(lines):
+        label = r"[A-Za-z][A-Za-z_()-]*(?: [A-Za-z_()-]+)*"
+        pairs = re.findall(r"(%s)\s*[:=]?\s+(\d+)\b" % label, line)
+        if not any(kind_of(lbl) for lbl, _ in pairs):  # "N label" only when no "label N"
+            pairs = [(lbl, n) for n, lbl in re.findall(r"\b(\d+)\s+(%s)" % label, line)]
+        for label, number in pairs:
+            if kind_of(label):
+                found[kind_of(label)].append(int(number))
+        cells = [c for c in re.split(r"\s{2,}|\t|\|", line.strip()) if c]
+        if i + 1 < len(lines) and sum(1 for c in cells if kind_of(c)) >= 2:
+            values = [v for v in re.split(r"\s{2,}|\t|\|", lines[i + 1].strip()) if v]
+            if len(values) == len(cells):
+                for cell, value in zip(cells, values):
+                    if kind_of(cell) and value.strip().isdigit():
+                        found[kind_of(cell)].append(int(value))
+    return found
+
+
+def test_demo_summary_counts_all_three(demo_run):
+    counts = _counts(demo_run.stdout)
+    for kind in ("allowed", "denied", "dry_run"):
+        assert any(n > 0 for n in counts[kind]), (
+            f"no non-zero {kind} count in the summary:\n{demo_run.stdout}")
+
+
+def test_demo_denials_have_every_field(demo_run):
+    kinds = {r["access_type"] for r in demo_run.denials}
+    assert kinds == {"DROP", "DRY_RUN_DENIAL"}, demo_run.denials
+    for record in demo_run.denials:
+        assert set(record) == set(DENIAL_FIELDS), record
+        assert record["appliance"] == APPLIANCE
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_demo_flow(demo_run, case):
+    assert_frames(frames_of(case, demo_run.outside_tx), case.forwarded, f"{case.name}: outside tx")
+    assert_frames(frames_of(case, demo_run.inside_tx), case.resets, f"{case.name}: inside tx")
+    assert_record(demo_run.denials, case, FLOW_IDS[case.key], APPLIANCE, DENIAL_FIELDS)
+    assert_flow_line(demo_run.flows, case, FLOW_IDS[case.key])
+
+
+def test_demo_replay_agrees_with_sluiced(demo_run, demo_replay):
+    """Flow by flow, sluicectl replay and sluiced --flow-log say the same thing."""
+    sluiced = {f["flow_id"]: f for f in demo_run.flows}
+    replay = {f["flow_id"]: f for f in demo_replay.flows}
+    assert len(sluiced) == len(demo_run.flows) == len(CASES)
+    assert sorted(replay) == sorted(sluiced), (sorted(replay), sorted(sluiced))
+    for flow_id in sorted(sluiced):
+        assert replay[flow_id] == sluiced[flow_id], flow_id
+
+
+def test_demo_replay_denials_agree_with_sluiced(demo_run, demo_replay):
+    def comparable(records):
+        return sorted(({k: v for k, v in r.items() if k not in ("event_time", "appliance")}
+                       for r in records), key=lambda r: r["flow_id"])
+    assert comparable(demo_replay.denials) == comparable(demo_run.denials)
+
+
+def test_demo_totals(demo_run):
+    """Nothing else came out: 53 of the 64 packets forwarded, 5 RSTs, 10 records."""
+    assert_frames(demo_run.outside_tx, [p for c in CASES for p in c.forwarded],
+                  "outside port tx, all flows")
+    assert_frames(demo_run.inside_tx, [p for c in CASES for p in c.resets], "inside port tx")
+    assert len(demo_run.outside_tx) == 53 and len(demo_run.inside_tx) == 5
+    assert len(demo_run.denials) == 10

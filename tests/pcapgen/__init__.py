@@ -1,0 +1,1 @@
+"""Reproducible test traffic for Sluice: scapy frames and hand-built TLS ClientHellos."""
