@@ -1,6 +1,6 @@
 """Runs the real binaries for the golden tests.
 
-SLUICE_BUILD_DIR (default /work/main/build) holds controlplane/sluiced and controlplane/sluicectl;
+SLUICE_BUILD_DIR (default: build/ in this repository) holds controlplane/sluiced and controlplane/sluicectl;
 SLUICE_SOURCE_DIR (default: this repository's root) holds configs/ and proto/.
 Pcaps are generated from tests/pcapgen into pytest tmp dirs at test time.
 """
@@ -16,7 +16,7 @@ import pytest
 
 SOURCE_DIR = Path(os.environ.get("SLUICE_SOURCE_DIR")
                   or Path(__file__).resolve().parent.parent.parent)
-BUILD_DIR = Path(os.environ.get("SLUICE_BUILD_DIR") or "/work/main/build")
+BUILD_DIR = Path(os.environ.get("SLUICE_BUILD_DIR") or SOURCE_DIR / "build")
 sys.path.insert(0, str(SOURCE_DIR / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
