@@ -84,6 +84,8 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   };
   single("sluice_flows_created_total", "Flows entered into a flow table.",
          [](const WorkerCounters& w) -> const Counter& { return w.flows_created; });
+  single("sluice_infrastructure_packets_total", "ARP and IPv6 neighbour discovery packets passed without a flow.",
+         [](const WorkerCounters& w) -> const Counter& { return w.infrastructure_packets; });
   single("sluice_flows_refused_total", "New flows refused because the flow table was full.",
          [](const WorkerCounters& w) -> const Counter& { return w.flows_refused_table_full; });
   single("sluice_tcp_resets_sent_total", "TCP resets sent to clients of denied flows.",

@@ -12,8 +12,6 @@ namespace sluice {
   X(allowed_domain, "the SNI or Host matches an allowed domain")                               \
   X(allowed_network, "the destination is in an allowed network, protocol and port")            \
   X(allowed_dns_resolver, "DNS to a resolver the policy allows")                               \
-  X(allowed_infrastructure, "ARP or IPv6 neighbour discovery, needed by the link")             \
-  X(return_traffic, "a packet of a flow an inside host opened and the policy allowed")         \
   /* denied by policy */                                                                       \
   X(domain_not_allowed, "the SNI or Host matches no allowed domain")                           \
   X(ip_not_allowed, "the destination is in no allowed network for this protocol and port")     \

@@ -1,1 +1,103 @@
-// placeholder: being written
+#include "dataplane/verdict/tcp_reset.h"
+
+#include <cstring>
+
+#include "dataplane/parse/byte_reader.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr size_t kMacLength = 6;
+constexpr size_t kIpv4HeaderLength = 20;
+constexpr size_t kIpv6HeaderLength = 40;
+constexpr size_t kTcpHeaderLength = 20;
+constexpr uint8_t kHopLimit = 64;
+constexpr uint16_t kIpv4DontFragment = 0x4000;
+
+// Ones' complement sum of big-endian 16-bit words (RFC 1071), not yet folded.
+uint32_t sum_words(const uint8_t* data, size_t length, uint32_t sum) {
+  for (size_t i = 0; i + 1 < length; i += 2) sum += load_be16(data + i);
+  if (length % 2 != 0) sum += uint32_t(data[length - 1]) << 8;
+  return sum;
+}
+
+uint16_t fold_checksum(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+size_t write_ipv4(const ParsedPacket& packet, uint8_t* ip) {
+  std::memset(ip, 0, kIpv4HeaderLength);
+  ip[0] = 0x45;
+  store_be16(ip + 2, uint16_t(kIpv4HeaderLength + kTcpHeaderLength));
+  store_be16(ip + 6, kIpv4DontFragment);
+  ip[8] = kHopLimit;
+  ip[9] = kIpProtoTcp;
+  std::memcpy(ip + 12, packet.dst.bytes, 4);
+  std::memcpy(ip + 16, packet.src.bytes, 4);
+  store_be16(ip + 10, fold_checksum(sum_words(ip, kIpv4HeaderLength, 0)));
+  return kIpv4HeaderLength;
+}
+
+size_t write_ipv6(const ParsedPacket& packet, uint8_t* ip) {
+  std::memset(ip, 0, kIpv6HeaderLength);
+  ip[0] = 0x60;
+  store_be16(ip + 4, uint16_t(kTcpHeaderLength));
+  ip[6] = kIpProtoTcp;
+  ip[7] = kHopLimit;
+  std::memcpy(ip + 8, packet.dst.bytes, 16);
+  std::memcpy(ip + 24, packet.src.bytes, 16);
+  return kIpv6HeaderLength;
+}
+
+// The pseudo-header (RFC 9293 3.1) binds the segment to the addresses it travels between.
+uint32_t pseudo_header_sum(const uint8_t* ip, uint8_t ip_version) {
+  if (ip_version == 4) return sum_words(ip + 12, 8, 0) + kIpProtoTcp + kTcpHeaderLength;
+  return sum_words(ip + 8, 32, 0) + kIpProtoTcp + kTcpHeaderLength;
+}
+
+void write_tcp(const ParsedPacket& packet, uint8_t* tcp) {
+  std::memset(tcp, 0, kTcpHeaderLength);
+  store_be16(tcp, packet.dst_port);
+  store_be16(tcp + 2, packet.src_port);
+  // RFC 9293 3.10.7.1: take the sequence number the peer expects; without its ACK there is none.
+  store_be32(tcp + 4, (packet.tcp_flags & kTcpAck) ? packet.tcp_ack : 0);
+  // Acknowledge everything the segment occupied, so the client accepts the reset as in-window.
+  uint32_t ack = packet.tcp_seq + packet.payload_length;
+  if (packet.tcp_flags & kTcpSyn) ++ack;
+  if (packet.tcp_flags & kTcpFin) ++ack;
+  store_be32(tcp + 8, ack);
+  tcp[12] = uint8_t((kTcpHeaderLength / 4) << 4);
+  tcp[13] = kTcpRst | kTcpAck;
+}
+
+}  // namespace
+
+size_t build_tcp_reset(std::span<const uint8_t> frame, const ParsedPacket& packet, std::span<uint8_t> out) {
+  if (packet.l4_protocol != kIpProtoTcp || packet.is_later_fragment) return 0;
+  if (packet.ip_version != 4 && packet.ip_version != 6) return 0;
+  const size_t l2_length = packet.l3_offset;
+  // Only the L2 header is copied from `frame`; a parse that does not fit it is not trusted.
+  if (l2_length < 2 * kMacLength + 2 || l2_length > frame.size()) return 0;
+  const size_t ip_length = packet.ip_version == 4 ? kIpv4HeaderLength : kIpv6HeaderLength;
+  const size_t total = l2_length + ip_length + kTcpHeaderLength;
+  if (out.size() < total) return 0;
+
+  // Through a copy and memmove, so that answering in place (out over frame) works as well.
+  uint8_t macs[2 * kMacLength];
+  std::memcpy(macs, frame.data(), sizeof macs);
+  uint8_t* l2 = out.data();
+  std::memmove(l2, frame.data(), l2_length);
+  std::memcpy(l2, macs + kMacLength, kMacLength);
+  std::memcpy(l2 + kMacLength, macs, kMacLength);
+
+  uint8_t* ip = l2 + l2_length;
+  uint8_t* tcp = ip + (packet.ip_version == 4 ? write_ipv4(packet, ip) : write_ipv6(packet, ip));
+  write_tcp(packet, tcp);
+  const uint32_t sum = sum_words(tcp, kTcpHeaderLength, pseudo_header_sum(ip, packet.ip_version));
+  store_be16(tcp + 16, fold_checksum(sum));
+  return total;
+}
+
+}  // namespace sluice

@@ -103,6 +103,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     return;
   }
   if (parsed.ip_version == 0 || is_neighbour_discovery(parsed)) {
+    bump(counters.infrastructure_packets);
     out.forward[out.forward_count++] = packet.mbuf;
     return;
   }

@@ -34,6 +34,7 @@ struct alignas(64) WorkerCounters {
   Counter resets_sent = 0;
   Counter resets_not_sent = 0;           // no mbuf for the reset
   Counter events_dropped_ring_full = 0;  // flow events lost because the control ring was full
+  Counter infrastructure_packets = 0;   // ARP and IPv6 neighbour discovery, passed without a flow
   Counter flows_created = 0;
   Counter flows_refused_table_full = 0;
   Counter dropped_packets[kReasonCount] = {};  // per reason

@@ -60,7 +60,7 @@ def _big_hello():
 
 def _arp_case():
     request = frames.arp_request(PROD_HOST, "198.18.1.1")
-    case = Case("arp_request_passes", [request], [request], [], note="allowed_infrastructure")
+    case = Case("arp_request_passes", [request], [request], [], note="ARP passes: sluice_infrastructure_packets_total")
     case.extra["match"] = lambda pkt: ARP in pkt
     return case
 

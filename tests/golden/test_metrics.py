@@ -127,3 +127,16 @@ def test_records_and_resets_match_the_summary(scraped_run):
     assert metric(metrics, "sluice_denial_records_written_total") == records
     assert metric(metrics, "sluice_tcp_resets_sent_total") == resets
     assert metric(metrics, "sluice_policy_generation") == 1
+
+
+def test_metrics_catalogue_lists_exactly_the_exported_metrics(scraped_run):
+    families = set(re.findall(r"^# TYPE (sluice_\w+) ", scraped_run["metrics"], re.MULTILINE))
+    catalogue = (SOURCE_DIR / "docs" / "METRICS.md").read_text()
+    documented = set(re.findall(r"^\| `(sluice_\w+)`", catalogue, re.MULTILINE))
+    documented.discard("sluice_up")  # served on /healthz, not /metrics
+    assert families == documented
+
+
+def test_reasons_catalogue_is_generated_from_the_code():
+    result = subprocess.run(["/usr/bin/python3", str(SOURCE_DIR / "scripts" / "gen_reasons_doc.py"), "--check"])
+    assert result.returncode == 0, "docs/REASONS.md is stale: run scripts/gen_reasons_doc.py"

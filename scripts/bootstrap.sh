@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages Sluice builds, runs and tests with, and nothing from
+# elsewhere. Idempotent: apt-get runs (update once, then install) only when something is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++
+  # dependencies, all found with pkg-config
+  libdpdk-dev libhyperscan-dev liburing-dev libprotobuf-dev protobuf-compiler prometheus-cpp-dev
+  libgtest-dev libpcap-dev
+  # run time data: the public suffix list refuses wildcards like "*.co.uk"
+  publicsuffix
+  # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
+  python3-scapy python3-pytest curl
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "bootstrap: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"
