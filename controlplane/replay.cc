@@ -142,7 +142,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       if (in_burst == kBurstSize) flush();
     }
     flush();
-    if (rc == PCAP_ERROR) err << "sluicectl replay: " << options.pcap_path << ": " << pcap_geterr(platform.capture) << "\n";
+    bool damaged = rc == PCAP_ERROR;
+    if (damaged) err << "sluicectl replay: " << options.pcap_path << ": " << pcap_geterr(platform.capture) << "\n";
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *policy);
     });
@@ -157,6 +158,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     if (flow_log.is_open()) summary.paths.emplace_back("flow log", options.flows_path);
     if (denial_log.is_open()) summary.paths.emplace_back("denials", options.denials_path);
     summary.print(out);
+    // What could be read was replayed and is reported, but a damaged capture is not a clean run.
+    if (damaged) return 2;
   }
   return 0;
 }

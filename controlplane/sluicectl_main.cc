@@ -19,7 +19,8 @@ commands:
 
 exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
             replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
-                      capture or bad arguments
+                      capture or bad arguments; a capture damaged part-way is replayed
+                      up to the damage, reported, and exits 2
 )";
 
 int usage_error(const std::string& message) {
