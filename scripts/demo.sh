@@ -9,5 +9,7 @@ scripts/build.sh >/dev/null
 echo "--- sluiced (embedded default) ---"
 rm -rf sluice-demo-out
 build/controlplane/sluiced
-echo "--- the first denial records ---"
-head -n 3 sluice-demo-out/denials.jsonl
+log=sluice-demo-out/denials.jsonl
+echo "--- denial log: $(grep -c '"access_type":"DROP"' "$log") DROP and $(grep -c '"access_type":"DRY_RUN_DENIAL"' "$log") DRY_RUN_DENIAL records; one of each ---"
+grep -m 1 '"access_type":"DROP"' "$log"
+grep -m 1 '"access_type":"DRY_RUN_DENIAL"' "$log"
