@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include <rte_cycles.h>
@@ -14,12 +15,14 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "controlplane/admin_socket.h"
 #include "controlplane/embedded_default_config.h"
 #include "controlplane/flow_event_sink.h"
+#include "controlplane/health_server.h"
 #include "controlplane/metrics_exporter.h"
-#include "controlplane/policy_compiler.h"
+#include "controlplane/policy_file_watcher.h"
 #include "controlplane/policy_loader.h"
-#include "controlplane/public_suffix_list.h"
+#include "controlplane/policy_publisher.h"
 #include "controlplane/run_summary.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/port/ports.h"
@@ -67,6 +70,24 @@ struct Platform {
   }
 };
 
+// True while the worker's loop counter keeps moving: it polls, it is not stuck.
+class WorkerHeartbeat {
+ public:
+  bool alive(const WorkerCounters& counters) {
+    uint64_t loops = read(counters.loops);
+    auto now = std::chrono::steady_clock::now();
+    if (loops != last_loops_) {
+      last_loops_ = loops;
+      last_change_ = now;
+    }
+    return loops != 0 && now - last_change_ < std::chrono::milliseconds(500);
+  }
+
+ private:
+  uint64_t last_loops_ = 0;
+  std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
 
 std::string embedded_default_config_text() {
@@ -78,8 +99,7 @@ std::string embedded_default_config_text() {
 
 int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::ostream& err) {
   const cfg::Port* ports[kSideCount] = {};
-  for (const auto& port : config.ports())
-    ports[port.role() == cfg::INSIDE ? 0 : 1] = &port;
+  for (const auto& port : config.ports()) ports[port.role() == cfg::INSIDE ? 0 : 1] = &port;
   if (!ports[0] || !ports[1]) {
     err << "sluiced: the config needs one INSIDE and one OUTSIDE port\n";
     return 2;
@@ -91,13 +111,15 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   // The policy first: a refused policy must stop us before anything is started.
-  PublicSuffixList suffixes;
-  suffixes.load();
-  LoadedPolicy loaded = load_policy_file(config.policy_path(), suffixes);
-  if (!loaded.ok()) {
-    for (const auto& error : loaded.errors) err << error.to_string() << "\n";
-    err << "sluiced: policy refused, nothing applied\n";
-    return 2;
+  {
+    PublicSuffixList suffixes;
+    suffixes.load();
+    LoadedPolicy loaded = load_policy_file(config.policy_path(), suffixes);
+    if (!loaded.ok()) {
+      for (const auto& error : loaded.errors) err << error.to_string() << "\n";
+      err << "sluiced: policy refused, nothing applied\n";
+      return 2;
+    }
   }
 
   std::error_code fs_error;
@@ -151,13 +173,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     platform.open_ports.push_back(port_ids[side]);
   }
 
-  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1);
-  if (!compiled.policy) {
-    err << "sluiced: " << config.policy_path() << ": compile failed: " << compiled.error << "\n";
-    return 2;
-  }
-  std::unique_ptr<CompiledPolicy> policy = std::move(compiled.policy);
-
   platform.events = rte_ring_create_elem("flow_events", sizeof(FlowEvent), config.denial_ring_size(),
                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
   size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
@@ -165,6 +180,17 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0) {
     err << "sluiced: cannot allocate the event ring or the quiescent-state variable\n";
     return 1;
+  }
+
+  WorkerShared shared;
+  shared.qsbr = platform.qsbr;
+  PolicySlots slots;
+  ControlCounters control;
+  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control);
+  std::string message;
+  if (!publisher.load_and_publish(message)) {
+    err << message << "sluiced: policy refused, nothing applied\n";
+    return 2;
   }
 
   FlowTable flows;
@@ -182,9 +208,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   processor_setup.emit_allowed_flows = flow_log.is_open();
   PacketProcessor processor(processor_setup);
 
-  WorkerShared shared;
-  shared.qsbr = platform.qsbr;
-  shared.policy.store(policy.get(), std::memory_order_release);
   WorkerLoopSetup loop_setup;
   loop_setup.processor = &processor;
   loop_setup.counters = counters.get();
@@ -192,25 +215,65 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   loop_setup.ports[0] = port_ids[0];
   loop_setup.ports[1] = port_ids[1];
 
-  ControlCounters control;
-  control.policy_generation = policy->generation;
   MetricsView view;
   view.workers = {counters.get()};
-  for (const auto& ruleset : policy->policies) view.policy_names.push_back(ruleset.name);
+  view.policies = &slots;
   view.control = &control;
   MetricsExporter exporter;
   if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
     err << "sluiced: " << error << "\n";
     return 1;
   }
+  HealthServer health;
+  if (!config.health_address().empty() && !health.start(config.health_address(), control.ready, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+
+  FlowEventSink sink(config.appliance_name(), &denial_log, flow_log.is_open() ? &flow_log : nullptr);
+  auto reload = [&](const std::string& trigger) {
+    std::string result;
+    bool applied = publisher.load_and_publish(result);
+    if (applied) {
+      // Events the old generation produced are on the ring now; format them with it, then let it go.
+      sink.drain(platform.events, publisher.generations());
+      publisher.release_previous();
+      err << "sluiced: reload (" << trigger << "): " << result << std::endl;
+      return "ok\n" + result;
+    }
+    err << "sluiced: reload (" << trigger << ") refused; generation " << publisher.current()->generation
+        << " keeps running:\n" << result << std::flush;
+    return "error\n" + result;
+  };
+
+  AdminSocket admin;
+  if (!config.admin_socket().empty()) {
+    bool started = admin.start(config.admin_socket(), [&](const std::string& command) -> std::string {
+      if (command == "reload") return reload("sluicectl reload");
+      if (command == "stats" || command == "stats json") {
+        RunSummary summary = summarize(view.workers, slots.names(), sink);
+        summary.title = "sluiced: running; policy generation " + std::to_string(publisher.current()->generation);
+        if (command == "stats json") return "ok\n" + summary.to_json();
+        std::ostringstream text;
+        summary.print(text);
+        return "ok\n" + text.str();
+      }
+      return "error\nunknown command \"" + command + "\" (reload, stats, stats json)";
+    }, error);
+    if (!started) {
+      err << "sluiced: " << error << "\n";
+      return 1;
+    }
+  }
+  PolicyFileWatcher watcher;
+  if (config.watch_policy_file() && !watcher.start(config.policy_path(), error))
+    err << "sluiced: not watching the policy file: " << error << " (SIGHUP and sluicectl reload still work)\n";
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGHUP, on_hangup);
 
-  FlowEventSink sink(config.appliance_name(), &denial_log, flow_log.is_open() ? &flow_log : nullptr);
-  out << "sluiced: running; policy " << config.policy_path() << " (generation " << policy->generation << ", "
-      << policy->policies.size() << " policies, " << policy->attachments.size() - 1 << " attachments + default)";
+  out << "sluiced: running; policy " << config.policy_path() << " " << message;
   if (!config.metrics_address().empty()) out << "; metrics on http://" << config.metrics_address() << "/metrics";
   out << std::endl;
 
@@ -221,15 +284,19 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   const uint64_t tsc_hz = rte_get_tsc_hz();
   const uint64_t started = rte_rdtsc();
+  WorkerHeartbeat heartbeat;
   std::string stop_cause = "stopped";
   while (true) {
-    sink.drain(platform.events, *policy);
+    sink.drain(platform.events, publisher.generations());
     control.denial_records_written = denial_log.lines_written();
     control.denial_record_write_errors = denial_log.write_errors();
+    control.ready = heartbeat.alive(*counters);
     if (g_hangup) {
       g_hangup = 0;
-      err << "sluiced: SIGHUP: live reload is not part of this version; restart to apply a new policy\n";
+      reload("SIGHUP");
     }
+    if (watcher.should_reload()) reload("policy file changed");
+    admin.poll();
     if (g_stop_signal) {
       stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
       break;
@@ -247,19 +314,20 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
+  control.ready = false;
   shared.stop.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
-  sink.drain(platform.events, *policy);
+  sink.drain(platform.events, publisher.generations());
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
-      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *policy);
+      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());
     });
   denial_log.drain();
   flow_log.drain();
   control.denial_records_written = denial_log.lines_written();
   control.denial_record_write_errors = denial_log.write_errors();
 
-  RunSummary summary = summarize({counters.get()}, *policy, sink);
+  RunSummary summary = summarize({counters.get()}, slots.names(), sink);
   summary.title = "sluiced: " + stop_cause + "; summary";
   summary.paths.emplace_back("denial log", denial_path);
   if (flow_log.is_open()) summary.paths.emplace_back("flow log", flow_log.path());

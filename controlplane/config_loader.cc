@@ -3,15 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <climits>
-#include <cstdio>
-#include <cstring>
 #include <map>
-#include <memory>
 
 #include "controlplane/cidr.h"
+#include "controlplane/file_text.h"
 #include "controlplane/policy_validator.h"
 #include "dataplane/domain/hostname.h"
 
@@ -26,24 +23,9 @@ constexpr uint32_t kDefaultFlowCapacity = 65536;
 constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9617";
 constexpr uint32_t kDefaultMbufCount = 8191;
 constexpr uint32_t kDefaultDenialRingSize = 4096;
+constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
+constexpr const char* kDefaultHealthAddress = "127.0.0.1:9618";
 constexpr uint32_t kMinDenialRingSize = 64;
-
-// fread rather than iostreams: errno is what the operator needs, and streams do not keep it.
-bool read_whole_file(const std::string& path, std::string& contents, std::string& problem) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) {
-    problem = std::strerror(errno);
-    return false;
-  }
-  char buffer[16384];
-  size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) contents.append(buffer, count);
-  if (std::ferror(file.get())) {
-    problem = std::strerror(errno);
-    return false;
-  }
-  return true;
-}
 
 std::string indexed(const std::string& name, int index) { return name + "[" + std::to_string(index) + "]"; }
 
@@ -94,6 +76,14 @@ class ConfigValidator {
         add("metrics_address", problem);
       }
     }
+    // The same HOST:PORT rules as the metrics address.
+    if (config.has_health_address() && !config.health_address().empty()) {
+      if (std::string problem = metrics_address_problem(config.health_address()); !problem.empty()) {
+        add("health_address", problem);
+      }
+    }
+    if (config.has_admin_socket() && !config.admin_socket().empty() && config.admin_socket().front() != '/')
+      add("admin_socket", "must be an absolute path, got \"" + config.admin_socket() + "\"");
     sort_in_file_order(errors_);
     return std::move(errors_);
   }
@@ -169,6 +159,9 @@ void apply_config_defaults(ApplianceConfig& config) {
   if (!config.has_metrics_address()) config.set_metrics_address(kDefaultMetricsAddress);
   if (config.mbuf_count() == 0) config.set_mbuf_count(kDefaultMbufCount);
   if (config.denial_ring_size() == 0) config.set_denial_ring_size(kDefaultDenialRingSize);
+  if (!config.has_admin_socket()) config.set_admin_socket(kDefaultAdminSocket);
+  if (!config.has_health_address()) config.set_health_address(kDefaultHealthAddress);
+  if (!config.has_watch_policy_file()) config.set_watch_policy_file(true);
 }
 
 LoadedConfig load_config_text(const std::string& text, const std::string& display_name) {
@@ -182,12 +175,8 @@ LoadedConfig load_config_text(const std::string& text, const std::string& displa
 
 LoadedConfig load_config_file(const std::string& path) {
   std::string contents;
-  std::string problem;
-  if (!read_whole_file(path, contents, problem)) {
-    LoadedConfig result;
-    result.errors.push_back({path, 0, "", "cannot read: " + problem});
-    return result;
-  }
+  LoadedConfig unread;
+  if (!read_file(path, contents, unread.errors)) return unread;
   return load_config_text(contents, path);
 }
 

@@ -7,13 +7,13 @@
 
 namespace sluice {
 
-size_t FlowEventSink::drain(rte_ring* ring, const CompiledPolicy& policy) {
+size_t FlowEventSink::drain(rte_ring* ring, const PolicyGenerations& generations) {
   constexpr unsigned kBatch = 64;
   FlowEvent events[kBatch];
   size_t total = 0;
   unsigned taken;
   while ((taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(FlowEvent), kBatch, nullptr)) > 0) {
-    for (unsigned i = 0; i < taken; ++i) handle(events[i], policy);
+    for (unsigned i = 0; i < taken; ++i) handle(events[i], generations.for_event(events[i]));
     total += taken;
   }
   poll();

@@ -15,6 +15,16 @@ struct rte_ring;
 
 namespace sluice {
 
+// The generations an event may come from: the running one and, just after a reload, the one
+// before it (its events may still be on the ring; names and labels must come from it).
+struct PolicyGenerations {
+  const CompiledPolicy* current = nullptr;
+  const CompiledPolicy* previous = nullptr;
+  const CompiledPolicy& for_event(const FlowEvent& event) const {
+    return previous && event.generation == previous->generation ? *previous : *current;
+  }
+};
+
 class FlowEventSink {
  public:
   // `denials` and `flows` may be null (not written).
@@ -22,7 +32,7 @@ class FlowEventSink {
       : appliance_(std::move(appliance)), denials_(denials), flows_(flows) {}
 
   // Dequeues what the ring holds and handles it; returns how many events it took.
-  size_t drain(rte_ring* ring, const CompiledPolicy& policy);
+  size_t drain(rte_ring* ring, const PolicyGenerations& generations);
   void handle(const FlowEvent& event, const CompiledPolicy& policy);
   // Lets the writers make progress; call often.
   void poll();

@@ -71,11 +71,17 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   families.push_back(std::move(verdicts));
 
   auto flows = family("sluice_flows_total", "Flows judged, by policy and verdict.", MetricType::Counter);
-  for (size_t policy = 0; policy < view.policy_names.size() && policy < size_t(kMaxPolicies); ++policy)
+  std::vector<std::string> names = view.policies ? view.policies->names() : std::vector<std::string>{};
+  for (size_t slot = 0; slot < names.size() && slot < size_t(kMaxPolicies); ++slot)
     for (int verdict = 1; verdict < kFlowVerdictCount; ++verdict)
-      add(flows, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_by_policy[policy][verdict]; })),
-          {{"policy", view.policy_names[policy]}, {"verdict", kVerdictLabels[verdict]}});
+      add(flows, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_by_policy[slot][verdict]; })),
+          {{"policy", names[slot]}, {"verdict", kVerdictLabels[verdict]}});
   families.push_back(std::move(flows));
+  auto rejudged = family("sluice_flows_rejudged_total", "Flows whose verdict a new policy generation changed, by new verdict.", MetricType::Counter);
+  for (int verdict = 1; verdict < kFlowVerdictCount; ++verdict)
+    add(rejudged, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_rejudged[verdict]; })),
+        {{"verdict", kVerdictLabels[verdict]}});
+  families.push_back(std::move(rejudged));
 
   auto single = [&](const std::string& name, const std::string& help, auto field) {
     auto f = family(name, help, MetricType::Counter);
@@ -105,6 +111,21 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     auto generation = family("sluice_policy_generation", "Generation of the running policy (1 = loaded at start).", MetricType::Gauge);
     add(generation, double(view.control->policy_generation.load()));
     families.push_back(std::move(generation));
+    auto reloads = family("sluice_policy_reloads_total", "Policy reloads applied.", MetricType::Counter);
+    add(reloads, double(view.control->policy_reloads.load()));
+    families.push_back(std::move(reloads));
+    auto failures = family("sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).", MetricType::Counter);
+    add(failures, double(view.control->policy_reload_failures.load()));
+    families.push_back(std::move(failures));
+    auto last_reload = family("sluice_policy_last_reload_timestamp_seconds", "Unix time of the last applied policy (start included).", MetricType::Gauge);
+    add(last_reload, double(view.control->last_reload_unix_ms.load()) / 1000.0);
+    families.push_back(std::move(last_reload));
+    auto compile = family("sluice_policy_compile_seconds", "Compile time of the running policy.", MetricType::Gauge);
+    add(compile, double(view.control->last_compile_us.load()) / 1e6);
+    families.push_back(std::move(compile));
+    auto ready = family("sluice_ready", "1 when the policy is loaded and the workers poll (as /readyz).", MetricType::Gauge);
+    add(ready, view.control->ready.load() ? 1.0 : 0.0);
+    families.push_back(std::move(ready));
   }
   return families;
 }

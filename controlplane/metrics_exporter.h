@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/policy_slots.h"
 #include "dataplane/worker/worker_counters.h"
 
 namespace prometheus {
@@ -22,13 +23,17 @@ struct ControlCounters {
   std::atomic<uint64_t> policy_generation{0};
   std::atomic<uint64_t> denial_records_written{0};
   std::atomic<uint64_t> denial_record_write_errors{0};
-  std::atomic<uint64_t> policy_load_failures{0};
+  std::atomic<uint64_t> policy_reload_failures{0};
+  std::atomic<uint64_t> policy_reloads{0};
+  std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never
+  std::atomic<uint64_t> last_compile_us{0};
+  std::atomic<bool> ready{false};                 // policy loaded and every worker polling
 };
 
 // What a scrape reads. Set up before the exporter starts and not changed while it runs.
 struct MetricsView {
   std::vector<const WorkerCounters*> workers;
-  std::vector<std::string> policy_names;  // index = policy index of the running generation
+  const PolicySlots* policies = nullptr;  // policy names by counter slot
   const ControlCounters* control = nullptr;
 };
 

@@ -132,7 +132,8 @@ bool build_source_tables(CompiledPolicy& policy, const std::vector<Cidr>& source
 
 }  // namespace
 
-CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generation, unsigned worker_count) {
+CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generation, unsigned worker_count,
+                             PolicySlots* slots) {
   auto started = std::chrono::steady_clock::now();
   CompileResult result;
   auto policy = std::make_unique<CompiledPolicy>();
@@ -148,7 +149,9 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
     if (!compile_ruleset(source, static_cast<uint16_t>(i), policy->policies[static_cast<size_t>(i)], network_prefixes,
                          result.error))
       return result;
-    result.domain_patterns += policy->policies[static_cast<size_t>(i)].domain_patterns.size();
+    auto& compiled = policy->policies[static_cast<size_t>(i)];
+    compiled.counter_slot = slots ? slots->slot_for(source.name()) : static_cast<uint16_t>(i);
+    result.domain_patterns += compiled.domain_patterns.size();
     result.database_bytes += policy->policies[static_cast<size_t>(i)].domains->database_bytes();
   }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "controlplane/policy_slots.h"
 #include "dataplane/policy/compiled_policy.h"
 #include "policy.pb.h"
 
@@ -19,8 +20,9 @@ struct CompileResult {
   size_t database_bytes = 0;
 };
 
-// `policy_set` must have passed validation. `worker_count` scratches are allocated.
+// `policy_set` must have passed validation. `worker_count` scratches are allocated. Counter
+// slots come from `slots` (shared by every generation of a process); without it, slot = index.
 CompileResult compile_policy(const sluice::policy::PolicySet& policy_set, uint64_t generation,
-                             unsigned worker_count);
+                             unsigned worker_count, PolicySlots* slots = nullptr);
 
 }  // namespace sluice

@@ -1,11 +1,8 @@
 #include "controlplane/policy_loader.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <memory>
 
+#include "controlplane/file_text.h"
 #include "controlplane/policy_validator.h"
 
 namespace sluice {
@@ -19,24 +16,6 @@ PolicyFormat format_of(const std::string& path) {
   if (extension == ".textproto" || extension == ".txtpb" || extension == ".pbtxt") return PolicyFormat::text;
   if (extension == ".pb" || extension == ".binpb") return PolicyFormat::binary;
   return PolicyFormat::unknown;
-}
-
-// fread rather than iostreams: errno is what the operator needs ("Permission denied"), and
-// streams do not promise to keep it.
-bool read_whole_file(const std::string& path, std::string& contents, std::string& problem) {
-  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) {
-    problem = std::strerror(errno);
-    return false;
-  }
-  char buffer[65536];
-  size_t count = 0;
-  while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) contents.append(buffer, count);
-  if (std::ferror(file.get())) {
-    problem = std::strerror(errno);  // a directory opens, then fails here with EISDIR
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -61,12 +40,8 @@ LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& s
   }
 
   std::string contents;
-  std::string problem;
-  if (!read_whole_file(path, contents, problem)) {
-    LoadedPolicy result;
-    result.errors.push_back({path, 0, "", "cannot read: " + problem});
-    return result;
-  }
+  LoadedPolicy unread;
+  if (!read_file(path, contents, unread.errors)) return unread;
   if (format == PolicyFormat::text) return load_policy_text(contents, path, suffixes);
 
   LoadedPolicy result;

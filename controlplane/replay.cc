@@ -91,7 +91,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     err << "sluicectl replay: cannot allocate packet buffers or the event ring\n";
     return 1;
   }
-  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1);
+  PolicySlots slots;
+  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1, &slots);
   if (!compiled.policy) {
     err << "sluicectl replay: compile failed: " << compiled.error << "\n";
     return 2;
@@ -123,7 +124,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       processor.process_burst(*policy, Side::inside, burst, in_burst, output);
       release(output, forwarded, replies);
       in_burst = 0;
-      sink.drain(platform.events, *policy);
+      sink.drain(platform.events, {policy.get(), nullptr});
     };
     pcap_pkthdr* header = nullptr;
     const u_char* bytes = nullptr;
@@ -150,7 +151,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     denial_log.drain();
     flow_log.drain();
 
-    RunSummary summary = summarize({counters.get()}, *policy, sink);
+    RunSummary summary = summarize({counters.get()}, slots.names(), sink);
     summary.title = "sluicectl replay: " + options.pcap_path + " through " + options.policy_path;
     summary.tx_packets[0] = replies;  // in replay, "out" means: would have been sent
     summary.tx_packets[1] = forwarded;

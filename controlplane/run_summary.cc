@@ -2,13 +2,15 @@
 
 #include <iomanip>
 
+#include "controlplane/flow_event_json.h"
+
 namespace sluice {
 
-RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const CompiledPolicy& policy,
+RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const std::vector<std::string>& policy_names,
                      const FlowEventSink& sink) {
   RunSummary summary;
-  summary.by_policy.resize(policy.policies.size());
-  for (size_t p = 0; p < policy.policies.size(); ++p) summary.by_policy[p].policy = policy.policies[p].name;
+  summary.by_policy.resize(policy_names.size());
+  for (size_t p = 0; p < policy_names.size(); ++p) summary.by_policy[p].policy = policy_names[p];
   uint64_t dropped[kReasonCount] = {};
   uint64_t created = 0;
   for (const auto* worker : workers) {
@@ -64,6 +66,37 @@ void RunSummary::print(std::ostream& out) const {
   if (events_lost) out << " (" << events_lost << " lost: event ring full)";
   out << "\n";
   for (const auto& [label, path] : paths) out << "  " << std::left << std::setw(12) << label << path << "\n";
+}
+
+std::string RunSummary::to_json() const {
+  auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& list, const char* key, const char* value) {
+    std::string text = "[";
+    for (size_t i = 0; i < list.size(); ++i)
+      text += std::string(i ? "," : "") + "{\"" + key + "\":\"" + json_escape(list[i].first) + "\",\"" + value +
+              "\":" + std::to_string(list[i].second) + "}";
+    return text + "]";
+  };
+  auto allowed = static_cast<int>(FlowVerdict::allowed);
+  auto denied = static_cast<int>(FlowVerdict::denied_enforced);
+  auto dry_run = static_cast<int>(FlowVerdict::denied_dry_run);
+  std::string json = "{";
+  json += "\"packets\":{\"inside\":{\"in\":" + std::to_string(rx_packets[0]) + ",\"out\":" + std::to_string(tx_packets[0]) +
+          "},\"outside\":{\"in\":" + std::to_string(rx_packets[1]) + ",\"out\":" + std::to_string(tx_packets[1]) + "}}";
+  json += ",\"flows\":{\"allowed\":" + std::to_string(flows_by_verdict[allowed]) + ",\"denied\":" +
+          std::to_string(flows_by_verdict[denied]) + ",\"dry_run_denied\":" + std::to_string(flows_by_verdict[dry_run]) +
+          ",\"pending\":" + std::to_string(pending_flows) + "}";
+  json += ",\"resets_sent\":" + std::to_string(resets_sent);
+  json += ",\"policies\":[";
+  for (size_t i = 0; i < by_policy.size(); ++i)
+    json += std::string(i ? "," : "") + "{\"policy\":\"" + json_escape(by_policy[i].policy) + "\",\"ALLOW\":" +
+            std::to_string(by_policy[i].by_verdict[allowed]) + ",\"DROP\":" + std::to_string(by_policy[i].by_verdict[denied]) +
+            ",\"DRY_RUN_DENIAL\":" + std::to_string(by_policy[i].by_verdict[dry_run]) + "}";
+  json += "]";
+  json += ",\"dropped\":" + pairs(dropped_by_reason, "reason", "packets");
+  json += ",\"top_denied\":" + pairs(top_denied, "destination", "flows");
+  json += ",\"denial_records\":" + std::to_string(denial_records);
+  json += ",\"events_lost\":" + std::to_string(events_lost);
+  return json + "}";
 }
 
 }  // namespace sluice

@@ -32,9 +32,12 @@ struct RunSummary {
   std::vector<std::pair<std::string, std::string>> paths;  // label → file
 
   void print(std::ostream& out) const;
+  // The same figures for machines (sluicectl stats --json).
+  std::string to_json() const;
 };
 
-RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const CompiledPolicy& policy,
+// `policy_names`: by counter slot (PolicySlots::names()).
+RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const std::vector<std::string>& policy_names,
                      const FlowEventSink& sink);
 
 }  // namespace sluice

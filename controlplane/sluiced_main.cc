@@ -23,6 +23,8 @@ options (each overrides the config):
   --metrics-address ADDR    HOST:PORT of /metrics and /healthz; "" turns them off
   --exit-on-idle-ms N       exit after N ms without a received packet; 0 runs until SIGTERM
   --appliance-name NAME     the `appliance` field of records
+  --admin-socket PATH       the socket of sluicectl reload/stats; "" turns it off
+  --health-address ADDR     HOST:PORT of /healthz and /readyz; "" turns them off
   --help                    this text
 
 exit codes: 0 clean run, 1 platform failure (EAL, ports, memory), 2 refused config, policy or arguments
@@ -45,8 +47,9 @@ int main(int argc, char** argv) {
   };
   Override policy{"--policy", "", false}, inside{"--inside", "", false}, outside{"--outside", "", false},
       log_dir{"--log-dir", "", false}, flow_log{"--flow-log", "", false}, metrics{"--metrics-address", "", false},
-      idle{"--exit-on-idle-ms", "", false}, name{"--appliance-name", "", false};
-  Override* overrides[] = {&policy, &inside, &outside, &log_dir, &flow_log, &metrics, &idle, &name};
+      idle{"--exit-on-idle-ms", "", false}, name{"--appliance-name", "", false},
+      admin{"--admin-socket", "", false}, health{"--health-address", "", false};
+  Override* overrides[] = {&policy, &inside, &outside, &log_dir, &flow_log, &metrics, &idle, &name, &admin, &health};
 
   for (ArgCursor args(argc, argv, 1); !args.done(); args.next()) {
     if (args.current() == "--help" || args.current() == "-h") {
@@ -85,6 +88,8 @@ int main(int argc, char** argv) {
   if (flow_log.given) config.set_flow_log_path(flow_log.value);
   if (metrics.given) config.set_metrics_address(metrics.value);
   if (name.given) config.set_appliance_name(name.value);
+  if (admin.given) config.set_admin_socket(admin.value);
+  if (health.given) config.set_health_address(health.value);
   if (idle.given) {
     auto value = parse_uint32(idle.value);
     if (!value) return usage_error("--exit-on-idle-ms needs a whole number of milliseconds, got \"" + idle.value + "\"");

@@ -30,6 +30,7 @@ namespace sluice {
   X(http_host_mismatch, "the absolute-form target's host differs from the Host header")        \
   X(http_invalid_host, "a Host with bytes outside host name syntax")                           \
   X(http_head_fragmented, "an HTTP request head not complete in the first segment")            \
+  X(rejudge_name_unknown, "allowed before a policy reload without its name read; the new policy judges on a name") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

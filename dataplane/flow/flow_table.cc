@@ -48,7 +48,9 @@ bool FlowTable::init(const std::string& name, uint32_t capacity, int socket_id, 
   }
   capacity_ = capacity;
   // rte_hash may hand out positions up to its internal size, which rounds capacity up.
-  entries_.resize(static_cast<size_t>(rte_hash_max_key_id(hash_)) + 1);
+  size_t positions = static_cast<size_t>(rte_hash_max_key_id(hash_)) + 1;
+  entries_.resize(positions);
+  names_.reset(new FlowName[positions]);  // default-initialised: pages are touched only when used
   return true;
 }
 

@@ -3,15 +3,24 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dataplane/domain/hostname.h"
 #include "dataplane/flow/flow_entry.h"
 #include "dataplane/flow/flow_key.h"
 
 struct rte_hash;
 
 namespace sluice {
+
+// The name a flow was judged on, kept so that a new policy generation can judge it again.
+// Written only when a payload is inspected; no initialiser, so unused slots cost no memory.
+struct FlowName {
+  uint8_t length;
+  char bytes[kMaxHostnameLength];
+};
 
 class FlowTable {
  public:
@@ -31,6 +40,7 @@ class FlowTable {
   int32_t insert(const FlowKey& key);
 
   FlowEntry& entry(int32_t position) { return entries_[static_cast<size_t>(position)]; }
+  FlowName& name(int32_t position) { return names_[static_cast<size_t>(position)]; }
   uint32_t capacity() const { return capacity_; }
   uint32_t size() const;
 
@@ -41,6 +51,7 @@ class FlowTable {
   rte_hash* hash_ = nullptr;
   uint32_t capacity_ = 0;
   std::vector<FlowEntry> entries_;
+  std::unique_ptr<FlowName[]> names_;  // same positions as entries_
 };
 
 }  // namespace sluice

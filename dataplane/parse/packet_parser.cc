@@ -8,12 +8,6 @@ namespace sluice {
 
 namespace {
 
-constexpr uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
-constexpr uint16_t kEtherTypeArp = 0x0806;
-constexpr uint16_t kEtherTypeVlan = 0x8100;
-constexpr uint16_t kEtherTypeQinQ = 0x88A8;
-
 constexpr size_t kEthernetHeaderLength = 14;
 constexpr size_t kVlanTagLength = 4;
 constexpr size_t kIpv4MinHeaderLength = 20;

@@ -29,6 +29,12 @@ enum class PacketParseError : uint8_t {
 inline constexpr int kMaxVlanTags = 2;
 inline constexpr int kMaxIpv6ExtensionHeaders = 8;
 
+inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
+inline constexpr uint16_t kEtherTypeArp = 0x0806;
+inline constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q tag
+inline constexpr uint16_t kEtherTypeQinQ = 0x88A8;  // 802.1ad outer tag
+
 inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 inline constexpr uint8_t kIpProtoUdp = 17;

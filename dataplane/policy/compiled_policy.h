@@ -74,6 +74,9 @@ class NetworkTable {
 
 struct CompiledRuleset {
   std::string name;
+  // Index of this policy's counters (WorkerCounters::flows_by_policy): stable across
+  // generations for the same policy name, so a reload never moves counts between policies.
+  uint16_t counter_slot = 0;
   AccessMode access_mode = AccessMode::restricted;
   Enforcement enforcement = Enforcement::enforce;
   std::unique_ptr<DomainMatcher> domains;

@@ -29,10 +29,11 @@ Reason reason_for(PacketParseError error) {
   return error == PacketParseError::unsupported_ethertype ? Reason::unsupported_ethertype : Reason::malformed_packet;
 }
 
-// The port an allowed-network rule is checked against: the destination port, none for ICMP.
-uint16_t rule_port(const ParsedPacket& packet) {
-  return packet.l4_protocol == kIpProtoTcp || packet.l4_protocol == kIpProtoUdp ? packet.dst_port : 0;
-}
+bool has_ports(uint8_t protocol) { return protocol == kIpProtoTcp || protocol == kIpProtoUdp; }
+
+// Verdicts reached on the name itself, which a new generation can reach again from the stored
+// name; the other payload verdicts (no SNI, ECH, not HTTP…) depend on the bytes alone.
+bool judged_on_name(Reason reason) { return reason == Reason::allowed_domain || reason == Reason::domain_not_allowed; }
 
 }  // namespace
 
@@ -43,9 +44,24 @@ struct PacketProcessor::PacketContext {
   PacketParseError parse_error = PacketParseError::none;
   FlowKey key;
   bool source_is_a = false;
-  bool decided_now = false;  // this packet settled its flow's verdict
-  uint8_t name_length = 0;
-  char name[kMaxHostnameLength];
+  bool decided_now = false;  // this packet settled (or changed) its flow's verdict
+};
+
+// The flow as its initiator (the inside host) sees it, whichever side sent the packet at hand.
+struct PacketProcessor::FlowFacts {
+  IpAddress initiator;
+  IpAddress responder;
+  uint16_t initiator_port = 0;
+  uint16_t responder_port = 0;
+  uint8_t protocol = 0;
+};
+
+struct PacketProcessor::Decision {
+  bool decided = false;  // false: wait for the first payload (inspection says which parser)
+  bool allowed = false;
+  Reason reason = Reason::ip_not_allowed;
+  DestinationType type = DestinationType::ip;
+  PortClass inspection = PortClass::none;
 };
 
 void PacketProcessor::process_burst(const CompiledPolicy& policy, Side ingress, rte_mbuf** packets, uint16_t count,
@@ -126,15 +142,17 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     }
   }
   FlowEntry& flow = setup_.flows->entry(position);
+  FlowName& name = setup_.flows->name(position);
   uint64_t now = rte_rdtsc();
-  if (!flow.in_use) {
+  bool is_new = !flow.in_use;
+  if (is_new) {
     flow = FlowEntry{};
     flow.in_use = true;
     flow.initiator_is_a = packet.source_is_a;
     flow.flow_id = (uint64_t(setup_.worker_index) << 40) | next_flow_number_++;
     flow.first_seen_tsc = now;
+    name.length = 0;
     bump(counters.flows_created);
-    judge_new_flow(policy, packet, flow);
   }
   flow.last_seen_tsc = now;
   bool from_initiator = packet.source_is_a == flow.initiator_is_a;
@@ -145,8 +163,22 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
   ++(from_initiator ? flow.packets_from_initiator : flow.packets_from_responder);
 
+  FlowFacts facts;
+  facts.initiator = from_initiator ? parsed.src : parsed.dst;
+  facts.responder = from_initiator ? parsed.dst : parsed.src;
+  facts.initiator_port = from_initiator ? parsed.src_port : parsed.dst_port;
+  facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
+  facts.protocol = parsed.l4_protocol;
+
+  if (is_new) {
+    packet.decided_now = apply(policy, judge_destination(policy, facts, flow), facts, flow, nullptr, true);
+  } else if (flow.generation != policy.generation) {
+    // A new policy generation: judge the flow again, so that a revoked domain or a move to
+    // ENFORCE takes effect on this very packet.
+    packet.decided_now = apply(policy, rejudge(policy, facts, flow, name), facts, flow, &name, false);
+  }
   if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0)
-    inspect_payload(policy, packet, flow);
+    packet.decided_now = apply(policy, judge_payload(policy, packet, flow, name), facts, flow, &name, true);
 
   switch (flow.verdict) {
     case FlowVerdict::pending:
@@ -156,7 +188,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
       return;
     case FlowVerdict::denied_enforced:
       if (packet.decided_now) {
-        if (parsed.l4_protocol == kIpProtoTcp && from_initiator) send_reset(packet, out);
+        if (parsed.l4_protocol == kIpProtoTcp && !(parsed.tcp_flags & kTcpRst)) send_reset(packet, out);
         drop(packet.mbuf, flow.reason);
       } else {
         drop(packet.mbuf, Reason::flow_denied);
@@ -165,127 +197,174 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
 }
 
-void PacketProcessor::judge_new_flow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow) {
-  const auto& parsed = packet.parsed;
-  flow.generation = policy.generation;
-  flow.attachment_index = policy.attachment_index_for(parsed.src);
+PacketProcessor::Decision PacketProcessor::judge_destination(const CompiledPolicy& policy, const FlowFacts& facts,
+                                                             FlowEntry& flow) const {
+  flow.attachment_index = policy.attachment_index_for(facts.initiator);
   flow.policy_index = policy.attachments[flow.attachment_index].policy_index;
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
 
+  Decision decision;
+  decision.decided = true;
   if (rules.access_mode == AccessMode::full) {
-    decide(flow, policy, true, Reason::allowed_full_access, DestinationType::ip);
-  } else if (const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(parsed.dst) : nullptr;
-             group && group->allows(flow.policy_index, parsed.l4_protocol, rule_port(parsed))) {
-    decide(flow, policy, true, Reason::allowed_network, DestinationType::ip);
-  } else if ((parsed.l4_protocol == kIpProtoUdp || parsed.l4_protocol == kIpProtoTcp) && parsed.dst_port == kDnsPort) {
-    bool allowed = rules.allows_resolver(parsed.dst);
-    decide(flow, policy, allowed, allowed ? Reason::allowed_dns_resolver : Reason::dns_resolver_not_allowed,
-           DestinationType::dns);
-  } else if (parsed.l4_protocol == kIpProtoTcp && policy.port_class[parsed.dst_port] != PortClass::none) {
-    flow.inspection = policy.port_class[parsed.dst_port];
-    return;  // pending: judged on the first payload from the client
+    decision.allowed = true;
+    decision.reason = Reason::allowed_full_access;
+  } else if (const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(facts.responder) : nullptr;
+             group && group->allows(flow.policy_index, facts.protocol, port)) {
+    decision.allowed = true;
+    decision.reason = Reason::allowed_network;
+  } else if (has_ports(facts.protocol) && port == kDnsPort) {
+    decision.allowed = rules.allows_resolver(facts.responder);
+    decision.reason = decision.allowed ? Reason::allowed_dns_resolver : Reason::dns_resolver_not_allowed;
+    decision.type = DestinationType::dns;
+  } else if (facts.protocol == kIpProtoTcp && policy.port_class[port] != PortClass::none) {
+    decision.decided = false;  // judged on the first payload from the client
+    decision.inspection = policy.port_class[port];
   } else {
-    decide(flow, policy, false, Reason::ip_not_allowed, DestinationType::ip);
+    decision.reason = Reason::ip_not_allowed;
   }
-  packet.decided_now = true;
-  emit_event(flow, packet, nullptr, 0);
+  return decision;
 }
 
-void PacketProcessor::inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow) {
-  auto& context = packet;
-  auto payload = context.frame.subspan(packet.parsed.payload_offset, packet.parsed.payload_length);
+PacketProcessor::Decision PacketProcessor::judge_name(const CompiledPolicy& policy, const FlowEntry& flow,
+                                                      const FlowName& name, DestinationType type) const {
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
-  hs_scratch_t* scratch = policy.scratch[setup_.worker_index];
-  size_t name_length = 0;
-  Reason reason = Reason::domain_not_allowed;
-  bool allowed = false;
+  Decision decision;
+  decision.decided = true;
+  decision.type = type;
+  decision.allowed = rules.domains &&
+                     rules.domains->match({name.bytes, name.length}, policy.scratch[setup_.worker_index]) !=
+                         kNoDomainMatch;
+  decision.reason = decision.allowed ? Reason::allowed_domain : Reason::domain_not_allowed;
+  return decision;
+}
+
+PacketProcessor::Decision PacketProcessor::judge_payload(const CompiledPolicy& policy, const PacketContext& packet,
+                                                         FlowEntry& flow, FlowName& name) const {
+  auto payload = packet.frame.subspan(packet.parsed.payload_offset, packet.parsed.payload_length);
+  Decision decision;
+  decision.decided = true;
   std::string_view raw_name;
-  DestinationType type = DestinationType::sni;
+  size_t length = 0;
+  bool name_ok = false;
 
   if (flow.inspection == PortClass::tls) {
+    decision.type = DestinationType::sni;
     ClientHelloInfo hello;
     switch (parse_client_hello(payload, hello)) {
       case ClientHelloStatus::ok:
         raw_name = hello.server_name;
-        if (hello.has_encrypted_client_hello) reason = Reason::tls_ech;
-        else if (hello.server_name_count == 0) reason = Reason::tls_no_sni;
-        else if (hello.server_name_count > 1) reason = Reason::tls_multiple_sni;
-        else if (normalize_hostname(raw_name, context.name, name_length) != HostnameStatus::ok) reason = Reason::tls_invalid_sni;
-        else if (rules.domains && rules.domains->match({context.name, name_length}, scratch) != kNoDomainMatch) {
-          allowed = true;
-          reason = Reason::allowed_domain;
-        }
+        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
+        if (hello.has_encrypted_client_hello) decision.reason = Reason::tls_ech;
+        else if (hello.server_name_count == 0) decision.reason = Reason::tls_no_sni;
+        else if (hello.server_name_count > 1) decision.reason = Reason::tls_multiple_sni;
+        else if (!name_ok) decision.reason = Reason::tls_invalid_sni;
+        else decision.reason = Reason::allowed_domain;  // judged on the name below
         break;
-      case ClientHelloStatus::incomplete: reason = Reason::tls_client_hello_fragmented; break;
+      case ClientHelloStatus::incomplete: decision.reason = Reason::tls_client_hello_fragmented; break;
       case ClientHelloStatus::not_tls:
-      case ClientHelloStatus::not_client_hello: reason = Reason::tls_not_client_hello; break;
-      case ClientHelloStatus::malformed: reason = Reason::tls_malformed; break;
+      case ClientHelloStatus::not_client_hello: decision.reason = Reason::tls_not_client_hello; break;
+      case ClientHelloStatus::malformed: decision.reason = Reason::tls_malformed; break;
     }
   } else {
-    type = DestinationType::http_host;
+    decision.type = DestinationType::http_host;
     HttpRequestInfo request;
     switch (parse_http_request(payload, request)) {
       case HttpRequestStatus::ok:
         raw_name = request.host;
-        if (normalize_hostname(raw_name, context.name, name_length) != HostnameStatus::ok) reason = Reason::http_invalid_host;
-        else if (rules.domains && rules.domains->match({context.name, name_length}, scratch) != kNoDomainMatch) {
-          allowed = true;
-          reason = Reason::allowed_domain;
-        }
+        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
+        decision.reason = name_ok ? Reason::allowed_domain : Reason::http_invalid_host;
         break;
-      case HttpRequestStatus::incomplete: reason = Reason::http_head_fragmented; break;
-      case HttpRequestStatus::not_http: reason = Reason::http_not_request; break;
-      case HttpRequestStatus::malformed: reason = Reason::http_malformed; break;
-      case HttpRequestStatus::missing_host: reason = Reason::http_missing_host; break;
-      case HttpRequestStatus::duplicate_host: reason = Reason::http_duplicate_host; break;
-      case HttpRequestStatus::host_mismatch: reason = Reason::http_host_mismatch; break;
+      case HttpRequestStatus::incomplete: decision.reason = Reason::http_head_fragmented; break;
+      case HttpRequestStatus::not_http: decision.reason = Reason::http_not_request; break;
+      case HttpRequestStatus::malformed: decision.reason = Reason::http_malformed; break;
+      case HttpRequestStatus::missing_host: decision.reason = Reason::http_missing_host; break;
+      case HttpRequestStatus::duplicate_host: decision.reason = Reason::http_duplicate_host; break;
+      case HttpRequestStatus::host_mismatch: decision.reason = Reason::http_host_mismatch; break;
     }
   }
-  if (name_length == 0 && !raw_name.empty()) {
+  if (!name_ok && !raw_name.empty()) {
     // A name that failed normalisation is still worth recording, cut to size.
-    name_length = std::min(raw_name.size(), sizeof context.name);
-    std::memcpy(context.name, raw_name.data(), name_length);
+    length = std::min(raw_name.size(), sizeof name.bytes);
+    std::memcpy(name.bytes, raw_name.data(), length);
   }
-  context.name_length = static_cast<uint8_t>(name_length);
-  decide(flow, policy, allowed, reason, type);
-  context.decided_now = true;
-  emit_event(flow, packet, context.name, context.name_length);
+  name.length = static_cast<uint8_t>(length);
+  if (decision.reason == Reason::allowed_domain) return judge_name(policy, flow, name, decision.type);
+  return decision;  // denied by its own reason
 }
 
-void PacketProcessor::decide(FlowEntry& flow, const CompiledPolicy& policy, bool allowed, Reason reason,
-                             DestinationType type) {
-  const auto& attachment = policy.attachments[flow.attachment_index];
-  flow.reason = reason;
-  flow.destination_type = type;
-  if (allowed) flow.verdict = FlowVerdict::allowed;
-  else flow.verdict = attachment.enforcement == Enforcement::enforce ? FlowVerdict::denied_enforced
-                                                                     : FlowVerdict::denied_dry_run;
+PacketProcessor::Decision PacketProcessor::rejudge(const CompiledPolicy& policy, const FlowFacts& facts,
+                                                   FlowEntry& flow, const FlowName& name) const {
+  Decision decision = judge_destination(policy, facts, flow);
+  if (decision.decided) return decision;
+  if (flow.verdict == FlowVerdict::pending) return decision;  // still waiting for its payload
+  if (judged_on_name(flow.reason)) return judge_name(policy, flow, name, flow.destination_type);
+  if (flow.reason == Reason::allowed_full_access || flow.reason == Reason::allowed_network ||
+      flow.reason == Reason::allowed_dns_resolver || flow.reason == Reason::rejudge_name_unknown) {
+    // Allowed before without reading its payload; the new policy judges on a name we never saw.
+    decision.decided = true;
+    decision.reason = Reason::rejudge_name_unknown;
+    decision.type = DestinationType::ip;
+    return decision;
+  }
+  // Denied on its bytes (no SNI, ECH, not HTTP…): the same bytes would be denied again.
+  decision.decided = true;
+  decision.reason = flow.reason;
+  decision.type = flow.destination_type;
+  return decision;
+}
+
+bool PacketProcessor::apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts,
+                            FlowEntry& flow, const FlowName* name, bool is_first_verdict) {
+  flow.generation = policy.generation;
+  if (!decision.decided) {
+    flow.inspection = decision.inspection;
+    return false;
+  }
+  FlowVerdict verdict = FlowVerdict::allowed;
+  if (!decision.allowed)
+    verdict = policy.attachments[flow.attachment_index].enforcement == Enforcement::enforce
+                  ? FlowVerdict::denied_enforced
+                  : FlowVerdict::denied_dry_run;
+  bool changed = verdict != flow.verdict || is_first_verdict;
+  flow.verdict = verdict;
+  flow.reason = decision.reason;
+  flow.destination_type = decision.type;
+  if (!changed) return false;
+
   auto& counters = *setup_.counters;
-  bump(counters.flow_verdicts[static_cast<int>(reason)]);
-  if (flow.policy_index < kMaxPolicies)
-    bump(counters.flows_by_policy[flow.policy_index][static_cast<int>(flow.verdict)]);
+  uint16_t slot = policy.policies[flow.policy_index].counter_slot;
+  if (is_first_verdict) {
+    bump(counters.flow_verdicts[static_cast<int>(decision.reason)]);
+    if (slot < kMaxPolicies) bump(counters.flows_by_policy[slot][static_cast<int>(verdict)]);
+  } else {
+    bump(counters.flows_rejudged[static_cast<int>(verdict)]);
+  }
+  emit_event(flow, facts, name);
+  return true;
 }
 
-void PacketProcessor::emit_event(const FlowEntry& flow, const PacketContext& packet, const char* name,
-                                 uint8_t name_length) {
+void PacketProcessor::emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName* name) {
   if (flow.verdict == FlowVerdict::allowed && !setup_.emit_allowed_flows) return;
   if (!setup_.events) return;
   FlowEvent event;
   event.flow_id = flow.flow_id;
   event.tsc = flow.last_seen_tsc ? flow.last_seen_tsc : rte_rdtsc();
   event.generation = flow.generation;
-  event.src = packet.parsed.src;
-  event.dst = packet.parsed.dst;
-  event.src_port = packet.parsed.src_port;
-  event.dst_port = packet.parsed.dst_port;
+  event.src = facts.initiator;
+  event.dst = facts.responder;
+  event.src_port = facts.initiator_port;
+  event.dst_port = facts.responder_port;
   event.attachment_index = flow.attachment_index;
   event.policy_index = flow.policy_index;
-  event.protocol = packet.parsed.l4_protocol;
+  event.protocol = facts.protocol;
   event.verdict = flow.verdict;
   event.reason = flow.reason;
   event.destination_type = flow.destination_type;
-  event.name_length = name_length;
-  if (name_length) std::memcpy(event.name, name, name_length);
+  if (name && name->length && flow.destination_type != DestinationType::ip) {
+    event.name_length = name->length;
+    std::memcpy(event.name, name->bytes, name->length);
+  }
   if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
     bump(setup_.counters->events_dropped_ring_full);
 }

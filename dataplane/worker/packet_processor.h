@@ -47,12 +47,20 @@ class PacketProcessor {
 
  private:
   struct PacketContext;
+  struct FlowFacts;
+  struct Decision;
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
-  void judge_new_flow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow);
-  void inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow);
-  void decide(FlowEntry& flow, const CompiledPolicy& policy, bool allowed, Reason reason, DestinationType type);
-  void emit_event(const FlowEntry& flow, const PacketContext& packet, const char* name, uint8_t name_length);
+  Decision judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow) const;
+  Decision judge_payload(const CompiledPolicy& policy, const PacketContext& packet, FlowEntry& flow,
+                         FlowName& name) const;
+  Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
+                      DestinationType type) const;
+  Decision rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, const FlowName& name) const;
+  // Applies a decision; returns true when the flow's verdict changed (and an event was sent).
+  bool apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts, FlowEntry& flow,
+             const FlowName* name, bool is_first_verdict);
+  void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName* name);
   void send_reset(const PacketContext& packet, BurstOutput& out);
   void drop(rte_mbuf* packet, Reason reason);
 

@@ -39,9 +39,11 @@ struct alignas(64) WorkerCounters {
   Counter flows_refused_table_full = 0;
   Counter dropped_packets[kReasonCount] = {};  // per reason
   Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
-  Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};
+  Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};  // by CompiledRuleset::counter_slot
+  Counter flows_rejudged[kFlowVerdictCount] = {};  // verdicts changed by a new policy generation, by new verdict
   Counter parse_errors[16] = {};               // per PacketParseError
   Counter last_rx_tsc = 0;                     // for idle detection by the control thread
+  Counter loops = 0;                           // poll-loop iterations: the control thread sees the worker alive
 };
 
 }  // namespace sluice

@@ -52,6 +52,7 @@ int run_worker_loop(void* arg) {
     }
     // Past this point the worker holds no pointer into any policy generation.
     rte_rcu_qsbr_quiescent(shared.qsbr, setup.qsbr_thread_id);
+    bump(counters.loops);
   }
   rte_rcu_qsbr_thread_offline(shared.qsbr, setup.qsbr_thread_id);
   rte_rcu_qsbr_thread_unregister(shared.qsbr, setup.qsbr_thread_id);

@@ -20,6 +20,7 @@ def run(binary, *args):
     (["--policy"], "--policy needs a value"),
     (["--config", "/nonexistent/appliance.textproto"], "/nonexistent/appliance.textproto"),
     (["--policy", "/nonexistent/policy.textproto", "--metrics-address", ""], "/nonexistent/policy.textproto"),
+    (["--admin-socket"], "--admin-socket needs a value"),
 ])
 def test_sluiced_refuses_bad_arguments(args, message):
     result = run(SLUICED, *args)

@@ -54,7 +54,8 @@ def scraped_run(tmp_path_factory):
     command = [str(SLUICED), "--policy", str(DEMO_POLICY), "--log-dir", str(workdir / "logs"),
                "--inside", f"net_pcap0,rx_pcap={DEMO_PCAP},tx_pcap={workdir / 'inside-tx.pcap'}",
                "--outside", f"net_pcap1,rx_pcap={EMPTY_PCAP},tx_pcap={workdir / 'outside-tx.pcap'}",
-               "--metrics-address", address, "--exit-on-idle-ms", "0"]
+               "--metrics-address", address, "--exit-on-idle-ms", "0",
+               "--health-address", "", "--admin-socket", str(workdir / "admin.sock")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30

@@ -7,22 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/bytes.h"
+
 namespace sluice::test {
-
-using Bytes = std::vector<uint8_t>;
-
-inline void put16(Bytes& out, uint16_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 8));
-  out.push_back(static_cast<uint8_t>(value));
-}
-inline void put24(Bytes& out, uint32_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
-inline void put32(Bytes& out, uint32_t value) {
-  put16(out, static_cast<uint16_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
 
 // A TLS 1.3-style ClientHello in one record, with one host_name (none when `sni` is empty).
 inline Bytes client_hello(const std::string& sni) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/policy_error_expectations.h"
+
 namespace sluice {
 namespace {
 
@@ -21,28 +23,13 @@ ports { device: "net_pcap1,tx_pcap=out.pcap" role: OUTSIDE }
 
 LoadedConfig load(const std::string& text) { return load_config_text(text, kFile); }
 
-std::string all_errors(const PolicyErrors& errors) {
-  std::string text;
-  for (const PolicyError& error : errors) text += "\n  " + error.to_string();
-  return text;
-}
+using test::all_errors;
+using test::Expected;
 
-struct Expected {
-  int line;
-  std::string field;
-  std::string message_part;
-};
-
+// Exactly these errors, in this order, each in `file` (kFile unless said).
 void expect_errors(const PolicyErrors& errors, const std::vector<Expected>& expected,
                    const std::string& file = kFile) {
-  ASSERT_EQ(errors.size(), expected.size()) << all_errors(errors);
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(errors[i].file, file) << i;
-    EXPECT_EQ(errors[i].line, expected[i].line) << errors[i].to_string();
-    EXPECT_EQ(errors[i].field, expected[i].field) << errors[i].to_string();
-    EXPECT_NE(errors[i].message.find(expected[i].message_part), std::string::npos)
-        << "expected \"" << expected[i].message_part << "\" in: " << errors[i].to_string();
-  }
+  test::expect_errors(errors, expected, file);
 }
 
 std::string host_name() {

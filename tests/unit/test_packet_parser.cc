@@ -7,25 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/bytes.h"
+
 namespace sluice {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-
-void put32(Bytes& b, uint32_t v) {
-  put16(b, uint16_t(v >> 16));
-  put16(b, uint16_t(v));
-}
-
-Bytes operator+(Bytes a, const Bytes& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
+using test::Bytes;
+using test::put16;
+using test::put32;
+using test::operator+;
 
 // Destination MAC 02:00:00:00:00:02, source 02:00:00:00:00:01, then one tag per entry of `tags`.
 Bytes ethernet(uint16_t ethertype, std::vector<uint16_t> tags = {}) {

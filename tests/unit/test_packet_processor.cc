@@ -286,3 +286,126 @@ TEST_F(FlowLogTest, AllowedFlowsAreReportedWhenTheFlowLogIsOn) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// A second generation of the unit policy, edited by `edit` (a text replacement).
+std::unique_ptr<CompiledPolicy> next_generation(const std::string& from, const std::string& to, uint64_t generation) {
+  std::string text = test::kTestPolicy;
+  auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  return test::compile_text(text, generation);
+}
+
+class ReloadTest : public PacketProcessorTest {
+ protected:
+  // Like PolicyPublisher: the new generation replaces the old one between bursts. (Each
+  // generation holds 64 MiB IPv4 LPM tables: the EAL's -m bounds how many live at once.)
+  void reload(std::unique_ptr<CompiledPolicy> next) {
+    ASSERT_NE(next, nullptr);
+    policy_ = std::move(next);
+  }
+};
+
+TEST_F(ReloadTest, RevokedDomainResetsItsOpenFlowOnTheNextPacket) {
+  auto frames = tls_connection("198.18.1.10", "pypi.org");
+  burst(Side::inside, frames);
+  ASSERT_EQ(out_.forward_count, 3);
+  reload(next_generation("allowed_domains: \"pypi.org\"\n  allowed_domains: \"*.blob", "allowed_domains: \"*.blob", 2));
+
+  Tcp4 data{.flags = kPshAck, .seq = 2000, .payload = Bytes(100, 'x')};
+  burst(Side::inside, {test::tcp4_frame(data)});
+  EXPECT_EQ(out_.forward_count, 0);
+  ASSERT_EQ(out_.reply_count, 1);  // the client hears of it at once
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(recorded[0].generation, 2u);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "pypi.org");
+  EXPECT_EQ(format_ip(recorded[0].src), "198.18.1.10");  // from the initiator's side
+  EXPECT_EQ(read(counters_->flows_rejudged[static_cast<int>(FlowVerdict::denied_enforced)]), 1u);
+
+  burst(Side::inside, {test::tcp4_frame(data)});  // later packets: dropped, no second record
+  EXPECT_EQ(out_.reply_count, 0);
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(ReloadTest, RevocationSeenFirstOnAServerPacketResetsTheServer) {
+  burst(Side::inside, tls_connection("198.18.1.10", "pypi.org"));
+  reload(next_generation("allowed_domains: \"pypi.org\"\n  allowed_domains: \"*.blob", "allowed_domains: \"*.blob", 2));
+  Tcp4 reply{.src = "198.19.0.80", .dst = "198.18.1.10", .src_port = 443, .dst_port = 40000, .flags = kPshAck,
+             .payload = Bytes(50, 'y')};
+  burst(Side::outside, {test::tcp4_frame(reply)});
+  EXPECT_EQ(out_.forward_count, 0);
+  ASSERT_EQ(out_.reply_count, 1);
+  ParsedPacket reset;
+  auto* data = rte_pktmbuf_mtod(out_.replies[0], const uint8_t*);
+  ASSERT_EQ(parse_packet({data, rte_pktmbuf_data_len(out_.replies[0])}, reset), PacketParseError::none);
+  EXPECT_EQ(format_ip(reset.dst), "198.19.0.80");
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(format_ip(recorded[0].src), "198.18.1.10");
+  EXPECT_EQ(recorded[0].src_port, 40000);
+  EXPECT_EQ(recorded[0].dst_port, 443);
+}
+
+TEST_F(ReloadTest, MovingASubnetFromDryRunToEnforceTakesEffectAtOnce) {
+  burst(Side::inside, tls_connection("198.18.2.10", "exfil.example.net"));
+  EXPECT_EQ(out_.forward_count, 3);
+  ASSERT_EQ(events().size(), 1u);  // DRY_RUN_DENIAL
+  reload(next_generation("source_label: \"spark-staging\" enforcement_override: DRY_RUN",
+                         "source_label: \"spark-staging\" enforcement_override: ENFORCE", 2));
+  Tcp4 data{.src = "198.18.2.10", .flags = kPshAck, .seq = 2000, .payload = Bytes(10, 'x')};
+  burst(Side::inside, {test::tcp4_frame(data)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(out_.reply_count, 1);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_enforced);
+}
+
+TEST_F(ReloadTest, AnUnchangedVerdictWritesNoNewRecord) {
+  burst(Side::inside, tls_connection("198.18.1.10", "pypi.org"));
+  reload(test::compile_text(test::kTestPolicy, 2));
+  Tcp4 data{.flags = kPshAck, .seq = 2000, .payload = Bytes(10, 'x')};
+  burst(Side::inside, {test::tcp4_frame(data)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_TRUE(events().empty());
+  EXPECT_EQ(read(counters_->flows_rejudged[static_cast<int>(FlowVerdict::allowed)]), 0u);
+}
+
+TEST_F(ReloadTest, FlowAllowedWithoutItsNameIsDeniedWhenThePolicyNowJudgesNames) {
+  // 198.18.4.0/24 is FULL access: its TLS flow passed without a name being read.
+  burst(Side::inside, tls_connection("198.18.4.10", "anything.example.org"));
+  EXPECT_EQ(out_.forward_count, 3);
+  reload(next_generation("source_label: \"admin\"", "source_label: \"admin\" enforcement_override: ENFORCE", 2));
+  // Same policy ("open") still FULL: stays allowed.
+  Tcp4 data{.src = "198.18.4.10", .flags = kPshAck, .seq = 2000, .payload = Bytes(10, 'x')};
+  burst(Side::inside, {test::tcp4_frame(data)});
+  EXPECT_EQ(out_.forward_count, 1);
+  reload(next_generation("policy: \"open\" source_label: \"admin\"", "policy: \"prod\" source_label: \"admin\"", 3));
+  burst(Side::inside, {test::tcp4_frame(data)});
+  EXPECT_EQ(out_.forward_count, 0);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::rejudge_name_unknown);
+}
+
+TEST_F(ReloadTest, PendingFlowIsJudgedByTheNewGeneration) {
+  Tcp4 syn{.flags = kSyn, .seq = 999, .ack = 0};
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  reload(next_generation("allowed_domains: \"pypi.org\"\n  allowed_domains: \"*.blob", "allowed_domains: \"*.blob", 2));
+  Tcp4 hello{.flags = kPshAck, .payload = test::client_hello("pypi.org")};
+  burst(Side::inside, {test::tcp4_frame(hello)});
+  EXPECT_EQ(out_.forward_count, 0);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(recorded[0].generation, 2u);
+}
+
+}  // namespace
+}  // namespace sluice

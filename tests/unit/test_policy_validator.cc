@@ -13,6 +13,7 @@
 
 #include "controlplane/policy_loader.h"
 #include "controlplane/public_suffix_list.h"
+#include "tests/unit/policy_error_expectations.h"
 
 namespace sluice {
 namespace {
@@ -32,29 +33,13 @@ const PublicSuffixList& test_suffixes() {
 
 LoadedPolicy load(const std::string& text) { return load_policy_text(text, kFile, test_suffixes()); }
 
-std::string all_errors(const PolicyErrors& errors) {
-  std::string text;
-  for (const PolicyError& error : errors) text += "\n  " + error.to_string();
-  return text;
-}
+using test::all_errors;
+using test::Expected;
 
-struct Expected {
-  int line;
-  std::string field;
-  std::string message_part;
-};
-
-// Exactly these errors, in this order, each in kFile.
+// Exactly these errors, in this order, each in `file` (kFile unless said).
 void expect_errors(const PolicyErrors& errors, const std::vector<Expected>& expected,
                    const std::string& file = kFile) {
-  ASSERT_EQ(errors.size(), expected.size()) << all_errors(errors);
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(errors[i].file, file) << i;
-    EXPECT_EQ(errors[i].line, expected[i].line) << errors[i].to_string();
-    EXPECT_EQ(errors[i].field, expected[i].field) << errors[i].to_string();
-    EXPECT_NE(errors[i].message.find(expected[i].message_part), std::string::npos)
-        << "expected \"" << expected[i].message_part << "\" in: " << errors[i].to_string();
-  }
+  test::expect_errors(errors, expected, file);
 }
 
 std::string temp_path(const std::string& name) {

@@ -7,20 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/bytes.h"
+
 namespace sluice {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-void put16(Bytes& b, uint16_t v) {
-  b.push_back(uint8_t(v >> 8));
-  b.push_back(uint8_t(v));
-}
-
-Bytes operator+(Bytes a, const Bytes& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
+using test::Bytes;
+using test::put16;
+using test::operator+;
 
 Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
 

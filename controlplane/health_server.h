@@ -1,0 +1,27 @@
+// /healthz and /readyz for load-balancer probes, on their own small HTTP listener: the metrics
+// library's server answers 200 to every registered path, but a probe needs a 503 when the
+// appliance is not ready. Runs on its own thread; reads only atomics.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+namespace sluice {
+
+class HealthServer {
+ public:
+  ~HealthServer();
+  // `ready` is read on every /readyz request. "HOST:PORT" or "[v6]:PORT".
+  bool start(const std::string& address, const std::atomic<bool>& ready, std::string& error);
+  void stop();
+
+ private:
+  void serve();
+  int fd_ = -1;
+  const std::atomic<bool>* ready_ = nullptr;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace sluice
