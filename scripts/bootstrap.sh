@@ -13,6 +13,8 @@ packages=(
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
   python3-scapy python3-pytest curl
+  # rollout: .deb build (dpkg-shlibdeps), Ansible lint and apply, the real-apply test's Debian 12 root
+  dpkg-dev ansible ansible-lint debootstrap iproute2
 )
 
 missing=()
