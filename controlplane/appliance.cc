@@ -132,15 +132,25 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     auto pcap = tx_pcap_of(port->device());
     if (!pcap.empty()) std::filesystem::create_directories(std::filesystem::path(pcap).parent_path(), fs_error);
   }
-  JsonLinesWriter denial_log;
+  ControlCounters control;
+  DenialLog denial_log;
   std::string error;
-  std::string denial_path = (std::filesystem::path(config.log_dir()) / "denials.jsonl").string();
-  if (!denial_log.open(denial_path, error)) {
+  DenialLogOptions denial_options;
+  denial_options.directory = config.log_dir();
+  denial_options.max_bytes = config.denial_log().max_bytes();
+  denial_options.max_age_seconds = config.denial_log().max_age_seconds();
+  denial_options.keep_files = config.denial_log().keep_files();
+  denial_options.protobuf = config.denial_log().protobuf();
+  if (!denial_log.open(denial_options, &control.record_latency, error)) {
     err << "sluiced: denial log: " << error << "\n";
     return 2;
   }
-  JsonLinesWriter flow_log;
-  if (!config.flow_log_path().empty() && !flow_log.open(config.flow_log_path(), error)) {
+  if (denial_log.repaired_bytes())
+    err << "sluiced: " << denial_log.json_path() << ": cut " << denial_log.repaired_bytes()
+        << " bytes of a record torn by an earlier crash\n";
+  const std::string& denial_path = denial_log.json_path();
+  RecordFileWriter flow_log;
+  if (!config.flow_log_path().empty() && !flow_log.open(config.flow_log_path(), RecordFraming::lines, error)) {
     err << "sluiced: flow log: " << error << "\n";
     return 2;
   }
@@ -185,7 +195,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   WorkerShared shared;
   shared.qsbr = platform.qsbr;
   PolicySlots slots;
-  ControlCounters control;
   PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control);
   std::string message;
   if (!publisher.load_and_publish(message)) {
@@ -230,7 +239,33 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 1;
   }
 
-  FlowEventSink sink(config.appliance_name(), &denial_log, flow_log.is_open() ? &flow_log : nullptr);
+  FlowEventSinkOptions sink_options;
+  sink_options.appliance = config.appliance_name();
+  sink_options.denials = &denial_log;
+  sink_options.flows = flow_log.is_open() ? &flow_log : nullptr;
+  sink_options.aggregation_window_ms = config.denial_log().aggregation_window_ms();
+  sink_options.protobuf = config.denial_log().protobuf();
+  FlowEventSink sink(sink_options);
+  // Control counters the metrics read; also the log's health, reported at most once a minute.
+  auto publish_log_counters = [&]() {
+    control.denial_records_written = denial_log.records_written();
+    control.denial_records_lost = denial_log.records_lost();
+    control.denial_record_write_errors = denial_log.write_errors();
+    control.denial_log_rotations = denial_log.rotations();
+    control.denial_records_aggregated = sink.aggregated_denials();
+  };
+  uint64_t reported_errors = 0;
+  auto last_error_report = std::chrono::steady_clock::now() - std::chrono::minutes(1);
+  auto report_log_errors = [&]() {
+    if (denial_log.write_errors() == reported_errors) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_error_report < std::chrono::minutes(1)) return;
+    err << "sluiced: denial log: " << denial_log.write_errors() - reported_errors << " write errors ("
+        << denial_log.last_error() << "); " << denial_log.records_lost() << " records lost so far; traffic continues"
+        << std::endl;
+    reported_errors = denial_log.write_errors();
+    last_error_report = now;
+  };
   auto reload = [&](const std::string& trigger) {
     std::string result;
     bool applied = publisher.load_and_publish(result);
@@ -288,8 +323,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   std::string stop_cause = "stopped";
   while (true) {
     sink.drain(platform.events, publisher.generations());
-    control.denial_records_written = denial_log.lines_written();
-    control.denial_record_write_errors = denial_log.write_errors();
+    publish_log_counters();
+    report_log_errors();
     control.ready = heartbeat.alive(*counters);
     if (g_hangup) {
       g_hangup = 0;
@@ -322,10 +357,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());
     });
+  sink.close_windows(true);
   denial_log.drain();
   flow_log.drain();
-  control.denial_records_written = denial_log.lines_written();
-  control.denial_record_write_errors = denial_log.write_errors();
+  publish_log_counters();
 
   RunSummary summary = summarize({counters.get()}, slots.names(), sink);
   summary.title = "sluiced: " + stop_cause + "; summary";

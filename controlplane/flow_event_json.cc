@@ -7,6 +7,7 @@
 #include <rte_cycles.h>
 
 #include "dataplane/parse/packet_parser.h"
+#include "denial.pb.h"
 
 namespace sluice {
 
@@ -83,14 +84,18 @@ std::string policy_name_of(const FlowEvent& event, const CompiledPolicy& policy)
 
 }  // namespace
 
-std::string denial_record_json(const FlowEvent& event, const CompiledPolicy& policy, const std::string& appliance,
-                               const EventClock& clock) {
+RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy) {
   const auto* attachment = attachment_of(event, policy);
+  return {policy_name_of(event, policy), attachment ? attachment->source_label : ""};
+}
+
+std::string denial_record_json(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                               const EventClock& clock, uint64_t count) {
   std::string line = "{";
   line += "\"event_time\":" + quoted(clock.format(event.tsc));
   line += ",\"access_type\":" + quoted(to_string(event.verdict));
-  line += ",\"policy\":" + quoted(policy_name_of(event, policy));
-  line += ",\"source_label\":" + quoted(attachment ? attachment->source_label : "");
+  line += ",\"policy\":" + quoted(names.policy);
+  line += ",\"source_label\":" + quoted(names.source_label);
   line += ",\"src_ip\":" + quoted(format_ip(event.src));
   line += ",\"src_port\":" + std::to_string(event.src_port);
   line += ",\"dst_ip\":" + quoted(format_ip(event.dst));
@@ -101,8 +106,30 @@ std::string denial_record_json(const FlowEvent& event, const CompiledPolicy& pol
   line += ",\"reason\":" + quoted(to_string(event.reason));
   line += ",\"flow_id\":" + std::to_string(event.flow_id);
   line += ",\"appliance\":" + quoted(appliance);
+  line += ",\"count\":" + std::to_string(count);
   line += "}";
   return line;
+}
+
+std::string denial_record_proto(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                                const EventClock& clock, uint64_t count) {
+  sluice::denial::DenialRecord record;
+  record.set_event_time(clock.format(event.tsc));
+  record.set_access_type(to_string(event.verdict));
+  record.set_policy(names.policy);
+  record.set_source_label(names.source_label);
+  record.set_src_ip(format_ip(event.src));
+  record.set_src_port(event.src_port);
+  record.set_dst_ip(format_ip(event.dst));
+  record.set_dst_port(event.dst_port);
+  record.set_protocol(protocol_name(event.protocol));
+  record.set_destination_type(to_string(event.destination_type));
+  record.set_destination(destination_of(event));
+  record.set_reason(to_string(event.reason));
+  record.set_flow_id(event.flow_id);
+  record.set_appliance(appliance);
+  record.set_count(count);
+  return record.SerializeAsString();
 }
 
 std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) {

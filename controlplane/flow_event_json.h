@@ -31,9 +31,22 @@ std::string protocol_name(uint8_t ip_protocol);
 // What the record's `destination` holds: the name judged, else the destination address.
 std::string destination_of(const FlowEvent& event);
 
-// One denial record: every field of proto/denial.proto, in its order.
-std::string denial_record_json(const FlowEvent& event, const CompiledPolicy& policy, const std::string& appliance,
-                               const EventClock& clock);
+// The names a record carries, resolved in the generation that judged the flow (a record may be
+// written after that generation is gone, when repeats were aggregated).
+struct RecordNames {
+  std::string policy;
+  std::string source_label;
+};
+RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy);
+
+// One denial record: every field of proto/denial.proto, in its order. `count` is how many
+// denials the record stands for (more than 1 when repeats were aggregated).
+std::string denial_record_json(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                               const EventClock& clock, uint64_t count = 1);
+
+// The same record as a serialised sluice.denial.DenialRecord.
+std::string denial_record_proto(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                                const EventClock& clock, uint64_t count = 1);
 
 // One flow-log line: the verdict of a flow, allowed ones included.
 std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy);

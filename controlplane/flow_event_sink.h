@@ -1,5 +1,5 @@
 // Control thread: takes the workers' flow events off their ring and turns them into denial
-// records, flow-log lines and the figures of the run summary.
+// records (aggregating repeats), flow-log lines and the figures of the run summary.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "controlplane/denial_aggregator.h"
+#include "controlplane/denial_log.h"
 #include "controlplane/flow_event_json.h"
-#include "controlplane/json_lines_writer.h"
+#include "controlplane/record_file_writer.h"
 
 struct rte_ring;
 
@@ -25,27 +27,40 @@ struct PolicyGenerations {
   }
 };
 
+struct FlowEventSinkOptions {
+  std::string appliance;
+  DenialLog* denials = nullptr;        // may be null: no denial log
+  RecordFileWriter* flows = nullptr;   // may be null: no flow log
+  uint64_t aggregation_window_ms = 0;  // 0: every denial its own record
+  bool protobuf = false;               // also hand the denial log protobuf records
+};
+
 class FlowEventSink {
  public:
-  // `denials` and `flows` may be null (not written).
-  FlowEventSink(std::string appliance, JsonLinesWriter* denials, JsonLinesWriter* flows)
-      : appliance_(std::move(appliance)), denials_(denials), flows_(flows) {}
+  explicit FlowEventSink(FlowEventSinkOptions options)
+      : options_(std::move(options)), aggregator_(options_.aggregation_window_ms) {}
 
   // Dequeues what the ring holds and handles it; returns how many events it took.
   size_t drain(rte_ring* ring, const PolicyGenerations& generations);
   void handle(const FlowEvent& event, const CompiledPolicy& policy);
+  // Writes the records of aggregation windows that closed; `all` closes every window.
+  void close_windows(bool all = false);
   // Lets the writers make progress; call often.
   void poll();
 
-  uint64_t denial_records() const { return denial_records_; }
+  uint64_t denied_flows() const { return denied_flows_; }
+  uint64_t denial_records() const { return denial_records_; }  // handed to the denial log
+  uint64_t aggregated_denials() const { return aggregator_.suppressed(); }
   // The most denied destinations, most first (ties by name).
   std::vector<std::pair<std::string, uint64_t>> top_denied(size_t count) const;
 
  private:
-  std::string appliance_;
-  JsonLinesWriter* denials_;
-  JsonLinesWriter* flows_;
+  void write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count);
+
+  FlowEventSinkOptions options_;
+  DenialAggregator aggregator_;
   EventClock clock_;
+  uint64_t denied_flows_ = 0;
   uint64_t denial_records_ = 0;
   std::map<std::string, uint64_t> denied_destinations_;
 };

@@ -5,6 +5,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
+
 #include "dataplane/reason.h"
 
 namespace sluice {
@@ -31,6 +33,25 @@ void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels 
   if (f.type == MetricType::Counter) metric.counter.value = value;
   else metric.gauge.value = value;
   f.metric.push_back(std::move(metric));
+}
+
+MetricFamily histogram_family(const std::string& name, const std::string& help, const LatencyHistogram& histogram) {
+  auto f = family(name, help, MetricType::Histogram);
+  ClientMetric metric;
+  for (size_t i = 0; i < LatencyHistogram::kUpperBounds.size(); ++i) {
+    ClientMetric::Bucket bucket;
+    bucket.upper_bound = LatencyHistogram::kUpperBounds[i];
+    bucket.cumulative_count = histogram.cumulative(i);
+    metric.histogram.bucket.push_back(bucket);
+  }
+  ClientMetric::Bucket infinity;
+  infinity.upper_bound = std::numeric_limits<double>::infinity();
+  infinity.cumulative_count = histogram.count();
+  metric.histogram.bucket.push_back(infinity);
+  metric.histogram.sample_count = histogram.count();
+  metric.histogram.sample_sum = histogram.sum_seconds();
+  f.metric.push_back(std::move(metric));
+  return f;
 }
 
 template <typename Field>
@@ -108,6 +129,18 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     auto errors = family("sluice_denial_record_write_errors_total", "Failed writes to the denial log.", MetricType::Counter);
     add(errors, double(view.control->denial_record_write_errors.load()));
     families.push_back(std::move(errors));
+    auto lost = family("sluice_denial_records_lost_total", "Denial records given up after write retries (full disk, I/O errors).", MetricType::Counter);
+    add(lost, double(view.control->denial_records_lost.load()));
+    families.push_back(std::move(lost));
+    auto aggregated = family("sluice_denial_records_aggregated_total", "Repeated denials counted into another record's count instead of a record of their own.", MetricType::Counter);
+    add(aggregated, double(view.control->denial_records_aggregated.load()));
+    families.push_back(std::move(aggregated));
+    auto rotations = family("sluice_denial_log_rotations_total", "Denial log files rotated.", MetricType::Counter);
+    add(rotations, double(view.control->denial_log_rotations.load()));
+    families.push_back(std::move(rotations));
+    families.push_back(histogram_family("sluice_denial_record_latency_seconds",
+                                        "From the verdict on the worker to the record on disk.",
+                                        view.control->record_latency));
     auto generation = family("sluice_policy_generation", "Generation of the running policy (1 = loaded at start).", MetricType::Gauge);
     add(generation, double(view.control->policy_generation.load()));
     families.push_back(std::move(generation));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "controlplane/latency_histogram.h"
 #include "controlplane/policy_slots.h"
 #include "dataplane/worker/worker_counters.h"
 
@@ -23,6 +24,10 @@ struct ControlCounters {
   std::atomic<uint64_t> policy_generation{0};
   std::atomic<uint64_t> denial_records_written{0};
   std::atomic<uint64_t> denial_record_write_errors{0};
+  std::atomic<uint64_t> denial_records_lost{0};        // given up after retries (full disk, I/O error)
+  std::atomic<uint64_t> denial_records_aggregated{0};  // repeats counted into another record
+  std::atomic<uint64_t> denial_log_rotations{0};
+  LatencyHistogram record_latency;                     // verdict → record on disk
   std::atomic<uint64_t> policy_reload_failures{0};
   std::atomic<uint64_t> policy_reloads{0};
   std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never

@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include <rte_eal.h>
@@ -67,12 +68,19 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   }
 
   std::string error;
-  JsonLinesWriter denial_log, flow_log;
-  if (!options.denials_path.empty() && !denial_log.open(options.denials_path, error)) {
+  DenialLog denial_log;
+  RecordFileWriter flow_log;
+  DenialLogOptions denial_options;  // no rotation: one replay, one file
+  denial_options.max_bytes = 0;
+  denial_options.max_age_seconds = 0;
+  std::filesystem::path denials_path(options.denials_path);
+  denial_options.directory = denials_path.has_parent_path() ? denials_path.parent_path().string() : ".";
+  denial_options.file_name = denials_path.filename().string();
+  if (!options.denials_path.empty() && !denial_log.open(denial_options, nullptr, error)) {
     err << "sluicectl replay: " << error << "\n";
     return 2;
   }
-  if (!options.flows_path.empty() && !flow_log.open(options.flows_path, error)) {
+  if (!options.flows_path.empty() && !flow_log.open(options.flows_path, RecordFraming::lines, error)) {
     err << "sluicectl replay: " << error << "\n";
     return 2;
   }
@@ -112,8 +120,11 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     setup.counters = counters.get();
     setup.emit_allowed_flows = true;
     PacketProcessor processor(setup);
-    FlowEventSink sink(options.appliance_name, denial_log.is_open() ? &denial_log : nullptr,
-                       flow_log.is_open() ? &flow_log : nullptr);
+    FlowEventSinkOptions sink_options;
+    sink_options.appliance = options.appliance_name;
+    sink_options.denials = options.denials_path.empty() ? nullptr : &denial_log;
+    sink_options.flows = flow_log.is_open() ? &flow_log : nullptr;
+    FlowEventSink sink(sink_options);  // no aggregation: a replay reports every denied flow
 
     rte_mbuf* burst[kBurstSize];
     uint16_t in_burst = 0;
@@ -157,8 +168,9 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     summary.tx_packets[1] = forwarded;
     if (oversized) summary.dropped_by_reason.emplace_back("replay_frame_too_large", oversized);
     if (flow_log.is_open()) summary.paths.emplace_back("flow log", options.flows_path);
-    if (denial_log.is_open()) summary.paths.emplace_back("denials", options.denials_path);
-    summary.print(out);
+    if (!options.denials_path.empty()) summary.paths.emplace_back("denials", options.denials_path);
+    if (options.json) out << summary.to_json() << "\n";
+    else summary.print(out);
     // What could be read was replayed and is reported, but a damaged capture is not a clean run.
     if (damaged) return 2;
   }

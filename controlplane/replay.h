@@ -16,6 +16,7 @@ struct ReplayOptions {
   std::string denials_path;  // denial records; "" = none
   std::string appliance_name = "sluicectl-replay";
   uint32_t flow_capacity = 65536;
+  bool json = false;  // the summary as one JSON object (RunSummary::to_json)
 };
 
 // Returns 0 after a replay, 2 for a refused policy or unreadable pcap, 1 for platform failures.

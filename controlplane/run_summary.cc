@@ -36,6 +36,7 @@ RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const st
     if (dropped[reason]) summary.dropped_by_reason.emplace_back(to_string(static_cast<Reason>(reason)), dropped[reason]);
   summary.top_denied = sink.top_denied(5);
   summary.denial_records = sink.denial_records();
+  summary.aggregated = sink.aggregated_denials();
   return summary;
 }
 
@@ -63,6 +64,7 @@ void RunSummary::print(std::ostream& out) const {
   if (top_denied.empty()) out << "            none\n";
   for (const auto& [destination, count] : top_denied) out << "            " << count << "  " << destination << "\n";
   out << "  records   " << denial_records << " denial records";
+  if (aggregated) out << " (" << aggregated << " repeated denials counted into their `count`)";
   if (events_lost) out << " (" << events_lost << " lost: event ring full)";
   out << "\n";
   for (const auto& [label, path] : paths) out << "  " << std::left << std::setw(12) << label << path << "\n";
@@ -95,6 +97,7 @@ std::string RunSummary::to_json() const {
   json += ",\"dropped\":" + pairs(dropped_by_reason, "reason", "packets");
   json += ",\"top_denied\":" + pairs(top_denied, "destination", "flows");
   json += ",\"denial_records\":" + std::to_string(denial_records);
+  json += ",\"aggregated_denials\":" + std::to_string(aggregated);
   json += ",\"events_lost\":" + std::to_string(events_lost);
   return json + "}";
 }

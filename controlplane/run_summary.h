@@ -28,6 +28,7 @@ struct RunSummary {
   std::vector<PolicyRow> by_policy;
   std::vector<std::pair<std::string, uint64_t>> top_denied;
   uint64_t denial_records = 0;
+  uint64_t aggregated = 0;  // denials counted into another record's `count`
   uint64_t events_lost = 0;
   std::vector<std::pair<std::string, std::string>> paths;  // label → file
 

@@ -25,6 +25,8 @@ options (each overrides the config):
   --appliance-name NAME     the `appliance` field of records
   --admin-socket PATH       the socket of sluicectl reload/stats; "" turns it off
   --health-address ADDR     HOST:PORT of /healthz and /readyz; "" turns them off
+  --denial-aggregation-ms N repeats of a source, destination and reason within N ms become one
+                            record with a count (default 10000); 0: one record every denied flow
   --help                    this text
 
 exit codes: 0 clean run, 1 platform failure (EAL, ports, memory), 2 refused config, policy or arguments
@@ -48,8 +50,10 @@ int main(int argc, char** argv) {
   Override policy{"--policy", "", false}, inside{"--inside", "", false}, outside{"--outside", "", false},
       log_dir{"--log-dir", "", false}, flow_log{"--flow-log", "", false}, metrics{"--metrics-address", "", false},
       idle{"--exit-on-idle-ms", "", false}, name{"--appliance-name", "", false},
-      admin{"--admin-socket", "", false}, health{"--health-address", "", false};
-  Override* overrides[] = {&policy, &inside, &outside, &log_dir, &flow_log, &metrics, &idle, &name, &admin, &health};
+      admin{"--admin-socket", "", false}, health{"--health-address", "", false},
+      aggregation{"--denial-aggregation-ms", "", false};
+  Override* overrides[] = {&policy, &inside, &outside, &log_dir, &flow_log, &metrics, &idle, &name, &admin, &health,
+                           &aggregation};
 
   for (ArgCursor args(argc, argv, 1); !args.done(); args.next()) {
     if (args.current() == "--help" || args.current() == "-h") {
@@ -89,6 +93,12 @@ int main(int argc, char** argv) {
   if (metrics.given) config.set_metrics_address(metrics.value);
   if (name.given) config.set_appliance_name(name.value);
   if (admin.given) config.set_admin_socket(admin.value);
+  if (aggregation.given) {
+    auto value = parse_uint32(aggregation.value);
+    if (!value)
+      return usage_error("--denial-aggregation-ms needs a whole number of milliseconds, got \"" + aggregation.value + "\"");
+    config.mutable_denial_log()->set_aggregation_window_ms(*value);
+  }
   if (health.given) config.set_health_address(health.value);
   if (idle.given) {
     auto value = parse_uint32(idle.value);

@@ -13,6 +13,32 @@ meson_status=$?
 grep -E '^ *[0-9]+/[0-9]+ ' build/test-results/meson-test.log || true
 [ $meson_status -eq 0 ] || tail -n 80 build/test-results/meson-test.log
 
+# Rollout: lint, syntax and variable checks always; SLUICE_ROLLOUT_APPLY=1 adds the real apply
+# (a .deb applied with Ansible to a debootstrapped Debian 12 root). It writes rollout.xml.
+bash scripts/test-rollout.sh > build/test-results/rollout.log 2>&1 || tail -n 60 build/test-results/rollout.log
+
+# AddressSanitizer + LeakSanitizer: the reload (100 generations) and packet-path tests again.
+asan_status=0
+if [ ! -f build-asan/build.ninja ]; then
+  meson setup build-asan -Db_sanitize=address -Db_lundef=false -Dgolden_tests=false > /dev/null || asan_status=1
+fi
+if [ $asan_status -eq 0 ] && ninja -C build-asan tests/unit/unit_policy_publisher tests/unit/unit_packet_processor > build/test-results/asan-build.log 2>&1; then
+  for name in policy_publisher packet_processor; do
+    xml=build/test-results/asan_$name.xml
+    if ! ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit/unit_$name --gtest_output=xml:$xml > build/test-results/asan_$name.log 2>&1; then
+      asan_status=1
+      tail -n 30 build/test-results/asan_$name.log
+      # A sanitizer report ends the process before gtest writes its XML: count it as a failure.
+      [ -f "$xml" ] || printf '<testsuites><testsuite name="asan"><testcase name="asan_%s"><failure message="sanitizer report"/></testcase></testsuite></testsuites>\n' "$name" > "$xml"
+    fi
+    echo "asan / $name: $( [ -f "$xml" ] && grep -c '<testcase' "$xml") cases"
+  done
+else
+  echo "ASan build failed"; tail -n 30 build/test-results/asan-build.log
+  printf '<testsuites><testsuite name="asan"><testcase name="asan_build"><failure message="build failed"/></testcase></testsuite></testsuites>\n' > build/test-results/asan_build.xml
+  asan_status=1
+fi
+
 /usr/bin/python3 scripts/count_test_cases.py build/test-results build/meson-logs/testlog.json
 count_status=$?
-[ $meson_status -eq 0 ] && [ $count_status -eq 0 ]
+[ $meson_status -eq 0 ] && [ $count_status -eq 0 ] && [ $asan_status -eq 0 ]

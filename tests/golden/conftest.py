@@ -78,6 +78,8 @@ def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
            "--outside", f"net_pcap1,rx_pcap={outside_rx},tx_pcap={outside_tx}",
            "--log-dir", str(log_dir), "--metrics-address", "", "--health-address", "",
            "--admin-socket", str(workdir / "admin.sock"),
+           # One record a denied flow, so each case can pin its own (aggregation: test_denial_log.py).
+           "--denial-aggregation-ms", "0",
            "--exit-on-idle-ms", str(IDLE_EXIT_MS), "--flow-log", str(flow_log),
            "--appliance-name", appliance]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,

@@ -146,7 +146,7 @@ def test_sighup_revoking_a_domain_resets_its_open_flow(daemon_factory):
     assert record == {"access_type": "DROP", "policy": "restricted", "source_label": "spark-prod",
                       "src_ip": CLIENT, "src_port": 41500, "dst_ip": SERVER, "dst_port": 443,
                       "protocol": "TCP", "destination_type": "SNI", "destination": "pypi.org",
-                      "reason": "domain_not_allowed", "flow_id": 1}
+                      "reason": "domain_not_allowed", "flow_id": 1, "count": 1}
     resets = frames.read_pcap_frames(daemon.inside_tx)
     assert len(resets) == 1
     assert resets[0] in {bytes(frames.expected_reset(p)) for p in packets}

@@ -29,6 +29,7 @@ def _flow(name, source, flow, verdict, reason, dtype, destination, packets, prot
     if verdict in ("DROP", "DRY_RUN_DENIAL"):
         record = {k: v for k, v in fields.items() if k != "verdict"}
         record["access_type"] = verdict
+        record["count"] = 1  # replay never aggregates: one record a denied flow
     return Case(name, packets, [], [], record, fields, frames.flow_key(packets[0]))
 
 

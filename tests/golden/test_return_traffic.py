@@ -40,7 +40,7 @@ def _record(access_type, source, flow, reason, destination):
     return {"access_type": access_type, "policy": source.policy, "source_label": source.label,
             "src_ip": flow.client, "src_port": flow.sport, "dst_ip": flow.server,
             "dst_port": flow.dport, "protocol": "TCP", "destination_type": "SNI",
-            "destination": destination, "reason": reason}
+            "destination": destination, "reason": reason, "count": 1}
 
 
 def _tls_exchange(name, client, sport, sni, verdict, source):

@@ -69,8 +69,9 @@ def _judgement(src, reason, dtype, destination, source, sport, dst,
         flow.update(destination_type=dtype, destination=destination)
     record = None
     if not allowed:
+        # count 1: the golden runs turn aggregation off, one record a denied flow.
         record = dict(common, access_type=verdict, destination_type=dtype,
-                      destination=destination)
+                      destination=destination, count=1)
     return verdict, record, flow
 
 

@@ -1,0 +1,57 @@
+// The denial log on disk: <dir>/denials.jsonl (and, when asked, <dir>/denials.pb with
+// length-delimited sluice.denial.DenialRecord), rotated by size and age (denials.jsonl.1 is the
+// newest rotated file, .N the oldest kept). Control thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "controlplane/latency_histogram.h"
+#include "controlplane/record_file_writer.h"
+
+namespace sluice {
+
+struct DenialLogOptions {
+  std::string directory;
+  std::string file_name = "denials.jsonl";  // the protobuf file takes the same stem, ".pb"
+  uint64_t max_bytes = 64ull << 20;  // rotate at this size; 0 = never
+  uint32_t max_age_seconds = 3600;   // rotate files this old; 0 = never
+  uint32_t keep_files = 10;          // rotated files kept
+  bool protobuf = false;
+};
+
+class DenialLog {
+ public:
+  // `latency` (may be null) receives the packet-to-disk time of every record.
+  bool open(const DenialLogOptions& options, LatencyHistogram* latency, std::string& error);
+  // `stamp`: the TSC of the verdict. `proto` is written only when protobuf is on.
+  void append(const std::string& json_line, const std::string& proto, uint64_t stamp);
+  void poll();
+  void drain();
+
+  const std::string& json_path() const { return json_path_; }
+  uint64_t records_written() const { return json_.records_written(); }
+  uint64_t records_lost() const { return json_.records_lost(); }
+  uint64_t bytes_written() const { return json_.bytes_written(); }
+  uint64_t write_errors() const { return json_.write_errors() + proto_.write_errors() + rotate_errors_; }
+  uint64_t rotations() const { return rotations_; }
+  uint64_t repaired_bytes() const { return json_.repaired_bytes() + proto_.repaired_bytes(); }
+  std::string last_error() const;
+
+ private:
+  void rotate_if_due();
+  bool rotate(RecordFileWriter& writer, const std::string& path);
+
+  DenialLogOptions options_;
+  std::string json_path_;
+  std::string proto_path_;
+  RecordFileWriter json_;
+  RecordFileWriter proto_;
+  std::chrono::steady_clock::time_point opened_;
+  uint64_t rotations_ = 0;
+  uint64_t rotate_errors_ = 0;
+  std::string rotate_error_;
+};
+
+}  // namespace sluice
