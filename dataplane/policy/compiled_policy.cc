@@ -8,15 +8,16 @@
 
 namespace sluice {
 
-bool NetworkRuleGroup::allows(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const {
+const NetworkRuleEntry* NetworkRuleGroup::allowing_rule(uint16_t policy_index, uint8_t ip_protocol,
+                                                        uint16_t port) const {
   for (const auto& rule : rules) {
     if (rule.policy_index != policy_index) continue;
     if (rule.ip_protocol != 0 && rule.ip_protocol != ip_protocol) continue;
-    if (rule.ports.empty()) return true;
+    if (rule.ports.empty()) return &rule;
     for (const auto& range : rule.ports)
-      if (port >= range.first && port <= range.last) return true;
+      if (port >= range.first && port <= range.last) return &rule;
   }
-  return false;
+  return nullptr;
 }
 
 namespace {
@@ -72,10 +73,21 @@ bool NetworkTable::build(const std::string& name, const std::vector<Prefix>& pre
       return false;
     }
   }
+  // Each rule's place in its policy, so that a group's rule can be traced back to the policy text.
+  std::vector<uint16_t> rule_index(prefixes.size());
+  std::vector<uint16_t> next_index;
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    uint16_t policy_index = prefixes[i].rule.policy_index;
+    if (next_index.size() <= policy_index) next_index.resize(policy_index + 1u, 0);
+    rule_index[i] = next_index[policy_index]++;
+  }
   for (const auto& prefix : distinct) {
     NetworkRuleGroup group;
-    for (const auto& candidate : prefixes)
-      if (covers(candidate, prefix)) group.rules.push_back(candidate.rule);
+    for (size_t i = 0; i < prefixes.size(); ++i)
+      if (covers(prefixes[i], prefix)) {
+        group.rules.push_back(prefixes[i].rule);
+        group.rules.back().rule_index = rule_index[i];
+      }
     uint32_t next_hop = static_cast<uint32_t>(groups_.size());
     groups_.push_back(std::move(group));
     int rc = prefix.address.family == 4

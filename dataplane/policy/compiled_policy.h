@@ -34,6 +34,7 @@ struct PortRange {
 struct NetworkRuleEntry {
   uint16_t policy_index = 0;      // the policy that lists the rule
   uint8_t ip_protocol = 0;        // 0 = any; 6 TCP, 17 UDP, 1/58 ICMP (per family)
+  uint16_t rule_index = 0;        // its place among the policy's allowed_networks (set by build)
   std::vector<PortRange> ports;   // empty = every port
 };
 
@@ -42,7 +43,11 @@ struct NetworkRuleEntry {
 // policy allow it?".
 struct NetworkRuleGroup {
   std::vector<NetworkRuleEntry> rules;
-  bool allows(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const;
+  bool allows(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const {
+    return allowing_rule(policy_index, ip_protocol, port) != nullptr;
+  }
+  // The rule that allows it (the policy's first listed), or nullptr; `sluicectl explain` names it.
+  const NetworkRuleEntry* allowing_rule(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const;
 };
 
 // A table of prefixes → NetworkRuleGroup (v4 and v6), one per generation for all policies:
@@ -60,7 +65,8 @@ class NetworkTable {
     uint8_t length = 0;
     NetworkRuleEntry rule;
   };
-  // Control thread. `name` must be unique in the process (rte_lpm names are global).
+  // Control thread. `name` must be unique in the process (rte_lpm names are global). Each
+  // policy's prefixes come in the order the policy lists them: that order numbers rule_index.
   bool build(const std::string& name, const std::vector<Prefix>& prefixes, std::string& error);
   // Packet path: the group of the longest matching prefix, or nullptr.
   const NetworkRuleGroup* lookup(const IpAddress& address) const;
