@@ -7,6 +7,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -320,12 +321,38 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   const uint64_t tsc_hz = rte_get_tsc_hz();
   const uint64_t started = rte_rdtsc();
   WorkerHeartbeat heartbeat;
+  auto next_sample = std::chrono::steady_clock::now();
+  uint64_t last_busy = 0, last_cycles = 0;
+  auto sample_platform = [&]() {  // ethdev statistics, flow-table size, busy ratio
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_sample) return;
+    next_sample = now + std::chrono::milliseconds(100);
+    for (int side = 0; side < kSideCount; ++side) {
+      rte_eth_stats stats{};
+      if (rte_eth_stats_get(port_ids[side], &stats) != 0) continue;
+      auto& port = control.ports[side];
+      port.rx_packets = stats.ipackets;
+      port.tx_packets = stats.opackets;
+      port.missed = stats.imissed;
+      port.rx_errors = stats.ierrors;
+      port.tx_errors = stats.oerrors;
+      port.rx_no_mbuf = stats.rx_nombuf;
+    }
+    control.flows_active = flows.size();
+    uint64_t busy = read(counters->busy_cycles), cycles = read(counters->cycles);
+    if (cycles - last_cycles >= rte_get_tsc_hz()) {  // a second's worth of loop cycles
+      control.worker_busy_permille = static_cast<uint32_t>((busy - last_busy) * 1000 / (cycles - last_cycles));
+      last_busy = busy;
+      last_cycles = cycles;
+    }
+  };
   std::string stop_cause = "stopped";
   while (true) {
     sink.drain(platform.events, publisher.generations());
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
+    sample_platform();
     if (g_hangup) {
       g_hangup = 0;
       reload("SIGHUP");

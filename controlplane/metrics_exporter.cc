@@ -81,6 +81,12 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   families.push_back(std::move(rx_bytes));
   families.push_back(std::move(tx_bytes));
 
+  auto parse_errors = family("sluice_packet_parse_errors_total", "Frames the packet parser refused, by error (they are dropped as malformed_packet or unsupported_ethertype).", MetricType::Counter);
+  for (int error = 1; error < static_cast<int>(PacketParseError::count); ++error)
+    add(parse_errors, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.parse_errors[error]; })),
+        {{"error", to_string(static_cast<PacketParseError>(error))}});
+  families.push_back(std::move(parse_errors));
+
   auto dropped = family("sluice_dropped_packets_total", "Packets dropped, by reason (docs/REASONS.md).", MetricType::Counter);
   auto verdicts = family("sluice_flow_verdicts_total", "Flows judged, by the reason of their verdict.", MetricType::Counter);
   for (int reason = 0; reason < kReasonCount; ++reason) {
@@ -123,6 +129,32 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
          [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
 
   if (view.control) {
+    const char* port_names[kSideCount] = {"inside", "outside"};
+    auto port_family = [&](const char* name, const char* help, auto field) {
+      auto f = family(name, help, MetricType::Counter);
+      for (int side = 0; side < kSideCount; ++side)
+        add(f, double(field(view.control->ports[side]).load()), {{"port", port_names[side]}});
+      families.push_back(std::move(f));
+    };
+    using Stats = ControlCounters::PortStats;
+    port_family("sluice_ethdev_rx_packets_total", "Packets the port's driver received (rte_eth_stats).",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_packets; });
+    port_family("sluice_ethdev_tx_packets_total", "Packets the port's driver sent (rte_eth_stats).",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.tx_packets; });
+    port_family("sluice_ethdev_missed_packets_total", "Packets the port dropped because the rx queue was full: the worker fell behind.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.missed; });
+    port_family("sluice_ethdev_rx_errors_total", "Erroneous packets the port received.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_errors; });
+    port_family("sluice_ethdev_tx_errors_total", "Packets the port failed to send.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.tx_errors; });
+    port_family("sluice_ethdev_rx_no_mbuf_total", "Packets the port dropped for want of a packet buffer.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_no_mbuf; });
+    auto active = family("sluice_flows_active", "Flow-table entries in use.", MetricType::Gauge);
+    add(active, double(view.control->flows_active.load()));
+    families.push_back(std::move(active));
+    auto busy = family("sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.", MetricType::Gauge);
+    add(busy, double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
+    families.push_back(std::move(busy));
     auto records = family("sluice_denial_records_written_total", "Denial records written to the denial log.", MetricType::Counter);
     add(records, double(view.control->denial_records_written.load()));
     families.push_back(std::move(records));

@@ -28,6 +28,13 @@ struct ControlCounters {
   std::atomic<uint64_t> denial_records_aggregated{0};  // repeats counted into another record
   std::atomic<uint64_t> denial_log_rotations{0};
   LatencyHistogram record_latency;                     // verdict → record on disk
+  // Sampled by the control thread about every 100 ms.
+  struct PortStats {
+    std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, missed{0}, rx_errors{0}, tx_errors{0}, rx_no_mbuf{0};
+  };
+  PortStats ports[kSideCount];                         // from rte_eth_stats_get, by Side
+  std::atomic<uint64_t> flows_active{0};               // flow-table entries in use, all workers
+  std::atomic<uint32_t> worker_busy_permille{0};       // busy cycles / cycles over the last second
   std::atomic<uint64_t> policy_reload_failures{0};
   std::atomic<uint64_t> policy_reloads{0};
   std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never

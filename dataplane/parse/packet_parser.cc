@@ -200,6 +200,7 @@ const char* to_string(PacketParseError error) {
     case PacketParseError::bad_tcp_header: return "bad_tcp_header";
     case PacketParseError::truncated_udp: return "truncated_udp";
     case PacketParseError::truncated_icmp: return "truncated_icmp";
+    case PacketParseError::count: break;
   }
   return "unknown";
 }

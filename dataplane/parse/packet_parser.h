@@ -24,6 +24,7 @@ enum class PacketParseError : uint8_t {
   bad_tcp_header,         // data offset < 5 or beyond the packet
   truncated_udp,
   truncated_icmp,
+  count  // not an error: the number of values, for counter arrays
 };
 
 inline constexpr int kMaxVlanTags = 2;

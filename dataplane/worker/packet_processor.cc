@@ -114,7 +114,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   auto& counters = *setup_.counters;
   const auto& parsed = packet.parsed;
   if (packet.parse_error != PacketParseError::none) {
-    bump(counters.parse_errors[static_cast<int>(packet.parse_error) & 15]);
+    bump(counters.parse_errors[static_cast<int>(packet.parse_error)]);
     drop(packet.mbuf, reason_for(packet.parse_error));
     return;
   }

@@ -41,9 +41,11 @@ struct alignas(64) WorkerCounters {
   Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
   Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};  // by CompiledRuleset::counter_slot
   Counter flows_rejudged[kFlowVerdictCount] = {};  // verdicts changed by a new policy generation, by new verdict
-  Counter parse_errors[16] = {};               // per PacketParseError
+  Counter parse_errors[static_cast<int>(PacketParseError::count)] = {};  // per PacketParseError
   Counter last_rx_tsc = 0;                     // for idle detection by the control thread
   Counter loops = 0;                           // poll-loop iterations: the control thread sees the worker alive
+  Counter busy_cycles = 0;                     // TSC cycles of loop iterations that moved packets
+  Counter cycles = 0;                          // TSC cycles of all loop iterations
 };
 
 }  // namespace sluice

@@ -38,12 +38,15 @@ int run_worker_loop(void* arg) {
 
   rte_mbuf* received[kBurstSize];
   BurstOutput out;
+  uint64_t iteration_start = rte_rdtsc();
   while (!shared.stop.load(std::memory_order_relaxed)) {
     const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
+    bool moved_packets = false;
     for (int side_index = 0; side_index < kSideCount; ++side_index) {
       auto side = static_cast<Side>(side_index);
       uint16_t count = rte_eth_rx_burst(setup.ports[side_index], 0, received, kBurstSize);
       if (count == 0) continue;
+      moved_packets = true;
       counters.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
       setup.processor->process_burst(*policy, side, received, count, out);
       auto other = side == Side::inside ? Side::outside : Side::inside;
@@ -53,6 +56,11 @@ int run_worker_loop(void* arg) {
     // Past this point the worker holds no pointer into any policy generation.
     rte_rcu_qsbr_quiescent(shared.qsbr, setup.qsbr_thread_id);
     bump(counters.loops);
+    // Busy ratio: cycles of iterations that moved packets over all cycles (one TSC read a loop).
+    uint64_t now = rte_rdtsc();
+    bump(counters.cycles, now - iteration_start);
+    if (moved_packets) bump(counters.busy_cycles, now - iteration_start);
+    iteration_start = now;
   }
   rte_rcu_qsbr_thread_offline(shared.qsbr, setup.qsbr_thread_id);
   rte_rcu_qsbr_thread_unregister(shared.qsbr, setup.qsbr_thread_id);

@@ -141,3 +141,15 @@ def test_metrics_catalogue_lists_exactly_the_exported_metrics(scraped_run):
 def test_reasons_catalogue_is_generated_from_the_code():
     result = subprocess.run(["/usr/bin/python3", str(SOURCE_DIR / "scripts" / "gen_reasons_doc.py"), "--check"])
     assert result.returncode == 0, "docs/REASONS.md is stale: run scripts/gen_reasons_doc.py"
+
+
+def test_driver_statistics_and_flow_gauge_agree_with_the_workers(scraped_run):
+    metrics = scraped_run["metrics"]
+    # The pcap PMD's own counters saw what the worker received and sent.
+    assert metric(metrics, "sluice_ethdev_rx_packets_total", port="inside") == scraped_run["packets"]
+    assert metric(metrics, "sluice_ethdev_tx_packets_total", port="outside") == \
+        metric(metrics, "sluice_port_tx_packets_total", port="outside")
+    assert metric(metrics, "sluice_ethdev_missed_packets_total", port="inside") == 0
+    assert metric(metrics, "sluice_flows_active") == metric(metrics, "sluice_flows_created_total") == 20
+    assert metric(metrics, "sluice_packet_parse_errors_total", error="truncated_ipv4") == 0
+    assert 0 <= metric(metrics, "sluice_worker_busy_ratio", worker="0") <= 1
