@@ -196,7 +196,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   WorkerShared shared;
   shared.qsbr = platform.qsbr;
   PolicySlots slots;
-  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control);
+  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir());
   std::string message;
   if (!publisher.load_and_publish(message)) {
     err << message << "sluiced: policy refused, nothing applied\n";

@@ -25,6 +25,7 @@ constexpr uint32_t kDefaultMbufCount = 8191;
 constexpr uint32_t kDefaultDenialRingSize = 4096;
 constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
 constexpr const char* kDefaultHealthAddress = "127.0.0.1:9618";
+constexpr const char* kDefaultHyperscanCacheDir = "/var/cache/sluice/hyperscan";
 constexpr uint64_t kDefaultDenialLogMaxBytes = 64ull << 20;
 constexpr uint32_t kDefaultDenialLogMaxAgeSeconds = 3600;
 constexpr uint32_t kDefaultDenialLogKeepFiles = 10;
@@ -166,6 +167,7 @@ void apply_config_defaults(ApplianceConfig& config) {
   if (!config.has_admin_socket()) config.set_admin_socket(kDefaultAdminSocket);
   if (!config.has_health_address()) config.set_health_address(kDefaultHealthAddress);
   if (!config.has_watch_policy_file()) config.set_watch_policy_file(true);
+  if (!config.has_hyperscan_cache_dir()) config.set_hyperscan_cache_dir(kDefaultHyperscanCacheDir);
   auto* denial_log = config.mutable_denial_log();
   if (denial_log->max_bytes() == 0) denial_log->set_max_bytes(kDefaultDenialLogMaxBytes);
   if (denial_log->max_age_seconds() == 0) denial_log->set_max_age_seconds(kDefaultDenialLogMaxAgeSeconds);

@@ -149,6 +149,10 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
                 [](const Stats& s) -> const std::atomic<uint64_t>& { return s.tx_errors; });
     port_family("sluice_ethdev_rx_no_mbuf_total", "Packets the port dropped for want of a packet buffer.",
                 [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_no_mbuf; });
+    auto cache = family("sluice_hyperscan_cache_total", "Hyperscan databases looked up in the on-disk cache, by result.", MetricType::Counter);
+    add(cache, double(view.control->hyperscan_cache_hits.load()), {{"result", "hit"}});
+    add(cache, double(view.control->hyperscan_cache_misses.load()), {{"result", "miss"}});
+    families.push_back(std::move(cache));
     auto active = family("sluice_flows_active", "Flow-table entries in use.", MetricType::Gauge);
     add(active, double(view.control->flows_active.load()));
     families.push_back(std::move(active));

@@ -51,7 +51,7 @@ PortRange to_port_range(const std::string& text) {
 }
 
 bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRuleset& out,
-                     std::vector<NetworkTable::Prefix>& prefixes, std::string& error) {
+                     std::vector<NetworkTable::Prefix>& prefixes, HyperscanCache* cache, std::string& error) {
   out.name = source.name();
   out.access_mode = source.access_mode() == pb::FULL ? AccessMode::full : AccessMode::restricted;
   out.enforcement = to_enforcement(source.enforcement());
@@ -67,7 +67,7 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
     rules.push_back({to_match_kind(pattern.kind), pattern.base, static_cast<uint32_t>(out.domain_patterns.size())});
     out.domain_patterns.push_back(text);
   }
-  out.domains = DomainMatcher::compile(rules, error);
+  out.domains = DomainMatcher::compile(rules, error, cache);
   if (!out.domains) {
     error = "policy " + source.name() + ": " + error;
     return false;
@@ -133,7 +133,7 @@ bool build_source_tables(CompiledPolicy& policy, const std::vector<Cidr>& source
 }  // namespace
 
 CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generation, unsigned worker_count,
-                             PolicySlots* slots) {
+                             PolicySlots* slots, HyperscanCache* cache) {
   auto started = std::chrono::steady_clock::now();
   CompileResult result;
   auto policy = std::make_unique<CompiledPolicy>();
@@ -147,12 +147,15 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
     const auto& source = policy_set.policies(i);
     index_of[source.name()] = static_cast<uint16_t>(i);
     if (!compile_ruleset(source, static_cast<uint16_t>(i), policy->policies[static_cast<size_t>(i)], network_prefixes,
-                         result.error))
+                         cache, result.error))
       return result;
     auto& compiled = policy->policies[static_cast<size_t>(i)];
     compiled.counter_slot = slots ? slots->slot_for(source.name()) : static_cast<uint16_t>(i);
     result.domain_patterns += compiled.domain_patterns.size();
-    result.database_bytes += policy->policies[static_cast<size_t>(i)].domains->database_bytes();
+    const auto& domains = *policy->policies[static_cast<size_t>(i)].domains;
+    result.database_bytes += domains.database_bytes();
+    if (domains.pattern_count()) ++result.databases;
+    if (domains.from_cache()) ++result.databases_from_cache;
   }
 
   if (!network_prefixes.empty()) {

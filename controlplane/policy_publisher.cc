@@ -19,13 +19,14 @@ std::string format_milliseconds(double seconds) {
 }  // namespace
 
 PolicyPublisher::PolicyPublisher(std::string policy_path, WorkerShared& shared, unsigned worker_count,
-                                 PolicySlots& slots, ControlCounters& counters)
+                                 PolicySlots& slots, ControlCounters& counters, const std::string& hyperscan_cache_dir)
     : policy_path_(std::move(policy_path)),
       shared_(shared),
       worker_count_(worker_count),
       slots_(slots),
       counters_(counters) {
   suffixes_.load();
+  if (!hyperscan_cache_dir.empty()) cache_ = std::make_unique<HyperscanCache>(hyperscan_cache_dir);
 }
 
 bool PolicyPublisher::load_and_publish(std::string& message) {
@@ -42,7 +43,7 @@ bool PolicyPublisher::load_and_publish(std::string& message) {
     for (const auto& error : loaded.errors) errors += error.to_string() + "\n";
     return refuse(errors);
   }
-  CompileResult compiled = compile_policy(loaded.policy_set, next_generation_, worker_count_, &slots_);
+  CompileResult compiled = compile_policy(loaded.policy_set, next_generation_, worker_count_, &slots_, cache_.get());
   if (!compiled.policy) return refuse(policy_path_ + ": compile failed: " + compiled.error + "\n");
 
   // Any generation still held as `previous` has had its events drained by now.
@@ -65,7 +66,14 @@ bool PolicyPublisher::load_and_publish(std::string& message) {
   if (!first) counters_.policy_reloads.fetch_add(1);
   message = "generation " + std::to_string(current_->generation) + " (" + std::to_string(current_->policies.size()) +
             " policies, " + std::to_string(current_->attachments.size() - 1) + " attachments + default, compiled in " +
-            format_milliseconds(compiled.seconds) + ")";
+            format_milliseconds(compiled.seconds) + (cache_ ? ", " + std::to_string(compiled.databases_from_cache) + " of " +
+                                                                  std::to_string(compiled.databases) + " Hyperscan databases from the cache"
+                                                            : std::string()) +
+            ")";
+  if (cache_) {
+    counters_.hyperscan_cache_hits = cache_->hits();
+    counters_.hyperscan_cache_misses = cache_->misses();
+  }
   return true;
 }
 

@@ -17,8 +17,9 @@ namespace sluice {
 
 class PolicyPublisher {
  public:
+  // `hyperscan_cache_dir`: "" compiles every time.
   PolicyPublisher(std::string policy_path, WorkerShared& shared, unsigned worker_count, PolicySlots& slots,
-                  ControlCounters& counters);
+                  ControlCounters& counters, const std::string& hyperscan_cache_dir = "");
 
   // Loads, validates, compiles and publishes the policy file. On success `message` says the new
   // generation; on failure it holds every error (FILE:LINE: FIELD: message), the running
@@ -43,6 +44,7 @@ class PolicyPublisher {
   std::unique_ptr<CompiledPolicy> current_;
   std::unique_ptr<CompiledPolicy> previous_;
   uint64_t next_generation_ = 1;
+  std::unique_ptr<HyperscanCache> cache_;
 };
 
 }  // namespace sluice

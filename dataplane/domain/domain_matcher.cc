@@ -23,7 +23,8 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
 
 }  // namespace
 
-std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRule>& rules, std::string& error) {
+std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRule>& rules, std::string& error,
+                                                      HyperscanCache* cache) {
   std::unique_ptr<DomainMatcher> matcher(new DomainMatcher());
   if (rules.empty()) return matcher;
 
@@ -47,6 +48,17 @@ std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRu
         break;
     }
   }
+  // What the database is compiled from, exactly: the cache's key and its check on load.
+  std::string canonical;
+  if (cache) {
+    for (size_t i = 0; i < literals.size(); ++i)
+      canonical += std::to_string(ids[i]) + ":" + std::to_string(literals[i].size()) + ":" + literals[i] + "\n";
+    if ((matcher->database_ = cache->load(canonical))) {
+      matcher->pattern_count_ = rules.size();
+      matcher->from_cache_ = true;
+      return matcher;
+    }
+  }
   std::vector<const char*> expressions;
   std::vector<size_t> lengths;
   std::vector<unsigned int> flags(literals.size(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
@@ -68,6 +80,7 @@ std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRu
     return nullptr;
   }
   matcher->pattern_count_ = rules.size();
+  if (cache) cache->store(canonical, matcher->database_);
   return matcher;
 }
 

@@ -14,6 +14,8 @@
 
 #include <hs/hs.h>
 
+#include "dataplane/domain/hyperscan_cache.h"
+
 namespace sluice {
 
 enum class DomainMatchKind : uint8_t {
@@ -32,9 +34,11 @@ inline constexpr int32_t kNoDomainMatch = -1;
 
 class DomainMatcher {
  public:
-  // Compiles `rules`; an empty list gives a matcher that matches nothing.
+  // Compiles `rules`; an empty list gives a matcher that matches nothing. With a `cache`, a
+  // database compiled before from the same rules is loaded instead, and a new one is stored.
   // Returns nullptr and sets `error` when Hyperscan refuses the patterns.
-  static std::unique_ptr<DomainMatcher> compile(const std::vector<DomainRule>& rules, std::string& error);
+  static std::unique_ptr<DomainMatcher> compile(const std::vector<DomainRule>& rules, std::string& error,
+                                                HyperscanCache* cache = nullptr);
   ~DomainMatcher();
   DomainMatcher(const DomainMatcher&) = delete;
   DomainMatcher& operator=(const DomainMatcher&) = delete;
@@ -49,12 +53,14 @@ class DomainMatcher {
   bool reserve_scratch(hs_scratch_t** scratch) const;
 
   size_t pattern_count() const { return pattern_count_; }
+  bool from_cache() const { return from_cache_; }
   size_t database_bytes() const;
 
  private:
   DomainMatcher() = default;
   hs_database_t* database_ = nullptr;
   size_t pattern_count_ = 0;
+  bool from_cache_ = false;
 };
 
 }  // namespace sluice

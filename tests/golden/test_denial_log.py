@@ -53,6 +53,7 @@ log_dir: "{workdir}/log"
 metrics_address: ""
 health_address: ""
 admin_socket: "{workdir}/admin.sock"
+hyperscan_cache_dir: "{workdir}/hyperscan-cache"
 exit_on_idle_ms: {idle_ms}
 eal_args: ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry"]
 {extra}

@@ -178,9 +178,13 @@ def test_a_changed_policy_file_is_reloaded_without_a_signal(daemon_factory):
     daemon = daemon_factory(tls_flow_packets("pypi.org"))
     daemon.edit_policy('name: "golden"', 'name: "golden-v2"')
     wait_for(lambda: daemon.generation() == 2, "the file watcher to reload")
-    assert metric(daemon.scrape(), "sluice_policy_reloads_total") == 1
+    scrape = daemon.scrape()
+    assert metric(scrape, "sluice_policy_reloads_total") == 1
+    assert metric(scrape, "sluice_hyperscan_cache_total", result="hit") >= 1
     assert daemon.stop() == 0
     assert "reload (policy file changed): generation 2" in daemon.stderr
+    # Only the set's name changed: every domain database came from the on-disk cache.
+    assert re.search(r"generation 2 \(.*, (\d+) of \1 Hyperscan databases from the cache\)", daemon.stderr), daemon.stderr
 
 
 def test_readyz_and_healthz_answer_on_the_health_address(daemon_factory):

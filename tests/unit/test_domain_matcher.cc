@@ -2,6 +2,8 @@
 // and below), case-insensitive, and no match across label boundaries.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "dataplane/domain/domain_matcher.h"
 
 namespace sluice {
@@ -82,6 +84,73 @@ TEST_F(DomainMatcherTest, ManyPatternsCompileAndMatch) {
   EXPECT_EQ(match("host4999.example.org"), 4999);
   EXPECT_EQ(match("host5000.example.org"), kNoDomainMatch);
   EXPECT_GT(matcher_->database_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace sluice
+
+#include <filesystem>
+#include <fstream>
+
+namespace sluice {
+namespace {
+
+class HyperscanCacheTest : public DomainMatcherTest {
+ protected:
+  void SetUp() override {
+    directory_ = std::filesystem::temp_directory_path() / ("hs-cache-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(directory_);
+  }
+  void TearDown() override {
+    DomainMatcherTest::TearDown();
+    std::filesystem::remove_all(directory_);
+  }
+  std::unique_ptr<DomainMatcher> compile_cached(const std::vector<DomainRule>& rules, HyperscanCache& cache) {
+    std::string error;
+    auto matcher = DomainMatcher::compile(rules, error, &cache);
+    EXPECT_NE(matcher, nullptr) << error;
+    return matcher;
+  }
+  std::filesystem::path directory_;
+};
+
+TEST_F(HyperscanCacheTest, UnchangedRulesLoadTheStoredDatabase) {
+  std::vector<DomainRule> rules = {{DomainMatchKind::exact, "pypi.org", 0},
+                                   {DomainMatchKind::strict_subdomains, "blob.core.windows.net", 1}};
+  HyperscanCache cache(directory_.string());
+  auto first = compile_cached(rules, cache);
+  EXPECT_FALSE(first->from_cache());
+  auto second = compile_cached(rules, cache);
+  ASSERT_TRUE(second->from_cache());
+  EXPECT_EQ(cache.hits(), 1u);
+  ASSERT_TRUE(second->reserve_scratch(&scratch_));
+  EXPECT_EQ(second->match("pypi.org", scratch_), 0);
+  EXPECT_EQ(second->match("acct.blob.core.windows.net", scratch_), 1);
+  EXPECT_EQ(second->match("blob.core.windows.net", scratch_), kNoDomainMatch);
+}
+
+TEST_F(HyperscanCacheTest, ChangedRulesAreCompiledAgain) {
+  HyperscanCache cache(directory_.string());
+  compile_cached({{DomainMatchKind::exact, "pypi.org", 0}}, cache);
+  auto changed = compile_cached({{DomainMatchKind::exact, "pypi.org", 0}, {DomainMatchKind::exact, "github.com", 1}}, cache);
+  EXPECT_FALSE(changed->from_cache());
+  ASSERT_TRUE(changed->reserve_scratch(&scratch_));
+  EXPECT_EQ(changed->match("github.com", scratch_), 1);
+}
+
+TEST_F(HyperscanCacheTest, ADamagedCacheFileCostsOnlyARecompile) {
+  std::vector<DomainRule> rules = {{DomainMatchKind::apex_and_subdomains, "github.com", 0}};
+  HyperscanCache cache(directory_.string());
+  compile_cached(rules, cache);
+  for (const auto& file : std::filesystem::directory_iterator(directory_)) {
+    auto size = std::filesystem::file_size(file.path());
+    std::filesystem::resize_file(file.path(), size - 40);  // the database cut short
+  }
+  auto matcher = compile_cached(rules, cache);
+  EXPECT_FALSE(matcher->from_cache());
+  EXPECT_EQ(cache.misses(), 2u);  // the first compile, then the damaged file
+  ASSERT_TRUE(matcher->reserve_scratch(&scratch_));
+  EXPECT_EQ(matcher->match("api.github.com", scratch_), 0);
 }
 
 }  // namespace
