@@ -3,38 +3,16 @@ the same run prints when it stops: the counts must be equal, not merely present.
 
 import re
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
 from conftest import DEMO_PCAP, DEMO_POLICY, SLUICED, SOURCE_DIR, _require
+from scrape import free_port, http_get, metric
 from scapy.utils import rdpcap
 
 EMPTY_PCAP = SOURCE_DIR / "configs" / "demo" / "empty.pcap"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def curl(url):
-    result = subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url],
-                            capture_output=True, text=True, timeout=10)
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status or 0), body
-
-
-def metric(text, name, **labels):
-    """The value of one sample; fails when the sample is absent."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)$"
-    match = re.search(pattern, text, re.MULTILINE)
-    assert match, f"no sample {name}{{{wanted}}} in /metrics"
-    return float(match.group(1))
 
 
 def flows_with_verdict(text, verdict):
@@ -61,7 +39,7 @@ def scraped_run(tmp_path_factory):
         deadline = time.monotonic() + 30
         text = ""
         while time.monotonic() < deadline:
-            status, text = curl(f"http://{address}/metrics") if process.poll() is None else (0, "")
+            status, text = http_get(address, "/metrics") if process.poll() is None else (0, "")
             if status == 200 and f'sluice_port_rx_packets_total{{port="inside"}} {demo_packets}' in text:
                 break
             assert process.poll() is None, process.communicate()
@@ -69,8 +47,8 @@ def scraped_run(tmp_path_factory):
         else:
             pytest.fail(f"sluiced never reported {demo_packets} inside packets; last scrape:\n{text[:2000]}")
         time.sleep(0.3)  # let the control thread write the last records
-        _, metrics = curl(f"http://{address}/metrics")
-        health = curl(f"http://{address}/healthz")
+        _, metrics = http_get(address, "/metrics")
+        health = http_get(address, "/healthz")
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -6,7 +6,6 @@ across the reload the way long-lived connections do."""
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,32 +13,12 @@ from pathlib import Path
 import pytest
 
 from conftest import GOLDEN_POLICY, SLUICECTL, SLUICED, _require, read_jsonl
+from scrape import free_port, http_get, metric
 from pcapgen import frames
 from pcapgen.tls import client_hello
 
 CLIENT, SERVER = "198.18.1.10", "198.19.10.1"
 DB = "198.19.0.5"  # in the golden policy's allowed network, TCP 5432
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def http_get(address, path):
-    result = subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}",
-                             f"http://{address}{path}"], capture_output=True, text=True, timeout=10)
-    body, _, status = result.stdout.rpartition("\n")
-    return int(status or 0), body
-
-
-def metric(text, name, **labels):
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = "^" + re.escape(name) + (r"\{" + re.escape(wanted) + r"\}" if labels else "") + r" (\S+)$"
-    match = re.search(pattern, text, re.MULTILINE)
-    assert match, f"no sample {name}{{{wanted}}}"
-    return float(match.group(1))
 
 
 def wait_for(condition, what, timeout=15):
