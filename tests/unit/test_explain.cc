@@ -65,8 +65,8 @@ TEST(ExplainQuestion, RefusesMalformedQuestions) {
   EXPECT_EQ(refusal("198.18.1", "pypi.org"), "SRC_IP \"198.18.1\" is not an IPv4 or IPv6 address");
   EXPECT_EQ(refusal("198.18.1.10", "bad_host!"),
             "DEST \"bad_host!\" is neither an IP address nor a host name (invalid_byte)");
-  EXPECT_EQ(refusal("198.18.1.10", "10.0.0.256"),
-            "DEST \"10.0.0.256\" is not a valid IP address, and a number is not a host name");
+  EXPECT_EQ(refusal("198.18.1.10", "198.18.0.256"),
+            "DEST \"198.18.0.256\" is not a valid IP address, and a number is not a host name");
   EXPECT_EQ(refusal("198.18.1.10", "2001:db8::1"),
             "SRC_IP \"198.18.1.10\" and DEST \"2001:db8::1\" are not of the same IP family");
   EXPECT_EQ(refusal("198.18.1.10", "pypi.org", nullopt, "udp"),
