@@ -124,11 +124,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   std::error_code fs_error;
-  std::filesystem::create_directories(config.log_dir(), fs_error);
-  if (fs_error) {
-    err << "sluiced: log_dir " << config.log_dir() << ": " << fs_error.message() << "\n";
-    return 2;
-  }
   for (const auto* port : ports) {
     auto pcap = tx_pcap_of(port->device());
     if (!pcap.empty()) std::filesystem::create_directories(std::filesystem::path(pcap).parent_path(), fs_error);
@@ -143,8 +138,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   denial_options.keep_files = config.denial_log().keep_files();
   denial_options.protobuf = config.denial_log().protobuf();
   if (!denial_log.open(denial_options, &control.record_latency, error)) {
-    err << "sluiced: denial log: " << error << "\n";
-    return 2;
+    // Enforcement does not wait for the log: denials are still enforced and counted as lost
+    // records (sluice_denial_records_lost_total) until the file can be opened.
+    err << "sluiced: denial log unavailable: " << error << "; records are counted as lost until it opens "
+        << "(retried every " << DenialLog::kRetryOpen.count() << " s)\n";
   }
   if (denial_log.repaired_bytes())
     err << "sluiced: " << denial_log.json_path() << ": cut " << denial_log.repaired_bytes()
@@ -391,6 +388,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   RunSummary summary = summarize({counters.get()}, slots.names(), sink);
   summary.title = "sluiced: " + stop_cause + "; summary";
+  summary.records_not_written = denial_log.records_lost();
   summary.paths.emplace_back("denial log", denial_path);
   if (flow_log.is_open()) summary.paths.emplace_back("flow log", flow_log.path());
   for (int side = 0; side < kSideCount; ++side) {

@@ -74,12 +74,14 @@ RecordFileWriter::~RecordFileWriter() {
 
 bool RecordFileWriter::open(const std::string& path, RecordFraming framing, std::string& error) {
   framing_ = framing;
-  int rc = io_uring_queue_init(kQueueDepth, &ring_, 0);
-  if (rc < 0) {
-    error = "io_uring_queue_init: " + std::string(strerror(-rc));
-    return false;
+  if (!ring_ready_) {  // a second open() (a retry) keeps the ring
+    int rc = io_uring_queue_init(kQueueDepth, &ring_, 0);
+    if (rc < 0) {
+      error = "io_uring_queue_init: " + std::string(strerror(-rc));
+      return false;
+    }
+    ring_ready_ = true;
   }
-  ring_ready_ = true;
   return open_file(path, error);
 }
 

@@ -66,6 +66,7 @@ void RunSummary::print(std::ostream& out) const {
   out << "  records   " << denial_records << " denial records";
   if (aggregated) out << " (" << aggregated << " repeated denials counted into their `count`)";
   if (events_lost) out << " (" << events_lost << " lost: event ring full)";
+  if (records_not_written) out << " (" << records_not_written << " not written: see the denial log errors)";
   out << "\n";
   for (const auto& [label, path] : paths) out << "  " << std::left << std::setw(12) << label << path << "\n";
 }
@@ -99,6 +100,7 @@ std::string RunSummary::to_json() const {
   json += ",\"denial_records\":" + std::to_string(denial_records);
   json += ",\"aggregated_denials\":" + std::to_string(aggregated);
   json += ",\"events_lost\":" + std::to_string(events_lost);
+  json += ",\"records_not_written\":" + std::to_string(records_not_written);
   return json + "}";
 }
 

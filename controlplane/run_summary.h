@@ -30,6 +30,7 @@ struct RunSummary {
   uint64_t denial_records = 0;
   uint64_t aggregated = 0;  // denials counted into another record's `count`
   uint64_t events_lost = 0;
+  uint64_t records_not_written = 0;  // handed to the log but lost (full disk, unwritable directory)
   std::vector<std::pair<std::string, std::string>> paths;  // label → file
 
   void print(std::ostream& out) const;

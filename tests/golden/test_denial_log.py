@@ -39,7 +39,7 @@ def write_raw_pcap(path, raw_frames):
     Path(path).write_bytes(b"".join(out))
 
 
-def run_config(workdir, inside_rx, *, extra="", idle_ms=300, timeout=60):
+def run_config(workdir, inside_rx, *, extra="", idle_ms=300, timeout=60, log_dir=None):
     """sluiced --config with the demo policy, pcap ports and `extra` config lines."""
     _require(SLUICED)
     workdir = Path(workdir)
@@ -49,7 +49,7 @@ appliance_name: "log-test"
 ports {{ device: "net_pcap0,rx_pcap={inside_rx},tx_pcap={workdir}/inside_tx.pcap" role: INSIDE }}
 ports {{ device: "net_pcap1,rx_pcap={EMPTY_PCAP},tx_pcap={workdir}/outside_tx.pcap" role: OUTSIDE }}
 policy_path: "{DEMO_POLICY}"
-log_dir: "{workdir}/log"
+log_dir: "{log_dir or workdir / 'log'}"
 metrics_address: ""
 health_address: ""
 admin_socket: "{workdir}/admin.sock"
@@ -188,3 +188,15 @@ def test_a_full_disk_is_counted_and_traffic_goes_on(tmp_path):
         assert 0 < len(records) < count
     finally:
         subprocess.run(["umount", str(log)], check=False)
+
+
+def test_an_unwritable_log_directory_is_counted_and_traffic_goes_on(tmp_path):
+    (tmp_path / "not-a-directory").write_text("a file where the log directory should be\n")
+    count = 200
+    write_raw_pcap(tmp_path / "in.pcap", [bytes(p) for p in denied_syns(count)])
+    result = run_config(tmp_path, tmp_path / "in.pcap", log_dir=tmp_path / "not-a-directory" / "log",
+                        extra="denial_log { aggregation_window_ms: 0 }")
+    assert result.returncode == 0, result.stderr  # the firewall runs without its log
+    assert "denial log unavailable" in result.stderr
+    assert f"resets    {count} sent" in result.stdout  # every denial was still enforced
+    assert f"records   {count} denial records ({count} not written" in result.stdout
