@@ -1,0 +1,77 @@
+// The traffic profiles of issue #5. Each builds its packets once (before any clock), then runs
+// the same schedule through the pass-through baseline and through the real worker, alternately,
+// `repetitions` times, so that every figure has a same-run baseline and a spread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/domains.h"
+#include "bench/json.h"
+#include "bench/ring_rig.h"
+#include "dataplane/flow/flow_table.h"
+
+namespace sluice::bench {
+
+struct BenchContext {
+  RingRig* rig = nullptr;
+  int repetitions = 5;
+  bool skip_baseline = false;  // for profiling the worker alone
+};
+
+struct ProfileResult {
+  std::string id;     // "established_1m_flows"
+  std::string group;  // "established" | "new_tls" | "new_http" | "mix" | "dpi_reference"
+  std::string title;
+  Json params = Json::object();
+  std::vector<RunResult> sluice;
+  std::vector<RunResult> baseline;
+  uint64_t connections_per_run = 0;  // new connections in one run (0: established only)
+  std::string error;                 // set when a run failed; the figures are then not valid
+};
+
+Json to_json(const ProfileResult& result);
+
+// A compiled benchmark policy and what its domain list is made of.
+struct BenchPolicy {
+  const CompiledPolicy* compiled = nullptr;
+  uint32_t domains = 0;
+  DomainStyle style = DomainStyle::distinct;
+};
+
+// A fresh worker: its own flow table, counters and PacketProcessor on the rig's rings and pools.
+struct SluiceWorker {
+  FlowTable flows;
+  std::unique_ptr<WorkerCounters> counters;
+  std::unique_ptr<PacketProcessor> processor;
+
+  bool init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error);
+  WorkerSpec spec(const CompiledPolicy& policy) {
+    return {WorkerKind::sluice, processor.get(), counters.get(), &policy};
+  }
+};
+
+// 1. Established flows: 64-byte packets visiting every flow in a shuffled order, both
+// directions, verdicts cached; 8,192 recycled buffers a side carry them (restamped).
+ProfileResult run_established(BenchContext& context, const BenchPolicy& policy, uint32_t flows,
+                              uint64_t packets_per_run);
+
+enum class NewConnectionKind { tls_typical, tls_post_quantum, http };
+const char* to_string(NewConnectionKind kind);
+
+// 2./3. New connections (SYN, SYN-ACK, ACK, first payload), half to allowed names, half not.
+ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& policy, NewConnectionKind kind,
+                                  uint32_t connections);
+
+// 4. Mostly established IMIX traffic, ~3 % of packets in new TLS connections, ~2 % DNS.
+ProfileResult run_mix(BenchContext& context, const BenchPolicy& policy, uint64_t packets);
+
+// The nDPI comparison: TLS (typical and post-quantum) and HTTP connections, written to `pcap_path`
+// as well; the names Sluice judged go to `names_path` and the names sent to `expected_path`.
+ProfileResult run_dpi_reference(BenchContext& context, const BenchPolicy& policy, uint32_t connections,
+                                const std::string& pcap_path, const std::string& names_path,
+                                const std::string& expected_path);
+
+}  // namespace sluice::bench

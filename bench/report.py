@@ -1,0 +1,381 @@
+"""Turns one benchmark run into a Markdown report and PNG plots (Debian's python3-matplotlib).
+
+    /usr/bin/python3 bench/report.py --dir bench/results [--doc docs/PERFORMANCE.md]
+
+Reads DIR/results.json (sluice_bench), DIR/ndpi.json (ndpi_peer.py) and DIR/perf-*.txt (hot-path
+profiles), writes DIR/results.md and DIR/*.png. With --doc, the block between
+"<!-- bench:results:begin -->" and "<!-- bench:results:end -->" of that file is replaced by the
+report, so the document always shows one run's figures.
+"""
+import argparse
+import json
+import os
+import pathlib
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+GOAL_MPPS, GOAL_RATIO, GOAL_CPS = 15.0, 0.5, 1e6
+VPP_ACL_MPPS, IDS_MPPS = 11.0, 0.1
+
+
+def fmt(value, digits=3):
+    if value is None:
+        return "–"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def spread(summary, key):
+    s = summary.get(key) or {}
+    return s.get("median"), s.get("min"), s.get("max")
+
+
+def feeder_bound(summary):
+    return summary.get("feeder_bound_runs", 0) > 0
+
+
+def mpps_cell(summary):
+    median, low, high = spread(summary, "mpps")
+    if median is None:
+        return "–"
+    # A rate the feeder set is only a lower bound of what the worker could take.
+    bound = "≥ " if feeder_bound(summary) else ""
+    return f"{bound}{fmt(median)} ({fmt(low)}–{fmt(high)})"
+
+
+def verdict_note(profile):
+    runs = profile["runs"]["sluice"]
+    if not runs:
+        return ""
+    first = runs[0]
+    parts = [f"{name} {count:,}" for name, count in first.get("verdicts_by_reason", {}).items()]
+    drops = [f"{name} {count:,}" for name, count in first.get("dropped_by_reason", {}).items()]
+    note = "verdicts: " + ", ".join(parts) if parts else ""
+    if drops:
+        note += ("; " if note else "") + "drops: " + ", ".join(drops)
+    return note
+
+
+def profile_by_id(results, prefix):
+    for profile in results["profiles"]:
+        if profile["id"].startswith(prefix):
+            return profile
+    return None
+
+
+def machine_table(machine, repetitions):
+    rows = [
+        ("CPU", f"{machine['cpu']} ({machine['online_cpus']} vCPUs{', KVM guest' if machine.get('hypervisor') else ''})"),
+        ("memory", machine["memory"]),
+        ("kernel", machine["kernel"]),
+        ("TSC", f"{machine['tsc_hz'] / 1e9:.3f} GHz"),
+        ("DPDK / Hyperscan", f"{machine['dpdk']} / {machine['hyperscan'].split()[0]}"),
+        ("compiler", machine["compiler"]),
+        ("EAL", machine["eal"]),
+        ("source", machine.get("source", "–")),
+        ("repetitions", f"{repetitions} of each figure, alternating baseline and Sluice; median (min–max)"),
+    ]
+    lines = ["| | |", "| --- | --- |"] + [f"| {key} | {value} |" for key, value in rows]
+    return "\n".join(lines)
+
+
+def profiles_table(results):
+    lines = [
+        "| profile | Sluice Mpps | cycles/packet | pass-through Mpps | ratio | new connections/s | other load | what the run did |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for profile in results["profiles"]:
+        sluice, base = profile["sluice"], profile["baseline"]
+        cycles = spread(sluice, "cycles_per_packet")[0]
+        cps = spread(sluice, "connections_per_second")[0] if profile.get("connections_per_run") else None
+        foreign = spread(sluice, "foreign_cpu_share")[2]
+        status = "" if profile.get("ok", True) else f" **failed: {profile.get('error')}**"
+        lines.append(
+            f"| {profile['title']}{status} | {mpps_cell(sluice)} | {fmt(cycles)} | {mpps_cell(base)} | "
+            f"{'≤ ' if feeder_bound(base) else ''}{profile.get('ratio_to_baseline', 0):.3f} | "
+            f"{fmt(cps) if cps else '–'} | "
+            f"{'–' if foreign is None else f'{foreign * 100:.0f} %'} | {verdict_note(profile)} |"
+        )
+    return "\n".join(lines)
+
+
+def goals_table(results):
+    established = profile_by_id(results, "established_1000000") or profile_by_id(results, "established_")
+    tls = profile_by_id(results, "new_tls_typical_100000_domains") or profile_by_id(results, "new_tls_typical_2500")
+    rows = []
+    if established:
+        mpps = spread(established["sluice"], "mpps")[0] or 0
+        ratio = established.get("ratio_to_baseline", 0)
+        rows.append((f"{established['title']}: ≥ {GOAL_MPPS:g} Mpps", f"{fmt(mpps)} Mpps",
+                     "met" if mpps >= GOAL_MPPS else "missed"))
+        rows.append((f"{established['title']}: ≥ {GOAL_RATIO:g} × pass-through", f"{ratio:.3f} ×",
+                     "met" if ratio >= GOAL_RATIO else "missed"))
+    if tls:
+        cps = spread(tls["sluice"], "connections_per_second")[0] or 0
+        rows.append((f"{tls['title']}: ≥ 1,000,000 connections/s", f"{fmt(cps)} /s",
+                     "met" if cps >= GOAL_CPS else "missed"))
+    if established:
+        mpps = spread(established["sluice"], "mpps")[0] or 0
+        rows.append((f"anchor: stateful ACL in VPP, ~{VPP_ACL_MPPS:g} Mpps a core", f"{mpps / VPP_ACL_MPPS:.2f} × the anchor", ""))
+        rows.append((f"anchor: full IDS, < {IDS_MPPS:g} Mpps a core", f"{mpps / IDS_MPPS:.0f} × the anchor", ""))
+    lines = ["| goal (per worker core, this machine) | measured | |", "| --- | ---: | --- |"]
+    lines += [f"| {goal} | {value} | {verdict} |" for goal, value, verdict in rows]
+    return "\n".join(lines)
+
+
+def compile_table(side):
+    lines = ["| domains | names | load + validate (s) | compile (s) | Hyperscan database | bytes a pattern |",
+             "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for figure in side.get("compile", []):
+        if "error" in figure:
+            lines.append(f"| {figure['domains']:,} | {figure.get('domain_style', '')} | failed: {figure['error']} | | | |")
+            continue
+        lines.append(
+            f"| {figure['domains']:,} | {figure.get('domain_style', '')} | {figure['load_validate_seconds']:.2f} | "
+            f"{figure['compile_seconds']:.2f} | {figure['database_bytes'] / 2**20:.1f} MiB | "
+            f"{figure['database_bytes_per_pattern']:.0f} |")
+    return "\n".join(lines)
+
+
+def side_tables(side):
+    out = []
+    memory = side.get("flow_memory")
+    if memory and "error" not in memory:
+        names = memory.get("name_array_bytes")
+        out.append(
+            "| flow table capacity | rte_hash | FlowEntry array | FlowName array | per flow | per flow judged on a name |\n"
+            "| ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            f"| {memory['capacity']:,} | {memory['rte_hash_bytes'] / 2**20:.1f} MiB | "
+            f"{memory['entry_array_bytes'] / 2**20:.1f} MiB ({memory['flow_entry_bytes']} B each) | "
+            + (f"{names / 2**20:.1f} MiB reserved ({memory['flow_name_bytes']} B each) | " if names else "– | ")
+            + f"**{memory['bytes_per_flow']:.0f} B** (key {memory['flow_key_bytes']} B) | "
+            + (f"{memory['bytes_per_named_flow']:.0f} B |" if names else "– |"))
+    writer = side.get("writer")
+    if writer and "error" not in writer:
+        out.append(
+            "| denial records | through the writer | formatting alone | mean record | file system |\n"
+            "| ---: | ---: | ---: | ---: | --- |\n"
+            f"| {writer['records']:,} | **{writer['records_per_second']:,.0f} /s** | "
+            f"{writer['format_only_records_per_second']:,.0f} /s | {writer['mean_record_bytes']:.0f} B | "
+            f"{writer['filesystem']} |")
+    latency = side.get("record_latency")
+    if latency and "error" not in latency:
+        out.append(
+            "| packet → record written | p50 | p90 | p99 | p99.9 | max | records | control period |\n"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            f"| {latency['connections_per_second']:,.0f} denied connections/s | {latency['p50_us'] / 1000:.2f} ms | "
+            f"{latency['p90_us'] / 1000:.2f} ms | {latency['p99_us'] / 1000:.2f} ms | {latency['p999_us'] / 1000:.2f} ms | "
+            f"{latency['max_us'] / 1000:.2f} ms | {latency['records_measured']:,} | {latency['control_period_us'] / 1000:g} ms |")
+    return "\n\n".join(out)
+
+
+def ndpi_table(results, ndpi):
+    if not ndpi:
+        return "_nDPI was not run._"
+    if ndpi.get("error") and "pps" not in ndpi:
+        return f"**nDPI peer failed:** {ndpi['error']}"
+    sluice_profile = profile_by_id(results, "dpi_reference")
+    sluice_pps = (spread(sluice_profile["sluice"], "mpps")[0] or 0) * 1e6 if sluice_profile else None
+
+    def names(summary, kind):
+        entry = summary.get(kind)
+        if not entry:
+            return "–"
+        return f"{entry['same_name']:,} of {entry['connections']:,}"
+
+    kinds = ["tls_typical", "tls_post_quantum", "http"]
+    lines = ["| reader | packets/s | TLS names read (typical) | TLS names read (post-quantum, 2 segments) | HTTP hosts read |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    lines.append(f"| Sluice worker (flows, DPI, policy, verdicts; net_ring) | {fmt(sluice_pps)} | "
+                 + " | ".join(names(ndpi.get("sluice_names", {}), kind) for kind in kinds) + " |")
+    lines.append(f"| nDPI {ndpi.get('version', '')} ndpiReader (flows, DPI; pcap file, 1 thread) | "
+                 f"{fmt(ndpi['pps']['median'])} | " + " | ".join(names(ndpi.get("ndpi_names", {}), kind) for kind in kinds)
+                 + " |")
+    return "\n".join(lines)
+
+
+def worker_profile(raw, top=15):
+    """The worker thread's share of samples by function, from `perf report --sort comm,dso,sym`.
+    Debian ships DPDK without symbols: its libraries' samples are summed per library."""
+    shares = {}
+    for line in raw.splitlines():
+        match = re.match(r"^\s*([\d.]+)%\s+(\S+)\s+(\S+)\s+\[.\]\s+(.+?)\s*$", line)
+        if not match or match.group(2) != "rte-worker-1":
+            continue
+        share, dso, symbol = float(match.group(1)), match.group(3), match.group(4)
+        key = f"{dso} (no symbols)" if symbol.startswith("0x") else f"{symbol}  [{dso}]"
+        shares[key] = shares.get(key, 0.0) + share
+    total = sum(shares.values()) or 1.0
+    ranked = sorted(shares.items(), key=lambda item: -item[1])[:top]
+    return "\n".join(f"{100 * share / total:5.1f} %  {key}" for key, share in ranked)
+
+
+def perf_blocks(directory):
+    blocks = []
+    for path in sorted(directory.glob("perf-*.txt")):
+        title = path.stem[len("perf-"):]
+        blocks.append(f"**{title}** — share of the worker thread's cpu-clock samples:\n\n```\n"
+                      + worker_profile(path.read_text()) + "\n```")
+    return "\n\n".join(blocks) if blocks else "_No profile was taken in this run._"
+
+
+def short_label(profile):
+    label = profile["id"].replace("_domains", "d").replace("_flows", " flows").replace("_", " ")
+    return label.replace("new tls typical", "TLS").replace("new tls post quantum", "TLS-PQ").replace("new http", "HTTP")
+
+
+def plot_throughput(results, directory):
+    profiles = results["profiles"]
+    labels = [short_label(p) for p in profiles]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(profiles) + 1.5))
+    y = range(len(profiles))
+    for offset, key, color, name in ((-0.2, "baseline", "#9aa5b1", "pass-through"), (0.2, "sluice", "#1f6feb", "Sluice")):
+        medians, errors = [], [[], []]
+        for p in profiles:
+            median, low, high = spread(p[key], "mpps")
+            medians.append(median or 0)
+            errors[0].append((median or 0) - (low or 0))
+            errors[1].append((high or 0) - (median or 0))
+        ax.barh([i + offset for i in y], medians, height=0.4, xerr=errors, color=color, label=name, capsize=2)
+    ax.axvline(GOAL_MPPS, color="#d1242f", linestyle="--", linewidth=1, label=f"goal {GOAL_MPPS:g} Mpps")
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("million packets per second, one worker core (log scale; bars: median, whiskers: min–max)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Packets per second: Sluice and the same-run pass-through baseline")
+    fig.tight_layout()
+    fig.savefig(directory / "throughput.png", dpi=110)
+    plt.close(fig)
+
+
+def plot_cycles(results, directory):
+    profiles = results["profiles"]
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(profiles) + 1.5))
+    values = [spread(p["sluice"], "cycles_per_packet")[0] or 0 for p in profiles]
+    base = [spread(p["baseline"], "cycles_per_packet")[0] or 0 for p in profiles]
+    y = list(range(len(profiles)))
+    ax.barh(y, values, color="#1f6feb", label="Sluice")
+    ax.scatter(base, y, color="#57606a", marker="|", s=200, zorder=3,
+               label="pass-through (new connections: the feeder's pace, see the table)")
+    ax.set_yticks(y, [short_label(p) for p in profiles])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("TSC cycles per packet (log scale)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Cost of a packet on the worker core")
+    fig.tight_layout()
+    fig.savefig(directory / "cycles_per_packet.png", dpi=110)
+    plt.close(fig)
+
+
+def plot_connections(results, directory):
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for kind, label, marker in (("tls_typical", "TLS, typical hello", "o"),
+                                ("tls_post_quantum", "TLS, post-quantum hello (denied: fragmented)", "s"),
+                                ("http", "HTTP", "^")):
+        points = []
+        for p in results["profiles"]:
+            params = p.get("params", {})
+            if p["group"] in ("new_tls", "new_http") and params.get("kind") == kind and \
+                    params.get("domain_style") == "distinct":
+                points.append((params["domains"], spread(p["sluice"], "connections_per_second")[0] or 0))
+        if points:
+            points.sort()
+            ax.plot([x for x, _ in points], [v for _, v in points], marker=marker, label=label)
+    shared = profile_by_id(results, "new_tls_typical_2500_domains_shared")
+    if shared:
+        ax.scatter([2500], [spread(shared["sluice"], "connections_per_second")[0] or 0], marker="x", color="#d1242f",
+                   s=60, label="TLS, 2,500 names under one suffix", zorder=3)
+    ax.axhline(GOAL_CPS, color="#d1242f", linestyle="--", linewidth=1, label="goal 1M/s")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("domains in the policy")
+    ax.set_ylabel("new connections per second (one core)")
+    ax.legend(fontsize=7)
+    ax.set_title("New connections against policy size")
+    fig.tight_layout()
+    fig.savefig(directory / "new_connections.png", dpi=110)
+    plt.close(fig)
+
+
+def plot_compile(side, directory):
+    figures = [f for f in side.get("compile", []) if "error" not in f and f.get("domain_style") == "distinct"]
+    if not figures:
+        return
+    figures.sort(key=lambda f: f["domains"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = [f["domains"] for f in figures]
+    ax.plot(x, [f["compile_seconds"] for f in figures], marker="o", label="compile (s)")
+    ax.plot(x, [f["load_validate_seconds"] for f in figures], marker="s", label="load + validate (s)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("domains")
+    ax.set_ylabel("seconds")
+    ax2 = ax.twinx()
+    ax2.plot(x, [f["database_bytes"] / 2**20 for f in figures], marker="^", color="#8250df", label="database (MiB)")
+    ax2.set_yscale("log")
+    ax2.set_ylabel("Hyperscan database, MiB")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, loc="upper left")
+    ax.set_title("Policy compilation")
+    fig.tight_layout()
+    fig.savefig(directory / "compile.png", dpi=110)
+    plt.close(fig)
+
+
+def report(directory, prefix=""):
+    """The report's Markdown; image links start with `prefix` (the way from the reader's file)."""
+    results = json.loads((directory / "results.json").read_text())
+    source = directory / "source.txt"
+    if source.exists():
+        results["machine"]["source"] = source.read_text().strip()
+    ndpi_path = directory / "ndpi.json"
+    ndpi = json.loads(ndpi_path.read_text()) if ndpi_path.exists() else None
+    side = results.get("side", {})
+    plot_throughput(results, directory)
+    plot_cycles(results, directory)
+    plot_connections(results, directory)
+    plot_compile(side, directory)
+    sections = [
+        "### Machine\n\n" + machine_table(results["machine"], results["repetitions"]),
+        "### Goals\n\n" + goals_table(results),
+        "### Packet profiles\n\n" + profiles_table(results),
+        f"![packets per second]({prefix}throughput.png)\n\n![cycles per packet]({prefix}cycles_per_packet.png)\n\n"
+        f"![new connections]({prefix}new_connections.png)",
+        "### Policy compilation\n\n" + compile_table(side) + f"\n\n![compilation]({prefix}compile.png)",
+        "### Memory, denial records, latency\n\n" + side_tables(side),
+        "### DPI reference: nDPI over the same packets\n\n" + ndpi_table(results, ndpi),
+        "### Hot path\n\n" + perf_blocks(directory),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--doc")
+    args = parser.parse_args()
+    directory = pathlib.Path(args.dir)
+    (directory / "results.md").write_text(report(directory))
+    if args.doc:
+        doc = pathlib.Path(args.doc)
+        text = report(directory, os.path.relpath(directory, doc.parent) + "/")
+        body = doc.read_text()
+        if BEGIN in body and END in body:
+            body = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{text}{END}", body, flags=re.S)
+            doc.write_text(body)
+        else:
+            print(f"report: {doc} has no {BEGIN} … {END} block; left alone")
+    print(f"report: wrote {directory / 'results.md'} and the plots")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The benchmark command: builds Sluice, runs every profile against its same-run pass-through
+# baseline, runs the nDPI peer over the same packets, profiles the hot path, and writes JSON,
+# Markdown and PNG plots.
+#
+#   bench/run.sh            full run (~8 min): bench/results/, and the figures in docs/PERFORMANCE.md
+#   bench/run.sh --quick    seconds, into build/bench-quick/ (no profile, docs untouched)
+#
+# The harness's own tests (packets in = packets out) run with the others: meson test --suite bench.
+#
+# Options: --out DIR (results), --no-perf, --no-doc, --wait-quiet SECONDS (wait for the 1-minute
+# load average to drop below 0.5 first, default 600; benchmarks on a busy machine say little).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0 perf=1 doc=1 wait_quiet=600 out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-perf) perf=0 ;;
+    --no-doc) doc=0 ;;
+    --out) out="$2"; shift ;;
+    --wait-quiet) wait_quiet="$2"; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$quick" = 1 ]; then
+  out=${out:-build/bench-quick} perf=0 doc=0 wait_quiet=0
+  bench_args=(--quick)
+else
+  out=${out:-bench/results}
+  bench_args=()
+fi
+scratch=build/bench-scratch  # pcap, names, perf data: not results
+
+# Debian packages the benchmarks need beyond the build's: plots, the nDPI peer, perf.
+scripts/bootstrap.sh
+missing=()
+for package in python3-matplotlib libndpi-bin linux-perf; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+# SLUICE_BUILD_DIR: another meson build directory than ./build (configured already).
+build=${SLUICE_BUILD_DIR:-build}
+if [ "$build" = build ]; then scripts/build.sh >/dev/null; else ninja -C "$build" bench/sluice_bench >/dev/null; fi
+mkdir -p "$out" "$scratch"
+
+# Two busy-polling lcores measure nothing useful while a compiler shares the machine.
+waited=0
+while [ "$waited" -lt "$wait_quiet" ] && awk '{exit !($1 >= 0.5)}' /proc/loadavg; do
+  [ "$waited" = 0 ] && echo "bench: waiting for the machine to go quiet (load $(cut -d' ' -f1 /proc/loadavg))"
+  sleep 10
+  waited=$((waited + 10))
+done
+echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+# Which code was measured (read-only git commands).
+if revision=$(git rev-parse --short HEAD 2>/dev/null); then
+  git diff-index --quiet HEAD -- dataplane controlplane bench 2>/dev/null || revision="$revision + uncommitted changes"
+  echo "$revision ($(date -u +%Y-%m-%dT%H:%MZ))" > "$out/source.txt"
+fi
+
+"$build/bench/sluice_bench" "${bench_args[@]}" --out "$out/results.json" --scratch "$scratch"
+/usr/bin/python3 bench/ndpi_peer.py --scratch "$scratch" --out "$out/ndpi.json"
+
+# The hot path of the goal profiles: cpu-clock samples of the worker thread only.
+if [ "$perf" = 1 ] && command -v perf >/dev/null; then
+  rm -f "$out"/perf-*.txt
+  for profile in established_1000000_flows new_tls_typical_100000_domains; do
+    echo "bench: profiling $profile"
+    perf record -q -e cpu-clock -o "$scratch/perf.data" -- \
+      "$build/bench/sluice_bench" --only "$profile" --reps 2 --sluice-only --out "$scratch/perf-$profile.json" \
+      --scratch "$scratch" >/dev/null 2>&1
+    # Every thread's samples; report.py keeps the worker's (rte-worker-1).
+    perf report -i "$scratch/perf.data" --no-children --sort comm,dso,sym --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+% +rte-worker-1 ' | head -n 300 > "$out/perf-$profile.txt" || true
+  done
+fi
+
+doc_args=()
+[ "$doc" = 1 ] && doc_args=(--doc docs/PERFORMANCE.md)
+/usr/bin/python3 bench/report.py --dir "$out" "${doc_args[@]}"
+echo "bench: results in $out (results.json, results.md, *.png)"

@@ -1,0 +1,32 @@
+// The figures that are not packet rates: policy compile time and database size, memory per
+// flow, denial records per second through the writer, packet-to-record latency.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bench/json.h"
+#include "bench/profiles.h"
+#include "dataplane/policy/compiled_policy.h"
+
+namespace sluice::bench {
+
+// Generates, loads + validates and compiles the benchmark policy of `domains` patterns.
+// The compiled policy is handed back in `keep` when it is non-null.
+Json measure_compile(uint32_t domains, DomainStyle style, std::unique_ptr<CompiledPolicy>* keep = nullptr);
+
+// DPDK heap taken by a flow table of `capacity` plus its FlowEntry array, per flow.
+Json measure_flow_memory(uint32_t capacity);
+
+// FlowEventSink + DenialLog (io_uring) turning `records` denial events into JSON lines in
+// `path`, drained to disk at the end.
+Json measure_writer(const CompiledPolicy& policy, const std::string& path, uint64_t records);
+
+// Denied TLS connections paced at `connections_per_second` through the real worker while the
+// feeder lcore plays the control thread (drain every millisecond, as sluiced does): the time
+// from each verdict (worker TSC) to the control thread seeing its record written.
+Json measure_record_latency(BenchContext& context, const BenchPolicy& policy, const std::string& path,
+                            double connections_per_second, double seconds);
+
+}  // namespace sluice::bench

@@ -1,0 +1,206 @@
+// The benchmark harness measures what it says: every packet it offers is accounted for, by the
+// pass-through baseline (packets in = packets out) and by the real worker (forwarded + dropped =
+// offered, its counters equal to the mbufs fed), and each profile's traffic gets the verdicts it
+// was built for. Nothing here depends on time.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <rte_eal.h>
+
+#include "bench/domains.h"
+#include "bench/profiles.h"
+#include "bench/side_measures.h"
+#include "dataplane/port/eal.h"
+
+namespace sluice::bench {
+namespace {
+
+class HarnessEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::string error;
+    // Two lcores, as in the benchmark: the feeder on 0, the measured worker on 1.
+    ASSERT_TRUE(init_eal(portable_eal_args("bench-harness-test", "0,1", 1024), error)) << error;
+  }
+  void TearDown() override { rte_eal_cleanup(); }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new HarnessEnvironment);
+
+uint64_t reason_count(const std::array<uint64_t, kReasonCount>& counts, Reason reason) {
+  return counts[static_cast<int>(reason)];
+}
+
+class HarnessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    RigConfig config;
+    config.reply_pool_size = 8191;
+    rig_ = new RingRig(config);
+    std::string error;
+    ASSERT_TRUE(rig_->init(error)) << error;
+    Json figure = measure_compile(100, DomainStyle::distinct, &policy_);
+    ASSERT_NE(policy_, nullptr) << figure.dump();
+    bench_policy_ = {policy_.get(), 100, DomainStyle::distinct};
+  }
+  static void TearDownTestSuite() {
+    policy_.reset();
+    delete rig_;
+    rig_ = nullptr;
+  }
+
+  BenchContext context() {
+    BenchContext context;
+    context.rig = rig_;
+    context.repetitions = 1;
+    return context;
+  }
+
+  // Packets in = packets out for the baseline, whatever the profile.
+  static void expect_baseline_passes_everything(const ProfileResult& result) {
+    ASSERT_EQ(result.baseline.size(), 1u);
+    const RunResult& base = result.baseline[0];
+    ASSERT_TRUE(base.ok) << base.error;
+    EXPECT_GT(base.offered_total(), 0u);
+    EXPECT_EQ(base.returned[0] + base.returned[1], base.offered_total());
+    EXPECT_EQ(base.worker_rx, base.offered_total());
+    EXPECT_EQ(base.worker_forwarded, base.offered_total());
+    EXPECT_EQ(base.worker_dropped, 0u);
+  }
+
+  // The real worker: counters equal the mbufs fed, and every packet is forwarded or dropped.
+  static const RunResult& expect_worker_accounts_for_everything(const ProfileResult& result) {
+    EXPECT_EQ(result.sluice.size(), 1u);
+    const RunResult& run = result.sluice.at(0);
+    EXPECT_TRUE(run.ok) << run.error;
+    EXPECT_EQ(run.worker_rx, run.offered_total());
+    EXPECT_EQ(run.worker_forwarded + run.worker_dropped, run.offered_total());
+    EXPECT_EQ(run.returned[0] + run.returned[1], run.worker_forwarded + run.resets);
+    EXPECT_EQ(run.events_dropped, 0u);
+    EXPECT_GT(run.seconds, 0);
+    return run;
+  }
+
+  static inline RingRig* rig_ = nullptr;
+  static inline std::unique_ptr<CompiledPolicy> policy_;
+  static inline BenchPolicy bench_policy_;
+};
+
+TEST(ScheduleBuilderTest, GatesNameTheOtherStreamsPositionAndNeverDecrease) {
+  auto frame = [](uint8_t n) { return Bytes(60, n); };
+  ScheduleBuilder builder;
+  uint32_t syn = builder.add(Side::inside, 0, frame(1));
+  builder.add(Side::inside, 1, frame(2));
+  uint32_t syn_ack = builder.add(Side::outside, 5, frame(3), syn);
+  builder.add(Side::inside, 9, frame(4), syn_ack);
+  builder.add(Side::inside, 10, frame(5));
+  Schedule schedule = builder.build();
+  ASSERT_EQ(schedule.streams[0].frames.size(), 4u);
+  ASSERT_EQ(schedule.streams[1].frames.size(), 1u);
+  EXPECT_EQ(schedule.streams[0].gates, (std::vector<uint64_t>{0, 0, 1, 1}));  // after the SYN-ACK
+  EXPECT_EQ(schedule.streams[1].gates, (std::vector<uint64_t>{1}));           // after the SYN
+  EXPECT_EQ(schedule.offered(), 5u);
+  EXPECT_EQ(schedule.arena->data(schedule.streams[0].frames[2])[0], 4);     // the frame, in slot order
+  EXPECT_THROW(builder.add(Side::outside, 0, frame(6), syn), std::logic_error);  // not earlier
+}
+
+TEST_F(HarnessTest, EstablishedTrafficIsAllForwardedByBothWorkers) {
+  auto bench = context();
+  ProfileResult result = run_established(bench, bench_policy_, 1000, 50000);
+  ASSERT_TRUE(result.error.empty()) << result.error;
+  expect_baseline_passes_everything(result);
+  const RunResult& run = expect_worker_accounts_for_everything(result);
+  EXPECT_EQ(run.offered_total(), 50000u);
+  EXPECT_EQ(run.worker_forwarded, 50000u);
+  EXPECT_EQ(run.flows_created, 0u);  // every flow was established before the clock
+}
+
+TEST_F(HarnessTest, NewTlsConnectionsGetOneVerdictEachAndDeniedOnesAreReset) {
+  auto bench = context();
+  constexpr uint32_t kConnections = 512;
+  ProfileResult result = run_new_connections(bench, bench_policy_, NewConnectionKind::tls_typical, kConnections);
+  ASSERT_TRUE(result.error.empty()) << result.error;
+  expect_baseline_passes_everything(result);
+  const RunResult& run = expect_worker_accounts_for_everything(result);
+  auto allowed = static_cast<uint64_t>(result.params.find("allowed_connections")->number());
+  uint64_t denied = kConnections - allowed;
+  EXPECT_GT(allowed, 0u);
+  EXPECT_GT(denied, 0u);
+  EXPECT_EQ(run.offered_total(), kConnections * 4u);
+  EXPECT_EQ(run.flows_created, kConnections);
+  EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::allowed_domain), allowed);
+  EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::domain_not_allowed), denied);
+  EXPECT_EQ(run.worker_dropped, denied);  // each denied ClientHello, nothing else
+  EXPECT_EQ(run.resets, denied);
+  EXPECT_EQ(run.events_seen, denied);     // one record a denied flow
+}
+
+TEST_F(HarnessTest, PostQuantumHellosAreMeasuredAsTheDataplaneJudgesThem) {
+  auto bench = context();
+  constexpr uint32_t kConnections = 256;
+  ProfileResult result = run_new_connections(bench, bench_policy_, NewConnectionKind::tls_post_quantum, kConnections);
+  ASSERT_TRUE(result.error.empty()) << result.error;
+  expect_baseline_passes_everything(result);
+  const RunResult& run = expect_worker_accounts_for_everything(result);
+  EXPECT_EQ(run.offered_total(), kConnections * 5u);
+  // A hello in two segments is not read across them yet: every one is denied as fragmented.
+  EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::tls_client_hello_fragmented), kConnections);
+  EXPECT_EQ(reason_count(run.dropped_by_reason, Reason::flow_denied), kConnections);  // the second segment
+}
+
+TEST_F(HarnessTest, HttpAndMixedTrafficAreAccountedFor) {
+  auto bench = context();
+  ProfileResult http = run_new_connections(bench, bench_policy_, NewConnectionKind::http, 256);
+  ASSERT_TRUE(http.error.empty()) << http.error;
+  expect_baseline_passes_everything(http);
+  const RunResult& run = expect_worker_accounts_for_everything(http);
+  EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::allowed_domain) +
+                reason_count(run.verdicts_by_reason, Reason::domain_not_allowed),
+            256u);
+
+  ProfileResult mix = run_mix(bench, bench_policy_, 10000);
+  ASSERT_TRUE(mix.error.empty()) << mix.error;
+  expect_baseline_passes_everything(mix);
+  const RunResult& mixed = expect_worker_accounts_for_everything(mix);
+  EXPECT_EQ(mixed.offered_total(), 10000u);
+  auto dns = static_cast<uint64_t>(mix.params.find("dns_queries")->number());
+  EXPECT_EQ(reason_count(mixed.verdicts_by_reason, Reason::allowed_dns_resolver), dns);
+}
+
+TEST_F(HarnessTest, ResultsCarryTheBaselineRatio) {
+  auto bench = context();
+  ProfileResult result = run_established(bench, bench_policy_, 100, 20000);
+  Json json = to_json(result);
+  ASSERT_NE(json.find("ratio_to_baseline"), nullptr);
+  EXPECT_GT(json.find("ratio_to_baseline")->number(), 0);
+  EXPECT_GT(json.find("baseline")->find("mpps")->find("median")->number(), 0);
+}
+
+// The command-line harness end to end, in --quick mode: it writes a results file in which every
+// profile it ran accounts for its packets (a run that does not is reported as not ok).
+TEST(QuickModeTest, WritesResultsForEveryProfileItRuns) {
+  const char* binary = std::getenv("SLUICE_BENCH");
+  if (!binary) GTEST_SKIP() << "SLUICE_BENCH (the sluice_bench binary) is not set; meson test sets it";
+  std::string dir = ::testing::TempDir() + "bench-quick";
+  std::string command = std::string(binary) + " --quick --reps 1 --only established_10000,new_tls_typical_100_,mix_,flow_memory" +
+                        " --out " + dir + ".json --scratch " + dir + " > " + dir + ".log 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "see " << dir << ".log";
+  std::ifstream in(dir + ".json");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string json = text.str();
+  EXPECT_NE(json.find("\"id\": \"established_10000_flows\""), std::string::npos);
+  EXPECT_NE(json.find("\"id\": \"new_tls_typical_100_domains\""), std::string::npos);
+  EXPECT_NE(json.find("\"id\": \"mix_2500_domains\""), std::string::npos);
+  EXPECT_NE(json.find("\"bytes_per_flow\""), std::string::npos);
+  EXPECT_EQ(json.find("\"ok\": false"), std::string::npos);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(dir + ".json");
+  std::filesystem::remove(dir + ".log");
+}
+
+}  // namespace
+}  // namespace sluice::bench
