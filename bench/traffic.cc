@@ -2,39 +2,15 @@
 
 #include <algorithm>
 
+#include "dataplane/parse/byte_writer.h"
+#include "dataplane/verdict/internet_checksum.h"
+
 namespace sluice::bench {
 
 namespace {
 
-void put8(Bytes& out, uint8_t value) { out.push_back(value); }
-void put16(Bytes& out, uint16_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 8));
-  out.push_back(static_cast<uint8_t>(value));
-}
-void put24(Bytes& out, uint32_t value) {
-  put8(out, static_cast<uint8_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
-void put32(Bytes& out, uint32_t value) {
-  put16(out, static_cast<uint16_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
 void put_bytes(Bytes& out, const Bytes& bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
 void put_fill(Bytes& out, size_t count, uint8_t value) { out.insert(out.end(), count, value); }
-void set16(Bytes& out, size_t at, uint16_t value) {
-  out[at] = static_cast<uint8_t>(value >> 8);
-  out[at + 1] = static_cast<uint8_t>(value);
-}
-
-uint32_t ones_complement_sum(const uint8_t* data, size_t length, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < length; i += 2) sum += uint32_t(data[i]) << 8 | data[i + 1];
-  if (length & 1) sum += uint32_t(data[length - 1]) << 8;
-  return sum;
-}
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
 
 constexpr size_t kEthernetLength = 14;
 constexpr size_t kIpv4Length = 20;
@@ -53,7 +29,7 @@ Bytes ip_frame_head(const Endpoint& src, const Endpoint& dst, uint8_t protocol, 
   put16(frame, 0);
   put32(frame, src.ip);
   put32(frame, dst.ip);
-  set16(frame, kEthernetLength + 10, fold(ones_complement_sum(frame.data() + kEthernetLength, kIpv4Length)));
+  set16(frame, kEthernetLength + 10, checksum_fold(checksum_sum(frame.data() + kEthernetLength, kIpv4Length)));
   return frame;
 }
 
@@ -61,11 +37,11 @@ Bytes ip_frame_head(const Endpoint& src, const Endpoint& dst, uint8_t protocol, 
 void fill_l4_checksum(Bytes& frame, size_t checksum_offset, uint8_t protocol) {
   const uint8_t* ip = frame.data() + kEthernetLength;
   size_t l4_length = (size_t(ip[2]) << 8 | ip[3]) - kIpv4Length;
-  uint32_t sum = ones_complement_sum(ip + 12, 8);  // source and destination addresses
+  uint32_t sum = checksum_sum(ip + 12, 8);  // source and destination addresses
   sum += protocol;
   sum += static_cast<uint32_t>(l4_length);
-  sum = ones_complement_sum(ip + kIpv4Length, l4_length, sum);
-  uint16_t checksum = fold(sum);
+  sum = checksum_sum(ip + kIpv4Length, l4_length, sum);
+  uint16_t checksum = checksum_fold(sum);
   if (protocol == 17 && checksum == 0) checksum = 0xffff;
   set16(frame, kEthernetLength + kIpv4Length + checksum_offset, checksum);
 }

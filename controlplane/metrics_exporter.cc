@@ -153,48 +153,44 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     add(cache, double(view.control->hyperscan_cache_hits.load()), {{"result", "hit"}});
     add(cache, double(view.control->hyperscan_cache_misses.load()), {{"result", "miss"}});
     families.push_back(std::move(cache));
-    auto active = family("sluice_flows_active", "Flow-table entries in use.", MetricType::Gauge);
-    add(active, double(view.control->flows_active.load()));
-    families.push_back(std::move(active));
-    auto busy = family("sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.", MetricType::Gauge);
-    add(busy, double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
-    families.push_back(std::move(busy));
-    auto records = family("sluice_denial_records_written_total", "Denial records written to the denial log.", MetricType::Counter);
-    add(records, double(view.control->denial_records_written.load()));
-    families.push_back(std::move(records));
-    auto errors = family("sluice_denial_record_write_errors_total", "Failed writes to the denial log.", MetricType::Counter);
-    add(errors, double(view.control->denial_record_write_errors.load()));
-    families.push_back(std::move(errors));
-    auto lost = family("sluice_denial_records_lost_total", "Denial records given up after write retries (full disk, I/O errors).", MetricType::Counter);
-    add(lost, double(view.control->denial_records_lost.load()));
-    families.push_back(std::move(lost));
-    auto aggregated = family("sluice_denial_records_aggregated_total", "Repeated denials counted into another record's count instead of a record of their own.", MetricType::Counter);
-    add(aggregated, double(view.control->denial_records_aggregated.load()));
-    families.push_back(std::move(aggregated));
-    auto rotations = family("sluice_denial_log_rotations_total", "Denial log files rotated.", MetricType::Counter);
-    add(rotations, double(view.control->denial_log_rotations.load()));
-    families.push_back(std::move(rotations));
+    // A family of one sample, read from a control counter.
+    auto one = [&](MetricType type, const char* name, const char* help, double value,
+                   std::vector<ClientMetric::Label> labels = {}) {
+      auto f = family(name, help, type);
+      add(f, value, std::move(labels));
+      families.push_back(std::move(f));
+    };
+    constexpr auto counter = MetricType::Counter;
+    constexpr auto gauge = MetricType::Gauge;
+    one(gauge, "sluice_flows_active", "Flow-table entries in use.",
+        double(view.control->flows_active.load()));
+    one(gauge, "sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.",
+        double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
+    one(counter, "sluice_denial_records_written_total", "Denial records written to the denial log.",
+        double(view.control->denial_records_written.load()));
+    one(counter, "sluice_denial_record_write_errors_total", "Failed writes to the denial log.",
+        double(view.control->denial_record_write_errors.load()));
+    one(counter, "sluice_denial_records_lost_total", "Denial records given up after write retries (full disk, I/O errors).",
+        double(view.control->denial_records_lost.load()));
+    one(counter, "sluice_denial_records_aggregated_total", "Repeated denials counted into another record's count instead of a record of their own.",
+        double(view.control->denial_records_aggregated.load()));
+    one(counter, "sluice_denial_log_rotations_total", "Denial log files rotated.",
+        double(view.control->denial_log_rotations.load()));
     families.push_back(histogram_family("sluice_denial_record_latency_seconds",
                                         "From the verdict on the worker to the record on disk.",
                                         view.control->record_latency));
-    auto generation = family("sluice_policy_generation", "Generation of the running policy (1 = loaded at start).", MetricType::Gauge);
-    add(generation, double(view.control->policy_generation.load()));
-    families.push_back(std::move(generation));
-    auto reloads = family("sluice_policy_reloads_total", "Policy reloads applied.", MetricType::Counter);
-    add(reloads, double(view.control->policy_reloads.load()));
-    families.push_back(std::move(reloads));
-    auto failures = family("sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).", MetricType::Counter);
-    add(failures, double(view.control->policy_reload_failures.load()));
-    families.push_back(std::move(failures));
-    auto last_reload = family("sluice_policy_last_reload_timestamp_seconds", "Unix time of the last applied policy (start included).", MetricType::Gauge);
-    add(last_reload, double(view.control->last_reload_unix_ms.load()) / 1000.0);
-    families.push_back(std::move(last_reload));
-    auto compile = family("sluice_policy_compile_seconds", "Compile time of the running policy.", MetricType::Gauge);
-    add(compile, double(view.control->last_compile_us.load()) / 1e6);
-    families.push_back(std::move(compile));
-    auto ready = family("sluice_ready", "1 when the policy is loaded and the workers poll (as /readyz).", MetricType::Gauge);
-    add(ready, view.control->ready.load() ? 1.0 : 0.0);
-    families.push_back(std::move(ready));
+    one(gauge, "sluice_policy_generation", "Generation of the running policy (1 = loaded at start).",
+        double(view.control->policy_generation.load()));
+    one(counter, "sluice_policy_reloads_total", "Policy reloads applied.",
+        double(view.control->policy_reloads.load()));
+    one(counter, "sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).",
+        double(view.control->policy_reload_failures.load()));
+    one(gauge, "sluice_policy_last_reload_timestamp_seconds", "Unix time of the last applied policy (start included).",
+        double(view.control->last_reload_unix_ms.load()) / 1000.0);
+    one(gauge, "sluice_policy_compile_seconds", "Compile time of the running policy.",
+        double(view.control->last_compile_us.load()) / 1e6);
+    one(gauge, "sluice_ready", "1 when the policy is loaded and the workers poll (as /readyz).",
+        view.control->ready.load() ? 1.0 : 0.0);
   }
   return families;
 }

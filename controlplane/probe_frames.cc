@@ -2,33 +2,15 @@
 
 #include <string>
 
+#include "dataplane/parse/byte_writer.h"
 #include "dataplane/parse/packet_parser.h"
+#include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice {
 
 namespace {
 
-void put8(Frame& out, uint8_t value) { out.push_back(value); }
-void put16(Frame& out, uint16_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 8));
-  out.push_back(static_cast<uint8_t>(value));
-}
-void put24(Frame& out, uint32_t value) {
-  put8(out, static_cast<uint8_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
-void put32(Frame& out, uint32_t value) {
-  put16(out, static_cast<uint16_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
 void append(Frame& out, std::span<const uint8_t> bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
-
-uint16_t ipv4_header_checksum(const uint8_t* header) {
-  uint32_t sum = 0;
-  for (int i = 0; i < 20; i += 2) sum += (uint32_t(header[i]) << 8) | header[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
 
 // Wraps an L4 segment (header and payload) in Ethernet and IP.
 Frame ip_frame(const ProbeFlow& flow, uint8_t ip_protocol, const Frame& segment) {
@@ -47,9 +29,7 @@ Frame ip_frame(const ProbeFlow& flow, uint8_t ip_protocol, const Frame& segment)
     put16(frame, 0);
     frame.insert(frame.end(), flow.source.bytes, flow.source.bytes + 4);
     frame.insert(frame.end(), flow.destination.bytes, flow.destination.bytes + 4);
-    uint16_t checksum = ipv4_header_checksum(frame.data() + header);
-    frame[header + 10] = static_cast<uint8_t>(checksum >> 8);
-    frame[header + 11] = static_cast<uint8_t>(checksum);
+    set16(frame, header + 10, checksum_fold(checksum_sum(frame.data() + header, 20)));
   } else {
     put16(frame, kEtherTypeIpv6);
     put32(frame, 0x60000000);

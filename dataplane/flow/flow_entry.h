@@ -25,10 +25,7 @@ const char* to_string(DestinationType type);         // "IP" | "SNI" | ...
 struct FlowEntry {
   uint64_t flow_id = 0;
   uint64_t generation = 0;        // the policy generation that judged it
-  uint64_t first_seen_tsc = 0;
   uint64_t last_seen_tsc = 0;
-  uint64_t packets_from_initiator = 0;
-  uint64_t packets_from_responder = 0;
   uint16_t attachment_index = 0;
   uint16_t policy_index = 0;
   bool in_use = false;

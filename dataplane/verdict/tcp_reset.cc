@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "dataplane/parse/byte_reader.h"
+#include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice {
 
@@ -15,18 +16,6 @@ constexpr size_t kTcpHeaderLength = 20;
 constexpr uint8_t kHopLimit = 64;
 constexpr uint16_t kIpv4DontFragment = 0x4000;
 
-// Ones' complement sum of big-endian 16-bit words (RFC 1071), not yet folded.
-uint32_t sum_words(const uint8_t* data, size_t length, uint32_t sum) {
-  for (size_t i = 0; i + 1 < length; i += 2) sum += load_be16(data + i);
-  if (length % 2 != 0) sum += uint32_t(data[length - 1]) << 8;
-  return sum;
-}
-
-uint16_t fold_checksum(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(~sum);
-}
-
 size_t write_ipv4(const ParsedPacket& packet, uint8_t* ip) {
   std::memset(ip, 0, kIpv4HeaderLength);
   ip[0] = 0x45;
@@ -36,7 +25,7 @@ size_t write_ipv4(const ParsedPacket& packet, uint8_t* ip) {
   ip[9] = kIpProtoTcp;
   std::memcpy(ip + 12, packet.dst.bytes, 4);
   std::memcpy(ip + 16, packet.src.bytes, 4);
-  store_be16(ip + 10, fold_checksum(sum_words(ip, kIpv4HeaderLength, 0)));
+  store_be16(ip + 10, checksum_fold(checksum_sum(ip, kIpv4HeaderLength, 0)));
   return kIpv4HeaderLength;
 }
 
@@ -53,8 +42,8 @@ size_t write_ipv6(const ParsedPacket& packet, uint8_t* ip) {
 
 // The pseudo-header (RFC 9293 3.1) binds the segment to the addresses it travels between.
 uint32_t pseudo_header_sum(const uint8_t* ip, uint8_t ip_version) {
-  if (ip_version == 4) return sum_words(ip + 12, 8, 0) + kIpProtoTcp + kTcpHeaderLength;
-  return sum_words(ip + 8, 32, 0) + kIpProtoTcp + kTcpHeaderLength;
+  if (ip_version == 4) return checksum_sum(ip + 12, 8, 0) + kIpProtoTcp + kTcpHeaderLength;
+  return checksum_sum(ip + 8, 32, 0) + kIpProtoTcp + kTcpHeaderLength;
 }
 
 void write_tcp(const ParsedPacket& packet, uint8_t* tcp) {
@@ -95,8 +84,8 @@ size_t build_tcp_reset(std::span<const uint8_t> frame, const ParsedPacket& packe
   uint8_t* ip = l2 + l2_length;
   uint8_t* tcp = ip + (packet.ip_version == 4 ? write_ipv4(packet, ip) : write_ipv6(packet, ip));
   write_tcp(packet, tcp);
-  const uint32_t sum = sum_words(tcp, kTcpHeaderLength, pseudo_header_sum(ip, packet.ip_version));
-  store_be16(tcp + 16, fold_checksum(sum));
+  const uint32_t sum = checksum_sum(tcp, kTcpHeaderLength, pseudo_header_sum(ip, packet.ip_version));
+  store_be16(tcp + 16, checksum_fold(sum));
   return total;
 }
 

@@ -150,7 +150,6 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     flow.in_use = true;
     flow.initiator_is_a = packet.source_is_a;
     flow.flow_id = (uint64_t(setup_.worker_index) << 40) | next_flow_number_++;
-    flow.first_seen_tsc = now;
     name.length = 0;
     bump(counters.flows_created);
   }
@@ -161,7 +160,6 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     drop(packet.mbuf, Reason::unsolicited_inbound);
     return;
   }
-  ++(from_initiator ? flow.packets_from_initiator : flow.packets_from_responder);
 
   FlowFacts facts;
   facts.initiator = from_initiator ? parsed.src : parsed.dst;

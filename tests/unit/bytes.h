@@ -4,22 +4,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/parse/byte_writer.h"
+
 namespace sluice::test {
 
-using Bytes = std::vector<uint8_t>;
-
-inline void put16(Bytes& out, uint16_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 8));
-  out.push_back(static_cast<uint8_t>(value));
-}
-inline void put24(Bytes& out, uint32_t value) {
-  out.push_back(static_cast<uint8_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
-inline void put32(Bytes& out, uint32_t value) {
-  put16(out, static_cast<uint16_t>(value >> 16));
-  put16(out, static_cast<uint16_t>(value));
-}
+using Bytes = ByteVector;
+using sluice::put16;
+using sluice::put24;
+using sluice::put32;
 
 // `a` followed by `b`. Bytes is a std type, so callers outside sluice::test need `using test::operator+;`.
 inline Bytes operator+(Bytes a, const Bytes& b) {
