@@ -69,6 +69,7 @@ void PacketProcessor::process_burst(const CompiledPolicy& policy, Side ingress, 
   out.forward_count = 0;
   out.reply_count = 0;
   count = std::min(count, kBurstSize);
+  burst_tsc_ = rte_rdtsc();  // one clock read a burst: its packets arrived together
   auto& counters = *setup_.counters;
   auto side = static_cast<int>(ingress);
 
@@ -143,7 +144,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
   FlowEntry& flow = setup_.flows->entry(position);
   FlowName& name = setup_.flows->name(position);
-  uint64_t now = rte_rdtsc();
+  const uint64_t now = burst_tsc_;
   bool is_new = !flow.in_use;
   if (is_new) {
     flow = FlowEntry{};
@@ -347,7 +348,7 @@ void PacketProcessor::emit_event(const FlowEntry& flow, const FlowFacts& facts, 
   if (!setup_.events) return;
   FlowEvent event;
   event.flow_id = flow.flow_id;
-  event.tsc = flow.last_seen_tsc ? flow.last_seen_tsc : rte_rdtsc();
+  event.tsc = flow.last_seen_tsc ? flow.last_seen_tsc : burst_tsc_;
   event.generation = flow.generation;
   event.src = facts.initiator;
   event.dst = facts.responder;

@@ -66,6 +66,7 @@ class PacketProcessor {
 
   PacketProcessorSetup setup_;
   uint64_t next_flow_number_ = 1;
+  uint64_t burst_tsc_ = 0;  // rte_rdtsc() at the start of the burst being processed
 };
 
 }  // namespace sluice
