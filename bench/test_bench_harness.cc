@@ -146,9 +146,14 @@ TEST_F(HarnessTest, PostQuantumHellosAreMeasuredAsTheDataplaneJudgesThem) {
   expect_baseline_passes_everything(result);
   const RunResult& run = expect_worker_accounts_for_everything(result);
   EXPECT_EQ(run.offered_total(), kConnections * 5u);
-  // A hello in two segments is not read across them yet: every one is denied as fragmented.
-  EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::tls_client_hello_fragmented), kConnections);
-  EXPECT_EQ(reason_count(run.dropped_by_reason, Reason::flow_denied), kConnections);  // the second segment
+  // A hello in two segments is reassembled and judged on its SNI like any other.
+  uint64_t allowed = reason_count(run.verdicts_by_reason, Reason::allowed_domain);
+  uint64_t denied = reason_count(run.verdicts_by_reason, Reason::domain_not_allowed);
+  EXPECT_GT(allowed, 0u);
+  EXPECT_GT(denied, 0u);
+  EXPECT_EQ(allowed + denied, kConnections);
+  // The second segment completes the hello: a denied flow's drop is that segment itself.
+  EXPECT_EQ(reason_count(run.dropped_by_reason, Reason::domain_not_allowed), denied);
 }
 
 TEST_F(HarnessTest, HttpAndMixedTrafficAreAccountedFor) {

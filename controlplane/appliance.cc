@@ -20,10 +20,12 @@
 #include "controlplane/embedded_default_config.h"
 #include "controlplane/flow_event_sink.h"
 #include "controlplane/health_server.h"
+#include "controlplane/learned_address_store.h"
 #include "controlplane/metrics_exporter.h"
 #include "controlplane/policy_file_watcher.h"
 #include "controlplane/policy_loader.h"
 #include "controlplane/policy_publisher.h"
+#include "controlplane/processor_settings.h"
 #include "controlplane/run_summary.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/port/ports.h"
@@ -58,6 +60,7 @@ std::string tx_pcap_of(const std::string& device) {
 struct Platform {
   rte_mempool* mbufs = nullptr;
   rte_ring* events = nullptr;
+  rte_ring* learned = nullptr;
   rte_rcu_qsbr* qsbr = nullptr;
   std::vector<uint16_t> open_ports;
   bool eal_up = false;
@@ -65,6 +68,7 @@ struct Platform {
   ~Platform() {
     for (auto port : open_ports) close_port(port);
     if (events) rte_ring_free(events);
+    if (learned) rte_ring_free(learned);
     if (qsbr) rte_free(qsbr);
     if (mbufs) rte_mempool_free(mbufs);
     if (eal_up) rte_eal_cleanup();
@@ -183,10 +187,15 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   platform.events = rte_ring_create_elem("flow_events", sizeof(FlowEvent), config.denial_ring_size(),
                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (config.dns_learning().enabled())
+    platform.learned = rte_ring_create_elem("learned_addresses", sizeof(LearnedAddressEvent),
+                                            config.dns_learning().ring_size(), static_cast<int>(rte_socket_id()),
+                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
   size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
   platform.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
-  if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0) {
-    err << "sluiced: cannot allocate the event ring or the quiescent-state variable\n";
+  if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0 ||
+      (config.dns_learning().enabled() && !platform.learned)) {
+    err << "sluiced: cannot allocate the event rings or the quiescent-state variable\n";
     return 1;
   }
 
@@ -213,6 +222,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   processor_setup.reply_pool = platform.mbufs;
   processor_setup.counters = counters.get();
   processor_setup.emit_allowed_flows = flow_log.is_open();
+  apply_processor_settings(config, processor_setup);
+  LearnedAddressStore learned(config.dns_learning().max_entries());
+  if (platform.learned) {
+    processor_setup.learned = platform.learned;
+    processor_setup.learned_table = &shared.learned;
+  }
   PacketProcessor processor(processor_setup);
 
   WorkerLoopSetup loop_setup;
@@ -226,6 +241,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   view.workers = {counters.get()};
   view.policies = &slots;
   view.control = &control;
+  view.learned = &learned;
   MetricsExporter exporter;
   if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
     err << "sluiced: " << error << "\n";
@@ -343,9 +359,21 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       last_cycles = cycles;
     }
   };
+  // Learned addresses: folded in as they come (the worker also keeps its latest ones itself),
+  // expired and republished at most every 50 ms.
+  auto next_learned_publish = std::chrono::steady_clock::now();
+  auto tend_learned = [&](bool worker_running) {
+    learned.drain(platform.learned);
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_learned_publish) return;
+    next_learned_publish = now + std::chrono::milliseconds(50);
+    learned.expire(rte_rdtsc());
+    if (learned.dirty()) publish_learned_table(shared.learned, learned.build_table(), worker_running ? platform.qsbr : nullptr);
+  };
   std::string stop_cause = "stopped";
   while (true) {
     sink.drain(platform.events, publisher.generations());
+    tend_learned(true);
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
@@ -377,6 +405,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   shared.stop.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
   sink.drain(platform.events, publisher.generations());
+  learned.drain(platform.learned);
+  publish_learned_table(shared.learned, nullptr, nullptr);
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());

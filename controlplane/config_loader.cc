@@ -19,7 +19,7 @@ namespace {
 using sluice::config::ApplianceConfig;
 
 constexpr uint32_t kDefaultWorkerLcore = 1;
-constexpr uint32_t kDefaultFlowCapacity = 65536;
+constexpr uint32_t kDefaultFlowCapacity = 1u << 20;
 constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9617";
 constexpr uint32_t kDefaultMbufCount = 8191;
 constexpr uint32_t kDefaultDenialRingSize = 4096;
@@ -31,6 +31,8 @@ constexpr uint32_t kDefaultDenialLogMaxAgeSeconds = 3600;
 constexpr uint32_t kDefaultDenialLogKeepFiles = 10;
 constexpr uint32_t kDefaultAggregationWindowMs = 10000;
 constexpr uint32_t kMinDenialRingSize = 64;
+constexpr uint32_t kMinMessageBound = 512;  // no ClientHello or request head is shorter
+constexpr uint32_t kMaxMessageBound = 65535;
 
 std::string indexed(const std::string& name, int index) { return name + "[" + std::to_string(index) + "]"; }
 
@@ -76,6 +78,8 @@ class ConfigValidator {
     check_ports(config);
     check_worker_lcores(config);
     check_denial_ring_size(config);
+    check_inspection(config);
+    check_dns_learning(config);
     if (config.has_metrics_address() && !config.metrics_address().empty()) {
       if (std::string problem = metrics_address_problem(config.metrics_address()); !problem.empty()) {
         add("metrics_address", problem);
@@ -146,6 +150,31 @@ class ConfigValidator {
     }
   }
 
+  void check_inspection(const ApplianceConfig& config) {
+    const auto& inspection = config.inspection();
+    auto check_bound = [&](const char* field, uint32_t value) {
+      if (value != 0 && (value < kMinMessageBound || value > kMaxMessageBound))
+        add(std::string("inspection.") + field, std::to_string(value) + " is outside " + std::to_string(kMinMessageBound) +
+                                                   "–" + std::to_string(kMaxMessageBound));
+    };
+    check_bound("tls_max_client_hello_bytes", inspection.tls_max_client_hello_bytes());
+    check_bound("http_max_head_bytes", inspection.http_max_head_bytes());
+  }
+
+  void check_dns_learning(const ApplianceConfig& config) {
+    const auto& learning = config.dns_learning();
+    if (learning.has_max_ttl_seconds() && learning.max_ttl_seconds() == 0)
+      add("dns_learning.max_ttl_seconds", "0 would expire every learned address at once");
+    if (learning.has_min_ttl_seconds() && learning.has_max_ttl_seconds() &&
+        learning.min_ttl_seconds() > learning.max_ttl_seconds())
+      add("dns_learning.min_ttl_seconds", std::to_string(learning.min_ttl_seconds()) + " is above max_ttl_seconds " +
+                                              std::to_string(learning.max_ttl_seconds()));
+    const uint32_t ring = learning.ring_size();
+    if (ring != 0 && ((ring & (ring - 1)) != 0 || ring < kMinDenialRingSize))
+      add("dns_learning.ring_size", std::to_string(ring) + " is not a power of two of at least " +
+                                        std::to_string(kMinDenialRingSize));
+  }
+
   const std::string& file_;
   const FieldLocator& locator_;
   PolicyErrors errors_;
@@ -173,6 +202,28 @@ void apply_config_defaults(ApplianceConfig& config) {
   if (denial_log->max_age_seconds() == 0) denial_log->set_max_age_seconds(kDefaultDenialLogMaxAgeSeconds);
   if (denial_log->keep_files() == 0) denial_log->set_keep_files(kDefaultDenialLogKeepFiles);
   if (!denial_log->has_aggregation_window_ms()) denial_log->set_aggregation_window_ms(kDefaultAggregationWindowMs);
+
+  auto* timeouts = config.mutable_flow_timeouts();
+  if (timeouts->tcp_handshake_seconds() == 0) timeouts->set_tcp_handshake_seconds(30);
+  if (timeouts->tcp_established_seconds() == 0) timeouts->set_tcp_established_seconds(3600);
+  if (timeouts->tcp_closing_seconds() == 0) timeouts->set_tcp_closing_seconds(60);
+  if (timeouts->tcp_closed_seconds() == 0) timeouts->set_tcp_closed_seconds(10);
+  if (timeouts->udp_seconds() == 0) timeouts->set_udp_seconds(60);
+  if (timeouts->other_seconds() == 0) timeouts->set_other_seconds(60);
+  auto* inspection = config.mutable_inspection();
+  if (inspection->tls_max_client_hello_bytes() == 0) inspection->set_tls_max_client_hello_bytes(16384);
+  if (inspection->http_max_head_bytes() == 0) inspection->set_http_max_head_bytes(8192);
+  if (inspection->reassembly_slots() == 0) inspection->set_reassembly_slots(1024);
+  if (inspection->fragment_slots() == 0) inspection->set_fragment_slots(4096);
+  if (inspection->fragment_lifetime_seconds() == 0) inspection->set_fragment_lifetime_seconds(30);
+  if (inspection->deny_replies_per_second() == 0) inspection->set_deny_replies_per_second(10000);
+  auto* learning = config.mutable_dns_learning();
+  if (!learning->has_enabled()) learning->set_enabled(true);
+  if (!learning->has_min_ttl_seconds()) learning->set_min_ttl_seconds(30);
+  if (!learning->has_max_ttl_seconds()) learning->set_max_ttl_seconds(3600);
+  if (!learning->has_grace_seconds()) learning->set_grace_seconds(60);
+  if (learning->max_entries() == 0) learning->set_max_entries(262144);
+  if (learning->ring_size() == 0) learning->set_ring_size(4096);
 }
 
 LoadedConfig load_config_text(const std::string& text, const std::string& display_name) {

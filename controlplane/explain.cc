@@ -123,10 +123,20 @@ void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& sou
   const CompiledRuleset& rules = policy.policies[policy_index];
   const pb::Policy& written = source.policies(policy_index);
   if (!answer.judged_name.empty() && rules.domains) {
-    int32_t id = rules.domains->match(answer.judged_name, policy.scratch[0]);
-    if (id != kNoDomainMatch && static_cast<size_t>(id) < rules.domain_patterns.size()) {
-      answer.matched_domain_index = static_cast<uint32_t>(id);
-      answer.matched_domain = rules.domain_patterns[static_cast<size_t>(id)];
+    // The lowest rule whose name and ports allow the flow, as the dataplane's domain_allows
+    // judges it. For a name denied on its port, the lowest rule the name matches: its ports
+    // (in the pattern as written) are what explain_because shows the operator.
+    const uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
+    uint32_t id = 0;
+    bool found = rules.domain_allows(answer.judged_name, port, policy.scratch[0], &id);
+    if (!found && answer.verdict != FlowVerdict::pending && answer.reason == Reason::domain_not_allowed) {
+      const int32_t by_name = rules.domains->match(answer.judged_name, policy.scratch[0]);
+      found = by_name != kNoDomainMatch;
+      if (found) id = static_cast<uint32_t>(by_name);
+    }
+    if (found && id < rules.domain_patterns.size()) {
+      answer.matched_domain_index = id;
+      answer.matched_domain = rules.domain_patterns[id];
     }
   }
   bool allowed_by_network = answer.verdict != FlowVerdict::pending && answer.reason == Reason::allowed_network;
@@ -180,7 +190,7 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
     std::memcpy(room, frame.data(), frame.size());
     BurstOutput output;
     processor.process_burst(policy, Side::inside, &mbuf, 1, output);
-    answer.tcp_reset = answer.tcp_reset || output.reply_count > 0;
+    if (output.reply_count > 0) (question.ip_protocol == kIpProtoTcp ? answer.tcp_reset : answer.icmp_unreachable) = true;
     for (uint16_t i = 0; i < output.forward_count; ++i) rte_pktmbuf_free(output.forward[i]);
     for (uint16_t i = 0; i < output.reply_count; ++i) rte_pktmbuf_free(output.replies[i]);
     FlowEvent taken;

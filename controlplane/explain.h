@@ -47,6 +47,7 @@ struct ExplainAnswer {
   DestinationType destination_type = DestinationType::ip;
   std::string judged_name;  // the normalised SNI or Host the dataplane judged; "" when none
   bool tcp_reset = false;   // the dataplane sent the client a TCP reset
+  bool icmp_unreachable = false;  // … or an ICMP administratively-prohibited error (UDP)
 
   // The rule behind the verdict, from CompiledPolicy lookups.
   size_t domain_pattern_count = 0;

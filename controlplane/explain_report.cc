@@ -96,6 +96,11 @@ std::string explain_because(const ExplainAnswer& answer) {
       return quoted(answer.judged_name) + " matches an allowed domain of " + policy;
     case Reason::domain_not_allowed:
       if (answer.domain_pattern_count == 0) return quoted(answer.judged_name) + ": " + policy + " allows no domain";
+      // The name matches a rule, but no rule it matches lists this port.
+      if (answer.matched_domain_index)
+        return quoted(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
+               "] " + quoted(answer.matched_domain) + " of " + policy + ", but no allowed domain it matches allows " +
+               protocol_name(answer.question.ip_protocol) + " port " + std::to_string(answer.question.port);
       return quoted(answer.judged_name) + " matches none of the " + std::to_string(answer.domain_pattern_count) +
              " allowed domains of " + policy;
     case Reason::allowed_network:
@@ -143,6 +148,7 @@ std::string explain_text(const ExplainAnswer& answer) {
   if (answer.verdict == FlowVerdict::pending) verdict += " (judged on the first payload)";
   else verdict += std::string(" ") + to_string(answer.reason);
   if (answer.tcp_reset) verdict += " (the client gets a TCP reset)";
+  if (answer.icmp_unreachable) verdict += " (the client gets an ICMP administratively-prohibited error)";
 
   std::string text;
   text += "source:      " + format_ip(question.source) + "\n";
@@ -197,6 +203,7 @@ std::string explain_json(const ExplainAnswer& answer, const std::string& policy_
   json.raw("covering_networks", json_array(covering))
       .raw("dns_resolvers", json_string_array(answer.dns_resolvers))
       .boolean("tcp_reset", answer.tcp_reset)
+      .boolean("icmp_unreachable", answer.icmp_unreachable)
       .text("because", explain_because(answer));
   return json.str();
 }

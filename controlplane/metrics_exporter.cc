@@ -125,6 +125,46 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
          [](const WorkerCounters& w) -> const Counter& { return w.resets_sent; });
   single("sluice_tcp_resets_failed_total", "TCP resets not sent for want of a packet buffer.",
          [](const WorkerCounters& w) -> const Counter& { return w.resets_not_sent; });
+  single("sluice_tcp_onward_resets_sent_total", "TCP resets sent on to the far end (the server) of denied flows that had completed their handshake.",
+         [](const WorkerCounters& w) -> const Counter& { return w.onward_resets_sent; });
+  single("sluice_icmp_unreachable_sent_total", "ICMP/ICMPv6 administratively-prohibited errors sent to clients of denied UDP flows.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_unreachable_sent; });
+  single("sluice_deny_replies_rate_limited_total", "Retries of denied flows left unanswered by the deny_replies_per_second limit.",
+         [](const WorkerCounters& w) -> const Counter& { return w.replies_rate_limited; });
+  single("sluice_reassembly_started_total", "ClientHellos and request heads that needed more than their first segment.",
+         [](const WorkerCounters& w) -> const Counter& { return w.reassembly_started; });
+  single("sluice_reassembly_refused_total", "ClientHellos and request heads denied because every reassembly slot was in use.",
+         [](const WorkerCounters& w) -> const Counter& { return w.reassembly_refused; });
+  single("sluice_fragments_forwarded_total", "Non-first IP fragments forwarded after their first fragment's flow.",
+         [](const WorkerCounters& w) -> const Counter& { return w.fragments_forwarded; });
+  single("sluice_dns_answers_parsed_total", "DNS answers from allowed resolvers read for learning.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_parsed; });
+  single("sluice_dns_answers_unparsed_total", "DNS answers from allowed resolvers that were not well-formed responses (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_unparsed; });
+  single("sluice_dns_answers_name_not_allowed_total", "DNS answers for names no allowed domain matches (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_name_not_allowed; });
+  single("sluice_dns_addresses_learned_total", "Addresses learned from DNS answers, sent to the control thread (refreshes included).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_addresses_learned; });
+  single("sluice_dns_learned_dropped_total", "Learned addresses lost because the ring to the control thread was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_learned_dropped_ring_full; });
+  auto expired = family("sluice_flows_expired_total", "Flows removed by idle aging, by the state they were in.", MetricType::Counter);
+  for (int state = 0; state < kFlowStateCount; ++state)
+    add(expired, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_expired[state]; })),
+        {{"state", to_string(static_cast<FlowState>(state))}});
+  families.push_back(std::move(expired));
+  if (view.learned) {
+    auto entries = family("sluice_dns_learned_addresses", "Addresses learned from DNS answers and not expired, by policy.", MetricType::Gauge);
+    auto expirations = family("sluice_dns_learned_expired_total", "Learned addresses expired (TTL and grace over), by policy.", MetricType::Counter);
+    for (size_t slot = 0; slot < names.size() && slot < size_t(kMaxPolicies); ++slot) {
+      add(entries, double(view.learned->entries(uint16_t(slot))), {{"policy", names[slot]}});
+      add(expirations, double(view.learned->expired(uint16_t(slot))), {{"policy", names[slot]}});
+    }
+    families.push_back(std::move(entries));
+    families.push_back(std::move(expirations));
+    auto refused = family("sluice_dns_learned_refused_total", "Learned addresses refused because dns_learning.max_entries was reached.", MetricType::Counter);
+    add(refused, double(view.learned->refused()));
+    families.push_back(std::move(refused));
+  }
   single("sluice_flow_events_dropped_total", "Flow events (denial records) lost because the ring to the control thread was full.",
          [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
 

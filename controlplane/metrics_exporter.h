@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "controlplane/latency_histogram.h"
+#include "controlplane/learned_address_store.h"
 #include "controlplane/policy_slots.h"
 #include "dataplane/worker/worker_counters.h"
 
@@ -49,6 +50,7 @@ struct MetricsView {
   std::vector<const WorkerCounters*> workers;
   const PolicySlots* policies = nullptr;  // policy names by counter slot
   const ControlCounters* control = nullptr;
+  const LearnedAddressStore* learned = nullptr;  // DNS learning; null when off
 };
 
 class MetricsCollector;

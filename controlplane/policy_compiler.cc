@@ -64,8 +64,12 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
       error = "policy " + source.name() + ": domain \"" + text + "\": " + problem;
       return false;
     }
+    // Ports are not part of the Hyperscan patterns (nor of their cache key): two rules for one
+    // name are two patterns with their own ids, and domain_ports says what each allows.
     rules.push_back({to_match_kind(pattern.kind), pattern.base, static_cast<uint32_t>(out.domain_patterns.size())});
     out.domain_patterns.push_back(text);
+    std::vector<PortRange>& ports = out.domain_ports.emplace_back();
+    for (const DomainPortRange& range : pattern.ports) ports.push_back({range.first, range.last});
   }
   out.domains = DomainMatcher::compile(rules, error, cache);
   if (!out.domains) {

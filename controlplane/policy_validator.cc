@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "controlplane/cidr.h"
 #include "controlplane/domain_pattern.h"
@@ -306,7 +307,8 @@ class PolicySetValidator {
   }
 
   void check_domains(const Policy& policy, const std::string& path) {
-    std::map<std::pair<DomainPatternKind, std::string>, int> first_index;
+    // The same name with other ports is no duplicate: both rules apply (a union of ports).
+    std::map<std::tuple<DomainPatternKind, std::string, std::vector<DomainPortRange>>, int> first_index;
     for (int i = 0; i < policy.allowed_domains_size(); ++i) {
       const std::string& text = policy.allowed_domains(i);
       const std::string field = indexed(path + ".allowed_domains", i);
@@ -319,7 +321,7 @@ class PolicySetValidator {
         add(field, quoted(text) + " " + problem);
         continue;
       }
-      const auto [it, inserted] = first_index.try_emplace({pattern.kind, pattern.base}, i);
+      const auto [it, inserted] = first_index.try_emplace({pattern.kind, pattern.base, pattern.ports}, i);
       if (!inserted) {
         add(field, "duplicate domain pattern " + quoted(text) + ", first at " +
                        describe_location(locator_, indexed(path + ".allowed_domains", it->second)));

@@ -13,6 +13,7 @@
 #include <rte_ring_elem.h>
 
 #include "controlplane/flow_event_sink.h"
+#include "controlplane/learned_address_store.h"
 #include "controlplane/policy_compiler.h"
 #include "controlplane/policy_loader.h"
 #include "controlplane/public_suffix_list.h"
@@ -24,14 +25,18 @@ namespace sluice {
 
 namespace {
 
+constexpr uint32_t kReplayAgingBudget = 256;  // flow-table positions aged per burst
+
 struct ReplayPlatform {
   rte_mempool* mbufs = nullptr;
   rte_ring* events = nullptr;
+  rte_ring* learned = nullptr;
   pcap_t* capture = nullptr;
   bool eal_up = false;
   ~ReplayPlatform() {
     if (capture) pcap_close(capture);
     if (events) rte_ring_free(events);
+    if (learned) rte_ring_free(learned);
     if (mbufs) rte_mempool_free(mbufs);
     if (eal_up) rte_eal_cleanup();
   }
@@ -95,7 +100,9 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   // A burst yields at most kBurstSize events, and the ring is drained after every burst.
   platform.events = rte_ring_create_elem("replay_events", sizeof(FlowEvent), 1024,
                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (!platform.mbufs || !platform.events) {
+  platform.learned = rte_ring_create_elem("replay_learned", sizeof(LearnedAddressEvent), 1024,
+                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (!platform.mbufs || !platform.events || !platform.learned) {
     err << "sluicectl replay: cannot allocate packet buffers or the event ring\n";
     return 1;
   }
@@ -119,7 +126,23 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     setup.reply_pool = platform.mbufs;
     setup.counters = counters.get();
     setup.emit_allowed_flows = true;
+    // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
+    setup.external_clock = true;
+    std::atomic<const LearnedAddressTable*> learned_table{nullptr};
+    LearnedAddressStore learned(1u << 20);
+    setup.learned = platform.learned;
+    setup.learned_table = &learned_table;
     PacketProcessor processor(setup);
+    const uint64_t tsc_hz = rte_get_tsc_hz();
+    bool clock_started = false;
+    timeval first_timestamp{};
+    auto clock_of = [&](const timeval& ts) {
+      if (!clock_started) first_timestamp = ts, clock_started = true;
+      // One second in, so that no packet's time is 0 (an empty slot's mark).
+      int64_t micros = (int64_t(ts.tv_sec) - first_timestamp.tv_sec) * 1000000 + (ts.tv_usec - first_timestamp.tv_usec);
+      return uint64_t(std::max<int64_t>(micros, 0) + 1000000) * (tsc_hz / 1000000);
+    };
+    uint64_t burst_clock = 0;
     FlowEventSinkOptions sink_options;
     sink_options.appliance = options.appliance_name;
     sink_options.denials = options.denials_path.empty() ? nullptr : &denial_log;
@@ -132,10 +155,17 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     BurstOutput output;
     auto flush = [&]() {
       if (!in_burst) return;
+      processor.set_clock(burst_clock);
       processor.process_burst(*policy, Side::inside, burst, in_burst, output);
       release(output, forwarded, replies);
       in_burst = 0;
       sink.drain(platform.events, {policy.get(), nullptr});
+      processor.expire_idle(kReplayAgingBudget);
+      sink.drain(platform.events, {policy.get(), nullptr});
+      // No worker runs beside a replay: the new table replaces the old one at once.
+      learned.drain(platform.learned);
+      learned.expire(burst_clock);
+      if (learned.dirty()) publish_learned_table(learned_table, learned.build_table(), nullptr);
     };
     pcap_pkthdr* header = nullptr;
     const u_char* bytes = nullptr;
@@ -147,6 +177,10 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
         ++oversized;
         continue;
       }
+      uint64_t clock = clock_of(header->ts);
+      // A burst holds packets of one moment: a later one starts the next burst.
+      if (in_burst && clock > burst_clock + tsc_hz / 1000) flush();
+      if (!in_burst) burst_clock = clock;
       std::memcpy(rte_pktmbuf_mtod(mbuf, void*), bytes, header->caplen);
       mbuf->data_len = static_cast<uint16_t>(header->caplen);
       mbuf->pkt_len = header->caplen;
@@ -162,6 +196,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     denial_log.drain();
     flow_log.drain();
 
+    publish_learned_table(learned_table, nullptr, nullptr);
     RunSummary summary = summarize({counters.get()}, slots.names(), sink);
     summary.title = "sluicectl replay: " + options.pcap_path + " through " + options.policy_path;
     summary.tx_packets[0] = replies;  // in replay, "out" means: would have been sent

@@ -12,6 +12,7 @@ namespace sluice {
   X(allowed_domain, "the SNI or Host matches an allowed domain")                               \
   X(allowed_network, "the destination is in an allowed network, protocol and port")            \
   X(allowed_dns_resolver, "DNS to a resolver the policy allows")                               \
+  X(allowed_dns_learned, "the destination address was learned from a DNS answer for an allowed domain whose rule allows the port") \
   /* denied by policy */                                                                       \
   X(domain_not_allowed, "the SNI or Host matches no allowed domain")                           \
   X(ip_not_allowed, "the destination is in no allowed network for this protocol and port")     \
@@ -22,21 +23,25 @@ namespace sluice {
   X(tls_ech, "a ClientHello with an Encrypted Client Hello extension")                         \
   X(tls_not_client_hello, "the first bytes on a TLS port are not a TLS ClientHello")           \
   X(tls_malformed, "a ClientHello whose lengths contradict each other")                        \
-  X(tls_client_hello_fragmented, "a ClientHello not complete in the first segment")            \
+  X(tls_client_hello_too_large, "a ClientHello longer than the reassembly bound (tls_max_client_hello_bytes)") \
   X(http_not_request, "the first bytes on an HTTP port are not an HTTP/1.x request")           \
   X(http_malformed, "an HTTP request head that breaks the syntax")                             \
   X(http_missing_host, "an HTTP request without a Host")                                       \
   X(http_duplicate_host, "an HTTP request with more than one Host header")                     \
   X(http_host_mismatch, "the absolute-form target's host differs from the Host header")        \
   X(http_invalid_host, "a Host with bytes outside host name syntax")                           \
-  X(http_head_fragmented, "an HTTP request head not complete in the first segment")            \
+  X(http_head_too_large, "an HTTP request head longer than the bound (http_max_head_bytes)")   \
+  X(tcp_overlap_conflict, "overlapping TCP segments of a ClientHello or request head whose bytes disagree") \
+  X(tcp_segments_scattered, "a ClientHello or request head in more separate pieces than reassembly tracks") \
+  X(reassembly_capacity_exhausted, "a ClientHello or request head needing reassembly while every reassembly buffer of the worker is in use (fail closed)") \
   X(rejudge_name_unknown, "allowed before a policy reload without its name read; the new policy judges on a name") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
   X(malformed_packet, "a frame the packet parser refused")                                     \
   X(unsupported_ethertype, "neither IPv4, IPv6 nor ARP")                                       \
-  X(ip_fragment, "an IP fragment (not inspected by this version: dropped)")                    \
+  X(fragment_without_first, "a non-first IP fragment whose first fragment this worker has not seen (or has forgotten)") \
+  X(fragment_of_undecided_flow, "a non-first IP fragment of a TLS/HTTP flow still waiting for its verdict") \
   X(flow_denied, "a later packet of a flow already denied in ENFORCE")                         \
   X(tx_failed, "the output port's queue was full")                                            \
   /* not a verdict */                                                                         \

@@ -21,6 +21,19 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
   return 0;  // keep scanning: the lowest rule id wins, so `explain` is stable
 }
 
+struct VisitState {
+  DomainMatcher::RuleVisitor visitor;
+  void* context;
+  bool stopped = false;
+};
+
+int on_visit(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
+  auto* state = static_cast<VisitState*>(context);
+  if (!state->visitor(id, state->context)) return 0;
+  state->stopped = true;
+  return 1;  // non-zero halts hs_scan (HS_SCAN_TERMINATED)
+}
+
 }  // namespace
 
 std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRule>& rules, std::string& error,
@@ -88,17 +101,29 @@ DomainMatcher::~DomainMatcher() {
   if (database_) hs_free_database(database_);
 }
 
-int32_t DomainMatcher::match(std::string_view name, hs_scratch_t* scratch) const {
-  if (!database_ || name.empty() || name.size() > kMaxHostnameLength) return kNoDomainMatch;
+bool DomainMatcher::scan(std::string_view name, hs_scratch_t* scratch, match_event_handler handler,
+                         void* context) const {
+  if (!database_ || name.empty() || name.size() > kMaxHostnameLength) return false;
   char framed[kMaxHostnameLength + 2];
   framed[0] = kNameStart;
   std::memcpy(framed + 1, name.data(), name.size());
   framed[name.size() + 1] = kNameEnd;
+  const hs_error_t status =
+      hs_scan(database_, framed, static_cast<unsigned>(name.size() + 2), 0, scratch, handler, context);
+  return status == HS_SUCCESS || status == HS_SCAN_TERMINATED;
+}
+
+int32_t DomainMatcher::match(std::string_view name, hs_scratch_t* scratch) const {
   MatchState state;
-  if (hs_scan(database_, framed, static_cast<unsigned>(name.size() + 2), 0, scratch, on_match, &state) !=
-      HS_SUCCESS)
-    return kNoDomainMatch;
+  if (!scan(name, scratch, on_match, &state)) return kNoDomainMatch;
   return state.best;
+}
+
+bool DomainMatcher::for_each_match(std::string_view name, hs_scratch_t* scratch, RuleVisitor visitor,
+                                   void* context) const {
+  VisitState state{visitor, context};
+  if (!scan(name, scratch, on_visit, &state)) return false;
+  return state.stopped;
 }
 
 bool DomainMatcher::reserve_scratch(hs_scratch_t** scratch) const {

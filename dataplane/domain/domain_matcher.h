@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <hs/hs.h>
@@ -27,7 +28,7 @@ enum class DomainMatchKind : uint8_t {
 struct DomainRule {
   DomainMatchKind kind = DomainMatchKind::exact;
   std::string base;  // normalised: lower case, no trailing dot
-  uint32_t id = 0;   // returned by match(): the rule's index in the policy
+  uint32_t id = 0;   // returned by match() and visited by for_each_match(): the rule's index in the policy
 };
 
 inline constexpr int32_t kNoDomainMatch = -1;
@@ -48,6 +49,25 @@ class DomainMatcher {
   // sized with reserve_scratch().
   int32_t match(std::string_view name, hs_scratch_t* scratch) const;
 
+  // Called with each matching rule id; returns true to stop the scan there.
+  using RuleVisitor = bool (*)(uint32_t rule_id, void* context);
+
+  // Calls `visitor` once for every rule matching `name` (normalised), in no particular order,
+  // until it returns true. Returns true when the visitor stopped the scan, false when every
+  // matching rule was visited (or none matched, or the scan failed). Packet path: no allocation;
+  // `scratch` as for match().
+  bool for_each_match(std::string_view name, hs_scratch_t* scratch, RuleVisitor visitor, void* context) const;
+
+  // The same with any callable `bool(uint32_t rule_id)` (a lambda with captures, say); no allocation.
+  template <typename Visit>
+  bool for_each_match(std::string_view name, hs_scratch_t* scratch, Visit&& visit) const {
+    using Callable = std::remove_reference_t<Visit>;
+    return for_each_match(
+        name, scratch,
+        [](uint32_t rule_id, void* context) { return static_cast<bool>((*static_cast<Callable*>(context))(rule_id)); },
+        const_cast<void*>(static_cast<const void*>(&visit)));
+  }
+
   // Grows `scratch` (or allocates it when null) so that it can scan this database.
   // Control thread only: Hyperscan allocates.
   bool reserve_scratch(hs_scratch_t** scratch) const;
@@ -58,6 +78,9 @@ class DomainMatcher {
 
  private:
   DomainMatcher() = default;
+  // Scans "\x01" + name + "\x02"; false when the name cannot match or Hyperscan failed.
+  // HS_SCAN_TERMINATED (the handler stopped the scan) counts as success.
+  bool scan(std::string_view name, hs_scratch_t* scratch, match_event_handler handler, void* context) const;
   hs_database_t* database_ = nullptr;
   size_t pattern_count_ = 0;
   bool from_cache_ = false;

@@ -10,7 +10,7 @@
 namespace sluice {
 
 enum class FlowVerdict : uint8_t {
-  pending = 0,     // a TLS/HTTP flow waiting for its first payload
+  pending = 0,     // a TLS/HTTP flow waiting for its ClientHello or request head
   allowed,
   denied_enforced,
   denied_dry_run,  // denied, but its policy is DRY_RUN: it passes
@@ -19,13 +19,32 @@ inline constexpr int kFlowVerdictCount = 4;
 
 enum class DestinationType : uint8_t { ip = 0, sni, http_host, dns, quic_sni };
 
+// Where a flow is in its life; picks its idle timeout (FlowTimeouts). Non-TCP flows stay `open`.
+enum class FlowState : uint8_t {
+  open = 0,     // UDP, ICMP and other protocols; TCP picked up without its SYN
+  syn_sent,     // TCP: the client's SYN seen, no SYN-ACK yet
+  established,  // TCP: the server answered the handshake
+  closing,      // TCP: one side sent FIN
+  closed,       // TCP: both sides sent FIN, or a RST was seen
+};
+inline constexpr int kFlowStateCount = 5;
+
 const char* to_string(FlowVerdict verdict);          // "PENDING" | "ALLOW" | "DROP" | "DRY_RUN_DENIAL"
 const char* to_string(DestinationType type);         // "IP" | "SNI" | ...
+const char* to_string(FlowState state);              // "open" | "syn_sent" | ...
+
+// Bits of FlowEntry::tcp_flags_seen.
+inline constexpr uint8_t kSeenClientSyn = 0x01;   // client_next_seq is the client's ISN + 1
+inline constexpr uint8_t kSeenServerSynAck = 0x02;
+inline constexpr uint8_t kSeenClientFin = 0x04;
+inline constexpr uint8_t kSeenServerFin = 0x08;
 
 struct FlowEntry {
   uint64_t flow_id = 0;
   uint64_t generation = 0;        // the policy generation that judged it
-  uint64_t last_seen_tsc = 0;
+  uint64_t last_seen_tsc = 0;     // the only per-packet write for idle aging
+  uint32_t client_next_seq = 0;   // valid with kSeenClientSyn: the sequence of the client's first byte
+  int32_t reassembly_slot = -1;   // StreamReassembler slot while a ClientHello/head is incomplete
   uint16_t attachment_index = 0;
   uint16_t policy_index = 0;
   bool in_use = false;
@@ -34,6 +53,9 @@ struct FlowEntry {
   Reason reason = Reason::allowed_full_access;
   PortClass inspection = PortClass::none;
   DestinationType destination_type = DestinationType::ip;
+  FlowState state = FlowState::open;
+  uint8_t tcp_flags_seen = 0;
 };
+static_assert(sizeof(FlowEntry) == 48);
 
 }  // namespace sluice

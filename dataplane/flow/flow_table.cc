@@ -1,5 +1,7 @@
 #include "dataplane/flow/flow_table.h"
 
+#include <cstring>
+
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -25,6 +27,17 @@ const char* to_string(DestinationType type) {
     case DestinationType::quic_sni: return "QUIC_SNI";
   }
   return "UNKNOWN";
+}
+
+const char* to_string(FlowState state) {
+  switch (state) {
+    case FlowState::open: return "open";
+    case FlowState::syn_sent: return "syn_sent";
+    case FlowState::established: return "established";
+    case FlowState::closing: return "closing";
+    case FlowState::closed: return "closed";
+  }
+  return "unknown";
 }
 
 FlowTable::~FlowTable() {
@@ -64,6 +77,20 @@ int32_t FlowTable::insert(const FlowKey& key) {
     return existing;  // present → its position; absent → negative: the table is full
   }
   return rte_hash_add_key(hash_, &key);
+}
+
+bool FlowTable::key_at(int32_t position, FlowKey& key) const {
+  void* stored = nullptr;
+  if (rte_hash_get_key_with_position(hash_, position, &stored) != 0 || !stored) return false;
+  std::memcpy(&key, stored, sizeof key);
+  return true;
+}
+
+void FlowTable::remove(int32_t position) {
+  FlowEntry& flow = entry(position);
+  flow.in_use = false;
+  void* key = nullptr;
+  if (rte_hash_get_key_with_position(hash_, position, &key) == 0) rte_hash_del_key(hash_, key);
 }
 
 uint32_t FlowTable::size() const { return static_cast<uint32_t>(rte_hash_count(hash_)); }

@@ -39,9 +39,16 @@ class FlowTable {
   // Inserts `key` (or finds it when present); negative when the table is full.
   int32_t insert(const FlowKey& key);
 
+  // The key stored at `position`; false when the position holds none.
+  bool key_at(int32_t position, FlowKey& key) const;
+  // Forgets the flow at `position` (aging): its key leaves the hash and the position is free.
+  void remove(int32_t position);
+
   FlowEntry& entry(int32_t position) { return entries_[static_cast<size_t>(position)]; }
   FlowName& name(int32_t position) { return names_[static_cast<size_t>(position)]; }
   uint32_t capacity() const { return capacity_; }
+  // Positions run from 0 to position_count() - 1 (the aging sweep walks them).
+  uint32_t position_count() const { return static_cast<uint32_t>(entries_.size()); }
   uint32_t size() const;
 
   // After the worker stopped: every flow in use, with its key.

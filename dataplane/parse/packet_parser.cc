@@ -98,6 +98,7 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
   const uint16_t fragment = load_be16(p + 6);
   const uint16_t fragment_offset = fragment & kIpv4FragmentOffsetMask;
   out.is_fragment = (fragment & kIpv4MoreFragments) != 0 || fragment_offset != 0;
+  if (out.is_fragment) out.fragment_id = load_be16(p + 4);
   const size_t l4 = l3 + header_length;
   const size_t end = l3 + total_length;
   if (fragment_offset != 0) {
@@ -139,7 +140,10 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
     if (next_header == kIpv6AuthenticationHeader) length = size_t(h[1]) * 4 + 8;
     if (length > end - position) return PacketParseError::ipv6_extension_chain;
     const bool later_fragment = next_header == kIpv6Fragment && (load_be16(h + 2) >> 3) != 0;
-    if (next_header == kIpv6Fragment) out.is_fragment = true;
+    if (next_header == kIpv6Fragment) {
+      out.is_fragment = true;
+      out.fragment_id = load_be32(h + 4);
+    }
     next_header = h[0];
     position += length;
     if (later_fragment) {

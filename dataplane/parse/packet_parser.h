@@ -58,6 +58,7 @@ struct ParsedPacket {
   uint8_t l4_protocol = 0;      // IP protocol number (after IPv6 extension headers)
   bool is_fragment = false;        // any IPv4/IPv6 fragment
   bool is_later_fragment = false;  // a fragment with offset != 0: no L4 header in it
+  uint32_t fragment_id = 0;        // IPv4 identification or IPv6 fragment header id (fragments only)
   IpAddress src;
   IpAddress dst;
   uint16_t src_port = 0;  // host byte order; 0 for portless protocols

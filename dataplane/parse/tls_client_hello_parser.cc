@@ -1,5 +1,8 @@
 #include "dataplane/parse/tls_client_hello_parser.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/parse/byte_reader.h"
 
 namespace sluice {
@@ -163,9 +166,63 @@ ClientHelloStatus parse_hello_body(ByteReader& hello, ClientHelloInfo& out) {
 
 #undef SLUICE_READ
 
+// Reads the handshake message `message` (its 4-byte header included) whose declared length is
+// `message_length`; `message` may hold only a prefix of it, and then the reader runs out of
+// arrived bytes before the declared end and says "incomplete", unless a contradiction shows first.
+ClientHelloStatus parse_message(std::span<const uint8_t> message, size_t message_length, ClientHelloInfo& out) {
+  ByteReader hello(message, kHandshakeHeaderLength, message_length);
+  const auto status = parse_hello_body(hello, out);
+  if (out.supported_versions_count == 0) out.highest_supported_version = out.legacy_version;
+  return status;
+}
+
+// Copies the fragments of the handshake message from consecutive records into `scratch` and reads
+// what has been joined. The first record's header has been checked by the caller.
+ClientHelloStatus join_records(std::span<const uint8_t> stream, std::span<uint8_t> scratch, ClientHelloInfo& out) {
+  size_t gathered = 0;
+  size_t message_length = 0;  // 0 until the handshake header has been gathered
+  size_t position = 0;
+  size_t used = 0;
+  while (message_length == 0 || gathered < message_length) {
+    const size_t available = stream.size() - position;
+    // Only handshake records may carry the rest of the hello; judge each byte as it arrives.
+    if (available >= 1 && stream[position] != kContentTypeHandshake) return ClientHelloStatus::malformed;
+    if (available >= 2 && stream[position + 1] != kTlsMajorVersion) return ClientHelloStatus::malformed;
+    if (available < kRecordHeaderLength) break;
+    const size_t record_length = load_be16(stream.data() + position + 3);
+    // RFC 8446 5.1: handshake records are never empty.
+    if (record_length == 0 || record_length > kMaxRecordLength) return ClientHelloStatus::malformed;
+    const size_t fragment = std::min(record_length, available - kRecordHeaderLength);
+    if (fragment > scratch.size() - gathered) return ClientHelloStatus::too_large;
+    std::memcpy(scratch.data() + gathered, stream.data() + position + kRecordHeaderLength, fragment);
+    const size_t record_starts_at = gathered;
+    gathered += fragment;
+    if (message_length == 0 && gathered >= kHandshakeHeaderLength) {
+      message_length = kHandshakeHeaderLength + load_be24(scratch.data() + 1);
+      if (message_length > scratch.size()) return ClientHelloStatus::too_large;
+    }
+    // As in one record: the client sends nothing after its hello until the server answers, so a
+    // record reaching past the end of the message contradicts the handshake length.
+    if (message_length != 0 && record_starts_at + record_length > message_length) return ClientHelloStatus::malformed;
+    if (fragment < record_length) break;  // the rest of this record has not arrived yet
+    position += kRecordHeaderLength + record_length;
+    used = position;
+  }
+  if (message_length == 0) return ClientHelloStatus::incomplete;
+  const auto status = parse_message(scratch.first(gathered), message_length, out);
+  // "ok" means every byte of the message was read, so the loop above ended on a whole record.
+  if (status == ClientHelloStatus::ok) out.stream_bytes_used = uint32_t(used);
+  return status;
+}
+
 }  // namespace
 
 ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, ClientHelloInfo& out) {
+  return parse_client_hello(stream, std::span<uint8_t>(), out);
+}
+
+ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, std::span<uint8_t> scratch,
+                                     ClientHelloInfo& out) {
   out = ClientHelloInfo{};
   // Judge each byte as soon as it is present, so that a non-TLS stream is never "incomplete".
   if (stream.size() >= 1 && stream[0] != kContentTypeHandshake) return ClientHelloStatus::not_tls;
@@ -173,24 +230,30 @@ ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, ClientHell
   if (stream.size() < kRecordHeaderLength) return ClientHelloStatus::incomplete;
 
   const size_t record_length = load_be16(stream.data() + 3);
-  if (record_length > kMaxRecordLength || record_length < kHandshakeHeaderLength) return ClientHelloStatus::malformed;
+  if (record_length > kMaxRecordLength || record_length == 0) return ClientHelloStatus::malformed;
+  // Without scratch memory a handshake header cut across records can never be read.
+  if (record_length < kHandshakeHeaderLength && scratch.empty()) return ClientHelloStatus::malformed;
   const size_t arrived = stream.size() - kRecordHeaderLength;
-  // Only the first record is read: bytes of later records must not be mistaken for this one's.
-  auto record = stream.subspan(kRecordHeaderLength, record_length < arrived ? record_length : arrived);
+  // Bytes of later records must not be mistaken for this one's.
+  auto record = stream.subspan(kRecordHeaderLength, std::min(record_length, arrived));
 
   if (record.size() >= 1 && record[0] != kHandshakeClientHello) return ClientHelloStatus::not_client_hello;
+  if (record_length < kHandshakeHeaderLength) return join_records(stream, scratch, out);
   if (record.size() < kHandshakeHeaderLength) return ClientHelloStatus::incomplete;
-  const size_t hello_length = load_be24(record.data() + 1);
+  const size_t message_length = kHandshakeHeaderLength + load_be24(record.data() + 1);
   // A client sends nothing after its ClientHello until the server answers: trailing bytes in the
   // same record contradict the handshake length.
-  if (kHandshakeHeaderLength + hello_length < record_length) return ClientHelloStatus::malformed;
+  if (message_length < record_length) return ClientHelloStatus::malformed;
 
-  // When the hello is longer than this record, the reader runs out of arrived bytes before its
-  // declared end and reports "incomplete", unless a contradiction shows up first.
-  ByteReader hello(record, kHandshakeHeaderLength, kHandshakeHeaderLength + hello_length);
-  const auto status = parse_hello_body(hello, out);
-  if (out.supported_versions_count == 0) out.highest_supported_version = out.legacy_version;
-  return status;
+  // The whole hello in this record (the common case), or no scratch to join records in: read it in
+  // place. A hello longer than this record is then "incomplete", unless a contradiction shows first.
+  if (message_length == record_length || scratch.empty()) {
+    const auto status = parse_message(record, message_length, out);
+    if (status == ClientHelloStatus::ok) out.stream_bytes_used = uint32_t(kRecordHeaderLength + record_length);
+    return status;
+  }
+  if (message_length > scratch.size()) return ClientHelloStatus::too_large;
+  return join_records(stream, scratch, out);
 }
 
 const char* to_string(ClientHelloStatus status) {
@@ -200,6 +263,7 @@ const char* to_string(ClientHelloStatus status) {
     case ClientHelloStatus::not_tls: return "not_tls";
     case ClientHelloStatus::not_client_hello: return "not_client_hello";
     case ClientHelloStatus::malformed: return "malformed";
+    case ClientHelloStatus::too_large: return "too_large";
   }
   return "unknown";
 }

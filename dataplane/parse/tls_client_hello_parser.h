@@ -1,5 +1,6 @@
 // Reads a TLS ClientHello from the start of a TCP stream (the client's first bytes).
-// Pure, bounds-checked, no allocation: views point into the input span.
+// Pure, bounds-checked, no allocation: views point into the input span, or into the caller's
+// scratch memory when the hello had to be joined from several records.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@ enum class ClientHelloStatus : uint8_t {
   not_tls,            // the first record is not a TLS handshake record
   not_client_hello,   // a handshake record, but not a ClientHello
   malformed,          // a length or field that contradicts its container
+  too_large,          // the hello spans records and would not fit in the scratch memory given
 };
 
 struct ClientHelloInfo {
@@ -25,11 +27,23 @@ struct ClientHelloInfo {
   std::string_view first_alpn;       // first ALPN protocol, if any
   uint8_t supported_versions_count = 0;
   uint16_t highest_supported_version = 0;  // from supported_versions, else legacy_version
+  // Bytes of the stream up to and including the record that completed the hello (ok only).
+  uint32_t stream_bytes_used = 0;
 };
 
 // `stream` is the TCP payload from the first byte the client sent. Only the first TLS record is
-// read: a ClientHello longer than it (or than `stream`) is `incomplete`.
+// read: a ClientHello longer than it (or than `stream`) is `incomplete`. The same as the overload
+// below with no scratch memory.
 ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, ClientHelloInfo& out);
+
+// As above, but a ClientHello cut into several handshake records (RFC 8446 5.1 lets a client
+// fragment a handshake message across records) is joined in `scratch`, caller-owned memory of up
+// to 16 KiB, and the views in `out` then point into it. `incomplete` until the record completing
+// the hello has arrived; `malformed` when a later record is not a handshake record or the lengths
+// disagree; `too_large` when the hello spans records and is longer than `scratch`. A hello within
+// one record is read in place, whatever the size of `scratch`.
+ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, std::span<uint8_t> scratch,
+                                     ClientHelloInfo& out);
 
 const char* to_string(ClientHelloStatus status);
 

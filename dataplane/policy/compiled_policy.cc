@@ -118,6 +118,36 @@ bool CompiledRuleset::allows_resolver(const IpAddress& address) const {
   return false;
 }
 
+bool CompiledRuleset::domain_rule_allows_port(uint32_t rule_id, uint16_t port) const {
+  if (rule_id >= domain_ports.size()) return true;
+  const std::vector<PortRange>& ranges = domain_ports[rule_id];
+  if (ranges.empty()) return true;
+  for (const PortRange& range : ranges)
+    if (port >= range.first && port <= range.last) return true;
+  return false;
+}
+
+bool CompiledRuleset::domain_allows(std::string_view name, uint16_t port, hs_scratch_t* scratch,
+                                    uint32_t* rule_id) const {
+  if (!domains) return false;
+  if (!rule_id) {
+    return domains->for_each_match(name, scratch,
+                                   [&](uint32_t id) { return domain_rule_allows_port(id, port); });
+  }
+  // Hyperscan reports the rules of one name in no fixed order: visit them all for the lowest.
+  bool found = false;
+  uint32_t lowest = 0;
+  domains->for_each_match(name, scratch, [&](uint32_t id) {
+    if ((!found || id < lowest) && domain_rule_allows_port(id, port)) {
+      found = true;
+      lowest = id;
+    }
+    return found && lowest == 0;  // nothing is lower than rule 0
+  });
+  if (found) *rule_id = lowest;
+  return found;
+}
+
 CompiledPolicy::~CompiledPolicy() {
   if (sources_v4) rte_lpm_free(sources_v4);
   if (sources_v6) rte_lpm6_free(sources_v6);

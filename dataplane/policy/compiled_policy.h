@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <hs/hs.h>
@@ -86,10 +87,24 @@ struct CompiledRuleset {
   AccessMode access_mode = AccessMode::restricted;
   Enforcement enforcement = Enforcement::enforce;
   std::unique_ptr<DomainMatcher> domains;
-  std::vector<std::string> domain_patterns;  // as written, indexed by DomainRule::id
+  std::vector<std::string> domain_patterns;  // as written (with any ":PORTS"), indexed by DomainRule::id
+  // The destination ports of each allowed-domain rule, by DomainRule::id: sorted, merged
+  // ranges; an empty vector = every port. A rule id past the end also allows every port (a
+  // ruleset built without ports), but the compiler sizes it to domain_patterns.
+  std::vector<std::vector<PortRange>> domain_ports;
   std::vector<IpAddress> dns_resolvers;
 
   bool allows_resolver(const IpAddress& address) const;
+
+  // Packet path, no allocation: true when some allowed-domain rule matching `name` (normalised)
+  // allows `port`. Rules for the same name add up (their ports are a union). `rule_id`
+  // (optional) receives the lowest such rule's id; without it the scan stops at the first
+  // allowing rule, with it every matching rule is visited so that the answer is stable.
+  bool domain_allows(std::string_view name, uint16_t port, hs_scratch_t* scratch, uint32_t* rule_id = nullptr) const;
+
+  // Whether allowed-domain rule `rule_id` allows destination `port` (its ports alone, not its
+  // name): for IPs learned from a DNS answer of a name that rule matched. No allocation.
+  bool domain_rule_allows_port(uint32_t rule_id, uint16_t port) const;
 };
 
 struct CompiledAttachment {

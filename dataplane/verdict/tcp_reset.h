@@ -1,4 +1,4 @@
-// Builds the TCP reset that tells a client at once that its connection is denied.
+// Builds the TCP resets that tell both ends of a denied connection at once that it is over.
 // Pure: no DPDK, no allocation.
 #pragma once
 
@@ -17,5 +17,14 @@ namespace sluice {
 // valid IP and TCP checksums. Returns the frame length, or 0 when `packet` is not TCP or `out`
 // is too small.
 size_t build_tcp_reset(std::span<const uint8_t> frame, const ParsedPacket& packet, std::span<uint8_t> out);
+
+// Writes into `out` the reset the packet's receiver gets in its place, as if its sender had
+// sent it: the same L2 header, addresses and ports as `packet`, flags RST|ACK, seq = `seq`
+// (the receiver's next expected byte: RFC 5961 accepts a reset only there), ack = the packet's
+// ack. For a denied packet that never arrives, `seq` is usually the packet's own sequence.
+// Returns the frame length, or 0 when `packet` is not TCP or carries no ACK (the receiver has
+// not completed a handshake it could tear down).
+size_t build_tcp_reset_onward(std::span<const uint8_t> frame, const ParsedPacket& packet, uint32_t seq,
+                              std::span<uint8_t> out);
 
 }  // namespace sluice

@@ -1,12 +1,18 @@
 // The per-packet work of one worker, shared by sluiced's worker loop and `sluicectl replay`:
 // parse → flow lookup (bulk, per burst) → judge new flows → act. No allocation, lock, syscall
-// or exception here; replies (TCP resets) come from a pre-allocated mempool.
+// or exception here; replies (TCP resets, ICMP errors) come from a pre-allocated mempool, and
+// the reassembly buffers, fragment memory and learned-address overlay are allocated up front.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "dataplane/flow/flow_table.h"
+#include "dataplane/flow/flow_timeouts.h"
+#include "dataplane/flow/fragment_tracker.h"
+#include "dataplane/flow/stream_reassembler.h"
 #include "dataplane/policy/compiled_policy.h"
+#include "dataplane/policy/learned_addresses.h"
 #include "dataplane/worker/flow_event.h"
 #include "dataplane/worker/worker_counters.h"
 
@@ -19,54 +25,128 @@ namespace sluice {
 inline constexpr uint16_t kBurstSize = 32;
 
 struct BurstOutput {
-  rte_mbuf* forward[kBurstSize];  // out of the other side's port
+  // Out of the other side's port: forwarded packets, and resets sent on to the far end. A burst
+  // adds at most one onward reset per packet it drops.
+  rte_mbuf* forward[kBurstSize];
   uint16_t forward_count = 0;
-  rte_mbuf* replies[kBurstSize];  // back out of the ingress port (TCP resets)
+  rte_mbuf* replies[kBurstSize];  // back out of the ingress port (TCP resets, ICMP errors)
   uint16_t reply_count = 0;
+};
+
+// DNS learning's clamps (seconds): an answer's TTL is raised to `min_ttl`, cut to `max_ttl`,
+// and the address stays usable `grace` longer, so that a flow opened just before expiry works.
+struct DnsLearningLimits {
+  uint32_t min_ttl = 30;
+  uint32_t max_ttl = 3600;
+  uint32_t grace = 60;
 };
 
 struct PacketProcessorSetup {
   uint16_t worker_index = 0;
   FlowTable* flows = nullptr;
   rte_ring* events = nullptr;         // FlowEvent elements; single producer: this worker
-  rte_mempool* reply_pool = nullptr;  // mbufs for resets
+  rte_mempool* reply_pool = nullptr;  // mbufs for resets and ICMP errors
   WorkerCounters* counters = nullptr;
   bool emit_allowed_flows = false;    // also send ALLOW verdicts as events (flow log)
+  FlowTimeoutSeconds timeouts;
+  uint32_t tls_max_client_hello_bytes = 16384;  // reassembly bound of a ClientHello
+  uint32_t http_max_head_bytes = 8192;          // reassembly bound of an HTTP request head
+  uint32_t reassembly_slots = 1024;             // ClientHellos/heads being reassembled at once
+  uint32_t fragment_slots = 4096;               // first fragments remembered
+  uint32_t fragment_lifetime_seconds = 30;
+  uint32_t deny_replies_per_second = 10000;     // resets/ICMP errors for retries of denied flows
+  // DNS learning: answers from allowed resolvers for allowed names become LearnedAddressEvents
+  // on `learned` (single producer: this worker); workers read the control thread's published
+  // table through `learned_table`. Both null: no learning.
+  rte_ring* learned = nullptr;
+  const std::atomic<const LearnedAddressTable*>* learned_table = nullptr;
+  DnsLearningLimits dns_learning;
+  // When true the caller sets the clock (set_clock) instead of the TSC: `sluicectl replay`
+  // runs on the capture's timestamps so that timeouts and TTLs replay as they happened.
+  bool external_clock = false;
 };
 
 class PacketProcessor {
  public:
-  explicit PacketProcessor(const PacketProcessorSetup& setup) : setup_(setup) {}
+  explicit PacketProcessor(const PacketProcessorSetup& setup);
 
   // Judges and sorts `count` (≤ kBurstSize) packets received on `ingress`. Dropped packets are
   // freed here; forwarded ones and replies are handed back in `out` for the caller to send.
   void process_burst(const CompiledPolicy& policy, Side ingress, rte_mbuf** packets, uint16_t count,
                      BurstOutput& out);
 
+  // Idle aging: looks at up to `budget` flow-table positions (round robin) and removes the flows
+  // idle past their state's timeout. The worker calls it every loop iteration, with a larger
+  // budget when idle, so that aging costs nothing per packet.
+  uint32_t expire_idle(uint32_t budget);
+
+  void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
   uint16_t worker_index() const { return setup_.worker_index; }
+  const StreamReassembler& reassembler() const { return reassembler_; }
 
  private:
   struct PacketContext;
   struct FlowFacts;
   struct Decision;
+  uint64_t now() const;
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
-  Decision judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow) const;
-  Decision judge_payload(const CompiledPolicy& policy, const PacketContext& packet, FlowEntry& flow,
+  void handle_later_fragment(PacketContext& packet, BurstOutput& out);
+  void track_tcp(FlowEntry& flow, const ParsedPacket& parsed, bool from_initiator) const;
+  Decision judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow,
+                             FlowName& name) const;
+  Decision judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
                          FlowName& name) const;
+  Decision inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
+                           uint16_t port);
+  Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
+                        FlowEntry& flow, FlowName& name, uint16_t port);
   Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
-                      DestinationType type) const;
-  Decision rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, const FlowName& name) const;
+                      DestinationType type, uint16_t port) const;
+  Decision rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, FlowName& name) const;
   // Applies a decision; returns true when the flow's verdict changed (and an event was sent).
   bool apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts, FlowEntry& flow,
              const FlowName* name, bool is_first_verdict);
   void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName* name);
+  void learn_from_dns_answer(const CompiledPolicy& policy, const PacketContext& packet, const FlowEntry& flow);
+  void tell_endpoints(const PacketContext& packet, const FlowEntry& flow, bool decided_now, bool from_initiator,
+                      BurstOutput& out);
+  template <typename Build>
+  bool send_built(Build build, rte_mbuf** list, uint16_t& count);
   void send_reset(const PacketContext& packet, BurstOutput& out);
+  void send_onward_reset(const PacketContext& packet, uint32_t seq, BurstOutput& out);
+  void send_icmp_unreachable(const PacketContext& packet, BurstOutput& out);
+  bool take_reply_token();
+  void release_reassembly(FlowEntry& flow);
   void drop(rte_mbuf* packet, Reason reason);
 
+  // Learned in this worker but maybe not yet in the published table (the control thread is a
+  // ring hop and a publish away; the client's SYN follows the answer at once).
+  struct RecentlyLearned {
+    uint64_t sequence = 0;  // 0: empty
+    uint64_t expires_tsc = 0;
+    IpAddress address;
+    uint16_t policy_slot = 0;
+    uint8_t name_length = 0;
+    char name[kMaxHostnameLength];
+  };
+  static constexpr int kRecentlyLearned = 64;
+
   PacketProcessorSetup setup_;
+  FlowTimeouts timeouts_;
+  StreamReassembler reassembler_;
+  FragmentTracker fragments_;
+  std::unique_ptr<uint8_t[]> hello_scratch_;  // joins a ClientHello spread over TLS records
+  uint64_t tsc_hz_ = 0;
   uint64_t next_flow_number_ = 1;
-  uint64_t burst_tsc_ = 0;  // rte_rdtsc() at the start of the burst being processed
+  uint64_t burst_tsc_ = 0;  // the clock at the start of the burst being processed
+  uint64_t clock_tsc_ = 0;  // external_clock only
+  uint32_t aging_cursor_ = 0;
+  double reply_tokens_ = 0;
+  uint64_t reply_tokens_tsc_ = 0;
+  uint64_t learned_sequence_ = 0;
+  RecentlyLearned recently_learned_[kRecentlyLearned];
+  int recently_learned_next_ = 0;
 };
 
 }  // namespace sluice

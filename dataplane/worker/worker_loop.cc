@@ -9,6 +9,9 @@ namespace sluice {
 
 namespace {
 
+constexpr uint32_t kAgingBudgetBusy = 16;
+constexpr uint32_t kAgingBudgetIdle = 512;
+
 uint64_t total_bytes(rte_mbuf* const* packets, uint16_t count) {
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < count; ++i) bytes += rte_pktmbuf_pkt_len(packets[i]);
@@ -53,6 +56,9 @@ int run_worker_loop(void* arg) {
       transmit(setup.ports[static_cast<int>(other)], out.forward, out.forward_count, other, counters);
       transmit(setup.ports[side_index], out.replies, out.reply_count, side, counters);
     }
+    // Idle aging walks a slice of the flow table each iteration: more when there was nothing to
+    // do, a little when busy so that a saturated worker still ages its flows.
+    setup.processor->expire_idle(moved_packets ? kAgingBudgetBusy : kAgingBudgetIdle);
     // Past this point the worker holds no pointer into any policy generation.
     rte_rcu_qsbr_quiescent(shared.qsbr, setup.qsbr_thread_id);
     bump(counters.loops);

@@ -15,6 +15,9 @@ namespace sluice {
 struct WorkerShared {
   std::atomic<const CompiledPolicy*> policy{nullptr};  // control: publish (release); workers: read (acquire)
   std::atomic<bool> stop{false};                       // control: write; workers: read
+  // Addresses learned from DNS answers: control publishes (release) a new table and frees the
+  // old one after an RCU grace period; workers read (acquire) through PacketProcessorSetup.
+  std::atomic<const LearnedAddressTable*> learned{nullptr};
   rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
 };
 

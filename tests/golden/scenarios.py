@@ -49,9 +49,10 @@ def tls(name, sni_for_hello, reason, destination, *, source=PROD, client=PROD_HO
                             dtype, destination, vlan=vlan, note=note)
 
 
-def http(name, request, reason, destination, *, source=PROD, client=PROD_HOST, note=""):
-    return tcp_payload_case(name, source, client, next(_ports), HTTP_SERVER, 80, [request],
-                            reason, "HTTP_HOST", destination, note=note)
+def http(name, request, reason, destination, *, source=PROD, client=PROD_HOST, segments=None,
+         note=""):
+    return tcp_payload_case(name, source, client, next(_ports), HTTP_SERVER, 80,
+                            segments or [request], reason, "HTTP_HOST", destination, note=note)
 
 
 def _big_hello():
@@ -66,9 +67,23 @@ def _arp_case():
 
 
 def _fragment_case():
-    frags = frames.ipv4_fragments(PROD_HOST, next(_ports), RESOLVER, 53, bytes(64), 32)
-    case = Case("ip_fragments_dropped", frags, [], [], note="ip_fragment, no record")
+    """A DNS query in two IPv4 fragments: the first (with the UDP header) is judged, the second
+    follows its verdict."""
+    sport = next(_ports)
+    frags = frames.ipv4_fragments(PROD_HOST, sport, RESOLVER, 53, bytes(64), 32)
+    case = udp_case("ip_fragments_follow_first", PROD, frags, "allowed_dns_resolver", "DNS",
+                    RESOLVER, note="first fragment judged, the second follows it")
     case.extra["match"] = lambda pkt: IP in pkt and pkt[IP].id == 0x4242
+    return case
+
+
+def _orphan_fragment_case():
+    """A later fragment whose first fragment never came: dropped, no flow, no record."""
+    frags = frames.ipv4_fragments(PROD_HOST, next(_ports), RESOLVER, 53, bytes(64), 32,
+                                  fragment_id=0x4343)
+    case = Case("ip_fragment_without_first_dropped", frags[1:], [], [],
+                note="fragment_without_first, no record")
+    case.extra["match"] = lambda pkt: IP in pkt and pkt[IP].id == 0x4343
     return case
 
 
@@ -113,8 +128,8 @@ def _build():
                     hello=client_hello(b"pypi .org"))),
         ("tls", tls("tls_not_tls_on_443", None, "tls_not_client_hello", TLS_SERVER,
                     hello=frames.http_get("pypi.org"))),
-        ("tls", tls("tls_client_hello_longer_than_segment", None, "tls_client_hello_fragmented",
-                    TLS_SERVER, segments=[fragmented_hello[:1000], fragmented_hello[1000:]])),
+        ("tls", tls("tls_client_hello_in_two_segments", None, "allowed_domain", "pypi.org",
+                    segments=[fragmented_hello[:1000], fragmented_hello[1000:]])),
         # --- HTTP: Host against allowed domains ------------------------------------------
         ("http", http("http_allowed", frames.http_get("pypi.org"), "allowed_domain",
                       "pypi.org")),
@@ -133,9 +148,9 @@ def _build():
                       "http_duplicate_host", HTTP_SERVER)),
         ("http", http("http_not_request", client_hello("pypi.org"), "http_not_request",
                       HTTP_SERVER)),
-        ("http", http("http_head_longer_than_segment",
-                      b"GET / HTTP/1.1\r\nHost: pypi.org\r\nUser-Agent: sluice-golden/1\r\n",
-                      "http_head_fragmented", HTTP_SERVER)),
+        ("http", http("http_head_in_two_segments", None, "allowed_domain", "pypi.org",
+                      segments=[b"GET / HTTP/1.1\r\nHost: pypi.org\r\nUser-Agent: sluice-golden/1\r\n",
+                                b"Accept: */*\r\n\r\n"])),
         # --- source selection ----------------------------------------------------------
         ("source", tls("default_policy_allows_its_domain", "pypi.org", "allowed_domain",
                        "pypi.org", source=UNATTACHED, client=UNATTACHED_HOST)),
@@ -176,6 +191,7 @@ def _build():
         # No flow: last, so they cannot shift the flow ids above.
         ("l2", _arp_case()),
         ("l2", _fragment_case()),
+        ("l2", _orphan_fragment_case()),
     ]
     return cases
 

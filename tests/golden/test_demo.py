@@ -116,9 +116,10 @@ def test_demo_replay_denials_agree_with_sluiced(demo_run, demo_replay):
 
 
 def test_demo_totals(demo_run):
-    """Nothing else came out: 53 of the 64 packets forwarded, 5 RSTs, 10 records."""
+    """Nothing else came out: 53 of the 64 packets forwarded, 7 replies (5 RSTs for denied
+    flows, 1 for a retransmitted denied SYN, 1 ICMP error for a denied DNS query), 10 records."""
     assert_frames(demo_run.outside_tx, [p for c in CASES for p in c.forwarded],
                   "outside port tx, all flows")
     assert_frames(demo_run.inside_tx, [p for c in CASES for p in c.resets], "inside port tx")
-    assert len(demo_run.outside_tx) == 53 and len(demo_run.inside_tx) == 5
+    assert len(demo_run.outside_tx) == 53 and len(demo_run.inside_tx) == 7
     assert len(demo_run.denials) == 10

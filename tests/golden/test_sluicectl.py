@@ -142,7 +142,8 @@ EXPLAIN_CASES = {
     "allowed_network_port_over_udp": (
         [GOLDEN_POLICY, PROD_HOST, DB, "--port", "5432", "--protocol", "udp"],
         answer(PROD_HOST, PROD_ATTACHMENT, RESTRICTED, POLICYS_OWN, f"{DB}, UDP port 5432",
-               f"UDP datagram {PROD_HOST}:{PROBE_PORT} -> {DB}:5432", "DROP ip_not_allowed",
+               f"UDP datagram {PROD_HOST}:{PROBE_PORT} -> {DB}:5432",
+               "DROP ip_not_allowed (the client gets an ICMP administratively-prohibited error)",
                f'{DB} is in allowed_networks[0] 198.19.0.0/24 TCP port 5432 "metastore" of policy '
                "restricted, but not for UDP port 5432")),
     "address_outside_every_network": (
@@ -165,7 +166,7 @@ EXPLAIN_CASES = {
         [GOLDEN_POLICY, PROD_HOST, OTHER_RESOLVER, "--port", "53", "--protocol", "udp"],
         answer(PROD_HOST, PROD_ATTACHMENT, RESTRICTED, POLICYS_OWN, f"{OTHER_RESOLVER}, UDP port 53",
                f"UDP datagram {PROD_HOST}:{PROBE_PORT} -> {OTHER_RESOLVER}:53",
-               "DROP dns_resolver_not_allowed",
+               "DROP dns_resolver_not_allowed (the client gets an ICMP administratively-prohibited error)",
                f"{OTHER_RESOLVER} is not a DNS resolver of policy restricted (it lists {RESOLVER})")),
     "address_on_a_tls_port_waits_for_its_name": (
         [GOLDEN_POLICY, PROD_HOST, TLS_SERVER],
@@ -242,7 +243,7 @@ def test_explain_json_for_a_matched_pattern():
         "verdict": "ALLOW", "reason": "allowed_domain", "destination_type": "SNI",
         "judged_name": "api.github.com",
         "matched_domain": {"index": 2, "pattern": ".github.com"}, "matched_network": None,
-        "covering_networks": [], "dns_resolvers": [RESOLVER], "tcp_reset": False,
+        "covering_networks": [], "dns_resolvers": [RESOLVER], "tcp_reset": False, "icmp_unreachable": False,
         "because": '"api.github.com" matches allowed_domains[2] ".github.com" of policy restricted'}
 
 
@@ -257,7 +258,7 @@ def test_explain_json_for_an_address_on_another_port():
         "enforcement": "ENFORCE", "enforcement_overridden": False,
         "verdict": "DROP", "reason": "ip_not_allowed", "destination_type": "IP", "judged_name": None,
         "matched_domain": None, "matched_network": None, "covering_networks": [],
-        "dns_resolvers": [RESOLVER], "tcp_reset": True,
+        "dns_resolvers": [RESOLVER], "tcp_reset": True, "icmp_unreachable": False,
         "because": f"no allowed network of policy baseline holds {DB}"}
     # The same address from spark-prod: the rule that covers it, and the one that allows it.
     prod = explain_json(GOLDEN_POLICY, PROD_HOST, DB, "--port", "5432")

@@ -35,7 +35,7 @@ class Case:
     name: str
     packets: list                  # what the client sends into the inside port, in order
     forwarded: list                # which of them leave the outside port, in order
-    resets: list                   # RST frames the appliance sends out of the inside port
+    resets: list                   # replies the appliance sends out of the inside port (RSTs, ICMP errors)
     record: dict = None            # the denial record without event_time/flow_id, or None
     flow: dict = None              # flow-log fields the contract fixes, without flow_id
     key: tuple = None              # frames.flow_key of the flow; None when no flow is made
@@ -79,8 +79,10 @@ def tcp_payload_case(name, source, client, sport, server, dport, payloads, reaso
                      destination, *, vlan=None, note=""):
     """A TCP flow to a TLS or HTTP port: SYN, ACK, the payload segments, FIN.
 
-    The handshake passes; the first payload segment decides. Denied in ENFORCE: that segment
-    is dropped and answered with a RST, everything after it is dropped silently.
+    The handshake passes; the segment that completes the ClientHello or request head (the
+    last of `payloads`) decides, and the segments before it pass (they hold message bytes
+    only). Denied in ENFORCE: the deciding segment is dropped and answered with a RST,
+    everything after it is dropped silently. No server answers here, so no reset goes on to it.
     """
     flow = frames.TcpFlow(client, sport, server, dport, vlan=vlan)
     syn, ack = flow.syn(), flow.ack()
@@ -90,7 +92,7 @@ def tcp_payload_case(name, source, client, sport, server, dport, payloads, reaso
     verdict, record, flow_fields = _judgement(client, reason, dtype, destination, source,
                                               sport, server, dport, "TCP")
     if verdict == DROP:
-        forwarded, resets = [syn, ack], [frames.expected_reset(data[0])]
+        forwarded, resets = [syn, ack] + data[:-1], [frames.expected_reset(data[-1])]
     else:
         forwarded, resets = packets, []
     return Case(name, packets, forwarded, resets, record, flow_fields, flow.key(), note)
@@ -101,7 +103,8 @@ def tcp_syn_case(name, source, client, sport, server, dport, reason, dtype="IP",
     """A TCP flow judged on its SYN (destination IP, protocol, port).
 
     Allowed or dry-run: SYN, ACK, one data segment, FIN all pass. Denied in ENFORCE: the SYN
-    is dropped and answered with a RST; the client's retransmitted SYN is dropped silently.
+    is dropped and answered with a RST; so is the client's retransmitted SYN (its first RST may
+    have been lost), within the appliance's reply rate.
     """
     destination = destination if destination is not None else _ip_str(server)
     flow = frames.TcpFlow(client, sport, server, dport, vlan=vlan)
@@ -110,7 +113,8 @@ def tcp_syn_case(name, source, client, sport, server, dport, reason, dtype="IP",
     if verdict == DROP:
         first = flow.syn()
         retransmit = flow.syn()
-        return Case(name, [first, retransmit], [], [frames.expected_reset(first)], record,
+        return Case(name, [first, retransmit], [],
+                    [frames.expected_reset(first), frames.expected_reset(retransmit)], record,
                     flow_fields, flow.key(), note)
     packets = [flow.syn(), flow.ack()]
     if payload:
@@ -122,7 +126,8 @@ def tcp_syn_case(name, source, client, sport, server, dport, reason, dtype="IP",
 def udp_case(name, source, packets, reason, dtype, destination=None, *, note=""):
     """A UDP flow (all `packets` share one 5-tuple), judged on its first packet.
 
-    Denied in ENFORCE: every packet is dropped (UDP gets no RST)."""
+    Denied in ENFORCE: every packet is dropped and answered with an ICMP administratively-
+    prohibited error, so that the client fails at once instead of timing out."""
     first = packets[0]
     ipl = first[IP] if IP in first else first[IPv6]
     udp = first[UDP]
@@ -130,8 +135,9 @@ def udp_case(name, source, packets, reason, dtype, destination=None, *, note="")
     verdict, record, flow_fields = _judgement(ipl.src, reason, dtype, destination, source,
                                               udp.sport, ipl.dst, udp.dport, "UDP")
     forwarded = [] if verdict == DROP else list(packets)
-    return Case(name, list(packets), forwarded, [], record, flow_fields, frames.flow_key(first),
-                note)
+    replies = [frames.expected_icmp_unreachable(p) for p in packets] if verdict == DROP else []
+    return Case(name, list(packets), forwarded, replies, record, flow_fields,
+                frames.flow_key(first), note)
 
 
 def dns_case(name, source, client, sport, resolver, qname, reason, *, note=""):

@@ -9,8 +9,9 @@ import ipaddress
 import struct
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
+from scapy.layers.inet6 import ICMPv6DestUnreach, IPerror6, IPv6
+from scapy.packet import Raw
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 
 # The inside hosts' next hop (the router the appliance sits in front of) and the hosts.
@@ -178,16 +179,16 @@ def arp_request(sender, target, sender_mac=None):
                         pdst=target))
 
 
-def ipv4_fragments(src, sport, dst, dport, payload, first_length):
+def ipv4_fragments(src, sport, dst, dport, payload, first_length, fragment_id=0x4242):
     """A UDP datagram split into two IPv4 fragments (the first carries the UDP header)."""
     whole = bytes(UDP(sport=sport, dport=dport) / payload)
     whole = bytes(UDP(whole))  # lengths and checksum filled in
     assert first_length % 8 == 0
     first = finish(l2(host_mac(src), GATEWAY_MAC)
-                   / IP(src=src, dst=dst, ttl=64, id=0x4242, flags="MF", frag=0, proto=17)
+                   / IP(src=src, dst=dst, ttl=64, id=fragment_id, flags="MF", frag=0, proto=17)
                    / whole[:first_length])
     second = finish(l2(host_mac(src), GATEWAY_MAC)
-                    / IP(src=src, dst=dst, ttl=64, id=0x4242, flags=0, frag=first_length // 8,
+                    / IP(src=src, dst=dst, ttl=64, id=fragment_id, flags=0, frag=first_length // 8,
                          proto=17)
                     / whole[first_length:])
     return [first, second]
@@ -210,7 +211,15 @@ def flow_key_of(a, a_port, b, b_port, protocol):
 
 
 def flow_key(pkt):
-    """The direction-free key of a packet, or None for ARP and non-TCP/UDP."""
+    """The direction-free key of a packet, or None for ARP and non-TCP/UDP. An ICMP error
+    belongs to the flow of the packet it quotes."""
+    if IPerror in pkt or IPerror6 in pkt:
+        ipl = pkt[IPerror] if IPerror in pkt else pkt[IPerror6]
+        if UDPerror in ipl:
+            return flow_key_of(ipl.src, ipl[UDPerror].sport, ipl.dst, ipl[UDPerror].dport, "UDP")
+        if TCPerror in ipl:
+            return flow_key_of(ipl.src, ipl[TCPerror].sport, ipl.dst, ipl[TCPerror].dport, "TCP")
+        return None
     if IP in pkt:
         ipl = pkt[IP]
     elif IPv6 in pkt:
@@ -246,6 +255,47 @@ def expected_reset(pkt):
         frame = frame / IPv6(src=pkt[IPv6].dst, dst=pkt[IPv6].src, hlim=64, tc=0, fl=0)
     frame = frame / TCP(sport=tcp.dport, dport=tcp.sport, seq=seq & 0xFFFFFFFF,
                         ack=ack & 0xFFFFFFFF, flags="RA", window=0)
+    return finish(frame)
+
+
+def expected_icmp_unreachable(pkt):
+    """The ICMP error the appliance must send back for a denied UDP datagram `pkt` (contract:
+    IPv4 type 3 code 13 quoting the IP header and 64 bytes after it; IPv6 type 1 code 1 quoting
+    up to 1232 bytes; from the denied destination to the sender, TTL/hop limit 64, IPv4 id 0
+    without DF, MACs swapped, VLAN tags kept)."""
+    eth = pkt[Ether]
+    frame = Ether(src=eth.dst, dst=eth.src)
+    if Dot1Q in pkt:
+        tag = pkt[Dot1Q]
+        frame = frame / Dot1Q(prio=tag.prio, id=tag.id, vlan=tag.vlan)
+    if IP in pkt:
+        original = bytes(pkt[IP])[:pkt[IP].len]
+        quoted = original[:pkt[IP].ihl * 4 + 64]
+        frame = (frame / IP(src=pkt[IP].dst, dst=pkt[IP].src, ttl=64, id=0, flags=0, tos=0)
+                 / ICMP(type=3, code=13) / Raw(quoted))
+    else:
+        original = bytes(pkt[IPv6])[:40 + pkt[IPv6].plen]
+        frame = (frame / IPv6(src=pkt[IPv6].dst, dst=pkt[IPv6].src, hlim=64, tc=0, fl=0)
+                 / ICMPv6DestUnreach(code=1) / Raw(original[:1232]))
+    return finish(frame)
+
+
+def expected_onward_reset(pkt, seq=None):
+    """The RST|ACK the appliance sends on to the far end in place of the denied packet `pkt`
+    (contract: same MACs, addresses and ports, seq = `seq` or pkt's seq, ack = pkt's ack,
+    window 0, TTL/hop limit 64, IPv4 id 0 and DF)."""
+    tcp = pkt[TCP]
+    eth = pkt[Ether]
+    frame = Ether(src=eth.src, dst=eth.dst)
+    if Dot1Q in pkt:
+        tag = pkt[Dot1Q]
+        frame = frame / Dot1Q(prio=tag.prio, id=tag.id, vlan=tag.vlan)
+    if IP in pkt:
+        frame = frame / IP(src=pkt[IP].src, dst=pkt[IP].dst, ttl=64, id=0, flags="DF", tos=0)
+    else:
+        frame = frame / IPv6(src=pkt[IPv6].src, dst=pkt[IPv6].dst, hlim=64, tc=0, fl=0)
+    frame = frame / TCP(sport=tcp.sport, dport=tcp.dport, seq=(tcp.seq if seq is None else seq) & 0xFFFFFFFF,
+                        ack=tcp.ack, flags="RA", window=0)
     return finish(frame)
 
 

@@ -58,7 +58,7 @@ TEST(ConfigLoader, DefaultsFillWhatIsLeftOut) {
   const config::ApplianceConfig& config = loaded.config;
   ASSERT_EQ(config.worker_lcores_size(), 1);
   EXPECT_EQ(config.worker_lcores(0), 1u);
-  EXPECT_EQ(config.flow_capacity(), 65536u);
+  EXPECT_EQ(config.flow_capacity(), 1u << 20);
   EXPECT_EQ(config.metrics_address(), "127.0.0.1:9617");
   EXPECT_EQ(config.mbuf_count(), 8191u);
   EXPECT_EQ(config.denial_ring_size(), 4096u);

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "dataplane/domain/domain_matcher.h"
 
 namespace sluice {
@@ -86,6 +88,108 @@ TEST_F(DomainMatcherTest, ManyPatternsCompileAndMatch) {
   EXPECT_GT(matcher_->database_bytes(), 0u);
 }
 
+// ---- for_each_match: every matching rule, for the port check of the caller -------------------
+
+std::vector<uint32_t> sorted(std::vector<uint32_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchVisitsEveryMatchingRuleOnce) {
+  // Two rules for one name (a port list each, kept by the caller) and overlapping forms.
+  compile({{DomainMatchKind::exact, "db.example.com", 0},
+           {DomainMatchKind::exact, "db.example.com", 1},
+           {DomainMatchKind::strict_subdomains, "example.com", 2},
+           {DomainMatchKind::apex_and_subdomains, "example.com", 3},
+           {DomainMatchKind::exact, "other.example.org", 4}});
+  std::vector<uint32_t> seen;
+  EXPECT_FALSE(matcher_->for_each_match("DB.example.com", scratch_, [&](uint32_t id) {
+    seen.push_back(id);
+    return false;
+  }));
+  EXPECT_EQ(sorted(seen), (std::vector<uint32_t>{0, 1, 2, 3}));
+
+  seen.clear();
+  EXPECT_FALSE(matcher_->for_each_match("example.com", scratch_, [&](uint32_t id) {
+    seen.push_back(id);
+    return false;
+  }));
+  EXPECT_EQ(seen, std::vector<uint32_t>{3});  // the apex: not "*.", once for "."
+  // match() still answers the lowest id.
+  EXPECT_EQ(match("db.example.com"), 0);
+  EXPECT_EQ(match("x.example.com"), 2);
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchStopsWhenTheVisitorSaysSo) {
+  compile({{DomainMatchKind::exact, "db.example.com", 0},
+           {DomainMatchKind::exact, "db.example.com", 1},
+           {DomainMatchKind::apex_and_subdomains, "example.com", 2}});
+  int calls = 0;
+  EXPECT_TRUE(matcher_->for_each_match("db.example.com", scratch_, [&](uint32_t) {
+    ++calls;
+    return true;
+  }));
+  EXPECT_EQ(calls, 1);
+
+  // Stop at one chosen rule, wherever Hyperscan reports it.
+  calls = 0;
+  EXPECT_TRUE(matcher_->for_each_match("db.example.com", scratch_, [&](uint32_t id) {
+    ++calls;
+    return id == 2;
+  }));
+  EXPECT_GE(calls, 1);
+  EXPECT_LE(calls, 3);
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchWithoutAMatchVisitsNothing) {
+  compile({{DomainMatchKind::exact, "db.example.com", 0}});
+  int calls = 0;
+  auto count = [&](uint32_t) {
+    ++calls;
+    return true;
+  };
+  EXPECT_FALSE(matcher_->for_each_match("example.com", scratch_, count));
+  EXPECT_FALSE(matcher_->for_each_match("", scratch_, count));
+  EXPECT_FALSE(matcher_->for_each_match(std::string(300, 'a'), scratch_, count));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchOnAnEmptyRuleList) {
+  compile({});
+  int calls = 0;
+  EXPECT_FALSE(matcher_->for_each_match("anything.example", scratch_, [&](uint32_t) {
+    ++calls;
+    return true;
+  }));
+  EXPECT_EQ(calls, 0);
+}
+
+struct Tally {
+  uint32_t sum = 0;
+  uint32_t calls = 0;
+};
+
+bool tally_visit(uint32_t rule_id, void* context) {
+  auto* tally = static_cast<Tally*>(context);
+  tally->sum += rule_id;
+  ++tally->calls;
+  return false;
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchWithAPlainFunctionAndContext) {
+  compile({{DomainMatchKind::exact, "a.example.com", 5}, {DomainMatchKind::strict_subdomains, "example.com", 7}});
+  Tally tally;
+  EXPECT_FALSE(matcher_->for_each_match("a.example.com", scratch_, tally_visit, &tally));
+  EXPECT_EQ(tally.calls, 2u);
+  EXPECT_EQ(tally.sum, 12u);
+}
+
+TEST_F(DomainMatcherTest, ForEachMatchAcceptsAConstCallable) {
+  compile({{DomainMatchKind::exact, "a.example.com", 5}});
+  const auto stop = [](uint32_t id) { return id == 5; };
+  EXPECT_TRUE(matcher_->for_each_match("a.example.com", scratch_, stop));
+}
+
 }  // namespace
 }  // namespace sluice
 
@@ -136,6 +240,24 @@ TEST_F(HyperscanCacheTest, ChangedRulesAreCompiledAgain) {
   EXPECT_FALSE(changed->from_cache());
   ASSERT_TRUE(changed->reserve_scratch(&scratch_));
   EXPECT_EQ(changed->match("github.com", scratch_), 1);
+}
+
+TEST_F(HyperscanCacheTest, TwoRulesForOneNameAreCachedWithTheirIds) {
+  // "db.example.com:5432" and "db.example.com:443": one literal twice, under two ids.
+  std::vector<DomainRule> rules = {{DomainMatchKind::exact, "db.example.com", 0},
+                                   {DomainMatchKind::exact, "db.example.com", 1}};
+  HyperscanCache cache(directory_.string());
+  compile_cached(rules, cache);
+  auto second = compile_cached(rules, cache);
+  ASSERT_TRUE(second->from_cache());
+  ASSERT_TRUE(second->reserve_scratch(&scratch_));
+  std::vector<uint32_t> seen;
+  second->for_each_match("db.example.com", scratch_, [&](uint32_t id) {
+    seen.push_back(id);
+    return false;
+  });
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<uint32_t>{0, 1}));
 }
 
 TEST_F(HyperscanCacheTest, ADamagedCacheFileCostsOnlyARecompile) {

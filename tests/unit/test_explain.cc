@@ -322,6 +322,93 @@ default_policy: "a"
             "of policy b");
 }
 
+// --- allowed-domain ports ------------------------------------------------------------------
+
+constexpr const char* kPortedDomains = R"(
+name: "ported"
+policies {
+  name: "p" access_mode: RESTRICTED enforcement: ENFORCE
+  allowed_domains: "pypi.org"
+  allowed_domains: "*.example.com:8443"
+  allowed_domains: "api.example.com:443,8443"
+}
+default_policy: "p"
+tls_ports: 443
+tls_ports: 8443
+http_ports: 80
+)";
+
+TEST_F(ExplainFlowTest, NamesTheLowestRuleWhosePortsAllowTheFlow) {
+  load(kPortedDomains);
+  // Rule 1 matches the name first but lists only 8443; rule 2 allows 443.
+  ExplainAnswer on_443 = explain("198.18.1.10", "api.example.com", "443");
+  EXPECT_EQ(on_443.verdict, FlowVerdict::allowed);
+  ASSERT_TRUE(on_443.matched_domain_index);
+  EXPECT_EQ(*on_443.matched_domain_index, 2u);
+  EXPECT_EQ(on_443.matched_domain, "api.example.com:443,8443");
+  EXPECT_EQ(explain_because(on_443),
+            "\"api.example.com\" matches allowed_domains[2] \"api.example.com:443,8443\" of policy p");
+
+  ExplainAnswer on_8443 = explain("198.18.1.10", "api.example.com", "8443");
+  EXPECT_EQ(on_8443.verdict, FlowVerdict::allowed);
+  ASSERT_TRUE(on_8443.matched_domain_index);
+  EXPECT_EQ(*on_8443.matched_domain_index, 1u);
+  EXPECT_EQ(on_8443.matched_domain, "*.example.com:8443");
+
+  ExplainAnswer every_port = explain("198.18.1.10", "pypi.org", "80");
+  EXPECT_EQ(every_port.verdict, FlowVerdict::allowed);
+  ASSERT_TRUE(every_port.matched_domain_index);
+  EXPECT_EQ(*every_port.matched_domain_index, 0u);
+}
+
+TEST_F(ExplainFlowTest, NameOnAPortNoMatchingRuleListsIsDenied) {
+  load(kPortedDomains);
+  ExplainAnswer answer = explain("198.18.1.10", "www.example.com", "443");
+  EXPECT_EQ(answer.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(answer.reason, Reason::domain_not_allowed);
+  ASSERT_TRUE(answer.matched_domain_index);
+  EXPECT_EQ(*answer.matched_domain_index, 1u);
+  EXPECT_EQ(answer.matched_domain, "*.example.com:8443");
+  EXPECT_EQ(explain_because(answer),
+            "\"www.example.com\" matches allowed_domains[1] \"*.example.com:8443\" of policy p, but no allowed "
+            "domain it matches allows TCP port 443");
+}
+
+TEST(ExplainReport, DeniedOnItsPortNamesTheRuleAndThePort) {
+  ExplainAnswer answer;
+  answer.policy_name = "prod";
+  answer.verdict = FlowVerdict::denied_enforced;
+  answer.reason = Reason::domain_not_allowed;
+  answer.judged_name = "db.example.com";
+  answer.question.ip_protocol = kIpProtoTcp;
+  answer.question.port = 80;
+  answer.domain_pattern_count = 2;
+  answer.matched_domain_index = 1;
+  answer.matched_domain = "db.example.com:5432,8000-8100";
+  EXPECT_EQ(explain_because(answer),
+            "\"db.example.com\" matches allowed_domains[1] \"db.example.com:5432,8000-8100\" of policy prod, but no "
+            "allowed domain it matches allows TCP port 80");
+  // No rule matches the name at all: as before.
+  answer.matched_domain_index.reset();
+  answer.matched_domain.clear();
+  EXPECT_EQ(explain_because(answer), "\"db.example.com\" matches none of the 2 allowed domains of policy prod");
+}
+
+TEST(ExplainReport, AllowedByAPortedRuleNamesItAsWritten) {
+  ExplainAnswer answer;
+  answer.policy_name = "prod";
+  answer.verdict = FlowVerdict::allowed;
+  answer.reason = Reason::allowed_domain;
+  answer.judged_name = "db.example.com";
+  answer.question.ip_protocol = kIpProtoTcp;
+  answer.question.port = 5432;
+  answer.matched_domain_index = 0;
+  answer.matched_domain = "db.example.com:5432";
+  EXPECT_EQ(explain_because(answer), "\"db.example.com\" matches allowed_domains[0] \"db.example.com:5432\" of policy prod");
+  EXPECT_NE(explain_json(answer, "p.textproto").find(R"("matched_domain":{"index":0,"pattern":"db.example.com:5432"})"),
+            std::string::npos);
+}
+
 TEST_F(ExplainFlowTest, TextAnswerLinesInOrder) {
   EXPECT_EQ(explain_text(explain("198.18.2.9", "example.com")),
             "source:      198.18.2.9\n"

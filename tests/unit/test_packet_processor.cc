@@ -218,7 +218,12 @@ TEST_F(PacketProcessorTest, DnsGoesOnlyToTheAllowedResolver) {
   Tcp4 other{.dst = "198.19.254.53", .src_port = 5354, .dst_port = 53, .payload = Bytes(12, 0)};
   burst(Side::inside, {test::tcp4_frame(allowed, 17), test::tcp4_frame(other, 17)});
   EXPECT_EQ(out_.forward_count, 1);
-  EXPECT_EQ(out_.reply_count, 0);  // no TCP reset for UDP
+  // No TCP reset for UDP: an ICMP "administratively prohibited" error from the denied resolver.
+  ASSERT_EQ(out_.reply_count, 1);
+  const uint8_t* icmp_frame = rte_pktmbuf_mtod(out_.replies[0], const uint8_t*);
+  EXPECT_EQ(icmp_frame[14 + 9], 1);        // IPv4 protocol ICMP
+  EXPECT_EQ(icmp_frame[14 + 20], 3);       // destination unreachable
+  EXPECT_EQ(icmp_frame[14 + 20 + 1], 13);  // communication administratively prohibited
   auto recorded = events();
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_EQ(recorded[0].reason, Reason::dns_resolver_not_allowed);

@@ -359,6 +359,113 @@ default_policy: "web"
                                  "duplicate domain pattern \"Example.COM.\", first at line 5"}});
 }
 
+TEST(PolicyValidator, AcceptsDomainPortSuffixes) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "db.example.com:5432"
+  allowed_domains: "*.example.com:443,8443"
+  allowed_domains: ".example.org:8000-8100"
+  allowed_domains: "api.example.net:1,65535,1000-2000"
+}
+default_policy: "web"
+)");
+  EXPECT_TRUE(loaded.ok()) << all_errors(loaded.errors);
+}
+
+TEST(PolicyValidator, DomainPortErrorsNameFileLineAndField) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "a.example.com:0"
+  allowed_domains: "b.example.com:65536"
+  allowed_domains: "c.example.com:9000-8000"
+  allowed_domains: "d.example.com:"
+  allowed_domains: "e.example.com:443,"
+  allowed_domains: "f.example.com:https"
+  allowed_domains: ":443"
+  allowed_domains: "g.example.com:443"
+}
+default_policy: "web"
+)");
+  expect_errors(loaded.errors,
+                {
+                    {5, "policies[0].allowed_domains[0]", "\"a.example.com:0\": port 0 is not in 1-65535"},
+                    {6, "policies[0].allowed_domains[1]", "\"b.example.com:65536\": port 65536 is not in 1-65535"},
+                    {7, "policies[0].allowed_domains[2]",
+                     "\"c.example.com:9000-8000\": range \"9000-8000\" starts above its end"},
+                    {8, "policies[0].allowed_domains[3]", "\"d.example.com:\": empty port list after ':'"},
+                    {9, "policies[0].allowed_domains[4]",
+                     "\"e.example.com:443,\": empty entry in the port list \"443,\""},
+                    {10, "policies[0].allowed_domains[5]",
+                     "\"f.example.com:https\": \"https\" is not a port or PORT-PORT range"},
+                    {11, "policies[0].allowed_domains[6]", "\":443\": no domain name before the port list"},
+                });
+  ASSERT_FALSE(loaded.errors.empty());
+  EXPECT_EQ(loaded.errors[0].to_string(),
+            "test.textproto:5: policies[0].allowed_domains[0]: \"a.example.com:0\": port 0 is not in 1-65535");
+}
+
+TEST(PolicyValidator, SameNameWithOtherPortsIsNoDuplicate) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "db.example.com:5432"
+  allowed_domains: "db.example.com:443"
+  allowed_domains: "db.example.com"
+  allowed_domains: "*.example.com:443,8443"
+  allowed_domains: "*.example.com:8443,443"
+  allowed_domains: "DB.example.com.:5432"
+  allowed_domains: ".example.com:80-81"
+  allowed_domains: ".example.com:81,80"
+  allowed_domains: ".example.com:80"
+}
+default_policy: "web"
+)");
+  // Ports are compared as sets: another spelling of the same set is a duplicate.
+  expect_errors(loaded.errors, {
+                                   {9, "policies[0].allowed_domains[4]",
+                                    "duplicate domain pattern \"*.example.com:8443,443\", first at line 8"},
+                                   {10, "policies[0].allowed_domains[5]",
+                                    "duplicate domain pattern \"DB.example.com.:5432\", first at line 5"},
+                                   {12, "policies[0].allowed_domains[7]",
+                                    "duplicate domain pattern \".example.com:81,80\", first at line 11"},
+                               });
+}
+
+TEST(PolicyValidator, PortsDoNotExcuseAnOverBroadPattern) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "*.com:443"
+  allowed_domains: "co.uk:80"
+}
+default_policy: "web"
+)");
+  expect_errors(loaded.errors, {
+                                   {5, "policies[0].allowed_domains[0]",
+                                    "\"*.com:443\" is over-broad: com is a public suffix"},
+                                   {6, "policies[0].allowed_domains[1]", "\"co.uk:80\" is a public suffix"},
+                               });
+}
+
+TEST(PolicyValidator, FullAccessWithPortedDomainsIsRefused) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: FULL
+  enforcement: ENFORCE
+  allowed_domains: "db.example.com:5432"
+}
+default_policy: "web"
+)");
+  expect_errors(loaded.errors, {{5, "policies[0].allowed_domains",
+                                 "access_mode FULL allows everything; remove allowed_domains or use RESTRICTED"}});
+}
+
 // ---- allowed_networks --------------------------------------------------------------------------
 
 TEST(PolicyValidator, NetworkCidrs) {

@@ -365,10 +365,241 @@ TEST(ClientHelloParser, CorruptedStreamsStayInBounds) {
   EXPECT_GT(accepted, 0);  // flips inside the random or padding keep the hello valid
 }
 
+// ---- Hellos cut into several records (RFC 8446 5.1) -------------------------------------------
+
+constexpr uint16_t kGroupX25519MlKem768 = 0x11ec;  // a hybrid post-quantum key share: 1216 bytes
+constexpr uint16_t kGroupX25519 = 0x001d;
+
+Bytes key_share_extension() {
+  Bytes shares;
+  put16(shares, kGroupX25519MlKem768);
+  put16(shares, 1216);
+  for (int i = 0; i < 1216; ++i) shares.push_back(uint8_t(i * 7));
+  put16(shares, kGroupX25519);
+  put16(shares, 32);
+  shares.resize(shares.size() + 32, 0x33);
+  Bytes body;
+  put16(body, uint16_t(shares.size()));
+  return extension(51, body + shares);
+}
+
+Bytes supported_groups_extension() {
+  Bytes body;
+  put16(body, 6);
+  for (uint16_t group : {kGroupX25519MlKem768, kGroupX25519, uint16_t(0x0017)}) put16(body, group);
+  return extension(10, body);
+}
+
+// A handshake message shaped like a browser's today: about 2 KB, most of it the hybrid key share,
+// which is what pushes hellos past one TCP segment and tempts clients to cut records.
+Bytes post_quantum_message() {
+  Bytes extensions = server_name_extension({"split.example"}) + supported_groups_extension() +
+                     alpn_extension({"h2", "http/1.1"}) + supported_versions_extension({0x0304, 0x0303}) +
+                     key_share_extension();
+  // Padded as clients do, here to a round 2000 bytes (4: the padding extension's own header).
+  const size_t unpadded = handshake(1, client_hello_body(extensions)).size();
+  return handshake(1, client_hello_body(extensions + padding_extension(2000 - unpadded - 4)));
+}
+
+// `message` cut at `cuts` (increasing offsets inside it), one record a piece.
+Bytes records_cut_at(const Bytes& message, const std::vector<size_t>& cuts) {
+  Bytes stream;
+  size_t start = 0;
+  for (size_t i = 0; i <= cuts.size(); ++i) {
+    const size_t end = i < cuts.size() ? cuts[i] : message.size();
+    stream = stream + record(Bytes(message.begin() + long(start), message.begin() + long(end)));
+    start = end;
+  }
+  return stream;
+}
+
+Bytes records_of(const Bytes& message, size_t piece) {
+  std::vector<size_t> cuts;
+  for (size_t at = piece; at < message.size(); at += piece) cuts.push_back(at);
+  return records_cut_at(message, cuts);
+}
+
+struct Scratch {
+  std::vector<uint8_t> memory = std::vector<uint8_t>(16384);
+  std::span<uint8_t> span() { return memory; }
+};
+
+bool view_inside(std::string_view view, const uint8_t* begin, size_t size) {
+  const char* b = reinterpret_cast<const char*>(begin);
+  return view.data() >= b && view.data() + view.size() <= b + size;
+}
+
+// The fields every way of cutting post_quantum_message() must give.
+void expect_post_quantum_fields(const ClientHelloInfo& info, const Bytes& stream, Scratch& scratch) {
+  EXPECT_EQ(info.server_name, "split.example");
+  EXPECT_EQ(info.first_alpn, "h2");
+  EXPECT_EQ(info.supported_versions_count, 2);
+  EXPECT_EQ(info.highest_supported_version, 0x0304);
+  EXPECT_EQ(info.stream_bytes_used, stream.size());
+  for (std::string_view view : {info.server_name, info.first_alpn}) {
+    EXPECT_TRUE(view_inside(view, stream.data(), stream.size()) ||
+                view_inside(view, scratch.memory.data(), scratch.memory.size()));
+  }
+}
+
+TEST(ClientHelloParserRecords, PostQuantumHelloIsRealSized) {
+  const Bytes message = post_quantum_message();
+  EXPECT_EQ(message.size(), 2000u);
+  Scratch scratch;
+  ClientHelloInfo info;
+  const Bytes stream = record(message);
+  ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok);
+  expect_post_quantum_fields(info, stream, scratch);
+  // In one record it is read in place: the views point into the stream.
+  EXPECT_TRUE(view_inside(info.server_name, stream.data(), stream.size()));
+  ASSERT_EQ(parse_client_hello(stream, info), ClientHelloStatus::ok);
+  EXPECT_EQ(info.stream_bytes_used, stream.size());
+}
+
+TEST(ClientHelloParserRecords, TwoRecordsCutAtEveryOffset) {
+  const Bytes message = post_quantum_message();
+  Scratch scratch;
+  for (size_t cut = 1; cut < message.size(); ++cut) {
+    const Bytes stream = records_cut_at(message, {cut});
+    ClientHelloInfo info;
+    ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok) << "cut at " << cut;
+    expect_post_quantum_fields(info, stream, scratch);
+    EXPECT_TRUE(view_inside(info.server_name, scratch.memory.data(), scratch.memory.size()));
+    // Without scratch the same stream can only wait (or, with the header cut, never be read).
+    const auto alone = parse_client_hello(stream, info);
+    EXPECT_EQ(alone, cut < 4 ? ClientHelloStatus::malformed : ClientHelloStatus::incomplete) << cut;
+  }
+}
+
+TEST(ClientHelloParserRecords, ThreeRecords) {
+  const Bytes message = post_quantum_message();
+  Scratch scratch;
+  for (size_t first = 1; first < message.size(); first += 13) {
+    for (size_t second = first + 1; second < message.size(); second += 89) {
+      const Bytes stream = records_cut_at(message, {first, second});
+      ClientHelloInfo info;
+      ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok) << first << "," << second;
+      expect_post_quantum_fields(info, stream, scratch);
+    }
+  }
+}
+
+TEST(ClientHelloParserRecords, ManyRecords) {
+  const Bytes message = post_quantum_message();
+  Scratch scratch;
+  for (size_t piece : {1, 2, 3, 5, 64, 500, 1999}) {
+    const Bytes stream = records_of(message, piece);
+    ClientHelloInfo info;
+    ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok) << piece;
+    expect_post_quantum_fields(info, stream, scratch);
+  }
+}
+
+// Every cut of the stream, inside a record or between two, is a valid prefix: "incomplete".
+TEST(ClientHelloParserRecords, EveryPrefixIsIncomplete) {
+  const Bytes message = post_quantum_message();
+  Scratch scratch;
+  for (const Bytes& stream : {records_cut_at(message, {3, 700, 1500}), records_of(message, 7)}) {
+    ClientHelloInfo info;
+    ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok);
+    for (size_t length = 0; length < stream.size(); ++length) {
+      Bytes prefix(stream.begin(), stream.begin() + long(length));  // exact size: ASan sees over-reads
+      ASSERT_EQ(parse_client_hello(prefix, scratch.span(), info), ClientHelloStatus::incomplete) << length;
+      EXPECT_EQ(info.stream_bytes_used, 0u);
+    }
+  }
+}
+
+TEST(ClientHelloParserRecords, BytesAfterTheHelloAreNotCounted) {
+  const Bytes message = post_quantum_message();
+  const Bytes hello = records_cut_at(message, {1000});
+  // A client may send its ChangeCipherSpec or early data right after the hello.
+  const Bytes stream = hello + Bytes{20, 3, 3, 0, 1, 1} + Bytes{23, 3, 3, 0, 2};
+  Scratch scratch;
+  ClientHelloInfo info;
+  ASSERT_EQ(parse_client_hello(stream, scratch.span(), info), ClientHelloStatus::ok);
+  EXPECT_EQ(info.stream_bytes_used, hello.size());
+  EXPECT_EQ(info.server_name, "split.example");
+}
+
+TEST(ClientHelloParserRecords, LaterRecordMustBeHandshake) {
+  const Bytes message = post_quantum_message();
+  const Bytes first = record(Bytes(message.begin(), message.begin() + 1000));
+  const Bytes rest(message.begin() + 1000, message.end());
+  Scratch scratch;
+  ClientHelloInfo info;
+  for (uint8_t content_type : {20, 21, 23, 0}) {
+    EXPECT_EQ(parse_client_hello(first + record(rest, content_type), scratch.span(), info),
+              ClientHelloStatus::malformed)
+        << int(content_type);
+    // Judged as soon as the type byte arrives.
+    EXPECT_EQ(parse_client_hello(first + Bytes{content_type}, scratch.span(), info), ClientHelloStatus::malformed);
+  }
+  Bytes bad_version = first + record(rest);
+  bad_version[first.size() + 1] = 2;
+  EXPECT_EQ(parse_client_hello(bad_version, scratch.span(), info), ClientHelloStatus::malformed);
+}
+
+TEST(ClientHelloParserRecords, LengthsMustAgree) {
+  const Bytes message = post_quantum_message();
+  const Bytes first = record(Bytes(message.begin(), message.begin() + 1000));
+  const Bytes rest(message.begin() + 1000, message.end());
+  Scratch scratch;
+  ClientHelloInfo info;
+  // The last record runs past the end of the handshake message, even before its bytes arrive.
+  Bytes longer = first + record(rest + Bytes{0, 0});
+  EXPECT_EQ(parse_client_hello(longer, scratch.span(), info), ClientHelloStatus::malformed);
+  longer.resize(first.size() + 5);
+  EXPECT_EQ(parse_client_hello(longer, scratch.span(), info), ClientHelloStatus::malformed);
+  // A handshake record may not be empty.
+  EXPECT_EQ(parse_client_hello(first + record({}) + record(rest), scratch.span(), info), ClientHelloStatus::malformed);
+  EXPECT_EQ(parse_client_hello(record({}) + record(message), scratch.span(), info), ClientHelloStatus::malformed);
+  // A contradiction in the part joined so far is seen before the rest arrives.
+  Bytes bad = message;
+  bad[kSessionIdLengthAt - 5] = 33;
+  EXPECT_EQ(parse_client_hello(records_cut_at(Bytes(bad.begin(), bad.begin() + 300), {2, 100}), scratch.span(), info),
+            ClientHelloStatus::malformed);
+  // The handshake header, joined from tiny records, must still name a ClientHello.
+  Bytes server_hello = message;
+  server_hello[0] = 2;
+  EXPECT_EQ(parse_client_hello(records_of(server_hello, 1), scratch.span(), info), ClientHelloStatus::not_client_hello);
+}
+
+TEST(ClientHelloParserRecords, TooLarge) {
+  const Bytes message = post_quantum_message();
+  const Bytes stream = records_cut_at(message, {1000});
+  ClientHelloInfo info;
+  std::vector<uint8_t> exact(message.size());
+  EXPECT_EQ(parse_client_hello(stream, exact, info), ClientHelloStatus::ok);
+  std::vector<uint8_t> one_short(message.size() - 1);
+  EXPECT_EQ(parse_client_hello(stream, one_short, info), ClientHelloStatus::too_large);
+  // Known from the first record's handshake header, before the rest arrives.
+  EXPECT_EQ(parse_client_hello(Bytes(stream.begin(), stream.begin() + 20), one_short, info),
+            ClientHelloStatus::too_large);
+  // ... and from a header joined from tiny records.
+  EXPECT_EQ(parse_client_hello(records_of(message, 1), one_short, info), ClientHelloStatus::too_large);
+  // A hello in one record is read in place, whatever the scratch.
+  EXPECT_EQ(parse_client_hello(record(message), one_short, info), ClientHelloStatus::ok);
+  // Longer than any scratch a caller gives: 20 000 bytes in two records.
+  Bytes huge = handshake(1, client_hello_body(server_name_extension({"huge.example"}) + padding_extension(19800)));
+  Scratch scratch;
+  EXPECT_EQ(parse_client_hello(records_cut_at(huge, {16000}), scratch.span(), info), ClientHelloStatus::too_large);
+}
+
+TEST(ClientHelloParserRecords, EmptyScratchIsTheOldParser) {
+  const Bytes stream = records_cut_at(post_quantum_message(), {1000});
+  ClientHelloInfo info;
+  EXPECT_EQ(parse_client_hello(stream, std::span<uint8_t>(), info), ClientHelloStatus::incomplete);
+  EXPECT_EQ(parse_client_hello(stream, info), ClientHelloStatus::incomplete);
+  EXPECT_EQ(parse_client_hello(modern_hello(), std::span<uint8_t>(), info), ClientHelloStatus::ok);
+  EXPECT_EQ(info.stream_bytes_used, modern_hello().size());
+}
+
 TEST(ClientHelloParser, StatusNames) {
   EXPECT_STREQ(to_string(ClientHelloStatus::ok), "ok");
   EXPECT_STREQ(to_string(ClientHelloStatus::not_client_hello), "not_client_hello");
   EXPECT_STREQ(to_string(ClientHelloStatus::malformed), "malformed");
+  EXPECT_STREQ(to_string(ClientHelloStatus::too_large), "too_large");
 }
 
 }  // namespace
