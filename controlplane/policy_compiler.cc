@@ -55,6 +55,11 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
   out.name = source.name();
   out.access_mode = source.access_mode() == pb::FULL ? AccessMode::full : AccessMode::restricted;
   out.enforcement = to_enforcement(source.enforcement());
+  const auto& exceptions = source.tls_exceptions();
+  out.tls_exceptions.ech_judge_outer_sni = exceptions.ech_judge_outer_sni();
+  out.tls_exceptions.no_sni_judge_address = exceptions.no_sni_judge_address();
+  out.tls_exceptions.multiple_sni_judge_first = exceptions.multiple_sni_judge_first();
+  out.tls_exceptions.not_tls_judge_address = exceptions.not_tls_judge_address();
 
   std::vector<DomainRule> rules;
   for (const auto& text : source.allowed_domains()) {

@@ -12,10 +12,12 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "controlplane/config_loader.h"
 #include "controlplane/flow_event_sink.h"
 #include "controlplane/learned_address_store.h"
 #include "controlplane/policy_compiler.h"
 #include "controlplane/policy_loader.h"
+#include "controlplane/processor_settings.h"
 #include "controlplane/public_suffix_list.h"
 #include "controlplane/run_summary.h"
 #include "dataplane/port/eal.h"
@@ -32,8 +34,14 @@ struct ReplayPlatform {
   rte_ring* events = nullptr;
   rte_ring* learned = nullptr;
   pcap_t* capture = nullptr;
+  pcap_t* dead = nullptr;  // the link type for the output captures
+  pcap_dumper_t* forwarded = nullptr;
+  pcap_dumper_t* replies = nullptr;
   bool eal_up = false;
   ~ReplayPlatform() {
+    if (forwarded) pcap_dump_close(forwarded);
+    if (replies) pcap_dump_close(replies);
+    if (dead) pcap_close(dead);
     if (capture) pcap_close(capture);
     if (events) rte_ring_free(events);
     if (learned) rte_ring_free(learned);
@@ -42,11 +50,17 @@ struct ReplayPlatform {
   }
 };
 
-void release(BurstOutput& out, uint64_t& forwarded, uint64_t& replies) {
-  forwarded += out.forward_count;
-  replies += out.reply_count;
-  for (uint16_t i = 0; i < out.forward_count; ++i) rte_pktmbuf_free(out.forward[i]);
-  for (uint16_t i = 0; i < out.reply_count; ++i) rte_pktmbuf_free(out.replies[i]);
+// Writes `count` frames to `dumper` (when set) with the timestamp of the burst, then frees them.
+void dump_and_free(pcap_dumper_t* dumper, rte_mbuf** frames, uint16_t count, const timeval& when) {
+  for (uint16_t i = 0; i < count; ++i) {
+    if (dumper) {
+      pcap_pkthdr header{};
+      header.ts = when;
+      header.caplen = header.len = rte_pktmbuf_data_len(frames[i]);
+      pcap_dump(reinterpret_cast<u_char*>(dumper), &header, rte_pktmbuf_mtod(frames[i], const u_char*));
+    }
+    rte_pktmbuf_free(frames[i]);
+  }
 }
 
 }  // namespace
@@ -70,6 +84,28 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     err << "sluicectl replay: " << options.pcap_path << ": only Ethernet captures are supported (link type "
         << pcap_datalink(platform.capture) << ")\n";
     return 2;
+  }
+
+  config::ApplianceConfig settings;
+  if (!options.config_path.empty()) {
+    LoadedConfig config = load_config_file(options.config_path);
+    if (!config.ok()) {
+      for (const auto& error : config.errors) err << error.to_string() << "\n";
+      return 2;
+    }
+    settings = config.config;
+  } else {
+    apply_config_defaults(settings);
+  }
+  platform.dead = pcap_open_dead(DLT_EN10MB, 65535);
+  for (auto [path, dumper] : {std::pair{&options.forwarded_path, &platform.forwarded},
+                              std::pair{&options.replies_path, &platform.replies}}) {
+    if (path->empty()) continue;
+    *dumper = pcap_dump_open(platform.dead, path->c_str());
+    if (!*dumper) {
+      err << "sluicectl replay: " << *path << ": " << pcap_geterr(platform.dead) << "\n";
+      return 2;
+    }
   }
 
   std::string error;
@@ -126,6 +162,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     setup.reply_pool = platform.mbufs;
     setup.counters = counters.get();
     setup.emit_allowed_flows = true;
+    apply_processor_settings(settings, setup);
     // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
     setup.external_clock = true;
     std::atomic<const LearnedAddressTable*> learned_table{nullptr};
@@ -143,6 +180,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       return uint64_t(std::max<int64_t>(micros, 0) + 1000000) * (tsc_hz / 1000000);
     };
     uint64_t burst_clock = 0;
+    timeval burst_time{};
     FlowEventSinkOptions sink_options;
     sink_options.appliance = options.appliance_name;
     sink_options.denials = options.denials_path.empty() ? nullptr : &denial_log;
@@ -157,7 +195,10 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       if (!in_burst) return;
       processor.set_clock(burst_clock);
       processor.process_burst(*policy, Side::inside, burst, in_burst, output);
-      release(output, forwarded, replies);
+      forwarded += output.forward_count;
+      replies += output.reply_count;
+      dump_and_free(platform.forwarded, output.forward, output.forward_count, burst_time);
+      dump_and_free(platform.replies, output.replies, output.reply_count, burst_time);
       in_burst = 0;
       sink.drain(platform.events, {policy.get(), nullptr});
       processor.expire_idle(kReplayAgingBudget);
@@ -180,7 +221,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       uint64_t clock = clock_of(header->ts);
       // A burst holds packets of one moment: a later one starts the next burst.
       if (in_burst && clock > burst_clock + tsc_hz / 1000) flush();
-      if (!in_burst) burst_clock = clock;
+      if (!in_burst) burst_clock = clock, burst_time = header->ts;
       std::memcpy(rte_pktmbuf_mtod(mbuf, void*), bytes, header->caplen);
       mbuf->data_len = static_cast<uint16_t>(header->caplen);
       mbuf->pkt_len = header->caplen;

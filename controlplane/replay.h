@@ -14,6 +14,9 @@ struct ReplayOptions {
   std::string pcap_path;
   std::string flows_path;    // one JSON line per flow; "" = none
   std::string denials_path;  // denial records; "" = none
+  std::string forwarded_path;  // frames the appliance would forward, as a pcap; "" = none
+  std::string replies_path;    // frames it would send back (resets, ICMP errors); "" = none
+  std::string config_path;     // appliance config whose dataplane settings apply; "" = defaults
   std::string appliance_name = "sluicectl-replay";
   uint32_t flow_capacity = 65536;
   bool json = false;  // the summary as one JSON object (RunSummary::to_json)

@@ -28,7 +28,8 @@ commands:
   explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json]
                          which attachment, policy and rule decide a flow from SRC_IP to DEST (a
                          host name or an IP address), and the dataplane's verdict
-  replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl] [--flow-capacity N] [--json]
+  replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl] [--forwarded OUT.pcap]
+         [--replies OUT.pcap] [--config CONFIG] [--flow-capacity N] [--json]
                          run the dataplane over a capture offline and print what the policy does:
                          one JSON line per flow (--flows), denial records (--denials), a summary
   reload [--socket PATH] ask the running sluiced to load its policy file again; prints the new
@@ -103,13 +104,19 @@ exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or plat
             port that is neither a TLS nor an HTTP port of the policy set
 )usage"},
     {"replay", R"usage(usage: sluicectl replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl]
+                      [--forwarded OUT.pcap] [--replies OUT.pcap] [--config CONFIG]
                       [--flow-capacity N] [--json]
 
 Runs the dataplane over an Ethernet capture offline and prints what the policy does: a summary,
 one JSON line per flow (--flows), the denial records (--denials). Every packet enters as if
-received on the inside port; a known flow's responder's packets are its return traffic.
+received on the inside port; a known flow's responder's packets are its return traffic. The
+capture's timestamps are the clock: flow timeouts and DNS TTLs replay as they happened.
 
-  --flow-capacity N   flow table size (default 65536)
+  --forwarded OUT.pcap  the frames the appliance would pass on (and resets it sends on)
+  --replies OUT.pcap    the frames it would send back to their sender (resets, ICMP errors)
+  --config CONFIG       take flow timeouts, inspection bounds and DNS learning from an
+                        appliance config (ports and paths in it are ignored)
+  --flow-capacity N     flow table size (default 65536)
   --json              the summary as one JSON object (fields: docs/SLUICECTL.md)
 
 exit codes: 0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable capture or
@@ -285,6 +292,9 @@ int replay(int argc, char** argv) {
     else if (args.take("--pcap", value, missing)) options.pcap_path = value;
     else if (args.take("--flows", value, missing)) options.flows_path = value;
     else if (args.take("--denials", value, missing)) options.denials_path = value;
+    else if (args.take("--forwarded", value, missing)) options.forwarded_path = value;
+    else if (args.take("--replies", value, missing)) options.replies_path = value;
+    else if (args.take("--config", value, missing)) options.config_path = value;
     else if (args.take("--flow-capacity", value, missing)) {
       auto capacity = sluice::parse_uint32(value);
       if (!missing && (!capacity || *capacity == 0))

@@ -1,5 +1,6 @@
 #include "dataplane/flow/flow_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_errno.h>
@@ -40,6 +41,10 @@ const char* to_string(FlowState state) {
   return "unknown";
 }
 
+namespace {
+constexpr uint32_t kMinHashEntries = 64;
+}  // namespace
+
 FlowTable::~FlowTable() {
   if (hash_) rte_hash_free(hash_);
 }
@@ -47,7 +52,8 @@ FlowTable::~FlowTable() {
 bool FlowTable::init(const std::string& name, uint32_t capacity, int socket_id, std::string& error) {
   rte_hash_parameters params{};
   params.name = name.c_str();
-  params.entries = capacity;
+  // rte_hash refuses tiny tables; the capacity promise is kept by insert() either way.
+  params.entries = std::max<uint32_t>(capacity, kMinHashEntries);
   params.key_len = sizeof(FlowKey);
   params.hash_func = rte_hash_crc;
   params.socket_id = socket_id;

@@ -13,14 +13,13 @@ void FragmentTracker::init(uint32_t slots, uint64_t lifetime_cycles) {
 
 size_t FragmentTracker::index_of(const ParsedPacket& packet) const {
   // The id varies most between datagrams; the addresses spread ids that repeat across hosts.
-  uint64_t hash = packet.fragment_id * 0x9E3779B97F4A7C15ull;
+  uint64_t hash = (uint64_t(packet.fragment_id) << 8 | packet.l4_protocol) * 0x9E3779B97F4A7C15ull;
   for (int i = 0; i < 16; i += 4) {
     uint32_t s, d;
     std::memcpy(&s, packet.src.bytes + i, 4);
     std::memcpy(&d, packet.dst.bytes + i, 4);
     hash = (hash ^ s ^ (uint64_t(d) << 32)) * 0xff51afd7ed558ccdull;
   }
-  hash ^= packet.l4_protocol;
   return size_t(hash >> 17) & (slots_.size() - 1);
 }
 
@@ -48,7 +47,7 @@ bool FragmentTracker::find(const ParsedPacket& later_fragment, uint64_t now_tsc,
                            uint64_t& flow_id) const {
   if (slots_.empty()) return false;
   const Slot& slot = slots_[index_of(later_fragment)];
-  if (slot.expires_tsc == 0 || slot.expires_tsc < now_tsc || !same_datagram(slot, later_fragment)) return false;
+  if (slot.expires_tsc == 0 || slot.expires_tsc <= now_tsc || !same_datagram(slot, later_fragment)) return false;
   flow_position = slot.flow_position;
   flow_id = slot.flow_id;
   return true;

@@ -79,6 +79,14 @@ class NetworkTable {
   std::vector<NetworkRuleGroup> groups_;
 };
 
+// TlsExceptions of policy.proto: which nameless ClientHellos are judged instead of denied.
+struct TlsExceptions {
+  bool ech_judge_outer_sni = false;
+  bool no_sni_judge_address = false;
+  bool multiple_sni_judge_first = false;
+  bool not_tls_judge_address = false;
+};
+
 struct CompiledRuleset {
   std::string name;
   // Index of this policy's counters (WorkerCounters::flows_by_policy): stable across
@@ -86,6 +94,7 @@ struct CompiledRuleset {
   uint16_t counter_slot = 0;
   AccessMode access_mode = AccessMode::restricted;
   Enforcement enforcement = Enforcement::enforce;
+  TlsExceptions tls_exceptions;
   std::unique_ptr<DomainMatcher> domains;
   std::vector<std::string> domain_patterns;  // as written (with any ":PORTS"), indexed by DomainRule::id
   // The destination ports of each allowed-domain rule, by DomainRule::id: sorted, merged

@@ -215,12 +215,24 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
   FlowEntry& flow = setup_.flows->entry(position);
   FlowName& name = setup_.flows->name(position);
-  bool from_initiator = flow.in_use ? packet.source_is_a == flow.initiator_is_a : true;
+  // A flow idle past its timeout that the aging sweep has not reached yet is over all the same.
+  bool expired = flow.in_use && burst_tsc_ > flow.last_seen_tsc &&
+                 burst_tsc_ - flow.last_seen_tsc > timeouts_.idle_limit(flow, parsed.l4_protocol);
+  if (expired) {
+    bump(counters.flows_expired[static_cast<int>(flow.state)]);
+    release_reassembly(flow);
+    if (ingress == Side::outside) {
+      setup_.flows->remove(position);
+      drop(packet.mbuf, Reason::unsolicited_inbound);
+      return;
+    }
+  }
+  bool from_initiator = flow.in_use && !expired ? packet.source_is_a == flow.initiator_is_a : true;
   // A new connection on the 5-tuple of a closed one (a reused port) is judged afresh.
-  bool reused = flow.in_use && from_initiator && flow.state == FlowState::closed && parsed.l4_protocol == kIpProtoTcp &&
-                is_pure_syn(parsed);
+  bool reused = flow.in_use && !expired && from_initiator && flow.state == FlowState::closed &&
+                parsed.l4_protocol == kIpProtoTcp && is_pure_syn(parsed);
   if (reused) release_reassembly(flow);
-  bool is_new = !flow.in_use || reused;
+  bool is_new = !flow.in_use || reused || expired;
   if (is_new) {
     flow = FlowEntry{};
     flow.in_use = true;
@@ -254,7 +266,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
   if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0)
     packet.decided_now =
-        apply(policy, inspect_payload(policy, packet, flow, name, facts.responder_port), facts, flow, &name, true);
+        apply(policy, inspect_payload(policy, packet, flow, name, facts), facts, flow, &name, true);
   if (flow.verdict != FlowVerdict::pending) release_reassembly(flow);
 
   if (!from_initiator && parsed.payload_length > 0 && flow.destination_type == DestinationType::dns &&
@@ -390,7 +402,7 @@ PacketProcessor::Decision PacketProcessor::judge_name(const CompiledPolicy& poli
 // reassembly slot. Every segment that is kept is forwarded: it holds message bytes only, so no
 // application data reaches the server before the verdict.
 PacketProcessor::Decision PacketProcessor::inspect_payload(const CompiledPolicy& policy, PacketContext& packet,
-                                                           FlowEntry& flow, FlowName& name, uint16_t port) {
+                                                           FlowEntry& flow, FlowName& name, const FlowFacts& facts) {
   const auto& parsed = packet.parsed;
   auto payload = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   const bool tls = flow.inspection == PortClass::tls;
@@ -402,7 +414,7 @@ PacketProcessor::Decision PacketProcessor::inspect_payload(const CompiledPolicy&
   if (flow.reassembly_slot < 0) {
     const uint32_t start = (flow.tcp_flags_seen & kSeenClientSyn) ? flow.client_next_seq : parsed.tcp_seq;
     if (parsed.tcp_seq == start) {
-      Decision whole = judge_stream(policy, payload, false, flow, name, port);
+      Decision whole = judge_stream(policy, payload, false, flow, name, facts);
       if (whole.decided) return whole;
     }
     flow.reassembly_slot = reassembler_.acquire(start);
@@ -427,14 +439,17 @@ PacketProcessor::Decision PacketProcessor::inspect_payload(const CompiledPolicy&
   }
   auto stream = reassembler_.contiguous(slot);
   if (stream.size() == held_before) return Decision{};  // nothing new in order: wait
-  return judge_stream(policy, stream, stream.size() >= bound, flow, name, port);
+  return judge_stream(policy, stream, stream.size() >= bound, flow, name, facts);
 }
 
 // Judges the client's first bytes. Undecided (decided == false) while the message is incomplete
 // and `stream_is_whole` is false; at the bound an incomplete message is too large.
 PacketProcessor::Decision PacketProcessor::judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream,
                                                         bool stream_is_whole, FlowEntry& flow, FlowName& name,
-                                                        uint16_t port) {
+                                                        const FlowFacts& facts) {
+  const TlsExceptions& exceptions = policy.policies[flow.policy_index].tls_exceptions;
+  const uint16_t port = facts.responder_port;
+  bool judge_address = false;  // a TlsExceptions option turns this denial into an address judgement
   Decision decision;
   decision.decided = true;
   std::string_view raw_name;
@@ -448,11 +463,18 @@ PacketProcessor::Decision PacketProcessor::judge_stream(const CompiledPolicy& po
       case ClientHelloStatus::ok:
         raw_name = hello.server_name;
         name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
-        if (hello.has_encrypted_client_hello) decision.reason = Reason::tls_ech;
-        else if (hello.server_name_count == 0) decision.reason = Reason::tls_no_sni;
-        else if (hello.server_name_count > 1) decision.reason = Reason::tls_multiple_sni;
-        else if (!name_ok) decision.reason = Reason::tls_invalid_sni;
-        else decision.reason = Reason::allowed_domain;  // judged on the name below
+        if (hello.has_encrypted_client_hello && !exceptions.ech_judge_outer_sni) {
+          decision.reason = Reason::tls_ech;
+        } else if (hello.server_name_count == 0) {
+          decision.reason = Reason::tls_no_sni;
+          judge_address = exceptions.no_sni_judge_address;
+        } else if (hello.server_name_count > 1 && !exceptions.multiple_sni_judge_first) {
+          decision.reason = Reason::tls_multiple_sni;
+        } else if (!name_ok) {
+          decision.reason = Reason::tls_invalid_sni;
+        } else {
+          decision.reason = Reason::allowed_domain;  // judged on the name below
+        }
         break;
       case ClientHelloStatus::incomplete:
         if (!stream_is_whole) return Decision{};
@@ -460,7 +482,10 @@ PacketProcessor::Decision PacketProcessor::judge_stream(const CompiledPolicy& po
         break;
       case ClientHelloStatus::too_large: decision.reason = Reason::tls_client_hello_too_large; break;
       case ClientHelloStatus::not_tls:
-      case ClientHelloStatus::not_client_hello: decision.reason = Reason::tls_not_client_hello; break;
+      case ClientHelloStatus::not_client_hello:
+        decision.reason = Reason::tls_not_client_hello;
+        judge_address = exceptions.not_tls_judge_address;
+        break;
       case ClientHelloStatus::malformed: decision.reason = Reason::tls_malformed; break;
     }
   } else {
@@ -490,7 +515,22 @@ PacketProcessor::Decision PacketProcessor::judge_stream(const CompiledPolicy& po
   }
   name.length = static_cast<uint8_t>(length);
   if (decision.reason == Reason::allowed_domain) return judge_name(policy, flow, name, decision.type, port);
+  if (judge_address) return judge_address_instead(policy, facts, flow, name, decision.reason);
   return decision;  // denied by its own reason
+}
+
+// A nameless ClientHello the policy lets through on its address: allowed when the address was
+// learned from DNS for an allowed domain whose rule allows the port, else denied as it was.
+PacketProcessor::Decision PacketProcessor::judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts,
+                                                                 const FlowEntry& flow, FlowName& name,
+                                                                 Reason otherwise) const {
+  Decision decision = judge_learned(policy, facts, flow, name);
+  if (!decision.allowed) {
+    decision.reason = otherwise;
+    decision.type = DestinationType::sni;
+    name.length = 0;
+  }
+  return decision;
 }
 
 PacketProcessor::Decision PacketProcessor::rejudge(const CompiledPolicy& policy, const FlowFacts& facts,

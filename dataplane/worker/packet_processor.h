@@ -98,9 +98,11 @@ class PacketProcessor {
   Decision judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
                          FlowName& name) const;
   Decision inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
-                           uint16_t port);
+                           const FlowFacts& facts);
   Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
-                        FlowEntry& flow, FlowName& name, uint16_t port);
+                        FlowEntry& flow, FlowName& name, const FlowFacts& facts);
+  Decision judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                 FlowName& name, Reason otherwise) const;
   Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
                       DestinationType type, uint16_t port) const;
   Decision rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, FlowName& name) const;

@@ -7,6 +7,7 @@ byte-identical pcap files.
 
 import ipaddress
 import struct
+from pathlib import Path
 
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
@@ -297,6 +298,43 @@ def expected_onward_reset(pkt, seq=None):
     frame = frame / TCP(sport=tcp.sport, dport=tcp.dport, seq=(tcp.seq if seq is None else seq) & 0xFFFFFFFF,
                         ack=tcp.ack, flags="RA", window=0)
     return finish(frame)
+
+
+def write_timed_pcap(path, timed_packets, base_time=BASE_TIME):
+    """Writes [(seconds after base_time, packet)] in order: `sluicectl replay` runs on these
+    timestamps, so timeouts and DNS TTLs can be crossed without waiting."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for seconds, pkt in timed_packets:
+        raw = bytes(pkt)
+        usec = int(round(seconds * 1_000_000))
+        out.append(struct.pack("<IIII", base_time + usec // 1_000_000, usec % 1_000_000,
+                               len(raw), len(raw)))
+        out.append(raw)
+    Path(path).write_bytes(b"".join(out))
+
+
+def dns_cname_answer(query_pkt, chain, addresses, ttl=300, cname_ttl=None, extra=()):
+    """An answer following CNAMEs: `chain` = [qname, alias1, alias2...]; `addresses` are A/AAAA
+    records of the last alias; `extra` = [(owner, address)] records off the chain."""
+    ipl = query_pkt[IP] if IP in query_pkt else query_pkt[IPv6]
+    udp = query_pkt[UDP]
+    dns = query_pkt[DNS]
+    records = []
+    for owner, target in zip(chain, chain[1:]):
+        records.append(DNSRR(rrname=owner, type="CNAME", ttl=ttl if cname_ttl is None else cname_ttl,
+                             rdata=target))
+    for address in addresses:
+        rtype = "AAAA" if ":" in address else "A"
+        records.append(DNSRR(rrname=chain[-1], type=rtype, ttl=ttl, rdata=address))
+    for owner, address in extra:
+        records.append(DNSRR(rrname=owner, type="AAAA" if ":" in address else "A", ttl=ttl,
+                             rdata=address))
+    an = records[0]
+    for record in records[1:]:
+        an = an / record
+    answer = DNS(id=dns.id, qr=1, rd=1, ra=1, qd=dns.qd, an=an)
+    return udp_packet(ipl.dst, 53, ipl.src, udp.sport, answer, src_mac=UPSTREAM_MAC,
+                      dst_mac=query_pkt[Ether].src, ip_id=0x3000 + (udp.sport & 0xFFF))
 
 
 def write_pcap(path, packets, base_time=BASE_TIME):

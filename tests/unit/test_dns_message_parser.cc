@@ -147,7 +147,9 @@ TEST(DnsMessageParser, SeveralAddresses) {
 
 TEST(DnsMessageParser, AddressesBeyondTheLimitAreCounted) {
   Sections sections;
-  for (int i = 0; i < kMaxDnsAddresses + 3; ++i) sections.answers.push_back(a_record(pointer(12), {198, 18, 1, uint8_t(i)}));
+  for (int i = 0; i < kMaxDnsAddresses + 3; ++i) {
+    sections.answers.push_back(a_record(pointer(12), {198, 18, 1, uint8_t(i)}));
+  }
   DnsAnswerInfo info;
   ASSERT_EQ(parse(message("many.example", kTypeA, sections), info), DnsParseStatus::ok);
   EXPECT_EQ(info.address_count, kMaxDnsAddresses);
