@@ -13,6 +13,11 @@ packages=(
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
   python3-scapy python3-pytest curl
+  # fuzzing: clang's libFuzzer with ASan/UBSan (tests/fuzz, scripts/fuzz.sh)
+  clang libclang-rt-14-dev
+  # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real
+  # servers and clients in network namespaces
+  tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl
   # rollout: .deb build (dpkg-shlibdeps), Ansible lint and apply, the real-apply test's Debian 12 root
   dpkg-dev ansible ansible-lint debootstrap iproute2
 )

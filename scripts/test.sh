@@ -17,6 +17,12 @@ grep -E '^ *[0-9]+/[0-9]+ ' build/test-results/meson-test.log || true
 # (a .deb applied with Ansible to a debootstrapped Debian 12 root). It writes rollout.xml.
 bash scripts/test-rollout.sh > build/test-results/rollout.log 2>&1 || tail -n 60 build/test-results/rollout.log
 
+# libFuzzer (clang, ASan + UBSan): every parser for a bounded time on its regression corpus.
+fuzz_status=0
+bash scripts/fuzz.sh build/test-results > build/test-results/fuzz.log 2>&1 || fuzz_status=1
+grep -E '^fuzz_' build/test-results/fuzz.log || true
+[ $fuzz_status -eq 0 ] || tail -n 40 build/test-results/fuzz.log
+
 # AddressSanitizer + LeakSanitizer: the reload (100 generations) and packet-path tests again.
 asan_status=0
 if [ ! -f build-asan/build.ninja ]; then
@@ -41,4 +47,4 @@ fi
 
 /usr/bin/python3 scripts/count_test_cases.py build/test-results build/meson-logs/testlog.json
 count_status=$?
-[ $meson_status -eq 0 ] && [ $count_status -eq 0 ] && [ $asan_status -eq 0 ]
+[ $meson_status -eq 0 ] && [ $count_status -eq 0 ] && [ $asan_status -eq 0 ] && [ $fuzz_status -eq 0 ]

@@ -1,0 +1,64 @@
+// libFuzzer target: parse_packet over arbitrary frames.
+#include <cstring>
+#include <vector>
+
+#include "dataplane/parse/packet_parser.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using namespace sluice;
+
+namespace {
+
+// ParsedPacket offsets are 16-bit: the parser reads at most this much of a frame.
+constexpr size_t kMaxFrame = 65535;
+constexpr size_t kPadding = 16;
+
+void check_offsets(const ParsedPacket& p, PacketParseError error, size_t frame_size) {
+  const size_t limit = frame_size < kMaxFrame ? frame_size : kMaxFrame;
+  FUZZ_CHECK(p.vlan_count <= kMaxVlanTags);
+  FUZZ_CHECK(p.l3_offset <= limit);
+  FUZZ_CHECK(p.l4_offset <= limit);
+  FUZZ_CHECK(size_t(p.payload_offset) + p.payload_length <= limit);
+  if (error != PacketParseError::none || p.ethertype == kEtherTypeArp) return;
+  FUZZ_CHECK(p.ethertype == kEtherTypeIpv4 || p.ethertype == kEtherTypeIpv6);
+  FUZZ_CHECK(p.l3_offset == 14 + 4 * p.vlan_count);
+  FUZZ_CHECK(p.ip_version == (p.ethertype == kEtherTypeIpv4 ? 4 : 6));
+  FUZZ_CHECK(p.src.family == p.ip_version && p.dst.family == p.ip_version);
+  FUZZ_CHECK(p.l3_offset < p.l4_offset && p.l4_offset <= p.payload_offset);
+  FUZZ_CHECK(p.is_fragment || !p.is_later_fragment);
+  if (p.is_later_fragment) {
+    FUZZ_CHECK(p.payload_offset == p.l4_offset && p.src_port == 0 && p.dst_port == 0);
+    return;
+  }
+  if (p.l4_protocol == kIpProtoTcp) FUZZ_CHECK(p.payload_offset >= p.l4_offset + 20);
+  if (p.l4_protocol == kIpProtoUdp) FUZZ_CHECK(p.payload_offset == p.l4_offset + 8);
+}
+
+bool same(const ParsedPacket& a, const ParsedPacket& b) {
+  return a.ethertype == b.ethertype && a.vlan_count == b.vlan_count && a.ip_version == b.ip_version &&
+         a.l3_offset == b.l3_offset && a.l4_offset == b.l4_offset && a.payload_offset == b.payload_offset &&
+         a.payload_length == b.payload_length && a.l4_protocol == b.l4_protocol && a.is_fragment == b.is_fragment &&
+         a.is_later_fragment == b.is_later_fragment && a.src == b.src && a.dst == b.dst &&
+         a.src_port == b.src_port && a.dst_port == b.dst_port && a.tcp_flags == b.tcp_flags &&
+         a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  ParsedPacket parsed;
+  const auto error = parse_packet({data, size}, parsed);
+  FUZZ_CHECK(std::strcmp(to_string(error), "unknown") != 0);
+  check_offsets(parsed, error, size);
+
+  // Ethernet pads short frames, and the payload is bounded by the IP length: bytes after the IP
+  // packet must change nothing.
+  if (error == PacketParseError::none && parsed.ip_version != 0) {
+    std::vector<uint8_t> padded(data, data + size);
+    padded.resize(size + kPadding, 0);
+    ParsedPacket again;
+    FUZZ_CHECK(parse_packet(padded, again) == PacketParseError::none);
+    FUZZ_CHECK(same(parsed, again));
+  }
+  return 0;
+}
