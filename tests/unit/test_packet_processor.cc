@@ -44,6 +44,7 @@ class PacketProcessorTest : public ::testing::Test {
     setup.reply_pool = pool_;
     setup.counters = counters_.get();
     setup.emit_allowed_flows = emit_allowed_;
+    adjust(setup);
     processor_ = std::make_unique<PacketProcessor>(setup);
   }
 
@@ -51,6 +52,9 @@ class PacketProcessorTest : public ::testing::Test {
     release();
     rte_ring_free(ring_);
   }
+
+  // Derived suites change the setup here (clock, timeouts, learning).
+  virtual void adjust(PacketProcessorSetup&) {}
 
   // Sends `frames` as one burst received on `side`.
   void burst(Side side, const std::vector<Bytes>& frames) {
@@ -410,6 +414,181 @@ TEST_F(ReloadTest, PendingFlowIsJudgedByTheNewGeneration) {
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
   EXPECT_EQ(recorded[0].generation, 2u);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Aging and TCP state on the processor's external clock (as `sluicectl replay` drives it).
+class FlowAgingTest : public PacketProcessorTest {
+ protected:
+  void adjust(PacketProcessorSetup& setup) override {
+    setup.external_clock = true;
+    setup.timeouts.udp = 10;
+    setup.timeouts.tcp_handshake = 5;
+    setup.timeouts.tcp_closed = 2;
+    setup.timeouts.tcp_established = 100;
+  }
+  void at_seconds(double seconds) { processor_->set_clock(uint64_t((seconds + 1) * double(rte_get_tsc_hz()))); }
+  uint64_t expired(FlowState state) const { return read(counters_->flows_expired[static_cast<int>(state)]); }
+  FlowState only_state() {
+    std::vector<FlowState> states;
+    flows_.for_each([&](const FlowKey&, const FlowEntry& flow) { states.push_back(flow.state); });
+    EXPECT_EQ(states.size(), 1u);
+    return states.empty() ? FlowState::open : states[0];
+  }
+  uint32_t sweep() { return processor_->expire_idle(flows_.position_count()); }
+};
+
+TEST_F(FlowAgingTest, IdleUdpFlowIsSweptAfterItsTimeoutOnly) {
+  Tcp4 query{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
+  at_seconds(0);
+  burst(Side::inside, {test::tcp4_frame(query, 17)});
+  at_seconds(9);
+  EXPECT_EQ(sweep(), 0u);
+  EXPECT_EQ(flows_.size(), 1u);
+  at_seconds(10.5);
+  EXPECT_EQ(sweep(), 1u);
+  EXPECT_EQ(flows_.size(), 0u);
+  EXPECT_EQ(expired(FlowState::open), 1u);
+}
+
+TEST_F(FlowAgingTest, TcpStateFollowsTheHandshakeAndTheClose) {
+  Tcp4 syn{.dst = "198.19.0.7", .dst_port = 5432, .flags = kSyn, .seq = 100, .ack = 0};
+  Tcp4 syn_ack{.src = "198.19.0.7", .dst = "198.18.1.10", .src_port = 5432, .dst_port = 40000, .flags = kSynAck};
+  Tcp4 client_fin{.dst = "198.19.0.7", .dst_port = 5432, .flags = 0x11};
+  Tcp4 server_fin{.src = "198.19.0.7", .dst = "198.18.1.10", .src_port = 5432, .dst_port = 40000, .flags = 0x11};
+  at_seconds(0);
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  EXPECT_EQ(only_state(), FlowState::syn_sent);
+  burst(Side::outside, {test::tcp4_frame(syn_ack)});
+  EXPECT_EQ(only_state(), FlowState::established);
+  burst(Side::inside, {test::tcp4_frame(client_fin)});
+  EXPECT_EQ(only_state(), FlowState::closing);
+  burst(Side::outside, {test::tcp4_frame(server_fin)});
+  EXPECT_EQ(only_state(), FlowState::closed);
+  at_seconds(3);  // past tcp_closed (2 s), far below tcp_established (100 s)
+  EXPECT_EQ(sweep(), 1u);
+  EXPECT_EQ(expired(FlowState::closed), 1u);
+}
+
+TEST_F(FlowAgingTest, UnansweredSynExpiresAtTheHandshakeTimeout) {
+  Tcp4 syn{.dst = "198.19.0.7", .dst_port = 5432, .flags = kSyn, .seq = 100, .ack = 0};
+  at_seconds(0);
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  at_seconds(4);
+  EXPECT_EQ(sweep(), 0u);
+  at_seconds(6);
+  EXPECT_EQ(sweep(), 1u);
+  EXPECT_EQ(expired(FlowState::syn_sent), 1u);
+}
+
+TEST_F(FlowAgingTest, ReturnTrafficOfAnExpiredFlowIsUnsolicited) {
+  Tcp4 query{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
+  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5353, .payload = Bytes(12, 0)};
+  at_seconds(0);
+  burst(Side::inside, {test::tcp4_frame(query, 17)});
+  at_seconds(20);  // no sweep ran: the packet itself finds the flow over
+  burst(Side::outside, {test::tcp4_frame(answer, 17)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::unsolicited_inbound), 1u);
+  EXPECT_EQ(flows_.size(), 0u);
+}
+
+// DNS learning as the worker sees it: answers become events on the learning ring, and the SYN
+// that follows at once is allowed from the worker's own recent list, before any table exists.
+class DnsLearningTest : public PacketProcessorTest {
+ protected:
+  void SetUp() override {
+    learned_ring_ = rte_ring_create_elem(("learned_" + std::to_string(instance_ + 1)).c_str(),
+                                         sizeof(LearnedAddressEvent), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(learned_ring_, nullptr);
+    PacketProcessorTest::SetUp();
+  }
+  void TearDown() override {
+    PacketProcessorTest::TearDown();
+    rte_ring_free(learned_ring_);
+  }
+  void adjust(PacketProcessorSetup& setup) override {
+    setup.learned = learned_ring_;
+    setup.learned_table = &table_;
+    setup.dns_learning = {.min_ttl = 30, .max_ttl = 3600, .grace = 0};
+  }
+  // A DNS response for `name` (type A) with one A record `address` and TTL `ttl`.
+  static Bytes dns_answer(const std::string& name, std::array<uint8_t, 4> address, uint32_t ttl) {
+    Bytes message{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
+    Bytes encoded;
+    size_t start = 0;
+    while (start <= name.size()) {
+      size_t dot = name.find('.', start);
+      if (dot == std::string::npos) dot = name.size();
+      encoded.push_back(uint8_t(dot - start));
+      encoded.insert(encoded.end(), name.begin() + long(start), name.begin() + long(dot));
+      start = dot + 1;
+    }
+    encoded.push_back(0);
+    message.insert(message.end(), encoded.begin(), encoded.end());
+    message.insert(message.end(), {0, 1, 0, 1});                 // QTYPE A, QCLASS IN
+    message.insert(message.end(), {0xc0, 0x0c, 0, 1, 0, 1});     // the question's name, A, IN
+    message.insert(message.end(), {uint8_t(ttl >> 24), uint8_t(ttl >> 16), uint8_t(ttl >> 8), uint8_t(ttl), 0, 4});
+    message.insert(message.end(), address.begin(), address.end());
+    return message;
+  }
+  std::vector<LearnedAddressEvent> learned() {
+    std::vector<LearnedAddressEvent> taken(16);
+    unsigned count = rte_ring_sc_dequeue_burst_elem(learned_ring_, taken.data(), sizeof(LearnedAddressEvent), 16, nullptr);
+    taken.resize(count);
+    return taken;
+  }
+  rte_ring* learned_ring_ = nullptr;
+  std::atomic<const LearnedAddressTable*> table_{nullptr};
+};
+
+TEST_F(DnsLearningTest, AnswerForAnAllowedNameTeachesItsAddressAtOnce) {
+  Tcp4 query{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
+  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5353,
+              .payload = dns_answer("files.pypi.org.blob.core.windows.net", {198, 19, 50, 5}, 5)};
+  burst(Side::inside, {test::tcp4_frame(query, 17)});
+  burst(Side::outside, {test::tcp4_frame(answer, 17)});
+  EXPECT_EQ(out_.forward_count, 1);  // the answer itself passes
+  auto taught = learned();
+  ASSERT_EQ(taught.size(), 1u);
+  EXPECT_EQ(std::string(taught[0].name, taught[0].name_length), "files.pypi.org.blob.core.windows.net");
+  EXPECT_EQ(taught[0].ttl_seconds, 30u);  // 5 s raised to min_ttl
+  EXPECT_EQ(taught[0].address.bytes[3], 5);
+
+  Tcp4 syn{.dst = "198.19.50.5", .src_port = 40100, .dst_port = 9000, .flags = kSyn, .seq = 1, .ack = 0};
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(read(counters_->flow_verdicts[static_cast<int>(Reason::allowed_dns_learned)]), 1u);
+}
+
+TEST_F(DnsLearningTest, AnswerForANameNoRuleAllowsTeachesNothing) {
+  Tcp4 query{.dst = "198.19.255.53", .src_port = 5354, .dst_port = 53, .payload = Bytes(12, 0)};
+  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5354,
+              .payload = dns_answer("exfil.example.net", {198, 19, 50, 6}, 300)};
+  burst(Side::inside, {test::tcp4_frame(query, 17)});
+  burst(Side::outside, {test::tcp4_frame(answer, 17)});
+  EXPECT_TRUE(learned().empty());
+  EXPECT_EQ(read(counters_->dns_answers_name_not_allowed), 1u);
+  Tcp4 syn{.dst = "198.19.50.6", .src_port = 40101, .dst_port = 9000, .flags = kSyn, .seq = 1, .ack = 0};
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::ip_not_allowed), 1u);
+}
+
+TEST_F(DnsLearningTest, MalformedAnswerIsCountedAndStillPasses) {
+  Tcp4 query{.dst = "198.19.255.53", .src_port = 5355, .dst_port = 53, .payload = Bytes(12, 0)};
+  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5355,
+              .payload = Bytes{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 63}};
+  burst(Side::inside, {test::tcp4_frame(query, 17)});
+  burst(Side::outside, {test::tcp4_frame(answer, 17)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(read(counters_->dns_answers_unparsed), 1u);
+  EXPECT_TRUE(learned().empty());
 }
 
 }  // namespace
