@@ -37,6 +37,7 @@ HTTP_SERVER = "198.19.20.1"
 RESOLVER, OTHER_RESOLVER = "198.19.255.53", "198.19.254.53"
 DB, OTHER_DB = "198.19.0.5", "198.19.1.5"
 VLAN = 100
+QINQ = (200, 300)  # 802.1ad outer tag, 802.1Q inner tag
 
 _ports = itertools.count(41001)
 
@@ -188,6 +189,9 @@ def _build():
         ("l2", tls("vlan_tls_allowed", "pypi.org", "allowed_domain", "pypi.org", vlan=VLAN)),
         ("l2", tls("vlan_tls_denied_enforce", "evil.example.org", "domain_not_allowed",
                    "evil.example.org", vlan=VLAN)),
+        ("l2", tls("qinq_tls_allowed", "pypi.org", "allowed_domain", "pypi.org", vlan=QINQ)),
+        ("l2", tls("qinq_tls_denied_enforce", "evil.example.org", "domain_not_allowed",
+                   "evil.example.org", vlan=QINQ)),
         # No flow: last, so they cannot shift the flow ids above.
         ("l2", _arp_case()),
         ("l2", _fragment_case()),

@@ -13,7 +13,7 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPerror6, IPv6
 from scapy.packet import Raw
-from scapy.layers.l2 import ARP, Dot1Q, Ether
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
 # The inside hosts' next hop (the router the appliance sits in front of) and the hosts.
 GATEWAY_MAC = "02:00:5e:00:00:01"
@@ -45,10 +45,24 @@ def is_v6(address):
 
 
 def l2(src_mac, dst_mac, vlan=None):
-    """Ethernet header, with one 802.1Q tag when vlan is given (an int VLAN id)."""
+    """Ethernet header, with one 802.1Q tag when vlan is an int VLAN id, or an 802.1ad (QinQ)
+    outer tag and an 802.1Q inner tag when it is a pair (outer, inner)."""
     frame = Ether(src=src_mac, dst=dst_mac)
-    if vlan is not None:
+    if isinstance(vlan, tuple):
+        frame = frame / Dot1AD(vlan=vlan[0], prio=0) / Dot1Q(vlan=vlan[1], prio=0)
+    elif vlan is not None:
         frame = frame / Dot1Q(vlan=vlan, prio=0)
+    return frame
+
+
+def reply_l2(pkt, swap=True):
+    """The packet's L2 header (every VLAN tag kept), MAC addresses swapped when `swap`."""
+    eth = pkt[Ether]
+    frame = Ether(src=eth.dst, dst=eth.src) if swap else Ether(src=eth.src, dst=eth.dst)
+    layer = eth.payload
+    while isinstance(layer, (Dot1AD, Dot1Q)):
+        frame = frame / layer.__class__(prio=layer.prio, id=layer.id, vlan=layer.vlan)
+        layer = layer.payload
     return frame
 
 
@@ -245,11 +259,7 @@ def expected_reset(pkt):
     flags = int(tcp.flags)
     ack = tcp.seq + payload_length + (1 if flags & 0x02 else 0) + (1 if flags & 0x01 else 0)
     seq = tcp.ack if flags & 0x10 else 0
-    eth = pkt[Ether]
-    frame = Ether(src=eth.dst, dst=eth.src)
-    if Dot1Q in pkt:
-        tag = pkt[Dot1Q]
-        frame = frame / Dot1Q(prio=tag.prio, id=tag.id, vlan=tag.vlan)
+    frame = reply_l2(pkt)
     if IP in pkt:
         frame = frame / IP(src=pkt[IP].dst, dst=pkt[IP].src, ttl=64, id=0, flags="DF", tos=0)
     else:
@@ -264,11 +274,7 @@ def expected_icmp_unreachable(pkt):
     IPv4 type 3 code 13 quoting the IP header and 64 bytes after it; IPv6 type 1 code 1 quoting
     up to 1232 bytes; from the denied destination to the sender, TTL/hop limit 64, IPv4 id 0
     without DF, MACs swapped, VLAN tags kept)."""
-    eth = pkt[Ether]
-    frame = Ether(src=eth.dst, dst=eth.src)
-    if Dot1Q in pkt:
-        tag = pkt[Dot1Q]
-        frame = frame / Dot1Q(prio=tag.prio, id=tag.id, vlan=tag.vlan)
+    frame = reply_l2(pkt)
     if IP in pkt:
         original = bytes(pkt[IP])[:pkt[IP].len]
         quoted = original[:pkt[IP].ihl * 4 + 64]
@@ -286,11 +292,7 @@ def expected_onward_reset(pkt, seq=None):
     (contract: same MACs, addresses and ports, seq = `seq` or pkt's seq, ack = pkt's ack,
     window 0, TTL/hop limit 64, IPv4 id 0 and DF)."""
     tcp = pkt[TCP]
-    eth = pkt[Ether]
-    frame = Ether(src=eth.src, dst=eth.dst)
-    if Dot1Q in pkt:
-        tag = pkt[Dot1Q]
-        frame = frame / Dot1Q(prio=tag.prio, id=tag.id, vlan=tag.vlan)
+    frame = reply_l2(pkt, swap=False)
     if IP in pkt:
         frame = frame / IP(src=pkt[IP].src, dst=pkt[IP].dst, ttl=64, id=0, flags="DF", tos=0)
     else:
