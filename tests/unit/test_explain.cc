@@ -430,7 +430,7 @@ TEST_F(ExplainFlowTest, JsonAnswerHasTheDocumentedFieldsInOrder) {
             R"("policy":{"name":"open","access_mode":"FULL","enforcement":"ENFORCE"},"enforcement":"ENFORCE",)"
             R"("enforcement_overridden":false,"verdict":"ALLOW","reason":"allowed_full_access",)"
             R"("destination_type":"IP","judged_name":null,"matched_domain":null,"matched_network":null,)"
-            R"("covering_networks":[],"dns_resolvers":[],"tcp_reset":false,)"
+            R"("covering_networks":[],"dns_resolvers":[],"tcp_reset":false,"icmp_unreachable":false,)"
             R"("because":"policy open has access mode FULL: every destination is allowed"})");
 }
 
