@@ -132,6 +132,20 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
   return record.SerializeAsString();
 }
 
+std::string tls_version_name(uint16_t version) {
+  switch (version) {
+    case 0: return "";
+    case 0x0300: return "SSL3.0";
+    case 0x0301: return "TLS1.0";
+    case 0x0302: return "TLS1.1";
+    case 0x0303: return "TLS1.2";
+    case 0x0304: return "TLS1.3";
+  }
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%04x", version);
+  return hex;
+}
+
 std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) {
   const auto* attachment = attachment_of(event, policy);
   std::string_view name(event.name, event.name_length);
@@ -150,6 +164,8 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   line += ",\"reason\":" + quoted(to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason));
   line += ",\"destination_type\":" + quoted(to_string(event.destination_type));
   line += ",\"destination\":" + quoted(destination_of(event));
+  line += ",\"tls_alpn\":" + quoted(std::string_view(event.tls_alpn, event.tls_alpn_length));
+  line += ",\"tls_version\":" + quoted(tls_version_name(event.tls_version));
   line += ",\"flow_id\":" + std::to_string(event.flow_id);
   line += "}";
   return line;

@@ -48,6 +48,9 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
 std::string denial_record_proto(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
                                 const EventClock& clock, uint64_t count = 1);
 
+// "TLS1.3", "TLS1.2"… for a TLS version number; "" for 0; "0x7f1c" for others (drafts, GREASE).
+std::string tls_version_name(uint16_t version);
+
 // One flow-log line: the verdict of a flow, allowed ones included.
 std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy);
 

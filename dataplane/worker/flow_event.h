@@ -11,6 +11,8 @@
 
 namespace sluice {
 
+inline constexpr int kMaxRecordedAlpn = 32;
+
 struct alignas(8) FlowEvent {
   uint64_t flow_id = 0;
   uint64_t tsc = 0;  // rte_rdtsc() when the verdict was reached
@@ -27,6 +29,10 @@ struct alignas(8) FlowEvent {
   DestinationType destination_type = DestinationType::ip;
   uint8_t name_length = 0;          // the SNI or Host judged; 0 when none
   char name[kMaxHostnameLength] = {};
+  // From the ClientHello of a flow judged on its SNI; empty / 0 otherwise.
+  uint8_t tls_alpn_length = 0;
+  char tls_alpn[kMaxRecordedAlpn] = {};  // the first ALPN protocol offered, cut to size
+  uint16_t tls_version = 0;              // the highest version offered (0x0304 = TLS 1.3)
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

@@ -185,6 +185,8 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
                                     int32_t position, BurstOutput& out) {
   auto& counters = *setup_.counters;
   const auto& parsed = packet.parsed;
+  hello_version_ = 0;  // set again only when this packet completes a ClientHello
+  hello_alpn_length_ = 0;
   if (packet.parse_error != PacketParseError::none) {
     bump(counters.parse_errors[static_cast<int>(packet.parse_error)]);
     drop(packet.mbuf, reason_for(packet.parse_error));
@@ -461,6 +463,9 @@ PacketProcessor::Decision PacketProcessor::judge_stream(const CompiledPolicy& po
     ClientHelloInfo hello;
     switch (parse_client_hello(stream, {hello_scratch_.get(), setup_.tls_max_client_hello_bytes}, hello)) {
       case ClientHelloStatus::ok:
+        hello_version_ = hello.highest_supported_version;
+        hello_alpn_length_ = uint8_t(std::min(hello.first_alpn.size(), sizeof hello_alpn_));
+        std::memcpy(hello_alpn_, hello.first_alpn.data(), hello_alpn_length_);
         raw_name = hello.server_name;
         name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
         if (hello.has_encrypted_client_hello && !exceptions.ech_judge_outer_sni) {
@@ -619,6 +624,11 @@ void PacketProcessor::emit_event(const FlowEntry& flow, const FlowFacts& facts, 
   if (name && name->length && has_name) {
     event.name_length = name->length;
     std::memcpy(event.name, name->bytes, name->length);
+  }
+  if (flow.destination_type == DestinationType::sni && hello_version_) {
+    event.tls_version = hello_version_;
+    event.tls_alpn_length = hello_alpn_length_;
+    std::memcpy(event.tls_alpn, hello_alpn_, hello_alpn_length_);
   }
   if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
     bump(setup_.counters->events_dropped_ring_full);

@@ -148,6 +148,10 @@ class PacketProcessor {
   uint64_t reply_tokens_tsc_ = 0;
   uint64_t learned_sequence_ = 0;
   RecentlyLearned recently_learned_[kRecentlyLearned];
+  // ALPN and version of the ClientHello judged by the packet at hand, for its event.
+  uint8_t hello_alpn_length_ = 0;
+  char hello_alpn_[kMaxRecordedAlpn] = {};
+  uint16_t hello_version_ = 0;
   int recently_learned_next_ = 0;
 };
 

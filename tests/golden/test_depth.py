@@ -110,6 +110,8 @@ def test_client_hello_in_one_byte_segments(tmp_path, sni, allowed):
         assert_frames(result.forwarded, opening + data, "forwarded")
         assert result.replies == [] and result.denials == []
         assert_flow(result, 43001, "ALLOW", "allowed_domain", "SNI", sni)
+        # The hello offered h2 first and TLS 1.3 at most (pcapgen.tls defaults).
+        assert (result.flow(43001)["tls_alpn"], result.flow(43001)["tls_version"]) == ("h2", "TLS1.3")
     else:
         # Every byte before the last passes (message bytes only); the last completes the hello
         # and is dropped; the client is reset, and so is the server, which saw the handshake.
