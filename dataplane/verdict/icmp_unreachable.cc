@@ -5,18 +5,18 @@
 
 #include "dataplane/parse/byte_reader.h"
 #include "dataplane/verdict/internet_checksum.h"
+#include "dataplane/verdict/reply_frame.h"
 
 namespace sluice {
 
 namespace {
 
-constexpr size_t kMacLength = 6;
-constexpr size_t kIpv4HeaderLength = 20;
-constexpr size_t kIpv6HeaderLength = 40;
+using reply::kHopLimit;
+using reply::kIpv4HeaderLength;
+using reply::kIpv6HeaderLength;
 constexpr size_t kIcmpHeaderLength = 8;
 constexpr size_t kIpv4QuotedBeyondHeader = 64;
 constexpr size_t kIpv6MinimumMtu = 1280;
-constexpr uint8_t kHopLimit = 64;
 constexpr uint8_t kIcmpv4Unreachable = 3;
 constexpr uint8_t kIcmpv4AdminProhibited = 13;
 constexpr uint8_t kIcmpv6Unreachable = 1;
@@ -27,7 +27,7 @@ constexpr uint8_t kIcmpv6AdminProhibited = 1;
 size_t build_icmp_unreachable(std::span<const uint8_t> frame, const ParsedPacket& packet, std::span<uint8_t> out) {
   if (packet.is_later_fragment || (packet.ip_version != 4 && packet.ip_version != 6)) return 0;
   const size_t l2_length = packet.l3_offset;
-  if (l2_length < 2 * kMacLength + 2 || l2_length >= frame.size()) return 0;
+  if (!reply::l2_header_fits(frame, l2_length) || l2_length == frame.size()) return 0;
   // The original IP packet ends where its payload ends (Ethernet padding is not quoted).
   const size_t ip_end = std::min<size_t>(frame.size(), size_t(packet.payload_offset) + packet.payload_length);
   if (ip_end <= l2_length) return 0;
@@ -49,11 +49,7 @@ size_t build_icmp_unreachable(std::span<const uint8_t> frame, const ParsedPacket
   uint8_t* ip = l2 + l2_length;
   uint8_t* icmp = ip + ip_length;
   std::memmove(icmp + kIcmpHeaderLength, frame.data() + l2_length, quoted);
-  uint8_t macs[2 * kMacLength];
-  std::memcpy(macs, frame.data(), sizeof macs);
-  std::memmove(l2, frame.data(), l2_length);
-  std::memcpy(l2, macs + kMacLength, kMacLength);
-  std::memcpy(l2 + kMacLength, macs, kMacLength);
+  reply::copy_l2_header(frame, l2_length, true, l2);
 
   const size_t icmp_length = kIcmpHeaderLength + quoted;
   std::memset(icmp, 0, kIcmpHeaderLength);

@@ -4,16 +4,16 @@
 
 #include "dataplane/parse/byte_reader.h"
 #include "dataplane/verdict/internet_checksum.h"
+#include "dataplane/verdict/reply_frame.h"
 
 namespace sluice {
 
 namespace {
 
-constexpr size_t kMacLength = 6;
-constexpr size_t kIpv4HeaderLength = 20;
-constexpr size_t kIpv6HeaderLength = 40;
+using reply::kHopLimit;
+using reply::kIpv4HeaderLength;
+using reply::kIpv6HeaderLength;
 constexpr size_t kTcpHeaderLength = 20;
-constexpr uint8_t kHopLimit = 64;
 constexpr uint16_t kIpv4DontFragment = 0x4000;
 
 struct ResetFields {
@@ -60,7 +60,7 @@ bool can_build(std::span<const uint8_t> frame, const ParsedPacket& packet, std::
   if (packet.ip_version != 4 && packet.ip_version != 6) return false;
   const size_t l2_length = packet.l3_offset;
   // Only the L2 header is copied from `frame`; a parse that does not fit it is not trusted.
-  if (l2_length < 2 * kMacLength + 2 || l2_length > frame.size()) return false;
+  if (!reply::l2_header_fits(frame, l2_length)) return false;
   const size_t ip_length = packet.ip_version == 4 ? kIpv4HeaderLength : kIpv6HeaderLength;
   return out.size() >= l2_length + ip_length + kTcpHeaderLength;
 }
@@ -69,15 +69,8 @@ bool can_build(std::span<const uint8_t> frame, const ParsedPacket& packet, std::
 size_t write_reset(std::span<const uint8_t> frame, const ParsedPacket& packet, bool swap_macs,
                    const ResetFields& fields, std::span<uint8_t> out) {
   const size_t l2_length = packet.l3_offset;
-  // Through a copy and memmove, so that answering in place (out over frame) works as well.
-  uint8_t macs[2 * kMacLength];
-  std::memcpy(macs, frame.data(), sizeof macs);
   uint8_t* l2 = out.data();
-  std::memmove(l2, frame.data(), l2_length);
-  if (swap_macs) {
-    std::memcpy(l2, macs + kMacLength, kMacLength);
-    std::memcpy(l2 + kMacLength, macs, kMacLength);
-  }
+  reply::copy_l2_header(frame, l2_length, swap_macs, l2);  // works in place (out over frame) too
   uint8_t* ip = l2 + l2_length;
   uint8_t* tcp = ip + (packet.ip_version == 4 ? write_ipv4(fields, ip) : write_ipv6(fields, ip));
   std::memset(tcp, 0, kTcpHeaderLength);
