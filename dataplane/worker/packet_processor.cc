@@ -413,9 +413,11 @@ PacketProcessor::Decision PacketProcessor::inspect_payload(const CompiledPolicy&
   decision.decided = true;
   decision.type = tls ? DestinationType::sni : DestinationType::http_host;
 
+  // Data on a SYN (TCP Fast Open) starts one past the SYN's own sequence number.
+  const uint32_t payload_seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
   if (flow.reassembly_slot < 0) {
-    const uint32_t start = (flow.tcp_flags_seen & kSeenClientSyn) ? flow.client_next_seq : parsed.tcp_seq;
-    if (parsed.tcp_seq == start) {
+    const uint32_t start = (flow.tcp_flags_seen & kSeenClientSyn) ? flow.client_next_seq : payload_seq;
+    if (payload_seq == start) {
       Decision whole = judge_stream(policy, payload, false, flow, name, facts);
       if (whole.decided) return whole;
     }
@@ -431,7 +433,7 @@ PacketProcessor::Decision PacketProcessor::inspect_payload(const CompiledPolicy&
   const size_t held_before = reassembler_.contiguous(slot).size();
   // The server has every byte before the first gap: that is where its reset must point.
   packet.onward_seq = reassembler_.base_seq(slot) + uint32_t(held_before);
-  switch (reassembler_.add(slot, parsed.tcp_seq, payload, bound)) {
+  switch (reassembler_.add(slot, payload_seq, payload, bound)) {
     case ReassemblyResult::ok: break;
     case ReassemblyResult::conflict: decision.reason = Reason::tcp_overlap_conflict; return decision;
     case ReassemblyResult::too_many_ranges: decision.reason = Reason::tcp_segments_scattered; return decision;

@@ -338,3 +338,20 @@ def test_full_flow_table_refuses_new_flows_and_keeps_old_ones(tmp_path):
     assert result.dropped("flow_table_full") == 1
     assert [f["src_port"] for f in result.flows] in ([53020, 53021], [53021, 53020])
     assert result.denials == []  # a full table is the appliance's limit, not a policy denial
+
+
+@pytest.mark.parametrize("sni, allowed", [("pypi.org", True), ("evil.example.org", False)])
+def test_client_hello_on_a_fast_open_syn(tmp_path, sni, allowed):
+    """TCP Fast Open: the ClientHello rides on the SYN, one past the SYN's sequence number."""
+    flow = frames.TcpFlow(PROD_HOST, 43020, TLS_SERVER, 443)
+    syn_with_hello = flow._client("S", client_hello(sni), seq=flow.isn, ack=0,
+                                  options=frames.SYN_OPTIONS)
+    result = replay(tmp_path, at(0, [syn_with_hello]))
+    if allowed:
+        assert_frames(result.forwarded, [syn_with_hello], "forwarded")
+        assert_flow(result, 43020, "ALLOW", "allowed_domain", "SNI", sni)
+    else:
+        # The server never saw the handshake: only the client is reset.
+        assert_frames(result.forwarded, [], "forwarded")
+        assert_frames(result.replies, [frames.expected_reset(syn_with_hello)], "replies")
+        assert_flow(result, 43020, "DROP", "domain_not_allowed", "SNI", sni)
