@@ -141,7 +141,10 @@ void repeat(BenchContext& context, const Schedule& schedule, PacketStore* store,
     RunResult run = context.rig->run(schedule, worker->spec(policy), options);
     if (!run.ok) result.error = "sluice: " + run.error;
     else if (run.worker_forwarded + run.worker_dropped != run.offered_total())
-      result.error = "sluice: forwarded + dropped != offered";
+      result.error = "sluice: forwarded " + std::to_string(run.worker_forwarded) + " + dropped " +
+                     std::to_string(run.worker_dropped) + " != offered " + std::to_string(run.offered_total()) +
+                     " (worker rx " + std::to_string(run.worker_rx) + ", tx " + std::to_string(run.worker_tx) +
+                     ", made " + std::to_string(run.resets) + ")";
     else if (run.dropped_by_reason[static_cast<int>(Reason::flow_table_full)])
       result.error = "sluice: the flow table filled up; the run measured refusals";  // a profile's sizing bug
     result.sluice.push_back(run);

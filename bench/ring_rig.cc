@@ -35,13 +35,18 @@ struct CounterSnapshot {
   std::array<uint64_t, kReasonCount> verdicts{};
 };
 
+// Every frame the worker made itself: resets back, resets on to the server, ICMP errors.
+uint64_t frames_made(const WorkerCounters& counters) {
+  return read(counters.resets_sent) + read(counters.onward_resets_sent) + read(counters.icmp_unreachable_sent);
+}
+
 CounterSnapshot snapshot(const WorkerCounters& counters) {
   CounterSnapshot snap;
   for (int side = 0; side < kSideCount; ++side) {
     snap.rx += read(counters.rx_packets[side]);
     snap.tx += read(counters.tx_packets[side]);
   }
-  snap.resets = read(counters.resets_sent);
+  snap.resets = frames_made(counters);
   snap.flows = read(counters.flows_created);
   snap.events_dropped = read(counters.events_dropped_ring_full);
   for (int reason = 0; reason < kReasonCount; ++reason) {
@@ -75,7 +80,7 @@ CpuTimes cpu_times() {
 uint64_t finished_packets(const WorkerCounters& counters) {
   uint64_t total = read(counters.tx_packets[0]) + read(counters.tx_packets[1]);
   for (const auto& dropped : counters.dropped_packets) total += read(dropped);
-  return total - read(counters.resets_sent);
+  return total - frames_made(counters);
 }
 
 RingRig::~RingRig() {

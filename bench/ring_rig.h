@@ -63,7 +63,7 @@ struct RunResult {
   double seconds = 0;
   // Deltas of the worker's counters over the run.
   uint64_t worker_rx = 0;
-  uint64_t worker_tx = 0;                 // forwarded packets and resets
+  uint64_t worker_tx = 0;                 // forwarded packets and the frames the worker made (resets, ICMP errors)
   uint64_t worker_forwarded = 0;          // tx minus resets
   uint64_t worker_dropped = 0;
   uint64_t resets = 0;
