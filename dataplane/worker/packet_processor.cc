@@ -22,9 +22,12 @@ namespace {
 constexpr uint16_t kDnsPort = 53;
 
 bool is_neighbour_discovery(const ParsedPacket& packet) {
-  // Router/neighbour solicitation and advertisement, redirect: the link needs them to work at all.
-  return packet.ip_version == 6 && packet.l4_protocol == kIpProtoIcmpv6 && packet.icmp_type >= 133 &&
-         packet.icmp_type <= 137;
+  // The link needs these to work at all: router/neighbour solicitation and advertisement and
+  // redirect (133-137), and multicast listener discovery (MLD queries, reports, done: 130-132,
+  // MLDv2 reports: 143), which every IPv6 host sends when its link comes up.
+  if (packet.ip_version != 6 || packet.l4_protocol != kIpProtoIcmpv6) return false;
+  const uint8_t type = packet.icmp_type;
+  return (type >= 133 && type <= 137) || (type >= 130 && type <= 132) || type == 143;
 }
 
 Reason reason_for(PacketParseError error) {
@@ -230,9 +233,11 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     }
   }
   bool from_initiator = flow.in_use && !expired ? packet.source_is_a == flow.initiator_is_a : true;
-  // A new connection on the 5-tuple of a closed one (a reused port) is judged afresh.
+  // A new connection on the 5-tuple of a closed one (a reused port) is judged afresh; the same
+  // SYN again (same initial sequence number) is a retransmission of the old one.
   bool reused = flow.in_use && !expired && from_initiator && flow.state == FlowState::closed &&
-                parsed.l4_protocol == kIpProtoTcp && is_pure_syn(parsed);
+                parsed.l4_protocol == kIpProtoTcp && is_pure_syn(parsed) &&
+                !((flow.tcp_flags_seen & kSeenClientSyn) && parsed.tcp_seq + 1 == flow.client_next_seq);
   if (reused) release_reassembly(flow);
   bool is_new = !flow.in_use || reused || expired;
   if (is_new) {
@@ -284,6 +289,9 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
       return;
     case FlowVerdict::denied_enforced:
       tell_endpoints(packet, flow, packet.decided_now, from_initiator, out);
+      // Both ends were reset: the connection is over. Closed, it ages out in tcp_closed_seconds,
+      // and a new SYN on its 5-tuple (stacks reuse a port at once after a reset) is judged afresh.
+      if (parsed.l4_protocol == kIpProtoTcp) flow.state = FlowState::closed;
       drop(packet.mbuf, packet.decided_now ? flow.reason : Reason::flow_denied);
       return;
   }

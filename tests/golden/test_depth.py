@@ -355,3 +355,21 @@ def test_client_hello_on_a_fast_open_syn(tmp_path, sni, allowed):
         assert_frames(result.forwarded, [], "forwarded")
         assert_frames(result.replies, [frames.expected_reset(syn_with_hello)], "replies")
         assert_flow(result, 43020, "DROP", "domain_not_allowed", "SNI", sni)
+
+
+def test_new_connection_on_the_port_of_a_denied_one_is_judged_afresh(tmp_path):
+    """Both ends were reset, so the denied connection is over; stacks reuse the port at once."""
+    denied, denied_open = handshake(43030)
+    evil = denied.data(client_hello("evil.example.org"))
+    retransmitted_syn = denied_open[0]  # the old SYN again: the old connection, still denied
+    fresh = frames.TcpFlow(PROD_HOST, 43030, TLS_SERVER, 443, isn=0x5000_0000)
+    fresh_syn, fresh_syn_ack, fresh_ack = fresh.syn(), fresh.syn_ack(), fresh.ack()
+    fresh_hello = fresh.data(client_hello("pypi.org"))
+    result = replay(tmp_path, at(0, denied_open + [evil, retransmitted_syn])
+                    + at(1, [fresh_syn, fresh_syn_ack, fresh_ack, fresh_hello]))
+    verdicts = [(f["verdict"], f["reason"]) for f in result.flows if f["src_port"] == 43030]
+    assert verdicts == [("DROP", "domain_not_allowed"), ("ALLOW", "allowed_domain")], result.flows
+    assert [d["destination"] for d in result.denials] == ["evil.example.org"]
+    assert_frames(result.replies, [frames.expected_reset(evil), frames.expected_reset(retransmitted_syn)],
+                  "replies")
+    assert bytes(fresh_hello) in result.forwarded
