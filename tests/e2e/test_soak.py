@@ -4,7 +4,7 @@ Mixed clients loop (curl HTTPS/HTTP allowed and denied over v4 and v6, gnutls-cl
 listed and to an unlisted resolver, from the ENFORCE, DRY_RUN and unattached sources) while the
 policy is reloaded by SIGHUP every second. Asserts: sluiced never dies; its RSS is flat after
 warm-up; no client ever times out; every denied flow is a record or counted as lost; the ports
-dropped nothing for want of time or buffers. Writes the figures to tests/e2e/soak-results.md.
+dropped nothing for want of time or buffers. Writes the figures to docs/SOAK.md.
 """
 
 import datetime
@@ -40,7 +40,7 @@ SOAK_FLOW_CAPACITY = 4096
 SOAK_TIMEOUTS = ("flow_timeouts { tcp_established_seconds: 20 tcp_closing_seconds: 10 "
                  "tcp_closed_seconds: 5 udp_seconds: 10 }")
 MIN_WARMUP_S = max(10, DURATION_S // 6)
-RESULTS = Path(__file__).resolve().parent / "soak-results.md"
+RESULTS = Path(__file__).resolve().parent.parent.parent / "docs" / "SOAK.md"
 
 CURL = ('curl -s -o /dev/null --max-time 3 --cacert {ca} -w "{tag} %{{exitcode}} %{{http_code}} '
         '%{{time_total}}\\n" --resolve {name}:{port}:{addr} {scheme}://{name}/')
