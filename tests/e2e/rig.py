@@ -64,6 +64,16 @@ CLIENT_ROUTES6 = ["2001:db8:ff::/64"]
 ALL_NAMESPACES = [NS_FW, NS_SW, NS_SRV] + [c.ns for c in CLIENTS.values()]
 
 
+def resolver(family):
+    """The allowed resolver's address in `family` (4 or 6)."""
+    return RESOLVER6 if family == 6 else RESOLVER4
+
+
+def qtype(family):
+    """The DNS record type of `family`'s addresses."""
+    return "AAAA" if family == 6 else "A"
+
+
 def sh(*cmd, check=True, timeout=30):
     result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:

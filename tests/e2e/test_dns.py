@@ -12,16 +12,8 @@ from conftest import Mark, check_record, client_ip, expected_record, flows_serie
 FAMILIES = [4, 6]
 
 
-def resolver(family):
-    return rig.RESOLVER6 if family == 6 else rig.RESOLVER4
-
-
 def rogue(family):
     return rig.ROGUE6 if family == 6 else rig.ROGUE4
-
-
-def qtype(family):
-    return "AAAA" if family == 6 else "A"
 
 
 def web(family):
@@ -32,14 +24,14 @@ def web(family):
 @pytest.mark.parametrize("client", ["c1", "c3"])
 def test_listed_resolver_answers(sluice, client, family):
     mark = Mark(sluice)
-    answer = clients.dig(client, resolver(family), services.WWW, qtype(family))
+    answer = clients.dig(client, rig.resolver(family), services.WWW, rig.qtype(family))
     assert answer.ok and answer.body == web(family), answer.describe()
 
     lines = mark.new_flows(1, where=lambda f: f["src_ip"] == client_ip(client, family)
                            and f["dst_port"] == 53)
     assert len(lines) == 1, lines
     assert lines[0]["verdict"] == "ALLOW" and lines[0]["reason"] == "allowed_dns_resolver", lines
-    assert lines[0]["protocol"] == "UDP" and lines[0]["dst_ip"] == resolver(family), lines
+    assert lines[0]["protocol"] == "UDP" and lines[0]["dst_ip"] == rig.resolver(family), lines
     assert mark.new_denials(0) == []
     policy = "e2e-enforce" if client == "c1" else "e2e-default"
     d = mark.deltas()
@@ -51,7 +43,7 @@ def test_listed_resolver_answers(sluice, client, family):
 def test_unlisted_resolver_is_denied(sluice, family):
     mark = Mark(sluice)
     # One try, one second: this test is about the record; test_udp_denial_fails_fast is about time.
-    answer = clients.dig("c1", rogue(family), services.WWW, qtype(family), wait_s=1)
+    answer = clients.dig("c1", rogue(family), services.WWW, rig.qtype(family), wait_s=1)
     assert not answer.ok, answer.describe()
 
     records = mark.new_denials(1, where=lambda r: r["src_ip"] == client_ip("c1", family))
@@ -69,7 +61,7 @@ def test_unlisted_resolver_is_denied(sluice, family):
 @pytest.mark.parametrize("family", FAMILIES, ids=["v4", "v6"])
 def test_dry_run_subnet_reaches_unlisted_resolver(sluice, family):
     mark = Mark(sluice)
-    answer = clients.dig("c2", rogue(family), services.WWW, qtype(family))
+    answer = clients.dig("c2", rogue(family), services.WWW, rig.qtype(family))
     assert answer.ok and answer.body == web(family), answer.describe()
     records = mark.new_denials(1, where=lambda r: r["src_ip"] == client_ip("c2", family))
     assert len(records) == 1, records
@@ -90,7 +82,7 @@ def test_udp_denial_fails_fast_dig(sluice, family):
     """dig to an unlisted resolver gets an ICMP unreachable: it fails within a second with a
     communications error, not after its 3 s timeout."""
     mark = Mark(sluice)
-    answer = clients.dig("c1", rogue(family), services.WWW, qtype(family), wait_s=3)
+    answer = clients.dig("c1", rogue(family), services.WWW, rig.qtype(family), wait_s=3)
     output = answer.stdout + answer.stderr
     assert not answer.ok, answer.describe()
     note_denial_time(f"dig (ICMP) v{family}", answer.elapsed)

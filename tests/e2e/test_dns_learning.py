@@ -65,14 +65,6 @@ def db(family):
     return rig.DB6 if family == 6 else rig.DB4
 
 
-def resolver(family):
-    return rig.RESOLVER6 if family == 6 else rig.RESOLVER4
-
-
-def qtype(family):
-    return "AAAA" if family == 6 else "A"
-
-
 def refused(result):
     # The appliance resets the SYN: the client sees "connection refused" at once.
     return (not result.ok and result.detail.get("errno") in ("ECONNREFUSED", "ECONNRESET")
@@ -101,7 +93,7 @@ def test_learned_address_lives_for_its_ttl(learning, family):
 
     # 2. Resolve through the listed resolver; the answer teaches the appliance the address.
     mark = Mark(sluice)
-    answer = clients.dig("c1", resolver(family), services.DB, qtype(family))
+    answer = clients.dig("c1", rig.resolver(family), services.DB, rig.qtype(family))
     assert answer.ok and answer.body == addr, answer.describe()
     answered_at = time.monotonic()
     daemon.wait_for(lambda: sluice.scrape().get(GAUGE, policy=POLICY) > mark.metrics.get(GAUGE, policy=POLICY),
@@ -149,7 +141,7 @@ def test_connect_right_after_the_answer(learning, family):
     sluice = learning.require()
     nothing_learned(sluice)
     mark = Mark(sluice)
-    result = clients.resolve_connect("c1", resolver(family), services.DB, qtype(family),
+    result = clients.resolve_connect("c1", rig.resolver(family), services.DB, rig.qtype(family),
                                      rig.DB_PORT, "at once")
     assert result.ok and result.body == "at once", result.describe()
     assert mark.new_denials(0, where=lambda r: r["src_ip"] == client_ip("c1", family)) == []
@@ -161,7 +153,7 @@ def test_unlisted_resolver_teaches_nothing(learning, family):
     nothing_learned(sluice)
     rogue = rig.ROGUE6 if family == 6 else rig.ROGUE4
     mark = Mark(sluice)
-    answer = clients.dig("c1", rogue, services.DB, qtype(family), wait_s=1)
+    answer = clients.dig("c1", rogue, services.DB, rig.qtype(family), wait_s=1)
     assert not answer.ok and answer.elapsed < FAST_S, answer.describe()
     connect = clients.tcp("c1", db(family), rig.DB_PORT)
     assert refused(connect), connect.describe()
