@@ -55,6 +55,7 @@ struct FlowEntry {
   DestinationType destination_type = DestinationType::ip;
   FlowState state = FlowState::open;
   uint8_t tcp_flags_seen = 0;
+  uint8_t protocol = 0;           // IP protocol, so that aging needs no read of the key
 };
 static_assert(sizeof(FlowEntry) == 48);
 

@@ -245,6 +245,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     flow.in_use = true;
     flow.initiator_is_a = packet.source_is_a;
     flow.flow_id = (uint64_t(setup_.worker_index) << 40) | next_flow_number_++;
+    flow.protocol = parsed.l4_protocol;
     name.length = 0;
     bump(counters.flows_created);
   }
@@ -711,9 +712,12 @@ uint32_t PacketProcessor::expire_idle(uint32_t budget) {
     const int32_t position = int32_t(aging_cursor_);
     aging_cursor_ = aging_cursor_ + 1 == positions ? 0 : aging_cursor_ + 1;
     FlowEntry& flow = flows.entry(position);
-    if (!flow.in_use || !flows.key_at(position, key)) continue;
-    if (now_tsc - flow.last_seen_tsc <= timeouts_.idle_limit(flow, key.protocol) || now_tsc < flow.last_seen_tsc)
+    if (!flow.in_use || now_tsc < flow.last_seen_tsc ||
+        now_tsc - flow.last_seen_tsc <= timeouts_.idle_limit(flow, flow.protocol))
       continue;
+    // Only an expired flow's key is read (another cache miss): the sweep costs a busy worker
+    // one sequential entry read a position.
+    if (!flows.key_at(position, key)) continue;
     if (flow.verdict == FlowVerdict::pending && setup_.emit_allowed_flows && setup_.events) {
       FlowEvent event = pending_flow_event(key, flow);
       if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
