@@ -43,7 +43,6 @@ void LearnedAddressStore::add(const LearnedAddressEvent& event) {
   }
   entries_.emplace(key, Value{std::string(event.name, event.name_length), event.expires_tsc});
   count(event.policy_slot, 1);
-  size_.store(entries_.size());
 }
 
 uint32_t LearnedAddressStore::expire(uint64_t now_tsc) {
@@ -59,10 +58,7 @@ uint32_t LearnedAddressStore::expire(uint64_t now_tsc) {
     it = entries_.erase(it);
     ++expired;
   }
-  if (expired) {
-    dirty_ = true;
-    size_.store(entries_.size());
-  }
+  if (expired) dirty_ = true;
   return expired;
 }
 

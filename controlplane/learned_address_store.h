@@ -35,7 +35,6 @@ class LearnedAddressStore {
   uint64_t entries(uint16_t slot) const { return slot < kMaxPolicies ? entries_by_slot_[slot].load() : 0; }
   uint64_t expired(uint16_t slot) const { return slot < kMaxPolicies ? expired_by_slot_[slot].load() : 0; }
   uint64_t refused() const { return refused_.load(); }
-  uint64_t size() const { return size_.load(); }
 
  private:
   struct Key {
@@ -60,7 +59,6 @@ class LearnedAddressStore {
   std::unique_ptr<std::atomic<uint64_t>[]> entries_by_slot_{new std::atomic<uint64_t>[kMaxPolicies]()};
   std::unique_ptr<std::atomic<uint64_t>[]> expired_by_slot_{new std::atomic<uint64_t>[kMaxPolicies]()};
   std::atomic<uint64_t> refused_{0};
-  std::atomic<uint64_t> size_{0};
 };
 
 // Swaps a new table into `slot` for the workers and frees the old one once no worker can hold

@@ -221,11 +221,9 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   FlowEntry& flow = setup_.flows->entry(position);
   FlowName& name = setup_.flows->name(position);
   // A flow idle past its timeout that the aging sweep has not reached yet is over all the same.
-  bool expired = flow.in_use && burst_tsc_ > flow.last_seen_tsc &&
-                 burst_tsc_ - flow.last_seen_tsc > timeouts_.idle_limit(flow, parsed.l4_protocol);
+  bool expired = flow.in_use && idle_past_timeout(flow, burst_tsc_);
   if (expired) {
-    bump(counters.flows_expired[static_cast<int>(flow.state)]);
-    release_reassembly(flow);
+    count_expiry(flow);
     if (ingress == Side::outside) {
       setup_.flows->remove(position);
       drop(packet.mbuf, Reason::unsolicited_inbound);
@@ -377,7 +375,7 @@ PacketProcessor::Decision PacketProcessor::judge_learned(const CompiledPolicy& p
   if (const LearnedAddressTable::Entry* entry = table ? table->find(rules.counter_slot, facts.responder, burst_tsc_)
                                                       : nullptr) {
     learned = table->name(*entry);
-  } else {
+  } else if (learned_sequence_ > consumed) {  // some of this worker's answers are not published yet
     for (const RecentlyLearned& recent : recently_learned_) {
       if (recent.sequence > consumed && recent.policy_slot == rules.counter_slot && recent.address == facts.responder &&
           recent.expires_tsc > burst_tsc_) {
@@ -705,16 +703,14 @@ uint32_t PacketProcessor::expire_idle(uint32_t budget) {
   FlowTable& flows = *setup_.flows;
   const uint32_t positions = flows.position_count();
   if (positions == 0) return 0;
-  const uint64_t now_tsc = setup_.external_clock ? clock_tsc_ : rte_rdtsc();
+  const uint64_t now_tsc = now();
   uint32_t expired = 0;
   FlowKey key;
   for (uint32_t i = 0; i < budget && i < positions; ++i) {
     const int32_t position = int32_t(aging_cursor_);
     aging_cursor_ = aging_cursor_ + 1 == positions ? 0 : aging_cursor_ + 1;
     FlowEntry& flow = flows.entry(position);
-    if (!flow.in_use || now_tsc < flow.last_seen_tsc ||
-        now_tsc - flow.last_seen_tsc <= timeouts_.idle_limit(flow, flow.protocol))
-      continue;
+    if (!flow.in_use || !idle_past_timeout(flow, now_tsc)) continue;
     // Only an expired flow's key is read (another cache miss): the sweep costs a busy worker
     // one sequential entry read a position.
     if (!flows.key_at(position, key)) continue;
@@ -723,12 +719,20 @@ uint32_t PacketProcessor::expire_idle(uint32_t budget) {
       if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
         bump(setup_.counters->events_dropped_ring_full);
     }
-    bump(setup_.counters->flows_expired[static_cast<int>(flow.state)]);
-    release_reassembly(flow);
+    count_expiry(flow);
     flows.remove(position);
     ++expired;
   }
   return expired;
+}
+
+bool PacketProcessor::idle_past_timeout(const FlowEntry& flow, uint64_t now_tsc) const {
+  return now_tsc > flow.last_seen_tsc && now_tsc - flow.last_seen_tsc > timeouts_.idle_limit(flow, flow.protocol);
+}
+
+void PacketProcessor::count_expiry(FlowEntry& flow) {
+  bump(setup_.counters->flows_expired[static_cast<int>(flow.state)]);
+  release_reassembly(flow);
 }
 
 void PacketProcessor::release_reassembly(FlowEntry& flow) {

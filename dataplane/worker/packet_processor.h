@@ -82,7 +82,6 @@ class PacketProcessor {
 
   void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
   uint16_t worker_index() const { return setup_.worker_index; }
-  const StreamReassembler& reassembler() const { return reassembler_; }
 
  private:
   struct PacketContext;
@@ -119,6 +118,8 @@ class PacketProcessor {
   void send_onward_reset(const PacketContext& packet, uint32_t seq, BurstOutput& out);
   void send_icmp_unreachable(const PacketContext& packet, BurstOutput& out);
   bool take_reply_token();
+  bool idle_past_timeout(const FlowEntry& flow, uint64_t now_tsc) const;
+  void count_expiry(FlowEntry& flow);  // counts an idle flow's end and frees its reassembly slot
   void release_reassembly(FlowEntry& flow);
   void drop(rte_mbuf* packet, Reason reason);
 
