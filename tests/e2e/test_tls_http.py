@@ -153,7 +153,9 @@ def test_unattached_source_gets_default_policy(sluice, cafile, tool, family):
 
 @pytest.mark.parametrize("family", FAMILIES, ids=["v4", "v6"])
 def test_new_connection_from_the_port_of_a_denied_one_is_judged_afresh(sluice, cafile, family):
-    port = 47100 + family  # any port: the flow table is fresh for every session's sluiced
+    # Below the ephemeral range (32768-60999): no earlier client's connection (or its TIME_WAIT)
+    # can hold it, so bind() never fails; the flow table is fresh for every session's sluiced.
+    port = 20100 + family
     mark = Mark(sluice)
     denied = clients.curl("c1", services.EVIL, family=family, cafile=cafile, local_port=port)
     assert not denied.ok and clients.saw_reset(denied), denied.describe()
