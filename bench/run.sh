@@ -60,7 +60,7 @@ done
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 # Which code was measured (read-only git commands).
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
-  git diff-index --quiet HEAD -- dataplane controlplane bench 2>/dev/null || revision="$revision + uncommitted changes"
+  git diff-index --quiet HEAD -- dataplane controlplane cli bench 2>/dev/null || revision="$revision + uncommitted changes"
   echo "$revision ($(date -u +%Y-%m-%dT%H:%MZ))" > "$out/source.txt"
 fi
 

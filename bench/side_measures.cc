@@ -16,11 +16,11 @@
 
 #include "bench/domains.h"
 #include "bench/packet_store.h"
-#include "controlplane/flow_event_sink.h"
-#include "controlplane/denial_log.h"
-#include "controlplane/policy_compiler.h"
-#include "controlplane/policy_loader.h"
-#include "controlplane/public_suffix_list.h"
+#include "controlplane/records/flow_event_sink.h"
+#include "controlplane/records/denial_log.h"
+#include "controlplane/policy/policy_compiler.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/policy/public_suffix_list.h"
 
 namespace sluice::bench {
 

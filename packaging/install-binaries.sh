@@ -1,6 +1,6 @@
 #!/bin/sh
 # meson install script: installs the executables given after BINDIR into DESTDIR/PREFIX/BINDIR.
-# Needed because controlplane/meson.build declares them without `install: true`.
+# Needed because controlplane/daemon/meson.build and cli/meson.build declare them without `install: true`.
 set -eu
 bindir=$1
 shift

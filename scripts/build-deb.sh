@@ -20,7 +20,7 @@ fi
 ninja -C "$builddir"
 if [ ! -f "$builddir/packaging/sluice.service" ]; then
   echo "build-deb: packaging/ is not part of the build; add subdir('packaging') after" \
-       "subdir('controlplane') in meson.build" >&2
+       "subdir('controlplane') and subdir('cli') in meson.build" >&2
   exit 1
 fi
 

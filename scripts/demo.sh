@@ -8,7 +8,7 @@ scripts/bootstrap.sh
 scripts/build.sh >/dev/null
 echo "--- sluiced (embedded default) ---"
 rm -rf sluice-demo-out
-build/controlplane/sluiced
+build/controlplane/daemon/sluiced
 log=sluice-demo-out/denials.jsonl
 echo "--- denial log: $(grep -c '"access_type":"DROP"' "$log") DROP and $(grep -c '"access_type":"DRY_RUN_DENIAL"' "$log") DRY_RUN_DENIAL records; one of each ---"
 grep -m 1 '"access_type":"DROP"' "$log"

@@ -2,8 +2,8 @@
 
 The rig (namespaces, veths, bridge, nginx, dnsmasq, echo server, sluiced) is built once per
 session and removed at the end, also on failure, Ctrl-C or SIGTERM; a rig a killed run left
-behind is removed first. SLUICE_BUILD_DIR (default: build/) holds controlplane/sluiced and
-controlplane/sluicectl. Root only. See README.md.
+behind is removed first. SLUICE_BUILD_DIR (default: build/) holds controlplane/daemon/sluiced and
+cli/sluicectl. Root only. See README.md.
 """
 
 import atexit

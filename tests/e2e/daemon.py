@@ -15,8 +15,8 @@ import rig
 SOURCE_DIR = Path(os.environ.get("SLUICE_SOURCE_DIR")
                   or Path(__file__).resolve().parent.parent.parent)
 BUILD_DIR = Path(os.environ.get("SLUICE_BUILD_DIR") or SOURCE_DIR / "build")
-SLUICED = BUILD_DIR / "controlplane" / "sluiced"
-SLUICECTL = BUILD_DIR / "controlplane" / "sluicectl"
+SLUICED = BUILD_DIR / "controlplane" / "daemon" / "sluiced"
+SLUICECTL = BUILD_DIR / "cli" / "sluicectl"
 METRICS, HEALTH = "127.0.0.1:9617", "127.0.0.1:9618"  # inside sle2e-fw: no clash with anyone
 START_TIMEOUT_S = 30
 

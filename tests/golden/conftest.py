@@ -1,6 +1,6 @@
 """Runs the real binaries for the golden tests.
 
-SLUICE_BUILD_DIR (default: build/ in this repository) holds controlplane/sluiced and controlplane/sluicectl;
+SLUICE_BUILD_DIR (default: build/ in this repository) holds controlplane/daemon/sluiced and cli/sluicectl;
 SLUICE_SOURCE_DIR (default: this repository's root) holds configs/ and proto/.
 Pcaps are generated from tests/pcapgen into pytest tmp dirs at test time.
 """
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pcapgen import frames  # noqa: E402
 
-SLUICED = BUILD_DIR / "controlplane" / "sluiced"
-SLUICECTL = BUILD_DIR / "controlplane" / "sluicectl"
+SLUICED = BUILD_DIR / "controlplane" / "daemon" / "sluiced"
+SLUICECTL = BUILD_DIR / "cli" / "sluicectl"
 GOLDEN_POLICY = Path(__file__).resolve().parent / "policies" / "golden.textproto"
 DEMO_POLICY = SOURCE_DIR / "configs" / "demo" / "policy.textproto"
 DEMO_PCAP = SOURCE_DIR / "configs" / "demo" / "demo.pcap"

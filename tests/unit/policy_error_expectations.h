@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/policy_error.h"
+#include "controlplane/policy/policy_error.h"
 
 namespace sluice::test {
 

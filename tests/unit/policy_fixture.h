@@ -3,9 +3,9 @@
 
 #include <gtest/gtest.h>
 
-#include "controlplane/policy_compiler.h"
-#include "controlplane/policy_loader.h"
-#include "controlplane/public_suffix_list.h"
+#include "controlplane/policy/policy_compiler.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/policy/public_suffix_list.h"
 
 namespace sluice::test {
 

@@ -1,4 +1,4 @@
-#include "controlplane/cidr.h"
+#include "controlplane/policy/cidr.h"
 
 #include <gtest/gtest.h>
 

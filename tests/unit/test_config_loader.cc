@@ -1,4 +1,4 @@
-#include "controlplane/config_loader.h"
+#include "controlplane/config/config_loader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

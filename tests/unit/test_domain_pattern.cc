@@ -1,4 +1,4 @@
-#include "controlplane/domain_pattern.h"
+#include "controlplane/policy/domain_pattern.h"
 
 #include <gtest/gtest.h>
 

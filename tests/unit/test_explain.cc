@@ -3,13 +3,13 @@
 // compiled for real (EAL, Hyperscan, rte_lpm).
 #include <gtest/gtest.h>
 
-#include "controlplane/cidr.h"
-#include "controlplane/compile_report.h"
-#include "controlplane/explain.h"
-#include "controlplane/explain_question.h"
-#include "controlplane/explain_report.h"
-#include "controlplane/json_object.h"
-#include "controlplane/probe_frames.h"
+#include "controlplane/policy/cidr.h"
+#include "cli/compile_report.h"
+#include "cli/explain.h"
+#include "cli/explain_question.h"
+#include "cli/explain_report.h"
+#include "controlplane/records/json_object.h"
+#include "cli/probe_frames.h"
 #include "dataplane/parse/http_request_parser.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/parse/tls_client_hello_parser.h"

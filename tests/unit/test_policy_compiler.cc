@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "controlplane/cidr.h"
+#include "controlplane/policy/cidr.h"
 #include "dataplane/parse/packet_parser.h"
 #include "tests/unit/policy_fixture.h"
 

@@ -10,7 +10,7 @@
 
 #include <rte_malloc.h>
 
-#include "controlplane/policy_publisher.h"
+#include "controlplane/daemon/policy_publisher.h"
 #include "tests/unit/policy_fixture.h"
 
 namespace sluice {

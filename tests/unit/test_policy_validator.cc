@@ -1,4 +1,4 @@
-#include "controlplane/policy_validator.h"
+#include "controlplane/policy/policy_validator.h"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "controlplane/policy_loader.h"
-#include "controlplane/public_suffix_list.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/policy/public_suffix_list.h"
 #include "tests/unit/policy_error_expectations.h"
 
 namespace sluice {

@@ -1,0 +1,276 @@
+#include "cli/explain.h"
+
+#include <cstring>
+#include <memory>
+
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "controlplane/policy/cidr.h"
+#include "cli/explain_report.h"
+#include "cli/offline_eal.h"
+#include "controlplane/policy/policy_compiler.h"
+#include "cli/probe_frames.h"
+#include "dataplane/parse/packet_parser.h"
+#include "dataplane/worker/packet_processor.h"
+
+namespace sluice {
+
+namespace {
+
+namespace pb = sluice::policy;
+
+// Documentation and discard-only addresses (RFC 5737, RFC 6666, RFC 3849): stand-ins for a
+// name's address that no real policy is likely to allow by network.
+constexpr const char* kStandInsV4[] = {"192.0.2.1", "198.51.100.1", "203.0.113.1"};
+constexpr const char* kStandInsV6[] = {"100::1", "2001:db8:ffff:ffff::1"};
+
+bool has_ports(uint8_t protocol) { return protocol == kIpProtoTcp || protocol == kIpProtoUdp; }
+
+// The first stand-in the source's policy does not allow by network for this protocol and port,
+// so that the name decides as it would for a destination outside every allowed network. When
+// every stand-in is allowed (an allowed 0.0.0.0/0, say), the first is used and the dataplane's
+// answer (allowed_network) is the true one for any address.
+IpAddress stand_in_destination(const CompiledPolicy& policy, const ExplainQuestion& question) {
+  uint16_t policy_index = policy.attachment_for(question.source).policy_index;
+  std::optional<IpAddress> first;
+  auto try_candidates = [&](const auto& candidates) -> std::optional<IpAddress> {
+    for (const char* text : candidates) {
+      IpAddress address = *parse_ip(text);
+      if (!first) first = address;
+      const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(address) : nullptr;
+      if (!group || !group->allows(policy_index, question.ip_protocol, question.port)) return address;
+    }
+    return std::nullopt;
+  };
+  auto found = question.source.family == 4 ? try_candidates(kStandInsV4) : try_candidates(kStandInsV6);
+  return found ? *found : *first;
+}
+
+std::string protocol_text(pb::Protocol protocol) {
+  switch (protocol) {
+    case pb::TCP: return "TCP";
+    case pb::UDP: return "UDP";
+    case pb::ICMP: return "ICMP";
+    default: return "any";
+  }
+}
+
+ExplainNetworkRule describe_rule(const pb::Policy& policy, uint32_t index) {
+  ExplainNetworkRule rule;
+  rule.index = index;
+  if (index >= static_cast<uint32_t>(policy.allowed_networks_size())) return rule;
+  const auto& source = policy.allowed_networks(static_cast<int>(index));
+  rule.cidr = source.cidr();
+  rule.protocol = protocol_text(source.protocol());
+  rule.ports.assign(source.ports().begin(), source.ports().end());
+  rule.description = source.description();
+  return rule;
+}
+
+// The offline stand-in for a worker: its own mbufs, event ring and flow table, named uniquely
+// because DPDK object names are process-wide (a test may explain many times).
+struct ProbeRig {
+  rte_mempool* mbufs = nullptr;
+  rte_ring* events = nullptr;
+  FlowTable flows;
+  std::unique_ptr<WorkerCounters> counters = std::make_unique<WorkerCounters>();
+  ~ProbeRig() {
+    if (events) rte_ring_free(events);
+    if (mbufs) rte_mempool_free(mbufs);
+  }
+  bool init(std::string& error) {
+    static unsigned instance = 0;
+    std::string suffix = std::to_string(++instance);
+    mbufs = rte_pktmbuf_pool_create(("xpl_mb" + suffix).c_str(), 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    static_cast<int>(rte_socket_id()));
+    events = rte_ring_create_elem(("xpl_ev" + suffix).c_str(), sizeof(FlowEvent), 16,
+                                  static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!mbufs || !events) {
+      error = "cannot allocate packet buffers or the event ring";
+      return false;
+    }
+    return flows.init("xpl_fl" + suffix, 64, static_cast<int>(rte_socket_id()), error);
+  }
+};
+
+// Fills what the flow's attachment and policy say, from their indexes in the compiled policy.
+void describe_attachment(const CompiledPolicy& policy, const pb::PolicySet& source, uint16_t attachment_index,
+                         uint16_t policy_index, ExplainAnswer& answer) {
+  const CompiledAttachment& attachment = policy.attachments[attachment_index];
+  const CompiledRuleset& rules = policy.policies[policy_index];
+  answer.default_attachment = attachment_index == 0;
+  answer.source_cidr = attachment.source_cidr;
+  answer.source_label = attachment.source_label;
+  answer.policy_name = rules.name;
+  answer.access_mode = rules.access_mode;
+  answer.policy_enforcement = rules.enforcement;
+  answer.enforcement = attachment.enforcement;
+  // Attachment i of the compiled policy is the set's attachment i - 1 (0 is the default).
+  answer.enforcement_overridden =
+      attachment_index > 0 && attachment_index <= source.attachments_size() &&
+      source.attachments(attachment_index - 1).enforcement_override() != pb::ENFORCEMENT_UNSPECIFIED;
+  answer.domain_pattern_count = rules.domain_patterns.size();
+  const pb::Policy& written = source.policies(policy_index);
+  answer.dns_resolvers.assign(written.dns_resolvers().begin(), written.dns_resolvers().end());
+}
+
+// Names the rule behind the dataplane's verdict.
+void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& source, uint16_t policy_index,
+                          ExplainAnswer& answer) {
+  const CompiledRuleset& rules = policy.policies[policy_index];
+  const pb::Policy& written = source.policies(policy_index);
+  if (!answer.judged_name.empty() && rules.domains) {
+    // The lowest rule whose name and ports allow the flow, as the dataplane's domain_allows
+    // judges it. For a name denied on its port, the lowest rule the name matches: its ports
+    // (in the pattern as written) are what explain_because shows the operator.
+    const uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
+    uint32_t id = 0;
+    bool found = rules.domain_allows(answer.judged_name, port, policy.scratch[0], &id);
+    if (!found && answer.verdict != FlowVerdict::pending && answer.reason == Reason::domain_not_allowed) {
+      const int32_t by_name = rules.domains->match(answer.judged_name, policy.scratch[0]);
+      found = by_name != kNoDomainMatch;
+      if (found) id = static_cast<uint32_t>(by_name);
+    }
+    if (found && id < rules.domain_patterns.size()) {
+      answer.matched_domain_index = id;
+      answer.matched_domain = rules.domain_patterns[id];
+    }
+  }
+  bool allowed_by_network = answer.verdict != FlowVerdict::pending && answer.reason == Reason::allowed_network;
+  // A name's stand-in address says nothing about the name, unless a network let it through.
+  if (answer.question.destination_is_name && !allowed_by_network) return;
+  const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(answer.probe_destination) : nullptr;
+  if (!group) return;
+  for (const auto& rule : group->rules)
+    if (rule.policy_index == policy_index) answer.covering_networks.push_back(describe_rule(written, rule.rule_index));
+  uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
+  if (allowed_by_network)
+    if (const NetworkRuleEntry* rule = group->allowing_rule(policy_index, answer.question.ip_protocol, port))
+      answer.matched_network = describe_rule(written, rule->rule_index);
+}
+
+}  // namespace
+
+ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& source, const ExplainQuestion& question,
+                           ExplainAnswer& answer, std::string& error) {
+  answer = ExplainAnswer{};
+  answer.question = question;
+  if (question.ip_protocol == kIpProtoTcp) answer.inspection = policy.port_class[question.port];
+  if (question.destination_is_name && answer.inspection == PortClass::none) {
+    error = "TCP port " + std::to_string(question.port) +
+            " is neither a TLS nor an HTTP port of this policy set, so the dataplane never reads a name on it; "
+            "give the destination's IP address instead";
+    return ExplainStatus::bad_question;
+  }
+  answer.probe_destination =
+      question.destination_is_name ? stand_in_destination(policy, question) : question.destination_ip;
+
+  ProbeRig rig;
+  if (!rig.init(error)) return ExplainStatus::platform_failure;
+  PacketProcessorSetup setup;
+  setup.flows = &rig.flows;
+  setup.events = rig.events;
+  setup.reply_pool = rig.mbufs;
+  setup.counters = rig.counters.get();
+  setup.emit_allowed_flows = true;  // an ALLOW is an answer too
+  PacketProcessor processor(setup);
+
+  std::optional<FlowEvent> event;
+  auto send = [&](const Frame& frame) {
+    rte_mbuf* mbuf = rte_pktmbuf_alloc(rig.mbufs);
+    char* room = mbuf ? rte_pktmbuf_append(mbuf, static_cast<uint16_t>(frame.size())) : nullptr;
+    if (!room) {
+      if (mbuf) rte_pktmbuf_free(mbuf);
+      error = "cannot allocate a packet buffer";
+      return false;
+    }
+    std::memcpy(room, frame.data(), frame.size());
+    BurstOutput output;
+    processor.process_burst(policy, Side::inside, &mbuf, 1, output);
+    if (output.reply_count > 0) (question.ip_protocol == kIpProtoTcp ? answer.tcp_reset : answer.icmp_unreachable) = true;
+    for (uint16_t i = 0; i < output.forward_count; ++i) rte_pktmbuf_free(output.forward[i]);
+    for (uint16_t i = 0; i < output.reply_count; ++i) rte_pktmbuf_free(output.replies[i]);
+    FlowEvent taken;
+    while (rte_ring_sc_dequeue_elem(rig.events, &taken, sizeof taken) == 0) event = taken;
+    return true;
+  };
+
+  ProbeFlow flow;
+  flow.source = question.source;
+  flow.destination = answer.probe_destination;
+  flow.destination_port = question.port;
+  bool sent = true;
+  if (question.ip_protocol == kIpProtoTcp) {
+    sent = send(tcp_frame(flow, kTcpSyn));
+    // The handshake passes while the flow waits; the client's first payload decides.
+    if (sent && !event && question.destination_is_name) {
+      std::vector<uint8_t> payload = answer.inspection == PortClass::tls ? tls_client_hello(question.destination)
+                                                                         : http_request(question.destination);
+      sent = send(tcp_frame(flow, kTcpPsh | kTcpAck, payload));
+    }
+  } else if (question.ip_protocol == kIpProtoUdp) {
+    sent = send(udp_frame(flow));
+  } else {
+    sent = send(icmp_echo_frame(flow));
+  }
+  if (!sent) return ExplainStatus::platform_failure;
+
+  uint16_t attachment_index = 0, policy_index = 0;
+  if (event) {
+    attachment_index = event->attachment_index;
+    policy_index = event->policy_index;
+    answer.verdict = event->verdict;
+    answer.reason = event->reason;
+    answer.destination_type = event->destination_type;
+    answer.judged_name.assign(event->name, event->name_length);
+  } else {
+    // No verdict yet: an address on a TLS or HTTP port waits for the payload that names it.
+    bool found = false;
+    rig.flows.for_each([&](const FlowKey&, const FlowEntry& entry) {
+      found = true;
+      attachment_index = entry.attachment_index;
+      policy_index = entry.policy_index;
+      answer.verdict = entry.verdict;
+      answer.destination_type =
+          entry.inspection == PortClass::http ? DestinationType::http_host : DestinationType::sni;
+    });
+    if (!found || answer.verdict != FlowVerdict::pending) {
+      error = "the dataplane reported no verdict for the probe";
+      return ExplainStatus::platform_failure;
+    }
+  }
+  describe_attachment(policy, source, attachment_index, policy_index, answer);
+  describe_rule_behind(policy, source, policy_index, answer);
+  return ExplainStatus::answered;
+}
+
+int run_explain(const std::string& policy_path, const pb::PolicySet& source, const ExplainQuestion& question,
+                bool json, std::ostream& out, std::ostream& err) {
+  OfflineEal eal;
+  std::string error;
+  if (!eal.start(error)) {
+    err << "sluicectl explain: " << error << "\n";
+    return 1;
+  }
+  ExplainAnswer answer;
+  ExplainStatus status;
+  {
+    CompileResult compiled = compile_policy(source, 1, 1);
+    if (!compiled.policy) {
+      err << "sluicectl explain: " << policy_path << ": compile failed: " << compiled.error << "\n";
+      return 1;
+    }
+    status = explain_flow(*compiled.policy, source, question, answer, error);
+  }  // the compiled policy's tables go before the EAL
+  if (status != ExplainStatus::answered) {
+    err << "sluicectl explain: " << error << "\n";
+    return status == ExplainStatus::bad_question ? 2 : 1;
+  }
+  out << (json ? explain_json(answer, policy_path) + "\n" : explain_text(answer));
+  return 0;
+}
+
+}  // namespace sluice

@@ -1,0 +1,211 @@
+#include "cli/explain_report.h"
+
+#include "controlplane/records/flow_event_json.h"
+#include "controlplane/records/json_object.h"
+#include "controlplane/policy/policy_words.h"
+#include "cli/probe_frames.h"
+#include "dataplane/parse/packet_parser.h"
+
+namespace sluice {
+
+namespace {
+
+std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+bool is_icmp(uint8_t protocol) { return protocol == kIpProtoIcmp || protocol == kIpProtoIcmpv6; }
+
+// "198.19.0.10 TCP port 5432", "198.19.0.10 ICMP".
+std::string address_and_port(const ExplainAnswer& answer, const IpAddress& address) {
+  std::string text = format_ip(address) + " " + protocol_name(answer.question.ip_protocol);
+  if (!is_icmp(answer.question.ip_protocol)) text += " port " + std::to_string(answer.question.port);
+  return text;
+}
+
+std::string endpoint(const IpAddress& address, uint16_t port) {
+  std::string text = address.family == 6 ? "[" + format_ip(address) + "]" : format_ip(address);
+  return text + ":" + std::to_string(port);
+}
+
+// allowed_networks[0] 198.19.0.0/24 TCP port 5432 "metastore"
+std::string rule_text(const ExplainNetworkRule& rule) {
+  std::string text = "allowed_networks[" + std::to_string(rule.index) + "] " + rule.cidr + " " + rule.protocol;
+  if (rule.protocol == "TCP" || rule.protocol == "UDP" || rule.protocol == "any") {
+    if (rule.ports.empty()) {
+      text += " every port";
+    } else {
+      bool one_port = rule.ports.size() == 1 && rule.ports[0].find('-') == std::string::npos;
+      text += one_port ? " port " : " ports ";
+      for (size_t i = 0; i < rule.ports.size(); ++i) text += (i ? "," : "") + rule.ports[i];
+    }
+  }
+  if (!rule.description.empty()) text += " " + quoted(rule.description);
+  return text;
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string text;
+  for (size_t i = 0; i < items.size(); ++i) text += (i ? separator : "") + items[i];
+  return text;
+}
+
+std::string probe_text(const ExplainAnswer& answer) {
+  const auto& question = answer.question;
+  if (is_icmp(question.ip_protocol))
+    return "ICMP echo request " + format_ip(question.source) + " -> " + format_ip(answer.probe_destination);
+  std::string route =
+      endpoint(question.source, kProbeSourcePort) + " -> " + endpoint(answer.probe_destination, question.port);
+  if (question.ip_protocol == kIpProtoUdp) return "UDP datagram " + route;
+  if (!question.destination_is_name) return "TCP SYN " + route;
+  std::string payload = answer.inspection == PortClass::tls ? "a ClientHello with SNI " : "an HTTP request with Host ";
+  return "TCP SYN, then " + payload + question.destination + ", " + route;
+}
+
+std::string network_rule_json(const ExplainNetworkRule& rule) {
+  return JsonObject()
+      .integer("index", rule.index)
+      .text("cidr", rule.cidr)
+      .text("protocol", rule.protocol)
+      .raw("ports", json_string_array(rule.ports))
+      .text("description", rule.description)
+      .str();
+}
+
+}  // namespace
+
+std::string explain_because(const ExplainAnswer& answer) {
+  const std::string policy = "policy " + answer.policy_name;
+  const std::string destination = address_and_port(answer, answer.probe_destination);
+  if (answer.verdict == FlowVerdict::pending) {
+    std::string text = answer.covering_networks.empty()
+                           ? "no allowed network of " + policy + " holds " + format_ip(answer.probe_destination)
+                           : "no allowed network of " + policy + " allows " + destination;
+    const char* what = answer.inspection == PortClass::http ? "HTTP port: the dataplane waits for the request and "
+                                                              "judges its Host"
+                                                            : "TLS port: the dataplane waits for the ClientHello and "
+                                                              "judges its SNI";
+    return text + ", and " + std::to_string(answer.question.port) + " is a " + what +
+           " (ask again with the host name)";
+  }
+  switch (answer.reason) {
+    case Reason::allowed_full_access:
+      return policy + " has access mode FULL: every destination is allowed";
+    case Reason::allowed_domain:
+      if (answer.matched_domain_index)
+        return quoted(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
+               "] " + quoted(answer.matched_domain) + " of " + policy;
+      return quoted(answer.judged_name) + " matches an allowed domain of " + policy;
+    case Reason::domain_not_allowed:
+      if (answer.domain_pattern_count == 0) return quoted(answer.judged_name) + ": " + policy + " allows no domain";
+      // The name matches a rule, but no rule it matches lists this port.
+      if (answer.matched_domain_index)
+        return quoted(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
+               "] " + quoted(answer.matched_domain) + " of " + policy + ", but no allowed domain it matches allows " +
+               protocol_name(answer.question.ip_protocol) + " port " + std::to_string(answer.question.port);
+      return quoted(answer.judged_name) + " matches none of the " + std::to_string(answer.domain_pattern_count) +
+             " allowed domains of " + policy;
+    case Reason::allowed_network:
+      if (answer.matched_network)
+        return destination + " is allowed by " + rule_text(*answer.matched_network) + " of " + policy;
+      return destination + " is in an allowed network of " + policy;
+    case Reason::ip_not_allowed: {
+      if (answer.covering_networks.empty())
+        return "no allowed network of " + policy + " holds " + format_ip(answer.probe_destination);
+      std::vector<std::string> rules;
+      for (const auto& rule : answer.covering_networks) rules.push_back(rule_text(rule));
+      return format_ip(answer.probe_destination) + " is in " + join(rules, "; ") + " of " + policy + ", but not for " +
+             protocol_name(answer.question.ip_protocol) +
+             (is_icmp(answer.question.ip_protocol) ? "" : " port " + std::to_string(answer.question.port));
+    }
+    case Reason::allowed_dns_resolver:
+      return format_ip(answer.probe_destination) + " is a DNS resolver " + policy + " lists";
+    case Reason::dns_resolver_not_allowed:
+      if (answer.dns_resolvers.empty()) return policy + " lists no DNS resolver";
+      return format_ip(answer.probe_destination) + " is not a DNS resolver of " + policy + " (it lists " +
+             join(answer.dns_resolvers, ", ") + ")";
+    default:
+      return describe(answer.reason);
+  }
+}
+
+std::string explain_text(const ExplainAnswer& answer) {
+  const auto& question = answer.question;
+  std::string attachment =
+      answer.default_attachment
+          ? "none covers " + format_ip(question.source) + ": the default policy, label " + answer.source_label
+          : answer.source_cidr + ", label " + answer.source_label;
+  std::string enforcement = enforcement_name(answer.enforcement);
+  if (answer.enforcement_overridden)
+    enforcement += std::string(" (the attachment's enforcement_override; the policy's is ") +
+                   enforcement_name(answer.policy_enforcement) + ")";
+  else
+    enforcement += " (the policy's)";
+  std::string destination = question.destination + ", " + protocol_name(question.ip_protocol);
+  if (!is_icmp(question.ip_protocol)) destination += " port " + std::to_string(question.port);
+  if (question.destination_is_name)
+    destination += answer.inspection == PortClass::tls ? " (TLS: judged on the ClientHello's SNI)"
+                                                       : " (HTTP: judged on the request's Host)";
+  std::string verdict = to_string(answer.verdict);
+  if (answer.verdict == FlowVerdict::pending) verdict += " (judged on the first payload)";
+  else verdict += std::string(" ") + to_string(answer.reason);
+  if (answer.tcp_reset) verdict += " (the client gets a TCP reset)";
+  if (answer.icmp_unreachable) verdict += " (the client gets an ICMP administratively-prohibited error)";
+
+  std::string text;
+  text += "source:      " + format_ip(question.source) + "\n";
+  text += "attachment:  " + attachment + "\n";
+  text += "policy:      " + answer.policy_name + " (" + access_mode_name(answer.access_mode) + ")\n";
+  text += "enforcement: " + enforcement + "\n";
+  text += "destination: " + destination + "\n";
+  text += "probe:       " + probe_text(answer) + "\n";
+  text += "verdict:     " + verdict + "\n";
+  text += "because:     " + explain_because(answer) + "\n";
+  return text;
+}
+
+std::string explain_json(const ExplainAnswer& answer, const std::string& policy_path) {
+  const auto& question = answer.question;
+  JsonObject json;
+  json.text("policy_file", policy_path)
+      .text("source", format_ip(question.source))
+      .text("destination", question.destination)
+      .text("destination_kind", question.destination_is_name ? "name" : "ip")
+      .text("protocol", protocol_name(question.ip_protocol))
+      .integer("dst_port", question.port)
+      .text("dst_ip", format_ip(answer.probe_destination))
+      .text("inspection", inspection_name(answer.inspection))
+      .raw("attachment", JsonObject()
+                             .text("source_cidr", answer.source_cidr)
+                             .text("source_label", answer.source_label)
+                             .boolean("default", answer.default_attachment)
+                             .str())
+      .raw("policy", JsonObject()
+                         .text("name", answer.policy_name)
+                         .text("access_mode", access_mode_name(answer.access_mode))
+                         .text("enforcement", enforcement_name(answer.policy_enforcement))
+                         .str())
+      .text("enforcement", enforcement_name(answer.enforcement))
+      .boolean("enforcement_overridden", answer.enforcement_overridden)
+      .text("verdict", to_string(answer.verdict));
+  if (answer.verdict == FlowVerdict::pending) json.null("reason");
+  else json.text("reason", to_string(answer.reason));
+  json.text("destination_type", to_string(answer.destination_type));
+  if (answer.judged_name.empty()) json.null("judged_name");
+  else json.text("judged_name", answer.judged_name);
+  if (answer.matched_domain_index)
+    json.raw("matched_domain",
+             JsonObject().integer("index", *answer.matched_domain_index).text("pattern", answer.matched_domain).str());
+  else
+    json.null("matched_domain");
+  if (answer.matched_network) json.raw("matched_network", network_rule_json(*answer.matched_network));
+  else json.null("matched_network");
+  std::vector<std::string> covering;
+  for (const auto& rule : answer.covering_networks) covering.push_back(network_rule_json(rule));
+  json.raw("covering_networks", json_array(covering))
+      .raw("dns_resolvers", json_string_array(answer.dns_resolvers))
+      .boolean("tcp_reset", answer.tcp_reset)
+      .boolean("icmp_unreachable", answer.icmp_unreachable)
+      .text("because", explain_because(answer));
+  return json.str();
+}
+
+}  // namespace sluice

@@ -1,0 +1,256 @@
+#include "cli/replay.h"
+
+#include <pcap/pcap.h>
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "controlplane/config/config_loader.h"
+#include "controlplane/records/flow_event_sink.h"
+#include "controlplane/policy/learned_address_store.h"
+#include "controlplane/policy/policy_compiler.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/config/processor_settings.h"
+#include "controlplane/policy/public_suffix_list.h"
+#include "controlplane/records/run_summary.h"
+#include "dataplane/port/eal.h"
+#include "dataplane/worker/packet_processor.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr uint32_t kReplayAgingBudget = 256;  // flow-table positions aged per burst
+
+struct ReplayPlatform {
+  rte_mempool* mbufs = nullptr;
+  rte_ring* events = nullptr;
+  rte_ring* learned = nullptr;
+  pcap_t* capture = nullptr;
+  pcap_t* dead = nullptr;  // the link type for the output captures
+  pcap_dumper_t* forwarded = nullptr;
+  pcap_dumper_t* replies = nullptr;
+  bool eal_up = false;
+  ~ReplayPlatform() {
+    if (forwarded) pcap_dump_close(forwarded);
+    if (replies) pcap_dump_close(replies);
+    if (dead) pcap_close(dead);
+    if (capture) pcap_close(capture);
+    if (events) rte_ring_free(events);
+    if (learned) rte_ring_free(learned);
+    if (mbufs) rte_mempool_free(mbufs);
+    if (eal_up) rte_eal_cleanup();
+  }
+};
+
+// Writes `count` frames to `dumper` (when set) with the timestamp of the burst, then frees them.
+void dump_and_free(pcap_dumper_t* dumper, rte_mbuf** frames, uint16_t count, const timeval& when) {
+  for (uint16_t i = 0; i < count; ++i) {
+    if (dumper) {
+      pcap_pkthdr header{};
+      header.ts = when;
+      header.caplen = header.len = rte_pktmbuf_data_len(frames[i]);
+      pcap_dump(reinterpret_cast<u_char*>(dumper), &header, rte_pktmbuf_mtod(frames[i], const u_char*));
+    }
+    rte_pktmbuf_free(frames[i]);
+  }
+}
+
+}  // namespace
+
+int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
+  PublicSuffixList suffixes;
+  suffixes.load();
+  LoadedPolicy loaded = load_policy_file(options.policy_path, suffixes);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) err << error.to_string() << "\n";
+    return 2;
+  }
+  ReplayPlatform platform;
+  char pcap_error[PCAP_ERRBUF_SIZE] = {};
+  platform.capture = pcap_open_offline(options.pcap_path.c_str(), pcap_error);
+  if (!platform.capture) {
+    err << "sluicectl replay: " << options.pcap_path << ": " << pcap_error << "\n";
+    return 2;
+  }
+  if (pcap_datalink(platform.capture) != DLT_EN10MB) {
+    err << "sluicectl replay: " << options.pcap_path << ": only Ethernet captures are supported (link type "
+        << pcap_datalink(platform.capture) << ")\n";
+    return 2;
+  }
+
+  config::ApplianceConfig settings;
+  if (!options.config_path.empty()) {
+    LoadedConfig config = load_config_file(options.config_path);
+    if (!config.ok()) {
+      for (const auto& error : config.errors) err << error.to_string() << "\n";
+      return 2;
+    }
+    settings = config.config;
+  } else {
+    apply_config_defaults(settings);
+  }
+  platform.dead = pcap_open_dead(DLT_EN10MB, 65535);
+  for (auto [path, dumper] : {std::pair{&options.forwarded_path, &platform.forwarded},
+                              std::pair{&options.replies_path, &platform.replies}}) {
+    if (path->empty()) continue;
+    *dumper = pcap_dump_open(platform.dead, path->c_str());
+    if (!*dumper) {
+      err << "sluicectl replay: " << *path << ": " << pcap_geterr(platform.dead) << "\n";
+      return 2;
+    }
+  }
+
+  std::string error;
+  DenialLog denial_log;
+  RecordFileWriter flow_log;
+  DenialLogOptions denial_options;  // no rotation: one replay, one file
+  denial_options.max_bytes = 0;
+  denial_options.max_age_seconds = 0;
+  std::filesystem::path denials_path(options.denials_path);
+  denial_options.directory = denials_path.has_parent_path() ? denials_path.parent_path().string() : ".";
+  denial_options.file_name = denials_path.filename().string();
+  if (!options.denials_path.empty() && !denial_log.open(denial_options, nullptr, error)) {
+    err << "sluicectl replay: " << error << "\n";
+    return 2;
+  }
+  if (!options.flows_path.empty() && !flow_log.open(options.flows_path, RecordFraming::lines, error)) {
+    err << "sluicectl replay: " << error << "\n";
+    return 2;
+  }
+
+  if (!init_eal(portable_eal_args("sluicectl", "0", 256), error)) {
+    err << "sluicectl replay: " << error << "\n";
+    return 1;
+  }
+  platform.eal_up = true;
+  platform.mbufs = rte_pktmbuf_pool_create("replay_mbufs", 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                           static_cast<int>(rte_socket_id()));
+  // A burst yields at most kBurstSize events, and the ring is drained after every burst.
+  platform.events = rte_ring_create_elem("replay_events", sizeof(FlowEvent), 1024,
+                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  platform.learned = rte_ring_create_elem("replay_learned", sizeof(LearnedAddressEvent), 1024,
+                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (!platform.mbufs || !platform.events || !platform.learned) {
+    err << "sluicectl replay: cannot allocate packet buffers or the event ring\n";
+    return 1;
+  }
+  PolicySlots slots;
+  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1, &slots);
+  if (!compiled.policy) {
+    err << "sluicectl replay: compile failed: " << compiled.error << "\n";
+    return 2;
+  }
+  {
+    std::unique_ptr<CompiledPolicy> policy = std::move(compiled.policy);
+    FlowTable flows;
+    if (!flows.init("replay_flows", options.flow_capacity, static_cast<int>(rte_socket_id()), error)) {
+      err << "sluicectl replay: " << error << "\n";
+      return 1;
+    }
+    auto counters = std::make_unique<WorkerCounters>();
+    PacketProcessorSetup setup;
+    setup.flows = &flows;
+    setup.events = platform.events;
+    setup.reply_pool = platform.mbufs;
+    setup.counters = counters.get();
+    setup.emit_allowed_flows = true;
+    apply_processor_settings(settings, setup);
+    // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
+    setup.external_clock = true;
+    std::atomic<const LearnedAddressTable*> learned_table{nullptr};
+    LearnedAddressStore learned(1u << 20);
+    setup.learned = platform.learned;
+    setup.learned_table = &learned_table;
+    PacketProcessor processor(setup);
+    const uint64_t tsc_hz = rte_get_tsc_hz();
+    bool clock_started = false;
+    timeval first_timestamp{};
+    auto clock_of = [&](const timeval& ts) {
+      if (!clock_started) first_timestamp = ts, clock_started = true;
+      // One second in, so that no packet's time is 0 (an empty slot's mark).
+      int64_t micros = (int64_t(ts.tv_sec) - first_timestamp.tv_sec) * 1000000 + (ts.tv_usec - first_timestamp.tv_usec);
+      return uint64_t(std::max<int64_t>(micros, 0) + 1000000) * (tsc_hz / 1000000);
+    };
+    uint64_t burst_clock = 0;
+    timeval burst_time{};
+    FlowEventSinkOptions sink_options;
+    sink_options.appliance = options.appliance_name;
+    sink_options.denials = options.denials_path.empty() ? nullptr : &denial_log;
+    sink_options.flows = flow_log.is_open() ? &flow_log : nullptr;
+    FlowEventSink sink(sink_options);  // no aggregation: a replay reports every denied flow
+
+    rte_mbuf* burst[kBurstSize];
+    uint16_t in_burst = 0;
+    uint64_t forwarded = 0, replies = 0, oversized = 0;
+    BurstOutput output;
+    auto flush = [&]() {
+      if (!in_burst) return;
+      processor.set_clock(burst_clock);
+      processor.process_burst(*policy, Side::inside, burst, in_burst, output);
+      forwarded += output.forward_count;
+      replies += output.reply_count;
+      dump_and_free(platform.forwarded, output.forward, output.forward_count, burst_time);
+      dump_and_free(platform.replies, output.replies, output.reply_count, burst_time);
+      in_burst = 0;
+      sink.drain(platform.events, {policy.get(), nullptr});
+      processor.expire_idle(kReplayAgingBudget);
+      sink.drain(platform.events, {policy.get(), nullptr});
+      // No worker runs beside a replay: the new table replaces the old one at once.
+      learned.drain(platform.learned);
+      learned.expire(burst_clock);
+      if (learned.dirty()) publish_learned_table(learned_table, learned.build_table(), nullptr);
+    };
+    pcap_pkthdr* header = nullptr;
+    const u_char* bytes = nullptr;
+    int rc;
+    while ((rc = pcap_next_ex(platform.capture, &header, &bytes)) == 1) {
+      rte_mbuf* mbuf = rte_pktmbuf_alloc(platform.mbufs);
+      if (!mbuf || header->caplen > rte_pktmbuf_tailroom(mbuf)) {
+        if (mbuf) rte_pktmbuf_free(mbuf);
+        ++oversized;
+        continue;
+      }
+      uint64_t clock = clock_of(header->ts);
+      // A burst holds packets of one moment: a later one starts the next burst.
+      if (in_burst && clock > burst_clock + tsc_hz / 1000) flush();
+      if (!in_burst) burst_clock = clock, burst_time = header->ts;
+      std::memcpy(rte_pktmbuf_mtod(mbuf, void*), bytes, header->caplen);
+      mbuf->data_len = static_cast<uint16_t>(header->caplen);
+      mbuf->pkt_len = header->caplen;
+      burst[in_burst++] = mbuf;
+      if (in_burst == kBurstSize) flush();
+    }
+    flush();
+    bool damaged = rc == PCAP_ERROR;
+    if (damaged) err << "sluicectl replay: " << options.pcap_path << ": " << pcap_geterr(platform.capture) << "\n";
+    flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
+      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *policy);
+    });
+    denial_log.drain();
+    flow_log.drain();
+
+    publish_learned_table(learned_table, nullptr, nullptr);
+    RunSummary summary = summarize({counters.get()}, slots.names(), sink);
+    summary.title = "sluicectl replay: " + options.pcap_path + " through " + options.policy_path;
+    summary.tx_packets[0] = replies;  // in replay, "out" means: would have been sent
+    summary.tx_packets[1] = forwarded;
+    if (oversized) summary.dropped_by_reason.emplace_back("replay_frame_too_large", oversized);
+    if (flow_log.is_open()) summary.paths.emplace_back("flow log", options.flows_path);
+    if (!options.denials_path.empty()) summary.paths.emplace_back("denials", options.denials_path);
+    if (options.json) out << summary.to_json() << "\n";
+    else summary.print(out);
+    // What could be read was replayed and is reported, but a damaged capture is not a clean run.
+    if (damaged) return 2;
+  }
+  return 0;
+}
+
+}  // namespace sluice

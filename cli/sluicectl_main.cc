@@ -1,0 +1,383 @@
+// sluicectl: check, compile and explain policies, replay captures through the dataplane, and
+// talk to a running sluiced. See `sluicectl help` and `sluicectl COMMAND --help`.
+#include <iostream>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "controlplane/daemon/admin_socket.h"
+#include "controlplane/config/cli_args.h"
+#include "cli/compile_report.h"
+#include "cli/explain.h"
+#include "cli/explain_question.h"
+#include "controlplane/records/json_object.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/policy/public_suffix_list.h"
+#include "cli/replay.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: sluicectl COMMAND [options]
+
+commands:
+  validate POLICY [--json]
+                         check a policy set; prints each error as FILE:LINE: FIELD: message
+  compile POLICY [--json]
+                         compile a policy set as sluiced would: per policy its domain patterns,
+                         Hyperscan database bytes, networks and resolvers; totals; compile time
+  explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json]
+                         which attachment, policy and rule decide a flow from SRC_IP to DEST (a
+                         host name or an IP address), and the dataplane's verdict
+  replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl] [--forwarded OUT.pcap]
+         [--replies OUT.pcap] [--config CONFIG] [--flow-capacity N] [--json]
+                         run the dataplane over a capture offline and print what the policy does:
+                         one JSON line per flow (--flows), denial records (--denials), a summary
+  reload [--socket PATH] ask the running sluiced to load its policy file again; prints the new
+                         generation, or every error (the running policy then stays)
+  stats [--socket PATH] [--json]
+                         the running sluiced's figures: packets, flows by verdict and policy,
+                         drops by reason, top denied destinations
+  help [COMMAND]         this text, or one command's
+
+`sluicectl COMMAND --help` prints one command's usage. Errors go to stderr; --json prints one
+JSON object on stdout (fields: docs/SLUICECTL.md).
+The admin socket defaults to /run/sluice/sluiced.sock (the config's admin_socket).
+
+exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
+            compile:  0 compiled, 1 invalid policy (errors on stderr) or compile/platform failure,
+                      2 bad arguments
+            explain:  0 answered, 1 invalid policy (errors on stderr) or platform failure,
+                      2 bad arguments (malformed SRC_IP, DEST, --port or --protocol; a host name
+                      on a port that is neither a TLS nor an HTTP port)
+            reload:   0 applied, 1 refused (errors on stderr), 2 daemon unreachable or bad arguments
+            stats:    0, or 2 daemon unreachable or bad arguments
+            replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
+                      capture or bad arguments; a capture damaged part-way is replayed
+                      up to the damage, reported, and exits 2
+)";
+
+const std::map<std::string, std::string> kCommandUsage = {
+    {"validate", R"usage(usage: sluicectl validate POLICY [--json]
+
+Checks a policy set (text or binary protobuf) whole, as sluiced does before it applies one.
+Prints "POLICY: valid (N policies, N attachments, default P)", or every error on stderr as
+FILE:LINE: FIELD: message.
+
+  --json   one JSON object on stdout: policy_file, valid, set_name, policies, attachments,
+           default_policy, errors [{file, line, field, message}] (errors still go to stderr too)
+
+exit codes: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
+)usage"},
+    {"compile", R"usage(usage: sluicectl compile POLICY [--json]
+
+Validates and compiles a policy set exactly as sluiced would (Hyperscan databases, LPM tables;
+runs DPDK's EAL without hugepages) and prints, per policy: access mode, enforcement, domain
+patterns, Hyperscan database bytes, allowed networks and DNS resolvers; the totals, the
+attachments, the TLS and HTTP ports, and how long the compile took.
+
+  --json   one JSON object on stdout
+
+exit codes: 0 compiled, 1 invalid policy (errors on stderr, as validate) or compile/platform
+            failure, 2 bad arguments
+)usage"},
+    {"explain", R"usage(usage: sluicectl explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json]
+
+What the dataplane does with a new flow from SRC_IP to DEST, and why: the attachment covering
+SRC_IP (its CIDR and label, or the default), its policy and access mode, the effective
+enforcement, the verdict (ALLOW, DROP or DRY_RUN_DENIAL, with the reason of docs/REASONS.md)
+and the rule behind it: the domain pattern that matched, the allowed network, the DNS resolver.
+
+The question goes through the dataplane's own packet path: a TCP SYN (then, for a host name, a
+TLS ClientHello or an HTTP request), a UDP datagram or an ICMP echo, so the answer is the
+dataplane's. An IP address on a TLS or HTTP port that no allowed network lets through is
+PENDING: the dataplane waits for the client's first payload and judges the name in it.
+
+  DEST             a host name (judged as the TLS SNI on a TLS port, the HTTP Host on an HTTP
+                   port; sent to an address outside the policy's allowed networks) or an IPv4
+                   or IPv6 address of SRC_IP's family
+  --port N         TCP or UDP destination port, 1-65535 (default 443)
+  --protocol P     tcp (default), udp or icmp; a host name is TCP only; icmp takes no port
+  --json           one JSON object on stdout
+
+exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or platform failure,
+            2 bad arguments: malformed SRC_IP, DEST, --port or --protocol, or a host name on a
+            port that is neither a TLS nor an HTTP port of the policy set
+)usage"},
+    {"replay", R"usage(usage: sluicectl replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl]
+                      [--forwarded OUT.pcap] [--replies OUT.pcap] [--config CONFIG]
+                      [--flow-capacity N] [--json]
+
+Runs the dataplane over an Ethernet capture offline and prints what the policy does: a summary,
+one JSON line per flow (--flows), the denial records (--denials). Every packet enters as if
+received on the inside port; a known flow's responder's packets are its return traffic. The
+capture's timestamps are the clock: flow timeouts and DNS TTLs replay as they happened.
+
+  --forwarded OUT.pcap  the frames the appliance would pass on (and resets it sends on)
+  --replies OUT.pcap    the frames it would send back to their sender (resets, ICMP errors)
+  --config CONFIG       take flow timeouts, inspection bounds and DNS learning from an
+                        appliance config (ports and paths in it are ignored)
+  --flow-capacity N     flow table size (default 65536)
+  --json              the summary as one JSON object (fields: docs/SLUICECTL.md)
+
+exit codes: 0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable capture or
+            bad arguments; a capture damaged part-way is replayed up to the damage, reported,
+            and exits 2
+)usage"},
+    {"reload", R"usage(usage: sluicectl reload [--socket PATH]
+
+Asks the running sluiced to load its policy file again. Prints the new generation, or every
+error on stderr (the running policy then stays).
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+
+exit codes: 0 applied, 1 refused (errors on stderr), 2 daemon unreachable or bad arguments
+)usage"},
+    {"stats", R"usage(usage: sluicectl stats [--socket PATH] [--json]
+
+The running sluiced's figures: packets, flows by verdict and policy, drops by reason, top denied
+destinations.
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+  --json          one JSON object on stdout
+
+exit codes: 0, or 2 daemon unreachable or bad arguments
+)usage"},
+    {"help", R"usage(usage: sluicectl help [COMMAND]
+
+Prints the overview of every command, or COMMAND's usage (as `sluicectl COMMAND --help`).
+
+exit codes: 0, or 2 for an unknown COMMAND
+)usage"},
+};
+
+// Bad arguments: the message on stderr, exit 2. `command` points at its own --help.
+int usage_error(const std::string& message, const std::string& command = "") {
+  std::cerr << "sluicectl: " << message << "\n(see sluicectl " << (command.empty() ? "help" : command + " --help")
+            << ")\n";
+  return 2;
+}
+
+// The arguments of validate, compile and explain: positionals, flag values, --json.
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> values;  // flag → value
+  bool json = false;
+};
+
+// Splits argv[2..]. For an unknown flag or a flag without its value, prints why and returns
+// false: the command then exits 2.
+bool parse_args(int argc, char** argv, const std::string& command, const std::vector<std::string>& value_flags,
+                ParsedArgs& parsed) {
+  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
+    std::string_view arg = args.current();
+    if (arg == "--json") {
+      parsed.json = true;
+      continue;
+    }
+    bool taken = false;
+    for (const auto& flag : value_flags) {
+      std::string value;
+      bool missing = false;
+      if (!args.take(flag, value, missing)) continue;
+      if (missing) {
+        usage_error(command + ": " + flag + " needs a value", command);
+        return false;
+      }
+      parsed.values[flag] = value;
+      taken = true;
+      break;
+    }
+    if (taken) continue;
+    if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
+      usage_error(command + ": unknown argument \"" + std::string(arg) + "\"", command);
+      return false;
+    }
+    parsed.positional.emplace_back(arg);
+  }
+  return true;
+}
+
+sluice::LoadedPolicy read_policy(const std::string& path) {
+  sluice::PublicSuffixList suffixes;
+  suffixes.load();
+  return sluice::load_policy_file(path, suffixes);
+}
+
+// How every command reports a refused policy: each error, then the count.
+void print_refusal(const std::string& path, const sluice::LoadedPolicy& loaded) {
+  for (const auto& error : loaded.errors) std::cerr << error.to_string() << "\n";
+  std::cerr << "sluicectl: " << path << ": " << loaded.errors.size() << " error(s); policy refused\n";
+}
+
+// compile and explain: the policy set, or nullopt after printing its errors as validate does.
+std::optional<sluice::LoadedPolicy> load_valid_policy(const std::string& path) {
+  auto loaded = read_policy(path);
+  if (loaded.ok()) return loaded;
+  print_refusal(path, loaded);
+  return std::nullopt;
+}
+
+std::string validation_json(const std::string& path, const sluice::LoadedPolicy& loaded) {
+  std::vector<std::string> errors;
+  for (const auto& error : loaded.errors)
+    errors.push_back(sluice::JsonObject()
+                         .text("file", error.file)
+                         .integer("line", static_cast<uint64_t>(error.line < 0 ? 0 : error.line))
+                         .text("field", error.field)
+                         .text("message", error.message)
+                         .str());
+  sluice::JsonObject json;
+  json.text("policy_file", path).boolean("valid", loaded.ok());
+  if (loaded.ok()) {
+    const auto& set = loaded.policy_set;
+    json.text("set_name", set.name())
+        .integer("policies", static_cast<uint64_t>(set.policies_size()))
+        .integer("attachments", static_cast<uint64_t>(set.attachments_size()))
+        .text("default_policy", set.default_policy());
+  }
+  return json.raw("errors", sluice::json_array(errors)).str();
+}
+
+int validate(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "validate", {}, args)) return 2;
+  if (args.positional.size() != 1) return usage_error("validate takes exactly one policy file", "validate");
+  const std::string& path = args.positional[0];
+  auto loaded = read_policy(path);
+  if (args.json) std::cout << validation_json(path, loaded) << "\n";
+  if (!loaded.ok()) {
+    print_refusal(path, loaded);
+    return 1;
+  }
+  const auto& set = loaded.policy_set;
+  if (!args.json)
+    std::cout << path << ": valid (" << set.policies_size() << " policies, " << set.attachments_size()
+              << " attachments, default " << set.default_policy() << ")\n";
+  return 0;
+}
+
+int compile(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "compile", {}, args)) return 2;
+  if (args.positional.size() != 1) return usage_error("compile takes exactly one policy file", "compile");
+  auto loaded = load_valid_policy(args.positional[0]);
+  if (!loaded) return 1;
+  return sluice::run_compile(args.positional[0], loaded->policy_set, args.json, std::cout, std::cerr);
+}
+
+int explain(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "explain", {"--port", "--protocol"}, args)) return 2;
+  if (args.positional.size() != 3) return usage_error("explain takes POLICY SRC_IP DEST", "explain");
+  auto option = [&](const std::string& flag) -> std::optional<std::string_view> {
+    auto it = args.values.find(flag);
+    return it == args.values.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  // The question is checked before the policy is read: a malformed one is exit 2 whatever the file.
+  sluice::ExplainQuestion question;
+  std::string problem = sluice::parse_explain_question(args.positional[1], args.positional[2], option("--port"),
+                                                       option("--protocol"), question);
+  if (!problem.empty()) return usage_error("explain: " + problem, "explain");
+  auto loaded = load_valid_policy(args.positional[0]);
+  if (!loaded) return 1;
+  return sluice::run_explain(args.positional[0], loaded->policy_set, question, args.json, std::cout, std::cerr);
+}
+
+int replay(int argc, char** argv) {
+  sluice::ReplayOptions options;
+  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
+    std::string value;
+    bool missing = false;
+    if (args.take("--policy", value, missing)) options.policy_path = value;
+    else if (args.take("--pcap", value, missing)) options.pcap_path = value;
+    else if (args.take("--flows", value, missing)) options.flows_path = value;
+    else if (args.take("--denials", value, missing)) options.denials_path = value;
+    else if (args.take("--forwarded", value, missing)) options.forwarded_path = value;
+    else if (args.take("--replies", value, missing)) options.replies_path = value;
+    else if (args.take("--config", value, missing)) options.config_path = value;
+    else if (args.take("--flow-capacity", value, missing)) {
+      auto capacity = sluice::parse_uint32(value);
+      if (!missing && (!capacity || *capacity == 0))
+        return usage_error("--flow-capacity needs a positive number", "replay");
+      if (capacity) options.flow_capacity = *capacity;
+    } else if (args.current() == "--json") {
+      options.json = true;
+    } else {
+      return usage_error("replay: unknown argument \"" + std::string(args.current()) + "\"", "replay");
+    }
+    if (missing) return usage_error("replay: " + std::string(args.current()) + " needs a value", "replay");
+  }
+  if (options.policy_path.empty() || options.pcap_path.empty())
+    return usage_error("replay needs --policy and --pcap", "replay");
+  return sluice::run_replay(options, std::cout, std::cerr);
+}
+
+constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
+
+// reload and stats: one request to the daemon's admin socket.
+int ask_daemon(int argc, char** argv, const std::string& command) {
+  std::string socket_path = kDefaultAdminSocket;
+  bool json = false;
+  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
+    std::string value;
+    bool missing = false;
+    if (args.take("--socket", value, missing)) {
+      if (missing) return usage_error("--socket needs a value", command);
+      socket_path = value;
+    } else if (command == "stats" && args.current() == "--json") {
+      json = true;
+    } else {
+      return usage_error(command + ": unknown argument \"" + std::string(args.current()) + "\"", command);
+    }
+  }
+  std::string answer, error;
+  if (!sluice::admin_request(socket_path, json ? command + " json" : command, answer, error)) {
+    std::cerr << "sluicectl " << command << ": " << error << "\n";
+    return 2;
+  }
+  auto newline = answer.find('\n');
+  std::string status = answer.substr(0, newline);
+  std::string body = newline == std::string::npos ? "" : answer.substr(newline + 1);
+  if (status == "ok") {
+    std::cout << (command == "reload" ? "reloaded: " : "") << body;
+    return 0;
+  }
+  std::cerr << "sluicectl " << command << ": refused by sluiced:\n" << body;
+  return 1;
+}
+
+bool asks_for_help(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage_error("a command is needed");
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || (command == "help" && argc == 2)) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "help") {
+    std::string_view topic = argv[2];
+    auto usage = kCommandUsage.find(topic == "--help" || topic == "-h" ? "help" : std::string(topic));
+    if (usage == kCommandUsage.end()) return usage_error("help: unknown command \"" + std::string(argv[2]) + "\"");
+    std::cout << usage->second;
+    return 0;
+  }
+  if (auto usage = kCommandUsage.find(command); usage != kCommandUsage.end() && asks_for_help(argc, argv)) {
+    std::cout << usage->second;
+    return 0;
+  }
+  if (command == "validate") return validate(argc, argv);
+  if (command == "compile") return compile(argc, argv);
+  if (command == "explain") return explain(argc, argv);
+  if (command == "replay") return replay(argc, argv);
+  if (command == "reload" || command == "stats") return ask_daemon(argc, argv, command);
+  return usage_error("unknown command \"" + command + "\"");
+}

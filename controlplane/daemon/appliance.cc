@@ -1,0 +1,435 @@
+#include "controlplane/daemon/appliance.h"
+
+#include <csignal>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "controlplane/daemon/admin_socket.h"
+#include "controlplane/daemon/embedded_default_config.h"
+#include "controlplane/records/flow_event_sink.h"
+#include "controlplane/daemon/health_server.h"
+#include "controlplane/policy/learned_address_store.h"
+#include "controlplane/daemon/metrics_exporter.h"
+#include "controlplane/daemon/policy_file_watcher.h"
+#include "controlplane/policy/policy_loader.h"
+#include "controlplane/daemon/policy_publisher.h"
+#include "controlplane/config/processor_settings.h"
+#include "controlplane/records/run_summary.h"
+#include "dataplane/port/eal.h"
+#include "dataplane/port/ports.h"
+#include "dataplane/worker/worker_loop.h"
+
+namespace sluice {
+
+namespace {
+
+namespace cfg = sluice::config;
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_hangup = 0;
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+void on_hangup(int) { g_hangup = 1; }
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+// "…,tx_pcap=/x/out.pcap,…" → "/x/out.pcap"; "" when the device writes no pcap.
+std::string tx_pcap_of(const std::string& device) {
+  auto at = device.find("tx_pcap=");
+  if (at == std::string::npos) return "";
+  auto start = at + 8;
+  return device.substr(start, device.find(',', start) - start);
+}
+
+// Everything that must be released in order when the run ends, whatever the exit path.
+struct Platform {
+  rte_mempool* mbufs = nullptr;
+  rte_ring* events = nullptr;
+  rte_ring* learned = nullptr;
+  rte_rcu_qsbr* qsbr = nullptr;
+  std::vector<uint16_t> open_ports;
+  bool eal_up = false;
+
+  ~Platform() {
+    for (auto port : open_ports) close_port(port);
+    if (events) rte_ring_free(events);
+    if (learned) rte_ring_free(learned);
+    if (qsbr) rte_free(qsbr);
+    if (mbufs) rte_mempool_free(mbufs);
+    if (eal_up) rte_eal_cleanup();
+  }
+};
+
+// True while the worker's loop counter keeps moving: it polls, it is not stuck.
+class WorkerHeartbeat {
+ public:
+  bool alive(const WorkerCounters& counters) {
+    uint64_t loops = read(counters.loops);
+    auto now = std::chrono::steady_clock::now();
+    if (loops != last_loops_) {
+      last_loops_ = loops;
+      last_change_ = now;
+    }
+    return loops != 0 && now - last_change_ < std::chrono::milliseconds(500);
+  }
+
+ private:
+  uint64_t last_loops_ = 0;
+  std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+std::string embedded_default_config_text() {
+  std::string text = kEmbeddedDefaultConfig;
+  replace_all(text, "${SOURCE_ROOT}", SLUICE_SOURCE_ROOT);
+  replace_all(text, "${OUT_DIR}", (std::filesystem::current_path() / "sluice-demo-out").string());
+  return text;
+}
+
+int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::ostream& err) {
+  const cfg::Port* ports[kSideCount] = {};
+  for (const auto& port : config.ports()) ports[port.role() == cfg::INSIDE ? 0 : 1] = &port;
+  if (!ports[0] || !ports[1]) {
+    err << "sluiced: the config needs one INSIDE and one OUTSIDE port\n";
+    return 2;
+  }
+  if (config.worker_lcores_size() != 1) {
+    err << "sluiced: this version runs exactly one worker lcore (got " << config.worker_lcores_size()
+        << "); several need RSS queues per port\n";
+    return 2;
+  }
+
+  // The policy first: a refused policy must stop us before anything is started.
+  {
+    PublicSuffixList suffixes;
+    suffixes.load();
+    LoadedPolicy loaded = load_policy_file(config.policy_path(), suffixes);
+    if (!loaded.ok()) {
+      for (const auto& error : loaded.errors) err << error.to_string() << "\n";
+      err << "sluiced: policy refused, nothing applied\n";
+      return 2;
+    }
+  }
+
+  std::error_code fs_error;
+  for (const auto* port : ports) {
+    auto pcap = tx_pcap_of(port->device());
+    if (!pcap.empty()) std::filesystem::create_directories(std::filesystem::path(pcap).parent_path(), fs_error);
+  }
+  ControlCounters control;
+  DenialLog denial_log;
+  std::string error;
+  DenialLogOptions denial_options;
+  denial_options.directory = config.log_dir();
+  denial_options.max_bytes = config.denial_log().max_bytes();
+  denial_options.max_age_seconds = config.denial_log().max_age_seconds();
+  denial_options.keep_files = config.denial_log().keep_files();
+  denial_options.protobuf = config.denial_log().protobuf();
+  if (!denial_log.open(denial_options, &control.record_latency, error)) {
+    // Enforcement does not wait for the log: denials are still enforced and counted as lost
+    // records (sluice_denial_records_lost_total) until the file can be opened.
+    err << "sluiced: denial log unavailable: " << error << "; records are counted as lost until it opens "
+        << "(retried every " << DenialLog::kRetryOpen.count() << " s)\n";
+  }
+  if (denial_log.repaired_bytes())
+    err << "sluiced: " << denial_log.json_path() << ": cut " << denial_log.repaired_bytes()
+        << " bytes of a record torn by an earlier crash\n";
+  const std::string& denial_path = denial_log.json_path();
+  RecordFileWriter flow_log;
+  if (!config.flow_log_path().empty() && !flow_log.open(config.flow_log_path(), RecordFraming::lines, error)) {
+    err << "sluiced: flow log: " << error << "\n";
+    return 2;
+  }
+
+  unsigned worker_lcore = config.worker_lcores(0);
+  std::vector<std::string> eal_args = {"sluiced", "-l", "0," + std::to_string(worker_lcore), "--main-lcore", "0"};
+  for (const auto& arg : config.eal_args()) eal_args.push_back(arg);
+  for (const auto* port : ports)
+    for (const auto& arg : device_eal_args(port->device())) eal_args.push_back(arg);
+  eal_args.push_back("--log-level=lib.eal:error");
+  Platform platform;
+  if (!init_eal(eal_args, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  platform.eal_up = true;
+
+  platform.mbufs = rte_pktmbuf_pool_create("mbufs", config.mbuf_count(), 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                           static_cast<int>(rte_socket_id()));
+  if (!platform.mbufs) {
+    err << "sluiced: cannot allocate " << config.mbuf_count() << " packet buffers (raise -m or lower mbuf_count)\n";
+    return 1;
+  }
+  uint16_t port_ids[kSideCount];
+  for (int side = 0; side < kSideCount; ++side) {
+    if (!open_port(device_port_name(ports[side]->device()), platform.mbufs, port_ids[side], error)) {
+      err << "sluiced: " << to_string(static_cast<Side>(side)) << " port: " << error << "\n";
+      return 1;
+    }
+    platform.open_ports.push_back(port_ids[side]);
+  }
+
+  platform.events = rte_ring_create_elem("flow_events", sizeof(FlowEvent), config.denial_ring_size(),
+                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (config.dns_learning().enabled())
+    platform.learned = rte_ring_create_elem("learned_addresses", sizeof(LearnedAddressEvent),
+                                            config.dns_learning().ring_size(), static_cast<int>(rte_socket_id()),
+                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
+  size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
+  platform.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0 ||
+      (config.dns_learning().enabled() && !platform.learned)) {
+    err << "sluiced: cannot allocate the event rings or the quiescent-state variable\n";
+    return 1;
+  }
+
+  WorkerShared shared;
+  shared.qsbr = platform.qsbr;
+  PolicySlots slots;
+  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir());
+  std::string message;
+  if (!publisher.load_and_publish(message)) {
+    err << message << "sluiced: policy refused, nothing applied\n";
+    return 2;
+  }
+
+  FlowTable flows;
+  if (!flows.init("flows_w0", config.flow_capacity(), static_cast<int>(rte_lcore_to_socket_id(worker_lcore)), error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  auto counters = std::make_unique<WorkerCounters>();
+  PacketProcessorSetup processor_setup;
+  processor_setup.worker_index = 0;
+  processor_setup.flows = &flows;
+  processor_setup.events = platform.events;
+  processor_setup.reply_pool = platform.mbufs;
+  processor_setup.counters = counters.get();
+  processor_setup.emit_allowed_flows = flow_log.is_open();
+  apply_processor_settings(config, processor_setup);
+  LearnedAddressStore learned(config.dns_learning().max_entries());
+  if (platform.learned) {
+    processor_setup.learned = platform.learned;
+    processor_setup.learned_table = &shared.learned;
+  }
+  PacketProcessor processor(processor_setup);
+
+  WorkerLoopSetup loop_setup;
+  loop_setup.processor = &processor;
+  loop_setup.counters = counters.get();
+  loop_setup.shared = &shared;
+  loop_setup.ports[0] = port_ids[0];
+  loop_setup.ports[1] = port_ids[1];
+
+  MetricsView view;
+  view.workers = {counters.get()};
+  view.policies = &slots;
+  view.control = &control;
+  view.learned = &learned;
+  MetricsExporter exporter;
+  if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  HealthServer health;
+  if (!config.health_address().empty() && !health.start(config.health_address(), control.ready, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+
+  FlowEventSinkOptions sink_options;
+  sink_options.appliance = config.appliance_name();
+  sink_options.denials = &denial_log;
+  sink_options.flows = flow_log.is_open() ? &flow_log : nullptr;
+  sink_options.aggregation_window_ms = config.denial_log().aggregation_window_ms();
+  sink_options.protobuf = config.denial_log().protobuf();
+  FlowEventSink sink(sink_options);
+  // Control counters the metrics read; also the log's health, reported at most once a minute.
+  auto publish_log_counters = [&]() {
+    control.denial_records_written = denial_log.records_written();
+    control.denial_records_lost = denial_log.records_lost();
+    control.denial_record_write_errors = denial_log.write_errors();
+    control.denial_log_rotations = denial_log.rotations();
+    control.denial_records_aggregated = sink.aggregated_denials();
+  };
+  uint64_t reported_errors = 0;
+  auto last_error_report = std::chrono::steady_clock::now() - std::chrono::minutes(1);
+  auto report_log_errors = [&]() {
+    if (denial_log.write_errors() == reported_errors) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_error_report < std::chrono::minutes(1)) return;
+    err << "sluiced: denial log: " << denial_log.write_errors() - reported_errors << " write errors ("
+        << denial_log.last_error() << "); " << denial_log.records_lost() << " records lost so far; traffic continues"
+        << std::endl;
+    reported_errors = denial_log.write_errors();
+    last_error_report = now;
+  };
+  auto reload = [&](const std::string& trigger) {
+    std::string result;
+    bool applied = publisher.load_and_publish(result);
+    if (applied) {
+      // Events the old generation produced are on the ring now; format them with it, then let it go.
+      sink.drain(platform.events, publisher.generations());
+      publisher.release_previous();
+      err << "sluiced: reload (" << trigger << "): " << result << std::endl;
+      return "ok\n" + result;
+    }
+    err << "sluiced: reload (" << trigger << ") refused; generation " << publisher.current()->generation
+        << " keeps running:\n" << result << std::flush;
+    return "error\n" + result;
+  };
+
+  AdminSocket admin;
+  if (!config.admin_socket().empty()) {
+    bool started = admin.start(config.admin_socket(), [&](const std::string& command) -> std::string {
+      if (command == "reload") return reload("sluicectl reload");
+      if (command == "stats" || command == "stats json") {
+        RunSummary summary = summarize(view.workers, slots.names(), sink);
+        summary.title = "sluiced: running; policy generation " + std::to_string(publisher.current()->generation);
+        if (command == "stats json") return "ok\n" + summary.to_json();
+        std::ostringstream text;
+        summary.print(text);
+        return "ok\n" + text.str();
+      }
+      return "error\nunknown command \"" + command + "\" (reload, stats, stats json)";
+    }, error);
+    if (!started) {
+      err << "sluiced: " << error << "\n";
+      return 1;
+    }
+  }
+  PolicyFileWatcher watcher;
+  if (config.watch_policy_file() && !watcher.start(config.policy_path(), error))
+    err << "sluiced: not watching the policy file: " << error << " (SIGHUP and sluicectl reload still work)\n";
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGHUP, on_hangup);
+
+  out << "sluiced: running; policy " << config.policy_path() << " " << message;
+  if (!config.metrics_address().empty()) out << "; metrics on http://" << config.metrics_address() << "/metrics";
+  out << std::endl;
+
+  if (rte_eal_remote_launch(run_worker_loop, &loop_setup, worker_lcore) != 0) {
+    err << "sluiced: cannot launch the worker on lcore " << worker_lcore << "\n";
+    return 1;
+  }
+
+  const uint64_t tsc_hz = rte_get_tsc_hz();
+  const uint64_t started = rte_rdtsc();
+  WorkerHeartbeat heartbeat;
+  auto next_sample = std::chrono::steady_clock::now();
+  uint64_t last_busy = 0, last_cycles = 0;
+  auto sample_platform = [&]() {  // ethdev statistics, flow-table size, busy ratio
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_sample) return;
+    next_sample = now + std::chrono::milliseconds(100);
+    for (int side = 0; side < kSideCount; ++side) {
+      rte_eth_stats stats{};
+      if (rte_eth_stats_get(port_ids[side], &stats) != 0) continue;
+      auto& port = control.ports[side];
+      port.rx_packets = stats.ipackets;
+      port.tx_packets = stats.opackets;
+      port.missed = stats.imissed;
+      port.rx_errors = stats.ierrors;
+      port.tx_errors = stats.oerrors;
+      port.rx_no_mbuf = stats.rx_nombuf;
+    }
+    control.flows_active = flows.size();
+    uint64_t busy = read(counters->busy_cycles), cycles = read(counters->cycles);
+    if (cycles - last_cycles >= rte_get_tsc_hz()) {  // a second's worth of loop cycles
+      control.worker_busy_permille = static_cast<uint32_t>((busy - last_busy) * 1000 / (cycles - last_cycles));
+      last_busy = busy;
+      last_cycles = cycles;
+    }
+  };
+  // Learned addresses: folded in as they come (the worker also keeps its latest ones itself),
+  // expired and republished at most every 50 ms.
+  auto next_learned_publish = std::chrono::steady_clock::now();
+  auto tend_learned = [&](bool worker_running) {
+    learned.drain(platform.learned);
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_learned_publish) return;
+    next_learned_publish = now + std::chrono::milliseconds(50);
+    learned.expire(rte_rdtsc());
+    if (learned.dirty()) publish_learned_table(shared.learned, learned.build_table(), worker_running ? platform.qsbr : nullptr);
+  };
+  std::string stop_cause = "stopped";
+  while (true) {
+    sink.drain(platform.events, publisher.generations());
+    tend_learned(true);
+    publish_log_counters();
+    report_log_errors();
+    control.ready = heartbeat.alive(*counters);
+    sample_platform();
+    if (g_hangup) {
+      g_hangup = 0;
+      reload("SIGHUP");
+    }
+    if (watcher.should_reload()) reload("policy file changed");
+    admin.poll();
+    if (g_stop_signal) {
+      stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
+      break;
+    }
+    if (config.exit_on_idle_ms()) {
+      uint64_t last = read(counters->last_rx_tsc);
+      uint64_t idle_ms = config.exit_on_idle_ms();
+      uint64_t since = last ? last : started;
+      if (!last) idle_ms = std::max<uint64_t>(idle_ms, 1000);
+      if (rte_rdtsc() - since > idle_ms * tsc_hz / 1000) {
+        stop_cause = "input consumed (idle " + std::to_string(config.exit_on_idle_ms()) + " ms)";
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  control.ready = false;
+  shared.stop.store(true, std::memory_order_relaxed);
+  rte_eal_mp_wait_lcore();
+  sink.drain(platform.events, publisher.generations());
+  learned.drain(platform.learned);
+  publish_learned_table(shared.learned, nullptr, nullptr);
+  if (flow_log.is_open())
+    flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
+      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());
+    });
+  sink.close_windows(true);
+  denial_log.drain();
+  flow_log.drain();
+  publish_log_counters();
+
+  RunSummary summary = summarize({counters.get()}, slots.names(), sink);
+  summary.title = "sluiced: " + stop_cause + "; summary";
+  summary.records_not_written = denial_log.records_lost();
+  summary.paths.emplace_back("denial log", denial_path);
+  if (flow_log.is_open()) summary.paths.emplace_back("flow log", flow_log.path());
+  for (int side = 0; side < kSideCount; ++side) {
+    auto pcap = tx_pcap_of(ports[side]->device());
+    if (!pcap.empty())
+      summary.paths.emplace_back(side == 0 ? "inside tx" : "output", pcap + (side == 0 ? " (resets to clients)" : ""));
+  }
+  summary.print(out);
+  if (denial_log.write_errors()) err << "sluiced: denial log write errors: " << denial_log.last_error() << "\n";
+  out.flush();
+  return 0;
+}
+
+}  // namespace sluice

@@ -1,0 +1,96 @@
+#include "controlplane/daemon/health_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sluice {
+
+namespace {
+
+constexpr int kPollMs = 200;
+
+bool parse_address(const std::string& text, sockaddr_storage& storage, socklen_t& length) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = text.substr(0, colon);
+  int port = std::atoi(text.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) return false;
+  storage = {};
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    length = sizeof *v6;
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &v6->sin6_addr) == 1;
+  }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  v4->sin_family = AF_INET;
+  v4->sin_port = htons(static_cast<uint16_t>(port));
+  length = sizeof *v4;
+  return inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1;
+}
+
+std::string response(int status, const char* reason, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+HealthServer::~HealthServer() { stop(); }
+
+bool HealthServer::start(const std::string& address, const std::atomic<bool>& ready, std::string& error) {
+  sockaddr_storage storage;
+  socklen_t length = 0;
+  if (!parse_address(address, storage, length)) {
+    error = "health address \"" + address + "\" is not HOST:PORT";
+    return false;
+  }
+  fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd_ >= 0) setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&storage), length) < 0 || listen(fd_, 16) < 0) {
+    error = "health address " + address + ": " + strerror(errno);
+    return false;
+  }
+  ready_ = &ready;
+  thread_ = std::thread([this] { serve(); });
+  return true;
+}
+
+void HealthServer::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+void HealthServer::serve() {
+  while (!stopping_) {
+    pollfd listening{fd_, POLLIN, 0};
+    if (poll(&listening, 1, kPollMs) <= 0) continue;
+    int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    char request[1024];
+    pollfd waiting{client, POLLIN, 0};
+    ssize_t got = poll(&waiting, 1, kPollMs) > 0 ? read(client, request, sizeof request - 1) : 0;
+    std::string line(request, got > 0 ? static_cast<size_t>(got) : 0);
+    line = line.substr(0, line.find('\r'));
+    std::string answer;
+    if (line.rfind("GET /healthz ", 0) == 0) answer = response(200, "OK", "alive\n");
+    else if (line.rfind("GET /readyz ", 0) == 0)
+      answer = ready_->load() ? response(200, "OK", "ready\n") : response(503, "Service Unavailable", "not ready\n");
+    else answer = response(404, "Not Found", "try /healthz or /readyz\n");
+    send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+    close(client);
+  }
+}
+
+}  // namespace sluice

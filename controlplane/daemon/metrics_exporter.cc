@@ -1,0 +1,276 @@
+#include "controlplane/daemon/metrics_exporter.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+
+#include "dataplane/reason.h"
+
+namespace sluice {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr const char* kVerdictLabels[kFlowVerdictCount] = {"PENDING", "ALLOW", "DROP", "DRY_RUN_DENIAL"};
+
+MetricFamily family(const std::string& name, const std::string& help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  if (f.type == MetricType::Counter) metric.counter.value = value;
+  else metric.gauge.value = value;
+  f.metric.push_back(std::move(metric));
+}
+
+MetricFamily histogram_family(const std::string& name, const std::string& help, const LatencyHistogram& histogram) {
+  auto f = family(name, help, MetricType::Histogram);
+  ClientMetric metric;
+  for (size_t i = 0; i < LatencyHistogram::kUpperBounds.size(); ++i) {
+    ClientMetric::Bucket bucket;
+    bucket.upper_bound = LatencyHistogram::kUpperBounds[i];
+    bucket.cumulative_count = histogram.cumulative(i);
+    metric.histogram.bucket.push_back(bucket);
+  }
+  ClientMetric::Bucket infinity;
+  infinity.upper_bound = std::numeric_limits<double>::infinity();
+  infinity.cumulative_count = histogram.count();
+  metric.histogram.bucket.push_back(infinity);
+  metric.histogram.sample_count = histogram.count();
+  metric.histogram.sample_sum = histogram.sum_seconds();
+  f.metric.push_back(std::move(metric));
+  return f;
+}
+
+template <typename Field>
+uint64_t sum(const MetricsView& view, Field field) {
+  uint64_t total = 0;
+  for (const auto* worker : view.workers) total += read(field(*worker));
+  return total;
+}
+
+std::vector<MetricFamily> collect(const MetricsView& view) {
+  std::vector<MetricFamily> families;
+  const char* sides[kSideCount] = {"inside", "outside"};
+
+  auto rx_packets = family("sluice_port_rx_packets_total", "Packets received by the workers, by port.", MetricType::Counter);
+  auto tx_packets = family("sluice_port_tx_packets_total", "Packets sent by the workers, by port.", MetricType::Counter);
+  auto rx_bytes = family("sluice_port_rx_bytes_total", "Bytes received by the workers, by port.", MetricType::Counter);
+  auto tx_bytes = family("sluice_port_tx_bytes_total", "Bytes sent by the workers, by port.", MetricType::Counter);
+  for (int side = 0; side < kSideCount; ++side) {
+    std::vector<ClientMetric::Label> port{{"port", sides[side]}};
+    add(rx_packets, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.rx_packets[side]; })), port);
+    add(tx_packets, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.tx_packets[side]; })), port);
+    add(rx_bytes, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.rx_bytes[side]; })), port);
+    add(tx_bytes, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.tx_bytes[side]; })), port);
+  }
+  families.push_back(std::move(rx_packets));
+  families.push_back(std::move(tx_packets));
+  families.push_back(std::move(rx_bytes));
+  families.push_back(std::move(tx_bytes));
+
+  auto parse_errors = family("sluice_packet_parse_errors_total", "Frames the packet parser refused, by error (they are dropped as malformed_packet or unsupported_ethertype).", MetricType::Counter);
+  for (int error = 1; error < static_cast<int>(PacketParseError::count); ++error)
+    add(parse_errors, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.parse_errors[error]; })),
+        {{"error", to_string(static_cast<PacketParseError>(error))}});
+  families.push_back(std::move(parse_errors));
+
+  auto dropped = family("sluice_dropped_packets_total", "Packets dropped, by reason (docs/REASONS.md).", MetricType::Counter);
+  auto verdicts = family("sluice_flow_verdicts_total", "Flows judged, by the reason of their verdict.", MetricType::Counter);
+  for (int reason = 0; reason < kReasonCount; ++reason) {
+    std::vector<ClientMetric::Label> label{{"reason", to_string(static_cast<Reason>(reason))}};
+    add(dropped, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.dropped_packets[reason]; })), label);
+    add(verdicts, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flow_verdicts[reason]; })), label);
+  }
+  families.push_back(std::move(dropped));
+  families.push_back(std::move(verdicts));
+
+  auto flows = family("sluice_flows_total", "Flows judged, by policy and verdict.", MetricType::Counter);
+  std::vector<std::string> names = view.policies ? view.policies->names() : std::vector<std::string>{};
+  for (size_t slot = 0; slot < names.size() && slot < size_t(kMaxPolicies); ++slot)
+    for (int verdict = 1; verdict < kFlowVerdictCount; ++verdict)
+      add(flows, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_by_policy[slot][verdict]; })),
+          {{"policy", names[slot]}, {"verdict", kVerdictLabels[verdict]}});
+  families.push_back(std::move(flows));
+  auto rejudged = family("sluice_flows_rejudged_total", "Flows whose verdict a new policy generation changed, by new verdict.", MetricType::Counter);
+  for (int verdict = 1; verdict < kFlowVerdictCount; ++verdict)
+    add(rejudged, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_rejudged[verdict]; })),
+        {{"verdict", kVerdictLabels[verdict]}});
+  families.push_back(std::move(rejudged));
+
+  auto single = [&](const std::string& name, const std::string& help, auto field) {
+    auto f = family(name, help, MetricType::Counter);
+    add(f, double(sum(view, field)));
+    families.push_back(std::move(f));
+  };
+  single("sluice_flows_created_total", "Flows entered into a flow table.",
+         [](const WorkerCounters& w) -> const Counter& { return w.flows_created; });
+  single("sluice_infrastructure_packets_total", "ARP and IPv6 neighbour discovery packets passed without a flow.",
+         [](const WorkerCounters& w) -> const Counter& { return w.infrastructure_packets; });
+  single("sluice_flows_refused_total", "New flows refused because the flow table was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.flows_refused_table_full; });
+  single("sluice_tcp_resets_sent_total", "TCP resets sent to clients of denied flows.",
+         [](const WorkerCounters& w) -> const Counter& { return w.resets_sent; });
+  single("sluice_tcp_resets_failed_total", "TCP resets not sent for want of a packet buffer.",
+         [](const WorkerCounters& w) -> const Counter& { return w.resets_not_sent; });
+  single("sluice_tcp_onward_resets_sent_total", "TCP resets sent on to the far end (the server) of denied flows that had completed their handshake.",
+         [](const WorkerCounters& w) -> const Counter& { return w.onward_resets_sent; });
+  single("sluice_icmp_unreachable_sent_total", "ICMP/ICMPv6 administratively-prohibited errors sent to clients of denied UDP flows.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_unreachable_sent; });
+  single("sluice_deny_replies_rate_limited_total", "Retries of denied flows left unanswered by the deny_replies_per_second limit.",
+         [](const WorkerCounters& w) -> const Counter& { return w.replies_rate_limited; });
+  single("sluice_reassembly_started_total", "ClientHellos and request heads that needed more than their first segment.",
+         [](const WorkerCounters& w) -> const Counter& { return w.reassembly_started; });
+  single("sluice_reassembly_refused_total", "ClientHellos and request heads denied because every reassembly slot was in use.",
+         [](const WorkerCounters& w) -> const Counter& { return w.reassembly_refused; });
+  single("sluice_fragments_forwarded_total", "Non-first IP fragments forwarded after their first fragment's flow.",
+         [](const WorkerCounters& w) -> const Counter& { return w.fragments_forwarded; });
+  single("sluice_dns_answers_parsed_total", "DNS answers from allowed resolvers read for learning.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_parsed; });
+  single("sluice_dns_answers_unparsed_total", "DNS answers from allowed resolvers that were not well-formed responses (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_unparsed; });
+  single("sluice_dns_answers_name_not_allowed_total", "DNS answers for names no allowed domain matches (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_name_not_allowed; });
+  single("sluice_dns_addresses_learned_total", "Addresses learned from DNS answers, sent to the control thread (refreshes included).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_addresses_learned; });
+  single("sluice_dns_learned_dropped_total", "Learned addresses lost because the ring to the control thread was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_learned_dropped_ring_full; });
+  auto expired = family("sluice_flows_expired_total", "Flows removed by idle aging, by the state they were in.", MetricType::Counter);
+  for (int state = 0; state < kFlowStateCount; ++state)
+    add(expired, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_expired[state]; })),
+        {{"state", to_string(static_cast<FlowState>(state))}});
+  families.push_back(std::move(expired));
+  if (view.learned) {
+    auto entries = family("sluice_dns_learned_addresses", "Addresses learned from DNS answers and not expired, by policy.", MetricType::Gauge);
+    auto expirations = family("sluice_dns_learned_expired_total", "Learned addresses expired (TTL and grace over), by policy.", MetricType::Counter);
+    for (size_t slot = 0; slot < names.size() && slot < size_t(kMaxPolicies); ++slot) {
+      add(entries, double(view.learned->entries(uint16_t(slot))), {{"policy", names[slot]}});
+      add(expirations, double(view.learned->expired(uint16_t(slot))), {{"policy", names[slot]}});
+    }
+    families.push_back(std::move(entries));
+    families.push_back(std::move(expirations));
+    auto refused = family("sluice_dns_learned_refused_total", "Learned addresses refused because dns_learning.max_entries was reached.", MetricType::Counter);
+    add(refused, double(view.learned->refused()));
+    families.push_back(std::move(refused));
+  }
+  single("sluice_flow_events_dropped_total", "Flow events (denial records) lost because the ring to the control thread was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
+
+  if (view.control) {
+    const char* port_names[kSideCount] = {"inside", "outside"};
+    auto port_family = [&](const char* name, const char* help, auto field) {
+      auto f = family(name, help, MetricType::Counter);
+      for (int side = 0; side < kSideCount; ++side)
+        add(f, double(field(view.control->ports[side]).load()), {{"port", port_names[side]}});
+      families.push_back(std::move(f));
+    };
+    using Stats = ControlCounters::PortStats;
+    port_family("sluice_ethdev_rx_packets_total", "Packets the port's driver received (rte_eth_stats).",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_packets; });
+    port_family("sluice_ethdev_tx_packets_total", "Packets the port's driver sent (rte_eth_stats).",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.tx_packets; });
+    port_family("sluice_ethdev_missed_packets_total", "Packets the port dropped because the rx queue was full: the worker fell behind.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.missed; });
+    port_family("sluice_ethdev_rx_errors_total", "Erroneous packets the port received.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_errors; });
+    port_family("sluice_ethdev_tx_errors_total", "Packets the port failed to send.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.tx_errors; });
+    port_family("sluice_ethdev_rx_no_mbuf_total", "Packets the port dropped for want of a packet buffer.",
+                [](const Stats& s) -> const std::atomic<uint64_t>& { return s.rx_no_mbuf; });
+    auto cache = family("sluice_hyperscan_cache_total", "Hyperscan databases looked up in the on-disk cache, by result.", MetricType::Counter);
+    add(cache, double(view.control->hyperscan_cache_hits.load()), {{"result", "hit"}});
+    add(cache, double(view.control->hyperscan_cache_misses.load()), {{"result", "miss"}});
+    families.push_back(std::move(cache));
+    // A family of one sample, read from a control counter.
+    auto one = [&](MetricType type, const char* name, const char* help, double value,
+                   std::vector<ClientMetric::Label> labels = {}) {
+      auto f = family(name, help, type);
+      add(f, value, std::move(labels));
+      families.push_back(std::move(f));
+    };
+    constexpr auto counter = MetricType::Counter;
+    constexpr auto gauge = MetricType::Gauge;
+    one(gauge, "sluice_flows_active", "Flow-table entries in use.",
+        double(view.control->flows_active.load()));
+    one(gauge, "sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.",
+        double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
+    one(counter, "sluice_denial_records_written_total", "Denial records written to the denial log.",
+        double(view.control->denial_records_written.load()));
+    one(counter, "sluice_denial_record_write_errors_total", "Failed writes to the denial log.",
+        double(view.control->denial_record_write_errors.load()));
+    one(counter, "sluice_denial_records_lost_total", "Denial records given up after write retries (full disk, I/O errors).",
+        double(view.control->denial_records_lost.load()));
+    one(counter, "sluice_denial_records_aggregated_total", "Repeated denials counted into another record's count instead of a record of their own.",
+        double(view.control->denial_records_aggregated.load()));
+    one(counter, "sluice_denial_log_rotations_total", "Denial log files rotated.",
+        double(view.control->denial_log_rotations.load()));
+    families.push_back(histogram_family("sluice_denial_record_latency_seconds",
+                                        "From the verdict on the worker to the record on disk.",
+                                        view.control->record_latency));
+    one(gauge, "sluice_policy_generation", "Generation of the running policy (1 = loaded at start).",
+        double(view.control->policy_generation.load()));
+    one(counter, "sluice_policy_reloads_total", "Policy reloads applied.",
+        double(view.control->policy_reloads.load()));
+    one(counter, "sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).",
+        double(view.control->policy_reload_failures.load()));
+    one(gauge, "sluice_policy_last_reload_timestamp_seconds", "Unix time of the last applied policy (start included).",
+        double(view.control->last_reload_unix_ms.load()) / 1000.0);
+    one(gauge, "sluice_policy_compile_seconds", "Compile time of the running policy.",
+        double(view.control->last_compile_us.load()) / 1e6);
+    one(gauge, "sluice_ready", "1 when the policy is loaded and the workers poll (as /readyz).",
+        view.control->ready.load() ? 1.0 : 0.0);
+  }
+  return families;
+}
+
+}  // namespace
+
+class MetricsCollector : public prometheus::Collectable {
+ public:
+  MetricsCollector(MetricsView view, bool health_only) : view_(std::move(view)), health_only_(health_only) {}
+  std::vector<MetricFamily> Collect() const override {
+    if (!health_only_) return collect(view_);
+    auto up = family("sluice_up", "1 while sluiced runs.", MetricType::Gauge);
+    add(up, 1);
+    return {up};
+  }
+
+ private:
+  MetricsView view_;
+  bool health_only_;
+};
+
+MetricsExporter::MetricsExporter() = default;
+MetricsExporter::~MetricsExporter() = default;
+
+bool MetricsExporter::start(const std::string& address, const MetricsView& view, std::string& error) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& e) {
+    error = "metrics address " + address + ": " + e.what();
+    return false;
+  }
+  collector_ = std::make_shared<MetricsCollector>(view, false);
+  health_ = std::make_shared<MetricsCollector>(view, true);
+  exposer_->RegisterCollectable(collector_, "/metrics");
+  exposer_->RegisterCollectable(health_, "/healthz");
+  return true;
+}
+
+std::string render_metrics(const MetricsView& view) {
+  return prometheus::TextSerializer().Serialize(collect(view));
+}
+
+}  // namespace sluice

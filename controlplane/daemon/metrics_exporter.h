@@ -1,0 +1,74 @@
+// Prometheus metrics (docs/METRICS.md) served by prometheus-cpp on the management address.
+// A Collectable reads the workers' counters at scrape time, so a scrape is exact, not a copy
+// from some earlier moment. Also serves /healthz (sluice_up 1 while the process runs).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controlplane/records/latency_histogram.h"
+#include "controlplane/policy/learned_address_store.h"
+#include "controlplane/policy/policy_slots.h"
+#include "dataplane/worker/worker_counters.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace sluice {
+
+// Counters owned by the control thread. Control: write; scrapes: read.
+struct ControlCounters {
+  std::atomic<uint64_t> policy_generation{0};
+  std::atomic<uint64_t> denial_records_written{0};
+  std::atomic<uint64_t> denial_record_write_errors{0};
+  std::atomic<uint64_t> denial_records_lost{0};        // given up after retries (full disk, I/O error)
+  std::atomic<uint64_t> denial_records_aggregated{0};  // repeats counted into another record
+  std::atomic<uint64_t> denial_log_rotations{0};
+  LatencyHistogram record_latency;                     // verdict → record on disk
+  // Sampled by the control thread about every 100 ms.
+  struct PortStats {
+    std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, missed{0}, rx_errors{0}, tx_errors{0}, rx_no_mbuf{0};
+  };
+  PortStats ports[kSideCount];                         // from rte_eth_stats_get, by Side
+  std::atomic<uint64_t> flows_active{0};
+  std::atomic<uint64_t> hyperscan_cache_hits{0};       // databases loaded instead of compiled
+  std::atomic<uint64_t> hyperscan_cache_misses{0};               // flow-table entries in use, all workers
+  std::atomic<uint32_t> worker_busy_permille{0};       // busy cycles / cycles over the last second
+  std::atomic<uint64_t> policy_reload_failures{0};
+  std::atomic<uint64_t> policy_reloads{0};
+  std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never
+  std::atomic<uint64_t> last_compile_us{0};
+  std::atomic<bool> ready{false};                 // policy loaded and every worker polling
+};
+
+// What a scrape reads. Set up before the exporter starts and not changed while it runs.
+struct MetricsView {
+  std::vector<const WorkerCounters*> workers;
+  const PolicySlots* policies = nullptr;  // policy names by counter slot
+  const ControlCounters* control = nullptr;
+  const LearnedAddressStore* learned = nullptr;  // DNS learning; null when off
+};
+
+class MetricsCollector;
+
+class MetricsExporter {
+ public:
+  MetricsExporter();
+  ~MetricsExporter();
+  // "127.0.0.1:9617" or "[::1]:9617". Returns false with `error` when the address cannot be bound.
+  bool start(const std::string& address, const MetricsView& view, std::string& error);
+
+ private:
+  std::shared_ptr<MetricsCollector> collector_;
+  std::shared_ptr<MetricsCollector> health_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+// The metrics text a scrape would return; for sluicectl and tests without HTTP.
+std::string render_metrics(const MetricsView& view);
+
+}  // namespace sluice

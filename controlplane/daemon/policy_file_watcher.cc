@@ -1,0 +1,53 @@
+#include "controlplane/daemon/policy_file_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace sluice {
+
+PolicyFileWatcher::~PolicyFileWatcher() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool PolicyFileWatcher::start(const std::string& policy_path, std::string& error) {
+  std::filesystem::path path(policy_path);
+  file_name_ = path.filename().string();
+  std::string directory = path.has_parent_path() ? path.parent_path().string() : ".";
+  fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd_ < 0) {
+    error = std::string("inotify_init1: ") + strerror(errno);
+    return false;
+  }
+  if (inotify_add_watch(fd_, directory.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+    error = "inotify_add_watch(" + directory + "): " + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool PolicyFileWatcher::should_reload() {
+  if (fd_ < 0) return false;
+  alignas(inotify_event) char buffer[4096];
+  ssize_t length;
+  while ((length = read(fd_, buffer, sizeof buffer)) > 0) {
+    for (char* at = buffer; at < buffer + length;) {
+      auto* event = reinterpret_cast<inotify_event*>(at);
+      if (event->len && file_name_ == event->name) {
+        changed_ = true;
+        last_change_ = std::chrono::steady_clock::now();
+      }
+      at += sizeof(inotify_event) + event->len;
+    }
+  }
+  if (changed_ && std::chrono::steady_clock::now() - last_change_ >= kSettle) {
+    changed_ = false;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace sluice

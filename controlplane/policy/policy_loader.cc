@@ -1,0 +1,56 @@
+#include "controlplane/policy/policy_loader.h"
+
+#include <filesystem>
+
+#include "controlplane/policy/file_text.h"
+#include "controlplane/policy/policy_validator.h"
+
+namespace sluice {
+
+namespace {
+
+enum class PolicyFormat { text, binary, unknown };
+
+PolicyFormat format_of(const std::string& path) {
+  const std::string extension = std::filesystem::path(path).extension().string();
+  if (extension == ".textproto" || extension == ".txtpb" || extension == ".pbtxt") return PolicyFormat::text;
+  if (extension == ".pb" || extension == ".binpb") return PolicyFormat::binary;
+  return PolicyFormat::unknown;
+}
+
+}  // namespace
+
+LoadedPolicy load_policy_text(const std::string& text, const std::string& display_name,
+                              const PublicSuffixList& suffixes) {
+  LoadedPolicy result;
+  FieldLocator locator;
+  if (!locator.parse_text(text, display_name, result.policy_set, result.errors)) return result;
+  result.errors = validate_policy_set(result.policy_set, display_name, locator, suffixes);
+  return result;
+}
+
+LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& suffixes) {
+  const PolicyFormat format = format_of(path);
+  if (format == PolicyFormat::unknown) {
+    LoadedPolicy result;
+    result.errors.push_back({path, 0, "",
+                             "unknown file extension; expected .textproto, .txtpb or .pbtxt (text) "
+                             "or .pb or .binpb (binary)"});
+    return result;
+  }
+
+  std::string contents;
+  LoadedPolicy unread;
+  if (!read_file(path, contents, unread.errors)) return unread;
+  if (format == PolicyFormat::text) return load_policy_text(contents, path, suffixes);
+
+  LoadedPolicy result;
+  if (!result.policy_set.ParseFromString(contents)) {
+    result.errors.push_back({path, 0, "", "not a binary sluice.policy.PolicySet (wire format error)"});
+    return result;
+  }
+  result.errors = validate_policy_set(result.policy_set, path, FieldLocator(), suffixes);
+  return result;
+}
+
+}  // namespace sluice

@@ -1,0 +1,27 @@
+// Reads and validates a policy set from a text (*.textproto, *.txtpb, *.pbtxt) or binary
+// (*.pb, *.binpb) protobuf file. A policy set is accepted whole or refused whole.
+#pragma once
+
+#include <string>
+
+#include "controlplane/policy/policy_error.h"
+#include "policy.pb.h"
+
+namespace sluice {
+
+struct LoadedPolicy {
+  sluice::policy::PolicySet policy_set;
+  PolicyErrors errors;  // empty when the set was accepted
+  bool ok() const { return errors.empty(); }
+};
+
+class PublicSuffixList;
+
+// Parses and validates; on a syntax error reports the parser's line and column.
+LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& suffixes);
+
+// Same for text already in memory (`display_name` stands in for the file in errors).
+LoadedPolicy load_policy_text(const std::string& text, const std::string& display_name,
+                              const PublicSuffixList& suffixes);
+
+}  // namespace sluice

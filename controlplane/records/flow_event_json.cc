@@ -1,0 +1,174 @@
+#include "controlplane/records/flow_event_json.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include <rte_cycles.h>
+
+#include "dataplane/parse/packet_parser.h"
+#include "denial.pb.h"
+
+namespace sluice {
+
+EventClock::EventClock()
+    : start_tsc_(rte_rdtsc()),
+      tsc_hz_(static_cast<double>(rte_get_tsc_hz())),
+      start_unix_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count()) {}
+
+std::string EventClock::format(uint64_t tsc) const {
+  double elapsed = tsc >= start_tsc_ ? static_cast<double>(tsc - start_tsc_) / tsc_hz_ : 0.0;
+  int64_t unix_ns = start_unix_ns_ + static_cast<int64_t>(elapsed * 1e9);
+  time_t seconds = static_cast<time_t>(unix_ns / 1000000000);
+  int millis = static_cast<int>((unix_ns / 1000000) % 1000);
+  tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+  return text;
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          // Names on the wire are bytes, not UTF-8: escape every non-ASCII byte so a line stays valid JSON.
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+std::string protocol_name(uint8_t ip_protocol) {
+  switch (ip_protocol) {
+    case kIpProtoTcp: return "TCP";
+    case kIpProtoUdp: return "UDP";
+    case kIpProtoIcmp: return "ICMP";
+    case kIpProtoIcmpv6: return "ICMPV6";
+    default: return std::to_string(ip_protocol);
+  }
+}
+
+std::string destination_of(const FlowEvent& event) {
+  if (event.name_length) return std::string(event.name, event.name_length);
+  return format_ip(event.dst);
+}
+
+namespace {
+
+std::string quoted(std::string_view text) { return "\"" + json_escape(text) + "\""; }
+
+const CompiledAttachment* attachment_of(const FlowEvent& event, const CompiledPolicy& policy) {
+  return event.attachment_index < policy.attachments.size() ? &policy.attachments[event.attachment_index] : nullptr;
+}
+
+std::string policy_name_of(const FlowEvent& event, const CompiledPolicy& policy) {
+  return event.policy_index < policy.policies.size() ? policy.policies[event.policy_index].name : "";
+}
+
+}  // namespace
+
+RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy) {
+  const auto* attachment = attachment_of(event, policy);
+  return {policy_name_of(event, policy), attachment ? attachment->source_label : ""};
+}
+
+std::string denial_record_json(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                               const EventClock& clock, uint64_t count) {
+  std::string line = "{";
+  line += "\"event_time\":" + quoted(clock.format(event.tsc));
+  line += ",\"access_type\":" + quoted(to_string(event.verdict));
+  line += ",\"policy\":" + quoted(names.policy);
+  line += ",\"source_label\":" + quoted(names.source_label);
+  line += ",\"src_ip\":" + quoted(format_ip(event.src));
+  line += ",\"src_port\":" + std::to_string(event.src_port);
+  line += ",\"dst_ip\":" + quoted(format_ip(event.dst));
+  line += ",\"dst_port\":" + std::to_string(event.dst_port);
+  line += ",\"protocol\":" + quoted(protocol_name(event.protocol));
+  line += ",\"destination_type\":" + quoted(to_string(event.destination_type));
+  line += ",\"destination\":" + quoted(destination_of(event));
+  line += ",\"reason\":" + quoted(to_string(event.reason));
+  line += ",\"flow_id\":" + std::to_string(event.flow_id);
+  line += ",\"appliance\":" + quoted(appliance);
+  line += ",\"count\":" + std::to_string(count);
+  line += "}";
+  return line;
+}
+
+std::string denial_record_proto(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
+                                const EventClock& clock, uint64_t count) {
+  sluice::denial::DenialRecord record;
+  record.set_event_time(clock.format(event.tsc));
+  record.set_access_type(to_string(event.verdict));
+  record.set_policy(names.policy);
+  record.set_source_label(names.source_label);
+  record.set_src_ip(format_ip(event.src));
+  record.set_src_port(event.src_port);
+  record.set_dst_ip(format_ip(event.dst));
+  record.set_dst_port(event.dst_port);
+  record.set_protocol(protocol_name(event.protocol));
+  record.set_destination_type(to_string(event.destination_type));
+  record.set_destination(destination_of(event));
+  record.set_reason(to_string(event.reason));
+  record.set_flow_id(event.flow_id);
+  record.set_appliance(appliance);
+  record.set_count(count);
+  return record.SerializeAsString();
+}
+
+std::string tls_version_name(uint16_t version) {
+  switch (version) {
+    case 0: return "";
+    case 0x0300: return "SSL3.0";
+    case 0x0301: return "TLS1.0";
+    case 0x0302: return "TLS1.1";
+    case 0x0303: return "TLS1.2";
+    case 0x0304: return "TLS1.3";
+  }
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%04x", version);
+  return hex;
+}
+
+std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) {
+  const auto* attachment = attachment_of(event, policy);
+  std::string_view name(event.name, event.name_length);
+  bool judged_by_name = event.verdict != FlowVerdict::pending;
+  std::string line = "{";
+  line += "\"src_ip\":" + quoted(format_ip(event.src));
+  line += ",\"src_port\":" + std::to_string(event.src_port);
+  line += ",\"dst_ip\":" + quoted(format_ip(event.dst));
+  line += ",\"dst_port\":" + std::to_string(event.dst_port);
+  line += ",\"protocol\":" + quoted(protocol_name(event.protocol));
+  line += ",\"sni\":" + quoted(judged_by_name && event.destination_type == DestinationType::sni ? name : "");
+  line += ",\"http_host\":" + quoted(judged_by_name && event.destination_type == DestinationType::http_host ? name : "");
+  line += ",\"policy\":" + quoted(policy_name_of(event, policy));
+  line += ",\"source_label\":" + quoted(attachment ? attachment->source_label : "");
+  line += ",\"verdict\":" + quoted(to_string(event.verdict));
+  line += ",\"reason\":" + quoted(to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason));
+  line += ",\"destination_type\":" + quoted(to_string(event.destination_type));
+  line += ",\"destination\":" + quoted(destination_of(event));
+  line += ",\"tls_alpn\":" + quoted(std::string_view(event.tls_alpn, event.tls_alpn_length));
+  line += ",\"tls_version\":" + quoted(tls_version_name(event.tls_version));
+  line += ",\"flow_id\":" + std::to_string(event.flow_id);
+  line += "}";
+  return line;
+}
+
+}  // namespace sluice

@@ -1,0 +1,69 @@
+#include "controlplane/records/flow_event_sink.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+namespace sluice {
+
+namespace {
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+}  // namespace
+
+size_t FlowEventSink::drain(rte_ring* ring, const PolicyGenerations& generations) {
+  constexpr unsigned kBatch = 64;
+  FlowEvent events[kBatch];
+  size_t total = 0;
+  unsigned taken;
+  close_windows();  // before new events, so a window that expired is summarised first
+  while ((taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(FlowEvent), kBatch, nullptr)) > 0) {
+    for (unsigned i = 0; i < taken; ++i) handle(events[i], generations.for_event(events[i]));
+    total += taken;
+  }
+  poll();
+  return total;
+}
+
+void FlowEventSink::handle(const FlowEvent& event, const CompiledPolicy& policy) {
+  bool denied = event.verdict == FlowVerdict::denied_enforced || event.verdict == FlowVerdict::denied_dry_run;
+  if (denied) {
+    ++denied_flows_;
+    std::string destination = destination_of(event);
+    ++denied_destinations_[destination];
+    RecordNames names = names_of(event, policy);
+    if (aggregator_.admit(event, names, destination, now_ms())) write_denial(event, names, 1);
+  }
+  if (options_.flows) options_.flows->append(flow_log_json(event, policy));
+}
+
+void FlowEventSink::write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count) {
+  if (!options_.denials) return;
+  ++denial_records_;
+  std::string proto = options_.protobuf ? denial_record_proto(event, names, options_.appliance, clock_, count) : "";
+  options_.denials->append(denial_record_json(event, names, options_.appliance, clock_, count), proto, event.tsc);
+}
+
+void FlowEventSink::close_windows(bool all) {
+  for (const auto& summary : aggregator_.close_windows(now_ms(), all))
+    write_denial(summary.last, summary.names, summary.count);
+}
+
+void FlowEventSink::poll() {
+  if (options_.denials) options_.denials->poll();
+  if (options_.flows) options_.flows->poll();
+}
+
+std::vector<std::pair<std::string, uint64_t>> FlowEventSink::top_denied(size_t count) const {
+  std::vector<std::pair<std::string, uint64_t>> ranked(denied_destinations_.begin(), denied_destinations_.end());
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (ranked.size() > count) ranked.resize(count);
+  return ranked;
+}
+
+}  // namespace sluice

@@ -1,0 +1,107 @@
+#include "controlplane/records/run_summary.h"
+
+#include <iomanip>
+
+#include "controlplane/records/flow_event_json.h"
+
+namespace sluice {
+
+RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const std::vector<std::string>& policy_names,
+                     const FlowEventSink& sink) {
+  RunSummary summary;
+  summary.by_policy.resize(policy_names.size());
+  for (size_t p = 0; p < policy_names.size(); ++p) summary.by_policy[p].policy = policy_names[p];
+  uint64_t dropped[kReasonCount] = {};
+  uint64_t created = 0;
+  for (const auto* worker : workers) {
+    for (int side = 0; side < kSideCount; ++side) {
+      summary.rx_packets[side] += read(worker->rx_packets[side]);
+      summary.tx_packets[side] += read(worker->tx_packets[side]);
+    }
+    for (int reason = 0; reason < kReasonCount; ++reason) dropped[reason] += read(worker->dropped_packets[reason]);
+    for (size_t p = 0; p < summary.by_policy.size() && p < size_t(kMaxPolicies); ++p)
+      for (int v = 0; v < kFlowVerdictCount; ++v) {
+        uint64_t count = read(worker->flows_by_policy[p][v]);
+        summary.by_policy[p].by_verdict[v] += count;
+        summary.flows_by_verdict[v] += count;
+      }
+    summary.resets_sent += read(worker->resets_sent);
+    summary.events_lost += read(worker->events_dropped_ring_full);
+    created += read(worker->flows_created);
+  }
+  uint64_t judged = 0;
+  for (int v = 1; v < kFlowVerdictCount; ++v) judged += summary.flows_by_verdict[v];
+  summary.pending_flows = created > judged ? created - judged : 0;
+  for (int reason = 0; reason < kReasonCount; ++reason)
+    if (dropped[reason]) summary.dropped_by_reason.emplace_back(to_string(static_cast<Reason>(reason)), dropped[reason]);
+  summary.top_denied = sink.top_denied(5);
+  summary.denial_records = sink.denial_records();
+  summary.aggregated = sink.aggregated_denials();
+  return summary;
+}
+
+void RunSummary::print(std::ostream& out) const {
+  auto allowed = static_cast<int>(FlowVerdict::allowed);
+  auto denied = static_cast<int>(FlowVerdict::denied_enforced);
+  auto dry_run = static_cast<int>(FlowVerdict::denied_dry_run);
+  out << title << "\n";
+  out << "  packets   inside:  in " << rx_packets[0] << ", out " << tx_packets[0] << "\n";
+  out << "            outside: in " << rx_packets[1] << ", out " << tx_packets[1] << "\n";
+  out << "  flows     allowed " << flows_by_verdict[allowed] << ", denied " << flows_by_verdict[denied]
+      << ", dry-run-denied " << flows_by_verdict[dry_run] << ", pending " << pending_flows << "\n";
+  out << "  resets    " << resets_sent << " sent to clients of denied flows\n";
+  out << "  by policy " << std::left << std::setw(24) << "policy" << std::right << std::setw(8) << "ALLOW"
+      << std::setw(8) << "DROP" << std::setw(16) << "DRY_RUN_DENIAL" << "\n";
+  for (const auto& row : by_policy)
+    out << "            " << std::left << std::setw(24) << row.policy << std::right << std::setw(8)
+        << row.by_verdict[allowed] << std::setw(8) << row.by_verdict[denied] << std::setw(16) << row.by_verdict[dry_run]
+        << "\n";
+  out << "  dropped   ";
+  if (dropped_by_reason.empty()) out << "none";
+  for (size_t i = 0; i < dropped_by_reason.size(); ++i)
+    out << (i ? ", " : "") << dropped_by_reason[i].first << " " << dropped_by_reason[i].second;
+  out << "\n  top denied destinations\n";
+  if (top_denied.empty()) out << "            none\n";
+  for (const auto& [destination, count] : top_denied) out << "            " << count << "  " << destination << "\n";
+  out << "  records   " << denial_records << " denial records";
+  if (aggregated) out << " (" << aggregated << " repeated denials counted into their `count`)";
+  if (events_lost) out << " (" << events_lost << " lost: event ring full)";
+  if (records_not_written) out << " (" << records_not_written << " not written: see the denial log errors)";
+  out << "\n";
+  for (const auto& [label, path] : paths) out << "  " << std::left << std::setw(12) << label << path << "\n";
+}
+
+std::string RunSummary::to_json() const {
+  auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& list, const char* key, const char* value) {
+    std::string text = "[";
+    for (size_t i = 0; i < list.size(); ++i)
+      text += std::string(i ? "," : "") + "{\"" + key + "\":\"" + json_escape(list[i].first) + "\",\"" + value +
+              "\":" + std::to_string(list[i].second) + "}";
+    return text + "]";
+  };
+  auto allowed = static_cast<int>(FlowVerdict::allowed);
+  auto denied = static_cast<int>(FlowVerdict::denied_enforced);
+  auto dry_run = static_cast<int>(FlowVerdict::denied_dry_run);
+  std::string json = "{";
+  json += "\"packets\":{\"inside\":{\"in\":" + std::to_string(rx_packets[0]) + ",\"out\":" + std::to_string(tx_packets[0]) +
+          "},\"outside\":{\"in\":" + std::to_string(rx_packets[1]) + ",\"out\":" + std::to_string(tx_packets[1]) + "}}";
+  json += ",\"flows\":{\"allowed\":" + std::to_string(flows_by_verdict[allowed]) + ",\"denied\":" +
+          std::to_string(flows_by_verdict[denied]) + ",\"dry_run_denied\":" + std::to_string(flows_by_verdict[dry_run]) +
+          ",\"pending\":" + std::to_string(pending_flows) + "}";
+  json += ",\"resets_sent\":" + std::to_string(resets_sent);
+  json += ",\"policies\":[";
+  for (size_t i = 0; i < by_policy.size(); ++i)
+    json += std::string(i ? "," : "") + "{\"policy\":\"" + json_escape(by_policy[i].policy) + "\",\"ALLOW\":" +
+            std::to_string(by_policy[i].by_verdict[allowed]) + ",\"DROP\":" + std::to_string(by_policy[i].by_verdict[denied]) +
+            ",\"DRY_RUN_DENIAL\":" + std::to_string(by_policy[i].by_verdict[dry_run]) + "}";
+  json += "]";
+  json += ",\"dropped\":" + pairs(dropped_by_reason, "reason", "packets");
+  json += ",\"top_denied\":" + pairs(top_denied, "destination", "flows");
+  json += ",\"denial_records\":" + std::to_string(denial_records);
+  json += ",\"aggregated_denials\":" + std::to_string(aggregated);
+  json += ",\"events_lost\":" + std::to_string(events_lost);
+  json += ",\"records_not_written\":" + std::to_string(records_not_written);
+  return json + "}";
+}
+
+}  // namespace sluice
