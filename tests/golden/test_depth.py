@@ -5,7 +5,7 @@ with its TTL, flow aging, a full flow table, TLS exceptions.
 Replay reads one capture holding both directions in order, so a scenario fixes exactly when
 the server's SYN-ACK arrives relative to the client's segments; --forwarded and --replies
 give the exact frames out. Expectations come from tests/golden/policies/depth.textproto and
-the contract (DESIGN.md, docs/REASONS.md), never from the program's output.
+the contract (docs/POLICY.md, docs/REASONS.md), never from the program's output.
 """
 
 import json

@@ -3,7 +3,7 @@
 A Case holds the packets one flow sends into the appliance's inside port and what must come
 out: the packets forwarded to the outside port, the RSTs sent back out of the inside port,
 the denial record and the flow-log line. The expectations are written from the contract
-(DESIGN.md, "Policy semantics"), never taken from the program's output.
+(docs/POLICY.md, "The contract"), never taken from the program's output.
 """
 
 import ipaddress
