@@ -53,7 +53,8 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
     }
     position = flows_.insert(packet.key);
     if (position < 0) {
-      bump(counters_.flows_refused_table_full);
+      // Every packet of a refused flow is dropped and counted under its reason; the flow once.
+      if (refused_.first_refusal(packet.key, now_tsc)) bump(counters_.flows_refused_table_full);
       refused = Reason::flow_table_full;
       return -1;
     }
@@ -71,6 +72,12 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
   }
   const bool from_initiator = flow.in_use && !expired ? packet.source_is_a == flow.initiator_is_a : true;
   packet.from_initiator = from_initiator;
+  if (from_initiator && ingress == Side::outside) {
+    // An outside host speaking with an inside host's address: never part of a flow we allowed.
+    // Refused before anything below changes the flow (a spoofed SYN must not reopen it).
+    refused = Reason::unsolicited_inbound;
+    return -1;
+  }
   // A new connection on the 5-tuple of a closed one (a reused port) is judged afresh; the same
   // SYN again (same initial sequence number) is a retransmission of the old one.
   const bool reused = flow.in_use && !expired && from_initiator && flow.state == FlowState::closed &&
@@ -88,11 +95,6 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
     bump(counters_.flows_created);
   }
   flow.last_seen_tsc = now_tsc;
-  if (from_initiator && ingress == Side::outside) {
-    // An outside host speaking with an inside host's address: never part of a flow we allowed.
-    refused = Reason::unsolicited_inbound;
-    return -1;
-  }
   if (parsed.l4_protocol == kIpProtoTcp) track_tcp(flow, parsed, from_initiator);
   return position;
 }
