@@ -1,5 +1,6 @@
 // The per-packet work of one worker, shared by sluiced's worker loop and `sluicectl replay`:
-// parse → flow lookup (bulk, per burst) → judge new flows → act. No allocation, lock, syscall
+// parse → flow lookup (bulk, per burst) → judge new flows → act. This is the burst driver; the
+// stages it drives live in dataplane/worker/stage/. No allocation, lock, syscall
 // or exception here; replies (TCP resets, ICMP errors) come from a pre-allocated mempool, and
 // the reassembly buffers, fragment memory and learned-address overlay are allocated up front.
 #pragma once
@@ -14,6 +15,13 @@
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/policy/learned_addresses.h"
 #include "dataplane/worker/flow_event.h"
+#include "dataplane/worker/stage/emit.h"
+#include "dataplane/worker/stage/flow_lifecycle.h"
+#include "dataplane/worker/stage/inspect.h"
+#include "dataplane/worker/stage/judge.h"
+#include "dataplane/worker/stage/learn.h"
+#include "dataplane/worker/stage/packet_context.h"
+#include "dataplane/worker/stage/reply.h"
 #include "dataplane/worker/worker_counters.h"
 
 struct rte_mbuf;
@@ -69,6 +77,8 @@ struct PacketProcessorSetup {
 class PacketProcessor {
  public:
   explicit PacketProcessor(const PacketProcessorSetup& setup);
+  PacketProcessor(const PacketProcessor&) = delete;  // the stages hold references into it
+  PacketProcessor& operator=(const PacketProcessor&) = delete;
 
   // Judges and sorts `count` (≤ kBurstSize) packets received on `ingress`. Dropped packets are
   // freed here; forwarded ones and replies are handed back in `out` for the caller to send.
@@ -84,76 +94,26 @@ class PacketProcessor {
   uint16_t worker_index() const { return setup_.worker_index; }
 
  private:
-  struct PacketContext;
-  struct FlowFacts;
-  struct Decision;
   uint64_t now() const;
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
-  void handle_later_fragment(PacketContext& packet, BurstOutput& out);
-  void track_tcp(FlowEntry& flow, const ParsedPacket& parsed, bool from_initiator) const;
-  Decision judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow,
-                             FlowName& name) const;
-  Decision judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
-                         FlowName& name) const;
-  Decision inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
-                           const FlowFacts& facts);
-  Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
-                        FlowEntry& flow, FlowName& name, const FlowFacts& facts);
-  Decision judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
-                                 FlowName& name, Reason otherwise) const;
-  Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
-                      DestinationType type, uint16_t port) const;
-  Decision rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, FlowName& name) const;
-  // Applies a decision; returns true when the flow's verdict changed (and an event was sent).
-  bool apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts, FlowEntry& flow,
-             const FlowName* name, bool is_first_verdict);
-  void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName* name);
-  void learn_from_dns_answer(const CompiledPolicy& policy, const PacketContext& packet, const FlowEntry& flow);
-  void tell_endpoints(const PacketContext& packet, const FlowEntry& flow, bool decided_now, bool from_initiator,
-                      BurstOutput& out);
-  template <typename Build>
-  bool send_built(Build build, rte_mbuf** list, uint16_t& count);
-  void send_reset(const PacketContext& packet, BurstOutput& out);
-  void send_onward_reset(const PacketContext& packet, uint32_t seq, BurstOutput& out);
-  void send_icmp_unreachable(const PacketContext& packet, BurstOutput& out);
-  bool take_reply_token();
-  bool idle_past_timeout(const FlowEntry& flow, uint64_t now_tsc) const;
-  void count_expiry(FlowEntry& flow);  // counts an idle flow's end and frees its reassembly slot
-  void release_reassembly(FlowEntry& flow);
+  void handle_later_fragment(const PacketContext& packet, BurstOutput& out);
+  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name, bool is_new);
   void drop(rte_mbuf* packet, Reason reason);
 
-  // Learned in this worker but maybe not yet in the published table (the control thread is a
-  // ring hop and a publish away; the client's SYN follows the answer at once).
-  struct RecentlyLearned {
-    uint64_t sequence = 0;  // 0: empty
-    uint64_t expires_tsc = 0;
-    IpAddress address;
-    uint16_t policy_slot = 0;
-    uint8_t name_length = 0;
-    char name[kMaxHostnameLength];
-  };
-  static constexpr int kRecentlyLearned = 64;
-
+  // The stages (dataplane/worker/stage/), each owning its own worker-private state. Declared in
+  // the order they are built: a stage holds references to those above it.
   PacketProcessorSetup setup_;
-  FlowTimeouts timeouts_;
-  StreamReassembler reassembler_;
-  FragmentTracker fragments_;
-  std::unique_ptr<uint8_t[]> hello_scratch_;  // joins a ClientHello spread over TLS records
   uint64_t tsc_hz_ = 0;
-  uint64_t next_flow_number_ = 1;
+  DnsLearner learner_;
+  Judge judge_;
+  Inspector inspector_;
+  Emitter emitter_;
+  Replier replier_;
+  FlowLifecycle lifecycle_;
+  FragmentTracker fragments_;
   uint64_t burst_tsc_ = 0;  // the clock at the start of the burst being processed
   uint64_t clock_tsc_ = 0;  // external_clock only
-  uint32_t aging_cursor_ = 0;
-  double reply_tokens_ = 0;
-  uint64_t reply_tokens_tsc_ = 0;
-  uint64_t learned_sequence_ = 0;
-  RecentlyLearned recently_learned_[kRecentlyLearned];
-  // ALPN and version of the ClientHello judged by the packet at hand, for its event.
-  uint8_t hello_alpn_length_ = 0;
-  char hello_alpn_[kMaxRecordedAlpn] = {};
-  uint16_t hello_version_ = 0;
-  int recently_learned_next_ = 0;
 };
 
 }  // namespace sluice

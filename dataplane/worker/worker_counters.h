@@ -39,7 +39,7 @@ struct alignas(64) WorkerCounters {
   Counter events_dropped_ring_full = 0;  // flow events lost because the control ring was full
   Counter infrastructure_packets = 0;   // ARP and IPv6 neighbour discovery, passed without a flow
   Counter flows_created = 0;
-  Counter flows_refused_table_full = 0;
+  Counter flows_refused_table_full = 0;  // flows, not packets: retries within 75 s count once (RefusedFlows)
   Counter flows_expired[kFlowStateCount] = {};  // removed by idle aging, by the state they were in
   Counter reassembly_started = 0;        // ClientHellos/heads that needed more than their first segment
   Counter reassembly_refused = 0;        // … while every reassembly slot was in use

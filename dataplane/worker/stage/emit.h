@@ -1,0 +1,37 @@
+// Emit stage: settles a decision on its flow, counts it, and tells the control thread through
+// the event ring: every denial, and every verdict when the flow log is on. A full ring is
+// counted, never waited on.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/flow/flow_key.h"
+#include "dataplane/flow/flow_table.h"
+#include "dataplane/policy/compiled_policy.h"
+#include "dataplane/worker/stage/packet_context.h"
+
+namespace sluice {
+
+struct PacketProcessorSetup;
+
+class Emitter {
+ public:
+  explicit Emitter(const PacketProcessorSetup& setup) : setup_(setup) {}
+
+  // Applies `decision` to `flow` under `policy`; returns true when the flow's verdict changed
+  // (and its event was sent). `hello` is the ClientHello the packet at hand completed.
+  bool apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts, FlowEntry& flow,
+             const FlowName& name, const HelloFacts& hello, bool is_first_verdict, uint64_t now_tsc);
+
+  // A flow aged out while still waiting for its first payload (flow log only).
+  void emit_pending(const FlowKey& key, const FlowEntry& flow);
+
+ private:
+  void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name, const HelloFacts& hello,
+                  uint64_t now_tsc);
+  void enqueue(FlowEvent& event);
+
+  const PacketProcessorSetup& setup_;
+};
+
+}  // namespace sluice

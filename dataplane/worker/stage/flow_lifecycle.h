@@ -1,0 +1,52 @@
+// Flow lifecycle stage: finds the packet's flow entry or starts one, reuses the entry of a
+// closed TCP connection for a new connection on its 5-tuple, follows TCP state, and ages idle
+// flows out. Whether a packet may touch a flow at all (the side it came from) is checked before
+// any of this changes state.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/flow/flow_key.h"
+#include "dataplane/flow/flow_table.h"
+#include "dataplane/flow/flow_timeouts.h"
+#include "dataplane/worker/stage/packet_context.h"
+#include "dataplane/worker/stage/refused_flows.h"
+#include "dataplane/worker/worker_counters.h"
+
+namespace sluice {
+
+struct PacketProcessorSetup;
+class Inspector;
+class Emitter;
+
+class FlowLifecycle {
+ public:
+  FlowLifecycle(const PacketProcessorSetup& setup, uint64_t tsc_hz, Inspector& inspector);
+
+  // The packet's flow, at `position` from the burst's lookup (-1: absent then): returns its
+  // position (`is_new` when this packet starts it), or -1 with `refused` set to the reason to
+  // drop the packet. Sets the packet's from_initiator.
+  int32_t admit(Side ingress, PacketContext& packet, int32_t position, uint64_t now_tsc, bool& is_new,
+                Reason& refused);
+
+  // Looks at up to `budget` positions (round robin) and removes the flows idle past their
+  // state's timeout; a flow still waiting for its verdict is reported through `emitter`.
+  uint32_t expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter);
+
+ private:
+  bool idle_past_timeout(const FlowEntry& flow, uint64_t now_tsc) const {
+    return now_tsc > flow.last_seen_tsc && now_tsc - flow.last_seen_tsc > timeouts_.idle_limit(flow, flow.protocol);
+  }
+  void count_expiry(FlowEntry& flow);  // counts an idle flow's end and frees its reassembly slot
+
+  const PacketProcessorSetup& setup_;
+  FlowTable& flows_;
+  WorkerCounters& counters_;
+  Inspector& inspector_;
+  FlowTimeouts timeouts_;
+  uint64_t next_flow_number_ = 1;
+  uint32_t aging_cursor_ = 0;
+  RefusedFlows refused_;
+};
+
+}  // namespace sluice

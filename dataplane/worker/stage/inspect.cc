@@ -1,0 +1,148 @@
+#include "dataplane/worker/stage/inspect.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "dataplane/domain/hostname.h"
+#include "dataplane/parse/http_request_parser.h"
+#include "dataplane/parse/tls_client_hello_parser.h"
+#include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/stage/judge.h"
+
+namespace sluice {
+
+Inspector::Inspector(const PacketProcessorSetup& setup, const Judge& judge) : setup_(setup), judge_(judge) {
+  uint32_t slot_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes);
+  reassembler_.init(setup_.reassembly_slots, slot_bytes);
+  hello_scratch_.reset(new uint8_t[setup_.tls_max_client_hello_bytes]);
+}
+
+// A ClientHello or request head may arrive in several segments. The first one is parsed where
+// it lies; only when it is not the whole message (or arrives out of order) do its bytes go to a
+// reassembly slot. Every segment that is kept is forwarded: it holds message bytes only, so no
+// application data reaches the server before the verdict.
+Decision Inspector::inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow,
+                                    FlowName& name, const FlowFacts& facts, uint64_t now_tsc) {
+  const auto& parsed = packet.parsed;
+  auto payload = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
+  const bool tls = flow.inspection == PortClass::tls;
+  const uint32_t bound = tls ? setup_.tls_max_client_hello_bytes : setup_.http_max_head_bytes;
+  Decision decision;
+  decision.decided = true;
+  decision.type = tls ? DestinationType::sni : DestinationType::http_host;
+
+  // Data on a SYN (TCP Fast Open) starts one past the SYN's own sequence number.
+  const uint32_t payload_seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
+  if (flow.reassembly_slot < 0) {
+    const uint32_t start = (flow.tcp_flags_seen & kSeenClientSyn) ? flow.client_next_seq : payload_seq;
+    if (payload_seq == start) {
+      Decision whole = judge_stream(policy, payload, false, packet, flow, name, facts, now_tsc);
+      if (whole.decided) return whole;
+    }
+    flow.reassembly_slot = reassembler_.acquire(start);
+    if (flow.reassembly_slot < 0) {
+      bump(setup_.counters->reassembly_refused);
+      decision.reason = Reason::reassembly_capacity_exhausted;
+      return decision;
+    }
+    bump(setup_.counters->reassembly_started);
+  }
+  const int32_t slot = flow.reassembly_slot;
+  const size_t held_before = reassembler_.contiguous(slot).size();
+  // The server has every byte before the first gap: that is where its reset must point.
+  packet.onward_seq = reassembler_.base_seq(slot) + uint32_t(held_before);
+  switch (reassembler_.add(slot, payload_seq, payload, bound)) {
+    case ReassemblyResult::ok: break;
+    case ReassemblyResult::conflict: decision.reason = Reason::tcp_overlap_conflict; return decision;
+    case ReassemblyResult::too_many_ranges: decision.reason = Reason::tcp_segments_scattered; return decision;
+    case ReassemblyResult::beyond_bound:
+      decision.reason = tls ? Reason::tls_client_hello_too_large : Reason::http_head_too_large;
+      return decision;
+  }
+  auto stream = reassembler_.contiguous(slot);
+  if (stream.size() == held_before) return Decision{};  // nothing new in order: wait
+  return judge_stream(policy, stream, stream.size() >= bound, packet, flow, name, facts, now_tsc);
+}
+
+// Judges the client's first bytes. Undecided (decided == false) while the message is incomplete
+// and `stream_is_whole` is false; at the bound an incomplete message is too large.
+Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
+                                 PacketContext& packet, FlowEntry& flow, FlowName& name, const FlowFacts& facts,
+                                 uint64_t now_tsc) {
+  const TlsExceptions& exceptions = policy.policies[flow.policy_index].tls_exceptions;
+  const uint16_t port = facts.responder_port;
+  bool judge_address = false;  // a TlsExceptions option turns this denial into an address judgement
+  Decision decision;
+  decision.decided = true;
+  std::string_view raw_name;
+  size_t length = 0;
+  bool name_ok = false;
+
+  if (flow.inspection == PortClass::tls) {
+    decision.type = DestinationType::sni;
+    ClientHelloInfo hello;
+    switch (parse_client_hello(stream, {hello_scratch_.get(), setup_.tls_max_client_hello_bytes}, hello)) {
+      case ClientHelloStatus::ok:
+        packet.hello.version = hello.highest_supported_version;
+        packet.hello.alpn_length = uint8_t(std::min(hello.first_alpn.size(), sizeof packet.hello.alpn));
+        std::memcpy(packet.hello.alpn, hello.first_alpn.data(), packet.hello.alpn_length);
+        raw_name = hello.server_name;
+        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
+        if (hello.has_encrypted_client_hello && !exceptions.ech_judge_outer_sni) {
+          decision.reason = Reason::tls_ech;
+        } else if (hello.server_name_count == 0) {
+          decision.reason = Reason::tls_no_sni;
+          judge_address = exceptions.no_sni_judge_address;
+        } else if (hello.server_name_count > 1 && !exceptions.multiple_sni_judge_first) {
+          decision.reason = Reason::tls_multiple_sni;
+        } else if (!name_ok) {
+          decision.reason = Reason::tls_invalid_sni;
+        } else {
+          decision.reason = Reason::allowed_domain;  // judged on the name below
+        }
+        break;
+      case ClientHelloStatus::incomplete:
+        if (!stream_is_whole) return Decision{};
+        decision.reason = Reason::tls_client_hello_too_large;
+        break;
+      case ClientHelloStatus::too_large: decision.reason = Reason::tls_client_hello_too_large; break;
+      case ClientHelloStatus::not_tls:
+      case ClientHelloStatus::not_client_hello:
+        decision.reason = Reason::tls_not_client_hello;
+        judge_address = exceptions.not_tls_judge_address;
+        break;
+      case ClientHelloStatus::malformed: decision.reason = Reason::tls_malformed; break;
+    }
+  } else {
+    decision.type = DestinationType::http_host;
+    HttpRequestInfo request;
+    switch (parse_http_request(stream, request)) {
+      case HttpRequestStatus::ok:
+        raw_name = request.host;
+        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
+        decision.reason = name_ok ? Reason::allowed_domain : Reason::http_invalid_host;
+        break;
+      case HttpRequestStatus::incomplete:
+        if (!stream_is_whole) return Decision{};
+        decision.reason = Reason::http_head_too_large;
+        break;
+      case HttpRequestStatus::not_http: decision.reason = Reason::http_not_request; break;
+      case HttpRequestStatus::malformed: decision.reason = Reason::http_malformed; break;
+      case HttpRequestStatus::missing_host: decision.reason = Reason::http_missing_host; break;
+      case HttpRequestStatus::duplicate_host: decision.reason = Reason::http_duplicate_host; break;
+      case HttpRequestStatus::host_mismatch: decision.reason = Reason::http_host_mismatch; break;
+    }
+  }
+  if (!name_ok && !raw_name.empty()) {
+    // A name that failed normalisation is still worth recording, cut to size.
+    length = std::min(raw_name.size(), sizeof name.bytes);
+    std::memcpy(name.bytes, raw_name.data(), length);
+  }
+  name.length = static_cast<uint8_t>(length);
+  if (decision.reason == Reason::allowed_domain) return judge_.judge_name(policy, flow, name, decision.type, port);
+  if (judge_address) return judge_.judge_address_instead(policy, facts, flow, name, decision.reason, now_tsc);
+  return decision;  // denied by its own reason
+}
+
+}  // namespace sluice

@@ -1,0 +1,140 @@
+#include "dataplane/worker/stage/judge.h"
+
+#include <cstring>
+#include <string_view>
+
+#include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/stage/learn.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr uint16_t kDnsPort = 53;
+
+// Verdicts reached on a name, which a new generation can reach again from the stored name; the
+// other payload verdicts (no SNI, ECH, not HTTP…) depend on the bytes alone.
+bool judged_on_name(Reason reason) {
+  return reason == Reason::allowed_domain || reason == Reason::domain_not_allowed ||
+         reason == Reason::allowed_dns_learned;
+}
+
+}  // namespace
+
+Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow,
+                                  FlowName& name, uint64_t now_tsc) const {
+  flow.attachment_index = policy.attachment_index_for(facts.initiator);
+  flow.policy_index = policy.attachments[flow.attachment_index].policy_index;
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
+
+  Decision decision;
+  decision.decided = true;
+  if (rules.access_mode == AccessMode::full) {
+    decision.allowed = true;
+    decision.reason = Reason::allowed_full_access;
+  } else if (const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(facts.responder) : nullptr;
+             group && group->allows(flow.policy_index, facts.protocol, port)) {
+    decision.allowed = true;
+    decision.reason = Reason::allowed_network;
+  } else if (has_ports(facts.protocol) && port == kDnsPort) {
+    decision.allowed = rules.allows_resolver(facts.responder);
+    decision.reason = decision.allowed ? Reason::allowed_dns_resolver : Reason::dns_resolver_not_allowed;
+    decision.type = DestinationType::dns;
+  } else if (facts.protocol == kIpProtoTcp && policy.port_class[port] != PortClass::none) {
+    // Judged on the ClientHello or request head, even to a learned address: the name the
+    // client asks for is more precise than the address it resolved.
+    decision.decided = false;
+    decision.inspection = policy.port_class[port];
+  } else {
+    decision = judge_learned(policy, facts, flow, name, now_tsc);
+  }
+  return decision;
+}
+
+// Traffic to an address a DNS answer for an allowed name handed to this policy's hosts.
+Decision Judge::judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                              FlowName& name, uint64_t now_tsc) const {
+  Decision decision;
+  decision.decided = true;
+  decision.reason = Reason::ip_not_allowed;
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  if (!setup_.learned_table || !rules.domains) return decision;
+  std::string_view learned;
+  const LearnedAddressTable* table = setup_.learned_table->load(std::memory_order_acquire);
+  const uint64_t consumed = table ? table->consumed(setup_.worker_index) : 0;
+  if (const LearnedAddressTable::Entry* entry = table ? table->find(rules.counter_slot, facts.responder, now_tsc)
+                                                      : nullptr) {
+    learned = table->name(*entry);
+  } else {
+    learned = learner_.recent_name(consumed, rules.counter_slot, facts.responder, now_tsc);
+  }
+  if (learned.empty()) return decision;
+  std::memcpy(name.bytes, learned.data(), learned.size());
+  name.length = uint8_t(learned.size());
+  uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
+  Decision by_name = judge_name(policy, flow, name, DestinationType::ip, port);
+  if (by_name.allowed) by_name.reason = Reason::allowed_dns_learned;
+  else by_name.reason = Reason::ip_not_allowed;  // learned, but no rule for the name allows this port
+  return by_name;
+}
+
+Decision Judge::judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
+                           DestinationType type, uint16_t port) const {
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  Decision decision;
+  decision.decided = true;
+  decision.type = type;
+  decision.allowed = rules.domain_allows({name.bytes, name.length}, port, policy.scratch[setup_.worker_index]);
+  decision.reason = decision.allowed ? Reason::allowed_domain : Reason::domain_not_allowed;
+  return decision;
+}
+
+// Allowed when the address was learned from DNS for an allowed domain whose rule allows the
+// port, else denied as it was.
+Decision Judge::judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                      FlowName& name, Reason otherwise, uint64_t now_tsc) const {
+  Decision decision = judge_learned(policy, facts, flow, name, now_tsc);
+  if (!decision.allowed) {
+    decision.reason = otherwise;
+    decision.type = DestinationType::sni;
+    name.length = 0;
+  }
+  return decision;
+}
+
+Decision Judge::rejudge(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow, FlowName& name,
+                        uint64_t now_tsc) const {
+  const uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
+  if (flow.reason == Reason::allowed_dns_learned && flow.verdict != FlowVerdict::pending) {
+    // Open flows to a learned address outlive the answer's TTL: judge the name they were
+    // allowed for, unless the address is now in an allowed network.
+    FlowName kept = name;
+    Decision by_address = judge_destination(policy, facts, flow, name, now_tsc);
+    name = kept;
+    if (by_address.decided && by_address.allowed && by_address.reason != Reason::allowed_dns_learned)
+      return by_address;
+    Decision by_name = judge_name(policy, flow, name, DestinationType::ip, port);
+    by_name.reason = by_name.allowed ? Reason::allowed_dns_learned : Reason::domain_not_allowed;
+    return by_name;
+  }
+  Decision decision = judge_destination(policy, facts, flow, name, now_tsc);
+  if (decision.decided) return decision;
+  if (flow.verdict == FlowVerdict::pending) return decision;  // still waiting for its payload
+  if (judged_on_name(flow.reason)) return judge_name(policy, flow, name, flow.destination_type, port);
+  if (flow.reason == Reason::allowed_full_access || flow.reason == Reason::allowed_network ||
+      flow.reason == Reason::allowed_dns_resolver || flow.reason == Reason::rejudge_name_unknown) {
+    // Allowed before without reading its payload; the new policy judges on a name we never saw.
+    decision.decided = true;
+    decision.reason = Reason::rejudge_name_unknown;
+    decision.type = DestinationType::ip;
+    return decision;
+  }
+  // Denied on its bytes (no SNI, ECH, not HTTP…): the same bytes would be denied again.
+  decision.decided = true;
+  decision.reason = flow.reason;
+  decision.type = flow.destination_type;
+  return decision;
+}
+
+}  // namespace sluice

@@ -1,0 +1,81 @@
+#include "dataplane/worker/stage/learn.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "dataplane/parse/dns_message_parser.h"
+#include "dataplane/worker/packet_processor.h"
+
+namespace sluice {
+
+// An answer from a resolver the policy allows, to one of its hosts: when the queried name is
+// an allowed domain, the addresses it (or its CNAME chain) resolves to become usable by this
+// policy's hosts on the ports the domain's rules allow.
+void DnsLearner::learn_from_answer(const CompiledPolicy& policy, const PacketContext& packet, const FlowEntry& flow,
+                                   uint64_t now_tsc) {
+  if (!setup_.learned) return;
+  auto& counters = *setup_.counters;
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  if (rules.access_mode == AccessMode::full || !rules.domains) return;
+  const auto& parsed = packet.parsed;
+  auto payload = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
+  DnsAnswerInfo answer;
+  DnsParseStatus status = parsed.l4_protocol == kIpProtoUdp ? parse_dns_response(payload, answer)
+                                                            : parse_dns_tcp_response(payload, answer);
+  if (status != DnsParseStatus::ok) {
+    bump(counters.dns_answers_unparsed);
+    return;
+  }
+  bump(counters.dns_answers_parsed);
+  if (answer.address_count == 0 || answer.query_name_length == 0) return;
+  if (rules.domains->match({answer.query_name, answer.query_name_length}, policy.scratch[setup_.worker_index]) ==
+      kNoDomainMatch) {
+    bump(counters.dns_answers_name_not_allowed);
+    return;
+  }
+  const auto& limits = setup_.dns_learning;
+  for (uint8_t i = 0; i < answer.address_count; ++i) {
+    uint32_t ttl = std::min(answer.addresses[i].ttl, answer.chain_ttl);
+    ttl = std::clamp(ttl, limits.min_ttl, std::max(limits.min_ttl, limits.max_ttl));
+    LearnedAddressEvent event;
+    event.tsc = now_tsc;
+    event.address = answer.addresses[i].address;
+    event.ttl_seconds = ttl;
+    event.expires_tsc = now_tsc + uint64_t(ttl + limits.grace) * tsc_hz_;
+    event.policy_slot = rules.counter_slot;
+    event.worker_index = setup_.worker_index;
+    event.name_length = answer.query_name_length;
+    std::memcpy(event.name, answer.query_name, answer.query_name_length);
+    event.sequence = learned_sequence_ + 1;
+    if (rte_ring_sp_enqueue_elem(setup_.learned, &event, sizeof event) != 0) {
+      bump(counters.dns_learned_dropped_ring_full);
+      continue;
+    }
+    ++learned_sequence_;
+    bump(counters.dns_addresses_learned);
+    RecentlyLearned& recent = recently_learned_[recently_learned_next_];
+    recently_learned_next_ = (recently_learned_next_ + 1) % kRecentlyLearned;
+    recent.sequence = event.sequence;
+    recent.expires_tsc = event.expires_tsc;
+    recent.address = event.address;
+    recent.policy_slot = event.policy_slot;
+    recent.name_length = event.name_length;
+    std::memcpy(recent.name, event.name, event.name_length);
+  }
+}
+
+std::string_view DnsLearner::recent_name(uint64_t consumed, uint16_t policy_slot, const IpAddress& address,
+                                         uint64_t now_tsc) const {
+  if (learned_sequence_ <= consumed) return {};  // every answer of this worker is published
+  for (const RecentlyLearned& recent : recently_learned_) {
+    if (recent.sequence > consumed && recent.policy_slot == policy_slot && recent.address == address &&
+        recent.expires_tsc > now_tsc)
+      return {recent.name, recent.name_length};
+  }
+  return {};
+}
+
+}  // namespace sluice

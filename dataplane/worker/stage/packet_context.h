@@ -1,0 +1,64 @@
+// What the stages of the packet path hand each other about the one packet at hand. Lives on the
+// driver's stack for one burst; nothing here outlives its packet, so no stage keeps per-packet
+// state in a member.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "dataplane/flow/flow_entry.h"
+#include "dataplane/flow/flow_key.h"
+#include "dataplane/parse/ip_address.h"
+#include "dataplane/parse/packet_parser.h"
+#include "dataplane/reason.h"
+#include "dataplane/worker/flow_event.h"
+
+struct rte_mbuf;
+
+namespace sluice {
+
+// ALPN and version of the ClientHello this packet completed, for its flow's event.
+struct HelloFacts {
+  uint16_t version = 0;  // 0: this packet completed no ClientHello
+  uint8_t alpn_length = 0;
+  char alpn[kMaxRecordedAlpn];  // only the first alpn_length bytes are meaningful
+};
+
+struct PacketContext {
+  rte_mbuf* mbuf = nullptr;
+  std::span<const uint8_t> frame;
+  ParsedPacket parsed;
+  PacketParseError parse_error = PacketParseError::none;
+  FlowKey key;
+  bool source_is_a = false;
+  bool from_initiator = true;  // sent by the inside host that opened the flow
+  bool decided_now = false;    // this packet settled (or changed) its flow's verdict
+  uint32_t onward_seq = 0;     // where the far end expects the next byte (for its reset)
+  HelloFacts hello;
+};
+
+// The flow as its initiator (the inside host) sees it, whichever side sent the packet at hand.
+struct FlowFacts {
+  IpAddress initiator;
+  IpAddress responder;
+  uint16_t initiator_port = 0;
+  uint16_t responder_port = 0;
+  uint8_t protocol = 0;
+};
+
+inline bool has_ports(uint8_t protocol) { return protocol == kIpProtoTcp || protocol == kIpProtoUdp; }
+
+inline bool is_pure_syn(const ParsedPacket& packet) {
+  return (packet.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+}
+
+// A stage's judgement of a flow, applied to the flow by the emit stage.
+struct Decision {
+  bool decided = false;  // false: wait for more payload (inspection says which parser)
+  bool allowed = false;
+  Reason reason = Reason::ip_not_allowed;
+  DestinationType type = DestinationType::ip;
+  PortClass inspection = PortClass::none;
+};
+
+}  // namespace sluice
