@@ -157,7 +157,7 @@ int run(const Options& options) {
     context.skip_baseline = options.sluice_only;
     auto record = [&](const ProfileResult& result) {
       Json json = to_json(result);
-      const Json* mpps = json.find("sluice")->find("mpps")->find("median");
+      auto mpps = json.find("sluice")->find("mpps")->find("median");
       log(result.id + ": " + (result.error.empty() ? std::to_string(mpps->number()) + " Mpps" : "ERROR " + result.error));
       if (!result.error.empty()) status = 1;
       profiles.push(json);

@@ -235,17 +235,10 @@ bool store_failed(const PacketStore& store, bool out_of_memory, ProfileResult& r
 }  // namespace
 
 bool SluiceWorker::init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error) {
-  if (!flows.init("bench_flows_" + std::to_string(g_worker_number++), capacity, SOCKET_ID_ANY, error)) return false;
-  counters = std::make_unique<WorkerCounters>();
   PacketProcessorSetup setup;
   setup.worker_index = 0;
-  setup.flows = &flows;
-  setup.events = rig.events();
-  setup.reply_pool = rig.reply_pool();
-  setup.counters = counters.get();
   setup.emit_allowed_flows = emit_allowed_flows;
-  processor = std::make_unique<PacketProcessor>(setup);
-  return true;
+  return rig.worker_rig().make_worker(*this, capacity, setup, error);
 }
 
 const char* to_string(NewConnectionKind kind) {

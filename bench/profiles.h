@@ -42,11 +42,7 @@ struct BenchPolicy {
 };
 
 // A fresh worker: its own flow table, counters and PacketProcessor on the rig's rings and pools.
-struct SluiceWorker {
-  FlowTable flows;
-  std::unique_ptr<WorkerCounters> counters;
-  std::unique_ptr<PacketProcessor> processor;
-
+struct SluiceWorker : RigWorker {
   bool init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error);
   WorkerSpec spec(const CompiledPolicy& policy) {
     return {WorkerKind::sluice, processor.get(), counters.get(), &policy};

@@ -90,10 +90,7 @@ RingRig::~RingRig() {
     if (rx_[side]) rte_ring_free(rx_[side]);
     if (tx_[side]) rte_ring_free(tx_[side]);
   }
-  if (events_) rte_ring_free(events_);
-  if (reply_pool_) rte_mempool_free(reply_pool_);
   if (feed_pool_) rte_mempool_free(feed_pool_);
-  if (qsbr_) rte_free(qsbr_);
 }
 
 bool RingRig::init(std::string& error) {
@@ -108,17 +105,21 @@ bool RingRig::init(std::string& error) {
       return false;
     }
   }
-  // Resets are tiny: a small data room keeps a quarter million of them cheap.
-  reply_pool_ = rte_pktmbuf_pool_create("bench_replies", config_.reply_pool_size, 256, 0,
-                                        256 + RTE_PKTMBUF_HEADROOM, SOCKET_ID_ANY);
+  // The product's worker rig without a worker (each profile makes its own on it). Resets are
+  // tiny: a small data room keeps a quarter million of them cheap. The QSBR variable has a slot
+  // for every lcore, as the worker reports under its lcore id.
+  WorkerRigOptions rig_options;
+  rig_options.name = "bench";
+  rig_options.mbuf_count = config_.reply_pool_size;
+  rig_options.mbuf_data_room = 256 + RTE_PKTMBUF_HEADROOM;
+  rig_options.event_ring_size = config_.event_ring_size;
+  rig_options.qsbr_threads = RTE_MAX_LCORE;
+  if (!worker_rig_.init(rig_options, PacketProcessorSetup{}, error)) return false;
   // Per-lcore caches: the feeder takes and returns on lcore 0, the worker frees its drops on 1.
   feed_pool_ = rte_pktmbuf_pool_create("bench_feed", config_.feed_pool_size, 512, 0, 2048 + RTE_PKTMBUF_HEADROOM,
                                        SOCKET_ID_ANY);
-  events_ = rte_ring_create_elem("bench_events", sizeof(FlowEvent), config_.event_ring_size, SOCKET_ID_ANY, kFlags);
-  size_t qsbr_size = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
-  qsbr_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("bench_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
-  if (!reply_pool_ || !feed_pool_ || !events_ || !qsbr_ || rte_rcu_qsbr_init(qsbr_, RTE_MAX_LCORE) != 0) {
-    error = "cannot allocate the mbuf pools, the event ring or the QSBR variable";
+  if (!feed_pool_) {
+    error = "cannot allocate the feed pool";
     return false;
   }
   for (int side = 0; side < kSideCount; ++side) {
@@ -127,7 +128,7 @@ bool RingRig::init(std::string& error) {
       return false;
     }
     // The product's own port set-up (the ring PMD ignores the pool); the PMD prefixes the name.
-    if (!open_port(std::string("net_ring_") + kPortNames[side], reply_pool_, ports_[side], error)) return false;
+    if (!open_port(std::string("net_ring_") + kPortNames[side], reply_pool(), ports_[side], error)) return false;
   }
   ports_open_ = true;
   return true;
@@ -156,7 +157,7 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
   WorkerLoopSetup loop;
   int launched;
   if (worker.kind == WorkerKind::sluice) {
-    shared.qsbr = qsbr_;
+    shared.qsbr = worker_rig_.qsbr();
     shared.policy.store(worker.policy, std::memory_order_release);
     loop.processor = worker.processor;
     loop.counters = worker.counters;
@@ -257,7 +258,7 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
       }
     } else if ((iteration & 255) == 0) {
       unsigned count;
-      while ((count = rte_ring_sc_dequeue_burst_elem(events_, events, sizeof(FlowEvent), 64, nullptr)) > 0) {
+      while ((count = rte_ring_sc_dequeue_burst_elem(worker_rig_.events(), events, sizeof(FlowEvent), 64, nullptr)) > 0) {
         result.events_seen += count;
         if (options.keep_events) options.keep_events->insert(options.keep_events->end(), events, events + count);
       }
@@ -296,7 +297,7 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
   }
   if (!options.on_tick) {
     unsigned count;
-    while ((count = rte_ring_sc_dequeue_burst_elem(events_, events, sizeof(FlowEvent), 64, nullptr)) > 0) {
+    while ((count = rte_ring_sc_dequeue_burst_elem(worker_rig_.events(), events, sizeof(FlowEvent), 64, nullptr)) > 0) {
       result.events_seen += count;
       if (options.keep_events) options.keep_events->insert(options.keep_events->end(), events, events + count);
     }

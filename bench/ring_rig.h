@@ -15,6 +15,7 @@
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/worker/flow_event.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/worker_rig.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -96,11 +97,13 @@ class RingRig {
   RingRig(const RingRig&) = delete;
   RingRig& operator=(const RingRig&) = delete;
 
-  // After rte_eal_init: rings, the two ports, the reply pool, the event ring, the QSBR variable.
+  // After rte_eal_init: rings, the two ports, the worker rig (reply pool, event ring, QSBR variable).
   bool init(std::string& error);
 
-  rte_mempool* reply_pool() const { return reply_pool_; }
-  rte_ring* events() const { return events_; }
+  rte_mempool* reply_pool() const { return worker_rig_.mbufs(); }
+  rte_ring* events() const { return worker_rig_.events(); }
+  // The rings and buffers measured workers run on (each brings its own flow table).
+  const WorkerRig& worker_rig() const { return worker_rig_; }
   const RigConfig& config() const { return config_; }
 
   // Runs `schedule` once through a worker launched on the worker lcore. The mbufs of a cyclic
@@ -113,10 +116,8 @@ class RingRig {
   rte_ring* tx_[kSideCount] = {};
   uint16_t ports_[kSideCount] = {};
   bool ports_open_ = false;
-  rte_mempool* reply_pool_ = nullptr;
   rte_mempool* feed_pool_ = nullptr;
-  rte_ring* events_ = nullptr;
-  rte_rcu_qsbr* qsbr_ = nullptr;
+  WorkerRig worker_rig_;  // a member: released after the destructor has closed the ports
 };
 
 // Packets a worker has finished with: forwarded + dropped (each reset counts once in tx and

@@ -181,7 +181,7 @@ TEST_F(HarnessTest, ResultsCarryTheBaselineRatio) {
   auto bench = context();
   ProfileResult result = run_established(bench, bench_policy_, 100, 20000);
   Json json = to_json(result);
-  ASSERT_NE(json.find("ratio_to_baseline"), nullptr);
+  ASSERT_TRUE(json.find("ratio_to_baseline").has_value());
   EXPECT_GT(json.find("ratio_to_baseline")->number(), 0);
   EXPECT_GT(json.find("baseline")->find("mpps")->find("median")->number(), 0);
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "controlplane/records/json_object.h"
+#include "controlplane/records/json.h"
 #include "cli/offline_eal.h"
 #include "controlplane/policy/policy_compiler.h"
 #include "controlplane/policy/policy_words.h"
@@ -25,19 +25,13 @@ std::string port_list(const std::vector<uint16_t>& ports) {
   return text.empty() ? "none" : text;
 }
 
-std::string port_array(const std::vector<uint16_t>& ports) {
-  std::vector<std::string> items;
-  for (auto port : ports) items.push_back(std::to_string(port));
-  return json_array(items);
-}
-
 // The counts of `row` after whatever `json` already holds.
-std::string figures_json(JsonObject json, const PolicyFigures& row) {
-  return json.integer("domain_patterns", row.domain_patterns)
-      .integer("database_bytes", row.database_bytes)
-      .integer("networks", row.networks)
-      .integer("dns_resolvers", row.dns_resolvers)
-      .str();
+Json figures_json(Json json, const PolicyFigures& row) {
+  json["domain_patterns"] = row.domain_patterns;
+  json["database_bytes"] = row.database_bytes;
+  json["networks"] = row.networks;
+  json["dns_resolvers"] = row.dns_resolvers;
+  return json;
 }
 
 }  // namespace
@@ -118,26 +112,24 @@ std::string compile_text(const CompileFigures& figures, const std::string& polic
 }
 
 std::string compile_json(const CompileFigures& figures, const std::string& policy_path) {
-  std::vector<std::string> policies;
+  Json policies = Json::array();
   for (const auto& row : figures.policies)
-    policies.push_back(figures_json(JsonObject()
-                                        .text("name", row.name)
-                                        .text("access_mode", access_mode_name(row.access_mode))
-                                        .text("enforcement", enforcement_name(row.enforcement)),
+    policies.push_back(figures_json({{"name", row.name},
+                                     {"access_mode", access_mode_name(row.access_mode)},
+                                     {"enforcement", enforcement_name(row.enforcement)}},
                                     row));
-  std::string totals = figures_json(JsonObject().integer("policies", figures.policies.size()), figures.totals);
-  return JsonObject()
-      .text("policy_file", policy_path)
-      .text("set_name", figures.set_name)
-      .real("compile_seconds", figures.seconds)
-      .raw("policies", json_array(policies))
-      .raw("totals", totals)
-      .integer("attachments", figures.attachments)
-      .text("default_policy", figures.default_policy)
-      .text("default_source_label", figures.default_source_label)
-      .raw("tls_ports", port_array(figures.tls_ports))
-      .raw("http_ports", port_array(figures.http_ports))
-      .str();
+  Json json;
+  json["policy_file"] = policy_path;
+  json["set_name"] = figures.set_name;
+  json["compile_seconds"] = figures.seconds;
+  json["policies"] = std::move(policies);
+  json["totals"] = figures_json({{"policies", figures.policies.size()}}, figures.totals);
+  json["attachments"] = figures.attachments;
+  json["default_policy"] = figures.default_policy;
+  json["default_source_label"] = figures.default_source_label;
+  json["tls_ports"] = figures.tls_ports;
+  json["http_ports"] = figures.http_ports;
+  return json_line(json);
 }
 
 int run_compile(const std::string& policy_path, const sluice::policy::PolicySet& source, bool json,

@@ -15,6 +15,7 @@
 #include "cli/probe_frames.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/worker_rig.h"
 
 namespace sluice {
 
@@ -69,32 +70,6 @@ ExplainNetworkRule describe_rule(const pb::Policy& policy, uint32_t index) {
   rule.description = source.description();
   return rule;
 }
-
-// The offline stand-in for a worker: its own mbufs, event ring and flow table, named uniquely
-// because DPDK object names are process-wide (a test may explain many times).
-struct ProbeRig {
-  rte_mempool* mbufs = nullptr;
-  rte_ring* events = nullptr;
-  FlowTable flows;
-  std::unique_ptr<WorkerCounters> counters = std::make_unique<WorkerCounters>();
-  ~ProbeRig() {
-    if (events) rte_ring_free(events);
-    if (mbufs) rte_mempool_free(mbufs);
-  }
-  bool init(std::string& error) {
-    static unsigned instance = 0;
-    std::string suffix = std::to_string(++instance);
-    mbufs = rte_pktmbuf_pool_create(("xpl_mb" + suffix).c_str(), 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    static_cast<int>(rte_socket_id()));
-    events = rte_ring_create_elem(("xpl_ev" + suffix).c_str(), sizeof(FlowEvent), 16,
-                                  static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (!mbufs || !events) {
-      error = "cannot allocate packet buffers or the event ring";
-      return false;
-    }
-    return flows.init("xpl_fl" + suffix, 64, static_cast<int>(rte_socket_id()), error);
-  }
-};
 
 // Fills what the flow's attachment and policy say, from their indexes in the compiled policy.
 void describe_attachment(const CompiledPolicy& policy, const pb::PolicySet& source, uint16_t attachment_index,
@@ -168,19 +143,23 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
   answer.probe_destination =
       question.destination_is_name ? stand_in_destination(policy, question) : question.destination_ip;
 
-  ProbeRig rig;
-  if (!rig.init(error)) return ExplainStatus::platform_failure;
+  // The offline stand-in for a worker: a few buffers, a small event ring and flow table.
+  WorkerRigOptions rig_options;
+  rig_options.name = "xpl";
+  rig_options.socket = rig_options.flow_socket = static_cast<int>(rte_socket_id());
+  rig_options.mbuf_count = 63;
+  rig_options.mbuf_cache = 0;
+  rig_options.event_ring_size = 16;
+  rig_options.flow_capacity = 64;
   PacketProcessorSetup setup;
-  setup.flows = &rig.flows;
-  setup.events = rig.events;
-  setup.reply_pool = rig.mbufs;
-  setup.counters = rig.counters.get();
   setup.emit_allowed_flows = true;  // an ALLOW is an answer too
-  PacketProcessor processor(setup);
+  WorkerRig rig;
+  if (!rig.init(rig_options, setup, error)) return ExplainStatus::platform_failure;
+  PacketProcessor& processor = rig.processor();
 
   std::optional<FlowEvent> event;
   auto send = [&](const Frame& frame) {
-    rte_mbuf* mbuf = rte_pktmbuf_alloc(rig.mbufs);
+    rte_mbuf* mbuf = rte_pktmbuf_alloc(rig.mbufs());
     char* room = mbuf ? rte_pktmbuf_append(mbuf, static_cast<uint16_t>(frame.size())) : nullptr;
     if (!room) {
       if (mbuf) rte_pktmbuf_free(mbuf);
@@ -194,7 +173,7 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
     for (uint16_t i = 0; i < output.forward_count; ++i) rte_pktmbuf_free(output.forward[i]);
     for (uint16_t i = 0; i < output.reply_count; ++i) rte_pktmbuf_free(output.replies[i]);
     FlowEvent taken;
-    while (rte_ring_sc_dequeue_elem(rig.events, &taken, sizeof taken) == 0) event = taken;
+    while (rte_ring_sc_dequeue_elem(rig.events(), &taken, sizeof taken) == 0) event = taken;
     return true;
   };
 
@@ -229,7 +208,7 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
   } else {
     // No verdict yet: an address on a TLS or HTTP port waits for the payload that names it.
     bool found = false;
-    rig.flows.for_each([&](const FlowKey&, const FlowEntry& entry) {
+    rig.flows().for_each([&](const FlowKey&, const FlowEntry& entry) {
       found = true;
       attachment_index = entry.attachment_index;
       policy_index = entry.policy_index;

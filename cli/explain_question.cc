@@ -4,12 +4,12 @@
 #include "controlplane/config/cli_args.h"
 #include "dataplane/domain/hostname.h"
 #include "dataplane/parse/packet_parser.h"
+#include "controlplane/policy/quoted_text.h"
 
 namespace sluice {
 
 namespace {
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -33,22 +33,22 @@ std::string parse_explain_question(std::string_view source, std::string_view des
                                    ExplainQuestion& out) {
   out = ExplainQuestion{};
   auto source_ip = parse_ip(source);
-  if (!source_ip) return "SRC_IP " + quoted(source) + " is not an IPv4 or IPv6 address";
+  if (!source_ip) return "SRC_IP " + quoted_text(source) + " is not an IPv4 or IPv6 address";
   out.source = *source_ip;
   out.destination = std::string(destination);
 
   if (auto destination_ip = parse_ip(destination)) {
     if (destination_ip->family != out.source.family)
-      return "SRC_IP " + quoted(source) + " and DEST " + quoted(destination) + " are not of the same IP family";
+      return "SRC_IP " + quoted_text(source) + " and DEST " + quoted_text(destination) + " are not of the same IP family";
     out.destination_ip = *destination_ip;
   } else {
     char normalized[kMaxHostnameLength];
     size_t length = 0;
     HostnameStatus status = normalize_hostname(destination, normalized, length);
     if (status != HostnameStatus::ok)
-      return "DEST " + quoted(destination) + " is neither an IP address nor a host name (" + to_string(status) + ")";
+      return "DEST " + quoted_text(destination) + " is neither an IP address nor a host name (" + to_string(status) + ")";
     if (looks_numeric(destination))
-      return "DEST " + quoted(destination) + " is not a valid IP address, and a number is not a host name";
+      return "DEST " + quoted_text(destination) + " is not a valid IP address, and a number is not a host name";
     out.destination_is_name = true;
   }
 
@@ -60,7 +60,7 @@ std::string parse_explain_question(std::string_view source, std::string_view des
   } else if (equals_ignoring_case(protocol_text, "icmp")) {
     out.ip_protocol = out.source.family == 6 ? kIpProtoIcmpv6 : kIpProtoIcmp;
   } else {
-    return "--protocol must be tcp, udp or icmp, not " + quoted(protocol_text);
+    return "--protocol must be tcp, udp or icmp, not " + quoted_text(protocol_text);
   }
   if (out.destination_is_name && out.ip_protocol != kIpProtoTcp)
     return "a host name is only judged over TCP (TLS SNI or HTTP Host); give an IP address for " +
@@ -72,7 +72,7 @@ std::string parse_explain_question(std::string_view source, std::string_view des
   } else if (port) {
     auto number = parse_uint32(*port);
     if (!number || *number == 0 || *number > 65535)
-      return "--port needs a number from 1 to 65535, not " + quoted(*port);
+      return "--port needs a number from 1 to 65535, not " + quoted_text(*port);
     out.port = static_cast<uint16_t>(*number);
   }
   return "";

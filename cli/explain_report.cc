@@ -1,16 +1,16 @@
 #include "cli/explain_report.h"
 
 #include "controlplane/records/flow_event_json.h"
-#include "controlplane/records/json_object.h"
+#include "controlplane/records/json.h"
 #include "controlplane/policy/policy_words.h"
 #include "cli/probe_frames.h"
 #include "dataplane/parse/packet_parser.h"
+#include "controlplane/policy/quoted_text.h"
 
 namespace sluice {
 
 namespace {
 
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
 bool is_icmp(uint8_t protocol) { return protocol == kIpProtoIcmp || protocol == kIpProtoIcmpv6; }
 
@@ -38,7 +38,7 @@ std::string rule_text(const ExplainNetworkRule& rule) {
       for (size_t i = 0; i < rule.ports.size(); ++i) text += (i ? "," : "") + rule.ports[i];
     }
   }
-  if (!rule.description.empty()) text += " " + quoted(rule.description);
+  if (!rule.description.empty()) text += " " + quoted_text(rule.description);
   return text;
 }
 
@@ -60,14 +60,12 @@ std::string probe_text(const ExplainAnswer& answer) {
   return "TCP SYN, then " + payload + question.destination + ", " + route;
 }
 
-std::string network_rule_json(const ExplainNetworkRule& rule) {
-  return JsonObject()
-      .integer("index", rule.index)
-      .text("cidr", rule.cidr)
-      .text("protocol", rule.protocol)
-      .raw("ports", json_string_array(rule.ports))
-      .text("description", rule.description)
-      .str();
+Json network_rule_json(const ExplainNetworkRule& rule) {
+  return {{"index", rule.index},
+          {"cidr", rule.cidr},
+          {"protocol", rule.protocol},
+          {"ports", rule.ports},
+          {"description", rule.description}};
 }
 
 }  // namespace
@@ -91,17 +89,17 @@ std::string explain_because(const ExplainAnswer& answer) {
       return policy + " has access mode FULL: every destination is allowed";
     case Reason::allowed_domain:
       if (answer.matched_domain_index)
-        return quoted(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
-               "] " + quoted(answer.matched_domain) + " of " + policy;
-      return quoted(answer.judged_name) + " matches an allowed domain of " + policy;
+        return quoted_text(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
+               "] " + quoted_text(answer.matched_domain) + " of " + policy;
+      return quoted_text(answer.judged_name) + " matches an allowed domain of " + policy;
     case Reason::domain_not_allowed:
-      if (answer.domain_pattern_count == 0) return quoted(answer.judged_name) + ": " + policy + " allows no domain";
+      if (answer.domain_pattern_count == 0) return quoted_text(answer.judged_name) + ": " + policy + " allows no domain";
       // The name matches a rule, but no rule it matches lists this port.
       if (answer.matched_domain_index)
-        return quoted(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
-               "] " + quoted(answer.matched_domain) + " of " + policy + ", but no allowed domain it matches allows " +
+        return quoted_text(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
+               "] " + quoted_text(answer.matched_domain) + " of " + policy + ", but no allowed domain it matches allows " +
                protocol_name(answer.question.ip_protocol) + " port " + std::to_string(answer.question.port);
-      return quoted(answer.judged_name) + " matches none of the " + std::to_string(answer.domain_pattern_count) +
+      return quoted_text(answer.judged_name) + " matches none of the " + std::to_string(answer.domain_pattern_count) +
              " allowed domains of " + policy;
     case Reason::allowed_network:
       if (answer.matched_network)
@@ -164,48 +162,39 @@ std::string explain_text(const ExplainAnswer& answer) {
 
 std::string explain_json(const ExplainAnswer& answer, const std::string& policy_path) {
   const auto& question = answer.question;
-  JsonObject json;
-  json.text("policy_file", policy_path)
-      .text("source", format_ip(question.source))
-      .text("destination", question.destination)
-      .text("destination_kind", question.destination_is_name ? "name" : "ip")
-      .text("protocol", protocol_name(question.ip_protocol))
-      .integer("dst_port", question.port)
-      .text("dst_ip", format_ip(answer.probe_destination))
-      .text("inspection", inspection_name(answer.inspection))
-      .raw("attachment", JsonObject()
-                             .text("source_cidr", answer.source_cidr)
-                             .text("source_label", answer.source_label)
-                             .boolean("default", answer.default_attachment)
-                             .str())
-      .raw("policy", JsonObject()
-                         .text("name", answer.policy_name)
-                         .text("access_mode", access_mode_name(answer.access_mode))
-                         .text("enforcement", enforcement_name(answer.policy_enforcement))
-                         .str())
-      .text("enforcement", enforcement_name(answer.enforcement))
-      .boolean("enforcement_overridden", answer.enforcement_overridden)
-      .text("verdict", to_string(answer.verdict));
-  if (answer.verdict == FlowVerdict::pending) json.null("reason");
-  else json.text("reason", to_string(answer.reason));
-  json.text("destination_type", to_string(answer.destination_type));
-  if (answer.judged_name.empty()) json.null("judged_name");
-  else json.text("judged_name", answer.judged_name);
-  if (answer.matched_domain_index)
-    json.raw("matched_domain",
-             JsonObject().integer("index", *answer.matched_domain_index).text("pattern", answer.matched_domain).str());
-  else
-    json.null("matched_domain");
-  if (answer.matched_network) json.raw("matched_network", network_rule_json(*answer.matched_network));
-  else json.null("matched_network");
-  std::vector<std::string> covering;
+  Json json;
+  json["policy_file"] = policy_path;
+  json["source"] = format_ip(question.source);
+  json["destination"] = question.destination;
+  json["destination_kind"] = question.destination_is_name ? "name" : "ip";
+  json["protocol"] = protocol_name(question.ip_protocol);
+  json["dst_port"] = question.port;
+  json["dst_ip"] = format_ip(answer.probe_destination);
+  json["inspection"] = inspection_name(answer.inspection);
+  json["attachment"] = {{"source_cidr", answer.source_cidr},
+                        {"source_label", answer.source_label},
+                        {"default", answer.default_attachment}};
+  json["policy"] = {{"name", answer.policy_name},
+                    {"access_mode", access_mode_name(answer.access_mode)},
+                    {"enforcement", enforcement_name(answer.policy_enforcement)}};
+  json["enforcement"] = enforcement_name(answer.enforcement);
+  json["enforcement_overridden"] = answer.enforcement_overridden;
+  json["verdict"] = to_string(answer.verdict);
+  json["reason"] = answer.verdict == FlowVerdict::pending ? Json() : Json(to_string(answer.reason));
+  json["destination_type"] = to_string(answer.destination_type);
+  json["judged_name"] = answer.judged_name.empty() ? Json() : Json(answer.judged_name);
+  json["matched_domain"] = answer.matched_domain_index
+                               ? Json{{"index", *answer.matched_domain_index}, {"pattern", answer.matched_domain}}
+                               : Json();
+  json["matched_network"] = answer.matched_network ? network_rule_json(*answer.matched_network) : Json();
+  Json covering = Json::array();
   for (const auto& rule : answer.covering_networks) covering.push_back(network_rule_json(rule));
-  json.raw("covering_networks", json_array(covering))
-      .raw("dns_resolvers", json_string_array(answer.dns_resolvers))
-      .boolean("tcp_reset", answer.tcp_reset)
-      .boolean("icmp_unreachable", answer.icmp_unreachable)
-      .text("because", explain_because(answer));
-  return json.str();
+  json["covering_networks"] = std::move(covering);
+  json["dns_resolvers"] = answer.dns_resolvers;
+  json["tcp_reset"] = answer.tcp_reset;
+  json["icmp_unreachable"] = answer.icmp_unreachable;
+  json["because"] = explain_because(answer);
+  return json_line(json);
 }
 
 }  // namespace sluice

@@ -7,10 +7,7 @@
 #include <memory>
 
 #include <rte_eal.h>
-#include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
-#include <rte_ring_elem.h>
 
 #include "controlplane/config/config_loader.h"
 #include "controlplane/records/flow_event_sink.h"
@@ -22,6 +19,7 @@
 #include "controlplane/records/run_summary.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/worker_rig.h"
 
 namespace sluice {
 
@@ -30,9 +28,7 @@ namespace {
 constexpr uint32_t kReplayAgingBudget = 256;  // flow-table positions aged per burst
 
 struct ReplayPlatform {
-  rte_mempool* mbufs = nullptr;
-  rte_ring* events = nullptr;
-  rte_ring* learned = nullptr;
+  WorkerRig rig;
   pcap_t* capture = nullptr;
   pcap_t* dead = nullptr;  // the link type for the output captures
   pcap_dumper_t* forwarded = nullptr;
@@ -43,9 +39,7 @@ struct ReplayPlatform {
     if (replies) pcap_dump_close(replies);
     if (dead) pcap_close(dead);
     if (capture) pcap_close(capture);
-    if (events) rte_ring_free(events);
-    if (learned) rte_ring_free(learned);
-    if (mbufs) rte_mempool_free(mbufs);
+    rig.release();
     if (eal_up) rte_eal_cleanup();
   }
 };
@@ -131,17 +125,6 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     return 1;
   }
   platform.eal_up = true;
-  platform.mbufs = rte_pktmbuf_pool_create("replay_mbufs", 4095, 128, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                           static_cast<int>(rte_socket_id()));
-  // A burst yields at most kBurstSize events, and the ring is drained after every burst.
-  platform.events = rte_ring_create_elem("replay_events", sizeof(FlowEvent), 1024,
-                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  platform.learned = rte_ring_create_elem("replay_learned", sizeof(LearnedAddressEvent), 1024,
-                                          static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (!platform.mbufs || !platform.events || !platform.learned) {
-    err << "sluicectl replay: cannot allocate packet buffers or the event ring\n";
-    return 1;
-  }
   PolicySlots slots;
   CompileResult compiled = compile_policy(loaded.policy_set, 1, 1, &slots);
   if (!compiled.policy) {
@@ -150,26 +133,30 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   }
   {
     std::unique_ptr<CompiledPolicy> policy = std::move(compiled.policy);
-    FlowTable flows;
-    if (!flows.init("replay_flows", options.flow_capacity, static_cast<int>(rte_socket_id()), error)) {
-      err << "sluicectl replay: " << error << "\n";
-      return 1;
-    }
-    auto counters = std::make_unique<WorkerCounters>();
+    std::atomic<const LearnedAddressTable*> learned_table{nullptr};
+    LearnedAddressStore learned(1u << 20);
     PacketProcessorSetup setup;
-    setup.flows = &flows;
-    setup.events = platform.events;
-    setup.reply_pool = platform.mbufs;
-    setup.counters = counters.get();
     setup.emit_allowed_flows = true;
     apply_processor_settings(settings, setup);
     // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
     setup.external_clock = true;
-    std::atomic<const LearnedAddressTable*> learned_table{nullptr};
-    LearnedAddressStore learned(1u << 20);
-    setup.learned = platform.learned;
     setup.learned_table = &learned_table;
-    PacketProcessor processor(setup);
+    WorkerRigOptions rig_options;
+    rig_options.name = "replay";
+    rig_options.mbuf_cache = 128;
+    // A burst yields at most kBurstSize events, and the rings are drained after every burst.
+    rig_options.event_ring_size = 1024;
+    rig_options.learned_ring_size = 1024;
+    rig_options.flow_capacity = options.flow_capacity;
+    if (!platform.rig.init(rig_options, setup, error)) {
+      err << "sluicectl replay: " << error << "\n";
+      return 1;
+    }
+    FlowTable& flows = platform.rig.flows();
+    WorkerCounters* counters = &platform.rig.counters();
+    PacketProcessor& processor = platform.rig.processor();
+    rte_mempool* const mbufs = platform.rig.mbufs();
+    rte_ring* const events = platform.rig.events();
     const uint64_t tsc_hz = rte_get_tsc_hz();
     bool clock_started = false;
     timeval first_timestamp{};
@@ -200,11 +187,11 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
       dump_and_free(platform.forwarded, output.forward, output.forward_count, burst_time);
       dump_and_free(platform.replies, output.replies, output.reply_count, burst_time);
       in_burst = 0;
-      sink.drain(platform.events, {policy.get(), nullptr});
+      sink.drain(events, {policy.get(), nullptr});
       processor.expire_idle(kReplayAgingBudget);
-      sink.drain(platform.events, {policy.get(), nullptr});
+      sink.drain(events, {policy.get(), nullptr});
       // No worker runs beside a replay: the new table replaces the old one at once.
-      learned.drain(platform.learned);
+      learned.drain(platform.rig.learned());
       learned.expire(burst_clock);
       if (learned.dirty()) publish_learned_table(learned_table, learned.build_table(), nullptr);
     };
@@ -212,7 +199,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     const u_char* bytes = nullptr;
     int rc;
     while ((rc = pcap_next_ex(platform.capture, &header, &bytes)) == 1) {
-      rte_mbuf* mbuf = rte_pktmbuf_alloc(platform.mbufs);
+      rte_mbuf* mbuf = rte_pktmbuf_alloc(mbufs);
       if (!mbuf || header->caplen > rte_pktmbuf_tailroom(mbuf)) {
         if (mbuf) rte_pktmbuf_free(mbuf);
         ++oversized;
@@ -238,7 +225,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     flow_log.drain();
 
     publish_learned_table(learned_table, nullptr, nullptr);
-    RunSummary summary = summarize({counters.get()}, slots.names(), sink);
+    RunSummary summary = summarize({counters}, slots.names(), sink);
     summary.title = "sluicectl replay: " + options.pcap_path + " through " + options.policy_path;
     summary.tx_packets[0] = replies;  // in replay, "out" means: would have been sent
     summary.tx_packets[1] = forwarded;

@@ -5,12 +5,14 @@
 #include <optional>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "controlplane/daemon/admin_socket.h"
 #include "controlplane/config/cli_args.h"
 #include "cli/compile_report.h"
 #include "cli/explain.h"
 #include "cli/explain_question.h"
-#include "controlplane/records/json_object.h"
+#include "controlplane/records/json.h"
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/policy/public_suffix_list.h"
 #include "cli/replay.h"
@@ -157,42 +159,49 @@ int usage_error(const std::string& message, const std::string& command = "") {
   return 2;
 }
 
-// The arguments of validate, compile and explain: positionals, flag values, --json.
+// A command's arguments: positionals in order, flag values, --json.
 struct ParsedArgs {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;  // flag → value
   bool json = false;
 };
 
-// Splits argv[2..]. For an unknown flag or a flag without its value, prints why and returns
-// false: the command then exits 2.
+// Splits argv[2..] with CLI11: "--flag VALUE" and "--flag=VALUE" (the last one counts), --json
+// when the command takes it. CLI11 only reads: help is ours (kCommandUsage), and so are the
+// messages, which docs/SLUICECTL.md and the golden tests hold. For an unknown flag or a flag
+// without its value, prints why and returns false: the command then exits 2.
 bool parse_args(int argc, char** argv, const std::string& command, const std::vector<std::string>& value_flags,
-                ParsedArgs& parsed) {
-  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
-    std::string_view arg = args.current();
-    if (arg == "--json") {
-      parsed.json = true;
-      continue;
-    }
-    bool taken = false;
-    for (const auto& flag : value_flags) {
-      std::string value;
-      bool missing = false;
-      if (!args.take(flag, value, missing)) continue;
-      if (missing) {
-        usage_error(command + ": " + flag + " needs a value", command);
-        return false;
-      }
-      parsed.values[flag] = value;
-      taken = true;
-      break;
-    }
-    if (taken) continue;
-    if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
-      usage_error(command + ": unknown argument \"" + std::string(arg) + "\"", command);
+                bool takes_json, ParsedArgs& parsed) {
+  CLI::App app;
+  app.set_help_flag();
+  app.allow_extras();  // positionals and unknown flags come back in order, for the messages below
+  std::map<std::string, std::string> values;
+  std::vector<std::pair<std::string, CLI::Option*>> options;
+  for (const auto& flag : value_flags)
+    options.emplace_back(flag, app.add_option(flag, values[flag])
+                                   ->expected(0, 1)
+                                   ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
+  if (takes_json) app.add_flag("--json", parsed.json)->disable_flag_override();
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::ParseError& error) {
+    usage_error(command + ": " + error.what(), command);
+    return false;
+  }
+  for (const auto& [flag, option] : options) {
+    if (!option->count()) continue;
+    if (values[flag].empty()) {
+      usage_error(command + ": " + flag + " needs a value", command);
       return false;
     }
-    parsed.positional.emplace_back(arg);
+    parsed.values[flag] = values[flag];
+  }
+  for (const auto& arg : app.remaining()) {
+    if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
+      usage_error(command + ": unknown argument \"" + arg + "\"", command);
+      return false;
+    }
+    parsed.positional.push_back(arg);
   }
   return true;
 }
@@ -218,29 +227,29 @@ std::optional<sluice::LoadedPolicy> load_valid_policy(const std::string& path) {
 }
 
 std::string validation_json(const std::string& path, const sluice::LoadedPolicy& loaded) {
-  std::vector<std::string> errors;
+  sluice::Json errors = sluice::Json::array();
   for (const auto& error : loaded.errors)
-    errors.push_back(sluice::JsonObject()
-                         .text("file", error.file)
-                         .integer("line", static_cast<uint64_t>(error.line < 0 ? 0 : error.line))
-                         .text("field", error.field)
-                         .text("message", error.message)
-                         .str());
-  sluice::JsonObject json;
-  json.text("policy_file", path).boolean("valid", loaded.ok());
+    errors.push_back({{"file", error.file},
+                      {"line", error.line < 0 ? 0 : error.line},
+                      {"field", error.field},
+                      {"message", error.message}});
+  sluice::Json json;
+  json["policy_file"] = path;
+  json["valid"] = loaded.ok();
   if (loaded.ok()) {
     const auto& set = loaded.policy_set;
-    json.text("set_name", set.name())
-        .integer("policies", static_cast<uint64_t>(set.policies_size()))
-        .integer("attachments", static_cast<uint64_t>(set.attachments_size()))
-        .text("default_policy", set.default_policy());
+    json["set_name"] = set.name();
+    json["policies"] = set.policies_size();
+    json["attachments"] = set.attachments_size();
+    json["default_policy"] = set.default_policy();
   }
-  return json.raw("errors", sluice::json_array(errors)).str();
+  json["errors"] = std::move(errors);
+  return sluice::json_line(json);
 }
 
 int validate(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "validate", {}, args)) return 2;
+  if (!parse_args(argc, argv, "validate", {}, true, args)) return 2;
   if (args.positional.size() != 1) return usage_error("validate takes exactly one policy file", "validate");
   const std::string& path = args.positional[0];
   auto loaded = read_policy(path);
@@ -258,7 +267,7 @@ int validate(int argc, char** argv) {
 
 int compile(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "compile", {}, args)) return 2;
+  if (!parse_args(argc, argv, "compile", {}, true, args)) return 2;
   if (args.positional.size() != 1) return usage_error("compile takes exactly one policy file", "compile");
   auto loaded = load_valid_policy(args.positional[0]);
   if (!loaded) return 1;
@@ -267,7 +276,7 @@ int compile(int argc, char** argv) {
 
 int explain(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "explain", {"--port", "--protocol"}, args)) return 2;
+  if (!parse_args(argc, argv, "explain", {"--port", "--protocol"}, true, args)) return 2;
   if (args.positional.size() != 3) return usage_error("explain takes POLICY SRC_IP DEST", "explain");
   auto option = [&](const std::string& flag) -> std::optional<std::string_view> {
     auto it = args.values.find(flag);
@@ -284,29 +293,31 @@ int explain(int argc, char** argv) {
 }
 
 int replay(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "replay",
+                  {"--policy", "--pcap", "--flows", "--denials", "--forwarded", "--replies", "--config",
+                   "--flow-capacity"},
+                  true, args))
+    return 2;
+  if (!args.positional.empty())
+    return usage_error("replay: unknown argument \"" + args.positional[0] + "\"", "replay");
   sluice::ReplayOptions options;
-  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
-    std::string value;
-    bool missing = false;
-    if (args.take("--policy", value, missing)) options.policy_path = value;
-    else if (args.take("--pcap", value, missing)) options.pcap_path = value;
-    else if (args.take("--flows", value, missing)) options.flows_path = value;
-    else if (args.take("--denials", value, missing)) options.denials_path = value;
-    else if (args.take("--forwarded", value, missing)) options.forwarded_path = value;
-    else if (args.take("--replies", value, missing)) options.replies_path = value;
-    else if (args.take("--config", value, missing)) options.config_path = value;
-    else if (args.take("--flow-capacity", value, missing)) {
-      auto capacity = sluice::parse_uint32(value);
-      if (!missing && (!capacity || *capacity == 0))
-        return usage_error("--flow-capacity needs a positive number", "replay");
-      if (capacity) options.flow_capacity = *capacity;
-    } else if (args.current() == "--json") {
-      options.json = true;
-    } else {
-      return usage_error("replay: unknown argument \"" + std::string(args.current()) + "\"", "replay");
-    }
-    if (missing) return usage_error("replay: " + std::string(args.current()) + " needs a value", "replay");
+  auto value = [&](const std::string& flag, std::string& into) {
+    if (auto it = args.values.find(flag); it != args.values.end()) into = it->second;
+  };
+  value("--policy", options.policy_path);
+  value("--pcap", options.pcap_path);
+  value("--flows", options.flows_path);
+  value("--denials", options.denials_path);
+  value("--forwarded", options.forwarded_path);
+  value("--replies", options.replies_path);
+  value("--config", options.config_path);
+  if (auto it = args.values.find("--flow-capacity"); it != args.values.end()) {
+    auto capacity = sluice::parse_uint32(it->second);
+    if (!capacity || *capacity == 0) return usage_error("--flow-capacity needs a positive number", "replay");
+    options.flow_capacity = *capacity;
   }
+  options.json = args.json;
   if (options.policy_path.empty() || options.pcap_path.empty())
     return usage_error("replay needs --policy and --pcap", "replay");
   return sluice::run_replay(options, std::cout, std::cerr);
@@ -316,20 +327,13 @@ constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
 
 // reload and stats: one request to the daemon's admin socket.
 int ask_daemon(int argc, char** argv, const std::string& command) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, command, {"--socket"}, command == "stats", args)) return 2;
+  if (!args.positional.empty())
+    return usage_error(command + ": unknown argument \"" + args.positional[0] + "\"", command);
   std::string socket_path = kDefaultAdminSocket;
-  bool json = false;
-  for (sluice::ArgCursor args(argc, argv, 2); !args.done(); args.next()) {
-    std::string value;
-    bool missing = false;
-    if (args.take("--socket", value, missing)) {
-      if (missing) return usage_error("--socket needs a value", command);
-      socket_path = value;
-    } else if (command == "stats" && args.current() == "--json") {
-      json = true;
-    } else {
-      return usage_error(command + ": unknown argument \"" + std::string(args.current()) + "\"", command);
-    }
-  }
+  if (auto it = args.values.find("--socket"); it != args.values.end()) socket_path = it->second;
+  const bool json = args.json;
   std::string answer, error;
   if (!sluice::admin_request(socket_path, json ? command + " json" : command, answer, error)) {
     std::cerr << "sluicectl " << command << ": " << error << "\n";

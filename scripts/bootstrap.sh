@@ -9,6 +9,8 @@ packages=(
   # dependencies, all found with pkg-config
   libdpdk-dev libhyperscan-dev liburing-dev libprotobuf-dev protobuf-compiler prometheus-cpp-dev
   libgtest-dev libpcap-dev
+  # header-only JSON (records, reports) and command-line parsing (sluicectl); libpsl reads the list
+  nlohmann-json3-dev libcli11-dev libpsl-dev
   # run time data: the public suffix list refuses wildcards like "*.co.uk"
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes

@@ -1,4 +1,5 @@
-// Small helpers for the two command lines: strict numbers and "--flag VALUE" / "--flag=VALUE".
+// Small helpers for the command lines: strict numbers (both), and "--flag VALUE" / "--flag=VALUE"
+// for sluiced (sluicectl reads its arguments with CLI11).
 #pragma once
 
 #include <charconv>

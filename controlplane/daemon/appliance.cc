@@ -30,6 +30,7 @@
 #include "dataplane/port/eal.h"
 #include "dataplane/port/ports.h"
 #include "dataplane/worker/worker_loop.h"
+#include "dataplane/worker/worker_rig.h"
 
 namespace sluice {
 
@@ -56,9 +57,11 @@ std::string tx_pcap_of(const std::string& device) {
   return device.substr(start, device.find(',', start) - start);
 }
 
-// Everything that must be released in order when the run ends, whatever the exit path.
+// Everything that must be released in order when the run ends, whatever the exit path: the
+// ports (they receive into the rig's buffers), then the rig, then the EAL.
 struct Platform {
-  rte_mempool* mbufs = nullptr;
+  WorkerRig rig;
+  // The rig's rings and QSBR variable, as the control loop uses them (owned by the rig).
   rte_ring* events = nullptr;
   rte_ring* learned = nullptr;
   rte_rcu_qsbr* qsbr = nullptr;
@@ -67,10 +70,7 @@ struct Platform {
 
   ~Platform() {
     for (auto port : open_ports) close_port(port);
-    if (events) rte_ring_free(events);
-    if (learned) rte_ring_free(learned);
-    if (qsbr) rte_free(qsbr);
-    if (mbufs) rte_mempool_free(mbufs);
+    rig.release();
     if (eal_up) rte_eal_cleanup();
   }
 };
@@ -170,36 +170,38 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
   platform.eal_up = true;
 
-  platform.mbufs = rte_pktmbuf_pool_create("mbufs", config.mbuf_count(), 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                           static_cast<int>(rte_socket_id()));
-  if (!platform.mbufs) {
-    err << "sluiced: cannot allocate " << config.mbuf_count() << " packet buffers (raise -m or lower mbuf_count)\n";
+  // The worker's buffers, rings, flow table and processor; its ports receive into the buffers.
+  WorkerShared shared;
+  WorkerRigOptions rig_options;
+  rig_options.name = "w0";
+  rig_options.socket = static_cast<int>(rte_socket_id());
+  rig_options.flow_socket = static_cast<int>(rte_lcore_to_socket_id(worker_lcore));
+  rig_options.mbuf_count = config.mbuf_count();
+  rig_options.event_ring_size = config.denial_ring_size();
+  if (config.dns_learning().enabled()) rig_options.learned_ring_size = config.dns_learning().ring_size();
+  rig_options.qsbr_threads = 1;
+  rig_options.flow_capacity = config.flow_capacity();
+  PacketProcessorSetup processor_setup;
+  processor_setup.worker_index = 0;
+  processor_setup.emit_allowed_flows = flow_log.is_open();
+  apply_processor_settings(config, processor_setup);
+  processor_setup.learned_table = &shared.learned;
+  if (!platform.rig.init(rig_options, processor_setup, error)) {
+    err << "sluiced: " << error << "\n";
     return 1;
   }
+  platform.events = platform.rig.events();
+  platform.learned = platform.rig.learned();
+  platform.qsbr = platform.rig.qsbr();
   uint16_t port_ids[kSideCount];
   for (int side = 0; side < kSideCount; ++side) {
-    if (!open_port(device_port_name(ports[side]->device()), platform.mbufs, port_ids[side], error)) {
+    if (!open_port(device_port_name(ports[side]->device()), platform.rig.mbufs(), port_ids[side], error)) {
       err << "sluiced: " << to_string(static_cast<Side>(side)) << " port: " << error << "\n";
       return 1;
     }
     platform.open_ports.push_back(port_ids[side]);
   }
 
-  platform.events = rte_ring_create_elem("flow_events", sizeof(FlowEvent), config.denial_ring_size(),
-                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (config.dns_learning().enabled())
-    platform.learned = rte_ring_create_elem("learned_addresses", sizeof(LearnedAddressEvent),
-                                            config.dns_learning().ring_size(), static_cast<int>(rte_socket_id()),
-                                            RING_F_SP_ENQ | RING_F_SC_DEQ);
-  size_t qsbr_size = rte_rcu_qsbr_get_memsize(1);
-  platform.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
-  if (!platform.events || !platform.qsbr || rte_rcu_qsbr_init(platform.qsbr, 1) != 0 ||
-      (config.dns_learning().enabled() && !platform.learned)) {
-    err << "sluiced: cannot allocate the event rings or the quiescent-state variable\n";
-    return 1;
-  }
-
-  WorkerShared shared;
   shared.qsbr = platform.qsbr;
   PolicySlots slots;
   PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir());
@@ -209,36 +211,19 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 2;
   }
 
-  FlowTable flows;
-  if (!flows.init("flows_w0", config.flow_capacity(), static_cast<int>(rte_lcore_to_socket_id(worker_lcore)), error)) {
-    err << "sluiced: " << error << "\n";
-    return 1;
-  }
-  auto counters = std::make_unique<WorkerCounters>();
-  PacketProcessorSetup processor_setup;
-  processor_setup.worker_index = 0;
-  processor_setup.flows = &flows;
-  processor_setup.events = platform.events;
-  processor_setup.reply_pool = platform.mbufs;
-  processor_setup.counters = counters.get();
-  processor_setup.emit_allowed_flows = flow_log.is_open();
-  apply_processor_settings(config, processor_setup);
+  FlowTable& flows = platform.rig.flows();
+  WorkerCounters* counters = &platform.rig.counters();
   LearnedAddressStore learned(config.dns_learning().max_entries());
-  if (platform.learned) {
-    processor_setup.learned = platform.learned;
-    processor_setup.learned_table = &shared.learned;
-  }
-  PacketProcessor processor(processor_setup);
 
   WorkerLoopSetup loop_setup;
-  loop_setup.processor = &processor;
-  loop_setup.counters = counters.get();
+  loop_setup.processor = &platform.rig.processor();
+  loop_setup.counters = counters;
   loop_setup.shared = &shared;
   loop_setup.ports[0] = port_ids[0];
   loop_setup.ports[1] = port_ids[1];
 
   MetricsView view;
-  view.workers = {counters.get()};
+  view.workers = {counters};
   view.policies = &slots;
   view.control = &control;
   view.learned = &learned;
@@ -416,7 +401,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   flow_log.drain();
   publish_log_counters();
 
-  RunSummary summary = summarize({counters.get()}, slots.names(), sink);
+  RunSummary summary = summarize({counters}, slots.names(), sink);
   summary.title = "sluiced: " + stop_cause + "; summary";
   summary.records_not_written = denial_log.records_lost();
   summary.paths.emplace_back("denial log", denial_path);

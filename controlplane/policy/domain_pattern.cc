@@ -4,6 +4,7 @@
 
 #include "controlplane/policy/cidr.h"
 #include "dataplane/domain/hostname.h"
+#include "controlplane/policy/quoted_text.h"
 
 namespace sluice {
 
@@ -27,7 +28,6 @@ std::string describe_hostname_problem(HostnameStatus status) {
   return "not a host name";
 }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 // Digits only (from_chars alone would take "+80"). A number too long for a port is reported as
 // out of range, not as garbage: the operator wrote a number.
@@ -54,10 +54,10 @@ std::string parse_port_item(std::string_view item, DomainPortRange& range) {
   const PortNumber first = parse_port_number(first_text, range.first);
   const PortNumber last = parse_port_number(last_text, range.last);
   if (first == PortNumber::not_a_number || last == PortNumber::not_a_number)
-    return quoted(item) + " is not a port or PORT-PORT range (as in \"443\" or \"8000-8100\")";
+    return quoted_text(item) + " is not a port or PORT-PORT range (as in \"443\" or \"8000-8100\")";
   if (first == PortNumber::out_of_range) return "port " + std::string(first_text) + " is not in 1-65535";
   if (last == PortNumber::out_of_range) return "port " + std::string(last_text) + " is not in 1-65535";
-  if (range.first > range.last) return "range " + quoted(item) + " starts above its end";
+  if (range.first > range.last) return "range " + quoted_text(item) + " starts above its end";
   return "";
 }
 
@@ -71,7 +71,7 @@ std::string parse_domain_ports(std::string_view text, std::vector<DomainPortRang
     const size_t comma = text.find(',', start);
     const std::string_view item =
         text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    if (item.empty()) return "empty entry in the port list " + quoted(text);
+    if (item.empty()) return "empty entry in the port list " + quoted_text(text);
     DomainPortRange range;
     if (std::string problem = parse_port_item(item, range); !problem.empty()) return problem;
     ranges.push_back(range);

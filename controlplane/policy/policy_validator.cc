@@ -13,6 +13,7 @@
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/domain_pattern.h"
 #include "controlplane/policy/public_suffix_list.h"
+#include "controlplane/policy/quoted_text.h"
 
 namespace sluice {
 
@@ -198,7 +199,6 @@ constexpr uint32_t kMaxPort = 65535;
 
 std::string indexed(const std::string& path, int index) { return path + "[" + std::to_string(index) + "]"; }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 bool is_valid_policy_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -263,9 +263,9 @@ class PolicySetValidator {
     if (name.empty()) {
       add(field, "missing name");
     } else if (!is_valid_policy_name(name)) {
-      add(field, "name " + quoted(name) + " may contain only a-z, 0-9, '_', '.' and '-'");
+      add(field, "name " + quoted_text(name) + " may contain only a-z, 0-9, '_', '.' and '-'");
     } else if (first != index) {
-      add(field, "duplicate policy name " + quoted(name) + ", first at " +
+      add(field, "duplicate policy name " + quoted_text(name) + ", first at " +
                      describe_location(locator_, indexed("policies", first) + ".name"));
     }
   }
@@ -289,7 +289,7 @@ class PolicySetValidator {
     }
     for (int i = 0; i < policy.dns_resolvers_size(); ++i) {
       if (!parse_ip(policy.dns_resolvers(i))) {
-        add(indexed(path + ".dns_resolvers", i), quoted(policy.dns_resolvers(i)) + " is not an IP address");
+        add(indexed(path + ".dns_resolvers", i), quoted_text(policy.dns_resolvers(i)) + " is not an IP address");
       }
     }
   }
@@ -314,16 +314,16 @@ class PolicySetValidator {
       const std::string field = indexed(path + ".allowed_domains", i);
       DomainPattern pattern;
       if (std::string problem = parse_domain_pattern(text, pattern); !problem.empty()) {
-        add(field, quoted(text) + ": " + problem);
+        add(field, quoted_text(text) + ": " + problem);
         continue;
       }
       if (std::string problem = breadth_problem(pattern); !problem.empty()) {
-        add(field, quoted(text) + " " + problem);
+        add(field, quoted_text(text) + " " + problem);
         continue;
       }
       const auto [it, inserted] = first_index.try_emplace({pattern.kind, pattern.base, pattern.ports}, i);
       if (!inserted) {
-        add(field, "duplicate domain pattern " + quoted(text) + ", first at " +
+        add(field, "duplicate domain pattern " + quoted_text(text) + ", first at " +
                        describe_location(locator_, indexed(path + ".allowed_domains", it->second)));
       }
     }
@@ -335,13 +335,9 @@ class PolicySetValidator {
                  ? "is a public suffix, which nobody owns; list the domains below it"
                  : "";
     }
+    // "*.kawasaki.jp" too: libpsl counts the parent of a wildcard rule as a suffix itself.
     if (suffixes_.is_public_suffix(pattern.base)) {
       return "is over-broad: " + pattern.base + " is a public suffix";
-    }
-    // "*.kawasaki.jp": the list makes every name directly below a suffix, so the wildcard spans
-    // unrelated owners just as "*.com" does. No rule contains a literal "*" label.
-    if (suffixes_.is_public_suffix("*." + pattern.base)) {
-      return "is over-broad: every name directly below " + pattern.base + " is a public suffix";
     }
     return "";
   }
@@ -366,7 +362,7 @@ class PolicySetValidator {
     }
     for (int i = 0; i < rule.ports_size(); ++i) {
       if (std::string problem = port_range_problem(rule.ports(i)); !problem.empty()) {
-        add(indexed(path + ".ports", i), quoted(rule.ports(i)) + ": " + problem);
+        add(indexed(path + ".ports", i), quoted_text(rule.ports(i)) + ": " + problem);
       }
     }
   }
@@ -383,7 +379,7 @@ class PolicySetValidator {
   }
 
   static std::string cidr_problem(const std::string& text, CidrError error) {
-    std::string problem = quoted(text) + ": " + describe(error);
+    std::string problem = quoted_text(text) + ": " + describe(error);
     if (error == CidrError::host_bits_set) {
       // Clearing the host bits is almost always what the operator meant; say so.
       const size_t slash = text.find('/');
@@ -431,7 +427,7 @@ class PolicySetValidator {
       // The field name is the last path segment: "policy" or "default_policy".
       add(field, "missing " + field.substr(field.rfind('.') + 1));
     } else if (!policy_names_.contains(name)) {
-      add(field, "unknown policy " + quoted(name));
+      add(field, "unknown policy " + quoted_text(name));
     }
   }
 
@@ -466,6 +462,9 @@ class PolicySetValidator {
 
 PolicyErrors validate_policy_set(const PolicySet& set, const std::string& file, const FieldLocator& locator,
                                  const PublicSuffixList& suffixes) {
+  // Without the list no wildcard's breadth can be judged: refuse rather than pass "*.co.uk".
+  if (!suffixes.loaded()) return {{suffixes.path().empty() ? public_suffix_list_path() : suffixes.path(), 0, "",
+                                   suffixes.error()}};
   return PolicySetValidator(file, locator, suffixes).run(set);
 }
 

@@ -6,6 +6,7 @@
 
 #include <rte_cycles.h>
 
+#include "controlplane/records/json.h"
 #include "dataplane/parse/packet_parser.h"
 #include "denial.pb.h"
 
@@ -72,7 +73,8 @@ std::string destination_of(const FlowEvent& event) {
 
 namespace {
 
-std::string quoted(std::string_view text) { return "\"" + json_escape(text) + "\""; }
+// The denial record's own string writer (see denial_record_json).
+std::string json_string(std::string_view text) { return "\"" + json_escape(text) + "\""; }
 
 const CompiledAttachment* attachment_of(const FlowEvent& event, const CompiledPolicy& policy) {
   return event.attachment_index < policy.attachments.size() ? &policy.attachments[event.attachment_index] : nullptr;
@@ -89,23 +91,25 @@ RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy) {
   return {policy_name_of(event, policy), attachment ? attachment->source_label : ""};
 }
 
+// Hand-written rather than through Json: the control thread formats one of these per denial,
+// and this way measured about 2.5 times faster (bench side measure "denial_record_format").
 std::string denial_record_json(const FlowEvent& event, const RecordNames& names, const std::string& appliance,
                                const EventClock& clock, uint64_t count) {
   std::string line = "{";
-  line += "\"event_time\":" + quoted(clock.format(event.tsc));
-  line += ",\"access_type\":" + quoted(to_string(event.verdict));
-  line += ",\"policy\":" + quoted(names.policy);
-  line += ",\"source_label\":" + quoted(names.source_label);
-  line += ",\"src_ip\":" + quoted(format_ip(event.src));
+  line += "\"event_time\":" + json_string(clock.format(event.tsc));
+  line += ",\"access_type\":" + json_string(to_string(event.verdict));
+  line += ",\"policy\":" + json_string(names.policy);
+  line += ",\"source_label\":" + json_string(names.source_label);
+  line += ",\"src_ip\":" + json_string(format_ip(event.src));
   line += ",\"src_port\":" + std::to_string(event.src_port);
-  line += ",\"dst_ip\":" + quoted(format_ip(event.dst));
+  line += ",\"dst_ip\":" + json_string(format_ip(event.dst));
   line += ",\"dst_port\":" + std::to_string(event.dst_port);
-  line += ",\"protocol\":" + quoted(protocol_name(event.protocol));
-  line += ",\"destination_type\":" + quoted(to_string(event.destination_type));
-  line += ",\"destination\":" + quoted(destination_of(event));
-  line += ",\"reason\":" + quoted(to_string(event.reason));
+  line += ",\"protocol\":" + json_string(protocol_name(event.protocol));
+  line += ",\"destination_type\":" + json_string(to_string(event.destination_type));
+  line += ",\"destination\":" + json_string(destination_of(event));
+  line += ",\"reason\":" + json_string(to_string(event.reason));
   line += ",\"flow_id\":" + std::to_string(event.flow_id);
-  line += ",\"appliance\":" + quoted(appliance);
+  line += ",\"appliance\":" + json_string(appliance);
   line += ",\"count\":" + std::to_string(count);
   line += "}";
   return line;
@@ -150,25 +154,24 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   const auto* attachment = attachment_of(event, policy);
   std::string_view name(event.name, event.name_length);
   bool judged_by_name = event.verdict != FlowVerdict::pending;
-  std::string line = "{";
-  line += "\"src_ip\":" + quoted(format_ip(event.src));
-  line += ",\"src_port\":" + std::to_string(event.src_port);
-  line += ",\"dst_ip\":" + quoted(format_ip(event.dst));
-  line += ",\"dst_port\":" + std::to_string(event.dst_port);
-  line += ",\"protocol\":" + quoted(protocol_name(event.protocol));
-  line += ",\"sni\":" + quoted(judged_by_name && event.destination_type == DestinationType::sni ? name : "");
-  line += ",\"http_host\":" + quoted(judged_by_name && event.destination_type == DestinationType::http_host ? name : "");
-  line += ",\"policy\":" + quoted(policy_name_of(event, policy));
-  line += ",\"source_label\":" + quoted(attachment ? attachment->source_label : "");
-  line += ",\"verdict\":" + quoted(to_string(event.verdict));
-  line += ",\"reason\":" + quoted(to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason));
-  line += ",\"destination_type\":" + quoted(to_string(event.destination_type));
-  line += ",\"destination\":" + quoted(destination_of(event));
-  line += ",\"tls_alpn\":" + quoted(std::string_view(event.tls_alpn, event.tls_alpn_length));
-  line += ",\"tls_version\":" + quoted(tls_version_name(event.tls_version));
-  line += ",\"flow_id\":" + std::to_string(event.flow_id);
-  line += "}";
-  return line;
+  Json line;
+  line["src_ip"] = format_ip(event.src);
+  line["src_port"] = event.src_port;
+  line["dst_ip"] = format_ip(event.dst);
+  line["dst_port"] = event.dst_port;
+  line["protocol"] = protocol_name(event.protocol);
+  line["sni"] = judged_by_name && event.destination_type == DestinationType::sni ? name : "";
+  line["http_host"] = judged_by_name && event.destination_type == DestinationType::http_host ? name : "";
+  line["policy"] = policy_name_of(event, policy);
+  line["source_label"] = attachment ? attachment->source_label : "";
+  line["verdict"] = to_string(event.verdict);
+  line["reason"] = to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason);
+  line["destination_type"] = to_string(event.destination_type);
+  line["destination"] = destination_of(event);
+  line["tls_alpn"] = std::string(event.tls_alpn, event.tls_alpn_length);
+  line["tls_version"] = tls_version_name(event.tls_version);
+  line["flow_id"] = event.flow_id;
+  return json_line(line);
 }
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 #include <iomanip>
 
 #include "controlplane/records/flow_event_json.h"
+#include "controlplane/records/json.h"
 
 namespace sluice {
 
@@ -73,35 +74,35 @@ void RunSummary::print(std::ostream& out) const {
 
 std::string RunSummary::to_json() const {
   auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& list, const char* key, const char* value) {
-    std::string text = "[";
-    for (size_t i = 0; i < list.size(); ++i)
-      text += std::string(i ? "," : "") + "{\"" + key + "\":\"" + json_escape(list[i].first) + "\",\"" + value +
-              "\":" + std::to_string(list[i].second) + "}";
-    return text + "]";
+    Json array = Json::array();
+    for (const auto& [name, count] : list) array.push_back({{key, name}, {value, count}});
+    return array;
   };
   auto allowed = static_cast<int>(FlowVerdict::allowed);
   auto denied = static_cast<int>(FlowVerdict::denied_enforced);
   auto dry_run = static_cast<int>(FlowVerdict::denied_dry_run);
-  std::string json = "{";
-  json += "\"packets\":{\"inside\":{\"in\":" + std::to_string(rx_packets[0]) + ",\"out\":" + std::to_string(tx_packets[0]) +
-          "},\"outside\":{\"in\":" + std::to_string(rx_packets[1]) + ",\"out\":" + std::to_string(tx_packets[1]) + "}}";
-  json += ",\"flows\":{\"allowed\":" + std::to_string(flows_by_verdict[allowed]) + ",\"denied\":" +
-          std::to_string(flows_by_verdict[denied]) + ",\"dry_run_denied\":" + std::to_string(flows_by_verdict[dry_run]) +
-          ",\"pending\":" + std::to_string(pending_flows) + "}";
-  json += ",\"resets_sent\":" + std::to_string(resets_sent);
-  json += ",\"policies\":[";
-  for (size_t i = 0; i < by_policy.size(); ++i)
-    json += std::string(i ? "," : "") + "{\"policy\":\"" + json_escape(by_policy[i].policy) + "\",\"ALLOW\":" +
-            std::to_string(by_policy[i].by_verdict[allowed]) + ",\"DROP\":" + std::to_string(by_policy[i].by_verdict[denied]) +
-            ",\"DRY_RUN_DENIAL\":" + std::to_string(by_policy[i].by_verdict[dry_run]) + "}";
-  json += "]";
-  json += ",\"dropped\":" + pairs(dropped_by_reason, "reason", "packets");
-  json += ",\"top_denied\":" + pairs(top_denied, "destination", "flows");
-  json += ",\"denial_records\":" + std::to_string(denial_records);
-  json += ",\"aggregated_denials\":" + std::to_string(aggregated);
-  json += ",\"events_lost\":" + std::to_string(events_lost);
-  json += ",\"records_not_written\":" + std::to_string(records_not_written);
-  return json + "}";
+  Json json;
+  json["packets"] = {{"inside", {{"in", rx_packets[0]}, {"out", tx_packets[0]}}},
+                     {"outside", {{"in", rx_packets[1]}, {"out", tx_packets[1]}}}};
+  json["flows"] = {{"allowed", flows_by_verdict[allowed]},
+                   {"denied", flows_by_verdict[denied]},
+                   {"dry_run_denied", flows_by_verdict[dry_run]},
+                   {"pending", pending_flows}};
+  json["resets_sent"] = resets_sent;
+  Json policies = Json::array();
+  for (const auto& row : by_policy)
+    policies.push_back({{"policy", row.policy},
+                        {"ALLOW", row.by_verdict[allowed]},
+                        {"DROP", row.by_verdict[denied]},
+                        {"DRY_RUN_DENIAL", row.by_verdict[dry_run]}});
+  json["policies"] = std::move(policies);
+  json["dropped"] = pairs(dropped_by_reason, "reason", "packets");
+  json["top_denied"] = pairs(top_denied, "destination", "flows");
+  json["denial_records"] = denial_records;
+  json["aggregated_denials"] = aggregated;
+  json["events_lost"] = events_lost;
+  json["records_not_written"] = records_not_written;
+  return json_line(json);
 }
 
 }  // namespace sluice

@@ -1,9 +1,11 @@
 """A policy naming an unknown policy in an attachment is refused whole, by sluicectl validate
 and by sluiced, with "FILE:LINE: FIELD: message" on stderr; the good policies validate."""
 
+import os
 import re
+import subprocess
 
-from conftest import DEMO_POLICY, GOLDEN_POLICY, run_sluicectl, run_sluiced
+from conftest import DEMO_POLICY, GOLDEN_POLICY, RUN_TIMEOUT_S, SLUICECTL, run_sluicectl, run_sluiced
 from pcapgen import frames
 from scenarios import PROD_HOST, TLS_SERVER
 
@@ -38,6 +40,34 @@ def test_validate_rejects_unknown_policy(tmp_path):
     proc = run_sluicectl("validate", _bad_policy(tmp_path))
     assert proc.returncode == 1, proc
     assert BAD_ERROR.search(proc.stderr), proc.stderr
+
+
+WILDCARD_POLICY = """\
+policies { name: "web" access_mode: RESTRICTED enforcement: ENFORCE
+           allowed_domains: "*.co.uk" allowed_domains: "*.com" allowed_domains: "*.example.co.uk" }
+default_policy: "web"
+"""
+
+
+def test_validate_refuses_wildcards_over_public_suffixes(tmp_path):
+    """With Debian's list: *.co.uk and *.com are refused, *.example.co.uk is not."""
+    path = tmp_path / "wild.textproto"
+    path.write_text(WILDCARD_POLICY)
+    proc = run_sluicectl("validate", path)
+    assert proc.returncode == 1, proc
+    assert '"*.co.uk" is over-broad: co.uk is a public suffix' in proc.stderr, proc.stderr
+    assert '"*.com" is over-broad: com is a public suffix' in proc.stderr, proc.stderr
+    assert "example.co.uk" not in proc.stderr, proc.stderr
+
+
+def test_validate_refuses_every_policy_when_the_suffix_list_is_missing(tmp_path):
+    """No list, no judgement of breadth: a refusal naming the list, never a silent pass."""
+    missing = tmp_path / "no_public_suffix_list.dat"
+    env = dict(os.environ, SLUICE_PUBLIC_SUFFIX_LIST=str(missing))
+    proc = subprocess.run([str(SLUICECTL), "validate", str(GOLDEN_POLICY)], capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S, env=env)
+    assert proc.returncode == 1, proc
+    assert f"{missing}: cannot read the public suffix list: No such file or directory" in proc.stderr, proc.stderr
 
 
 def test_sluiced_refuses_unknown_policy(tmp_path):

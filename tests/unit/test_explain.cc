@@ -8,7 +8,7 @@
 #include "cli/explain.h"
 #include "cli/explain_question.h"
 #include "cli/explain_report.h"
-#include "controlplane/records/json_object.h"
+#include "controlplane/records/json.h"
 #include "cli/probe_frames.h"
 #include "dataplane/parse/http_request_parser.h"
 #include "dataplane/parse/packet_parser.h"
@@ -153,16 +153,22 @@ TEST(ProbeFrames, IcmpEchoRequestPerFamily) {
 
 // --- JSON ---------------------------------------------------------------------------------
 
-TEST(JsonObject, KeepsFieldOrderAndEscapes) {
-  std::string json = JsonObject()
-                         .text("name", "a \"b\"\n")
-                         .integer("count", 3)
-                         .boolean("ok", false)
-                         .null("none")
-                         .raw("list", json_string_array({"x", "y"}))
-                         .str();
-  EXPECT_EQ(json, R"({"name":"a \"b\"\n","count":3,"ok":false,"none":null,"list":["x","y"]})");
-  EXPECT_EQ(JsonObject().str(), "{}");
+TEST(JsonLine, KeepsFieldOrderAndEscapes) {
+  Json json;
+  json["name"] = "a \"b\"\n";
+  json["count"] = 3;
+  json["ok"] = false;
+  json["none"] = nullptr;
+  json["list"] = std::vector<std::string>{"x", "y"};
+  EXPECT_EQ(json_line(json), R"({"name":"a \"b\"\n","count":3,"ok":false,"none":null,"list":["x","y"]})");
+  EXPECT_EQ(json_line(Json::object()), "{}");
+}
+
+// A name off the wire may be any bytes: the line is still written, and still valid JSON.
+TEST(JsonLine, BytesThatAreNotUtf8DoNotThrow) {
+  Json json;
+  json["destination"] = std::string("caf\xe9.example");
+  EXPECT_EQ(json_line(json), "{\"destination\":\"caf\xef\xbf\xbd.example\"}");
 }
 
 // --- explain_flow on a compiled policy ----------------------------------------------------

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -23,12 +24,12 @@ using sluice::policy::PolicySet;
 const std::string kFile = "test.textproto";
 
 const PublicSuffixList& test_suffixes() {
-  static const PublicSuffixList list = [] {
-    PublicSuffixList loaded;
-    EXPECT_TRUE(loaded.load(SLUICE_TEST_DATA "/public_suffix_list_small.dat"));
+  static const PublicSuffixList* list = [] {
+    auto* loaded = new PublicSuffixList;  // lives as long as the test binary
+    EXPECT_TRUE(loaded->load(SLUICE_TEST_DATA "/public_suffix_list_small.dat")) << loaded->error();
     return loaded;
   }();
-  return list;
+  return *list;
 }
 
 LoadedPolicy load(const std::string& text) { return load_policy_text(text, kFile, test_suffixes()); }
@@ -309,8 +310,8 @@ default_policy: "web"
                                    {5, "policies[0].allowed_domains[0]", "\"*.com\" is over-broad: com is a public suffix"},
                                    {6, "policies[0].allowed_domains[1]", "over-broad: co.uk is a public suffix"},
                                    {7, "policies[0].allowed_domains[2]", "over-broad: co.uk is a public suffix"},
-                                   {8, "policies[0].allowed_domains[3]",
-                                    "over-broad: every name directly below kawasaki.jp is a public suffix"},
+                                   // "*.kawasaki.jp" makes kawasaki.jp a suffix as well
+                                   {8, "policies[0].allowed_domains[3]", "over-broad: kawasaki.jp is a public suffix"},
                                    // one label is a suffix whether the list names it or not
                                    {9, "policies[0].allowed_domains[4]", "over-broad: nowhere-listed is a public suffix"},
                                    {10, "policies[0].allowed_domains[5]", "over-broad"},
@@ -784,21 +785,23 @@ TEST(PublicSuffixList, RulesWildcardsAndExceptions) {
   EXPECT_FALSE(list.is_public_suffix("example.com"));
   EXPECT_TRUE(list.is_public_suffix("anything.kawasaki.jp"));  // *.kawasaki.jp
   EXPECT_FALSE(list.is_public_suffix("city.kawasaki.jp"));     // !city.kawasaki.jp
-  EXPECT_FALSE(list.is_public_suffix("kawasaki.jp"));
+  EXPECT_TRUE(list.is_public_suffix("kawasaki.jp"));           // a wildcard's parent, as libpsl reads it
   EXPECT_FALSE(list.is_public_suffix("a.b.kawasaki.jp"));
   EXPECT_TRUE(list.is_public_suffix("ck"));
   EXPECT_FALSE(list.is_public_suffix("www.ck"));
-  EXPECT_TRUE(list.is_public_suffix("example-upper.test"));  // lower-cased, rest of the line ignored
-  EXPECT_FALSE(list.is_public_suffix("github.io"));          // private section: not counted
+  EXPECT_FALSE(list.is_public_suffix("github.io"));  // private section: not counted
   EXPECT_TRUE(list.is_public_suffix("unlisted"));
   EXPECT_FALSE(list.is_public_suffix(""));
 }
 
-TEST(PublicSuffixList, MissingFileLeavesSingleLabelRule) {
+TEST(PublicSuffixList, MissingFileIsAnErrorNamingTheFile) {
   PublicSuffixList list;
-  EXPECT_FALSE(list.load(temp_path("no_such_list.dat")));
-  EXPECT_TRUE(list.is_public_suffix("com"));
-  EXPECT_FALSE(list.is_public_suffix("co.uk"));
+  const std::string missing = temp_path("no_such_list.dat");
+  EXPECT_FALSE(list.load(missing));
+  EXPECT_FALSE(list.loaded());
+  EXPECT_EQ(list.path(), missing);
+  EXPECT_NE(list.error().find("No such file or directory"), std::string::npos) << list.error();
+  EXPECT_NE(list.error().find("*.co.uk"), std::string::npos) << list.error();
 }
 
 TEST(PublicSuffixList, ReloadReplacesRules) {
@@ -809,14 +812,60 @@ TEST(PublicSuffixList, ReloadReplacesRules) {
   EXPECT_FALSE(list.is_public_suffix("co.uk"));
 }
 
+// A list that cannot be read refuses every policy, naming the list: it never lets "*.co.uk" pass.
+TEST(PublicSuffixList, MissingListRefusesThePolicy) {
+  PublicSuffixList list;
+  const std::string missing = temp_path("no_such_list.dat");
+  list.load(missing);
+  const LoadedPolicy loaded = load_policy_text(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "*.co.uk"
+}
+default_policy: "web"
+)", kFile, list);
+  ASSERT_FALSE(loaded.ok());
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  EXPECT_EQ(loaded.errors[0].file, missing);
+  EXPECT_NE(loaded.errors[0].message.find("cannot read the public suffix list"), std::string::npos);
+}
+
+TEST(PublicSuffixList, ListPathComesFromTheEnvironment) {
+  ::setenv("SLUICE_PUBLIC_SUFFIX_LIST", "/elsewhere/list.dat", 1);
+  EXPECT_EQ(public_suffix_list_path(), "/elsewhere/list.dat");
+  ::unsetenv("SLUICE_PUBLIC_SUFFIX_LIST");
+  EXPECT_EQ(public_suffix_list_path(), kDefaultPublicSuffixListPath);
+}
+
 // Debian's publicsuffix package is a run-time dependency (scripts/bootstrap.sh, the .deb).
 TEST(PublicSuffixList, InstalledDebianList) {
   PublicSuffixList list;
-  ASSERT_TRUE(list.load()) << kDefaultPublicSuffixListPath << " is not installed";
+  ASSERT_TRUE(list.load(kDefaultPublicSuffixListPath)) << list.error();
   EXPECT_TRUE(list.is_public_suffix("co.uk"));
   EXPECT_TRUE(list.is_public_suffix("com.au"));
   EXPECT_FALSE(list.is_public_suffix("example.com"));
   EXPECT_FALSE(list.is_public_suffix("s3.amazonaws.com"));
+}
+
+// The breadth rule with Debian's own list, as sluiced and sluicectl load it.
+TEST(PublicSuffixList, DebianListRefusesWildcardsOverSuffixes) {
+  PublicSuffixList list;
+  ASSERT_TRUE(list.load(kDefaultPublicSuffixListPath)) << list.error();
+  const LoadedPolicy loaded = load_policy_text(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_domains: "*.co.uk"
+  allowed_domains: "*.com"
+  allowed_domains: "*.example.co.uk"
+}
+default_policy: "web"
+)", kFile, list);
+  expect_errors(loaded.errors, {
+                                   {5, "policies[0].allowed_domains[0]", "over-broad: co.uk is a public suffix"},
+                                   {6, "policies[0].allowed_domains[1]", "over-broad: com is a public suffix"},
+                               });
 }
 
 }  // namespace
