@@ -117,8 +117,10 @@ class Veths:
 
 class Pump:
     """Sends, every 10 ms, the share of `denials_per_s` new denied SYNs and `answers_per_s`
-    DNS queries (their answers follow one tick later, once the query's flow exists) until
-    stopped. Counts what it sent."""
+    DNS queries (their answers follow ANSWER_DELAY_TICKS later, once the query's flow exists)
+    until stopped. Counts what it sent."""
+
+    ANSWER_DELAY_TICKS = 5
 
     TICK_S = 0.01
 
@@ -145,13 +147,14 @@ class Pump:
         inside = self._socket(self.veths.inside_peer)
         outside = self._socket(self.veths.outside_peer)
         started = time.monotonic()
-        answers_due = []
+        answers_due = []  # (tick due, frame)
+        tick = 0
         try:
             while not self._stop.is_set():
-                for frame in answers_due:
-                    outside.send(frame)
+                tick += 1
+                while answers_due and answers_due[0][0] <= tick:
+                    outside.send(answers_due.pop(0)[1])
                     self.answers_sent += 1
-                answers_due = []
                 elapsed = time.monotonic() - started
                 while self.denials_sent < int(elapsed * self.denials_per_s):
                     n = self.denials_sent
@@ -163,11 +166,11 @@ class Pump:
                     query, answer = dns_pair(self._client(n), 10000 + n % 40000, f"h{n}.github.com",
                                              LEARNED_BASE + n)
                     inside.send(query)
-                    answers_due.append(answer)
+                    answers_due.append((tick + self.ANSWER_DELAY_TICKS, answer))
                     queued += 1
                 time.sleep(self.TICK_S)
-            time.sleep(self.TICK_S)
-            for frame in answers_due:
+            time.sleep(self.TICK_S * self.ANSWER_DELAY_TICKS)
+            for _, frame in answers_due:
                 outside.send(frame)
                 self.answers_sent += 1
         except Exception as error:  # reported by stop()
