@@ -72,6 +72,7 @@ bool HealthServer::start(const std::string& address, const std::atomic<bool>& re
 
 void HealthServer::stop() {
   stopping_ = true;
+  if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);  // wakes the serving thread's poll() now
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;

@@ -34,8 +34,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="veths and net_af_pack
 RING_SIZE = 1024
 DENIALS_PER_S = 400
 ANSWERS_PER_S = 300
-ANSWER_BOUND_S = 0.1   # stats, /metrics: liveness, not speed
-EXIT_BOUND_S = 1.0     # SIGTERM to process exit, the shutdown's drain and summary included
+ANSWER_BOUND_S = 0.1   # stats, /metrics, SIGTERM to the summary: liveness, not speed
+EXIT_BOUND_S = 1.5     # SIGTERM to process exit, port and library teardown included
 
 
 def big_policy_text(names):
@@ -124,6 +124,19 @@ eal_args: ["--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "--no-telemetry
         return subprocess.Popen([str(SLUICECTL), "reload", "--socket", str(self.socket)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    def stop_and_time(self):
+        """SIGTERM; returns (seconds until the daemon had stopped: worker joined, every record
+        written, summary printed; seconds until the process ended)."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        stopped = None
+        while self.process.poll() is None:
+            if stopped is None and "; summary" in self.stdout_path.read_text():
+                stopped = time.monotonic() - started
+            time.sleep(0.002)
+        ended = time.monotonic() - started
+        return stopped if stopped is not None else ended, ended
+
     def kill(self):
         if self.process.poll() is None:
             self.process.kill()
@@ -177,8 +190,10 @@ def test_a_100k_domain_reload_under_load_loses_nothing_and_stalls_nothing(rig):
     time.sleep(1.0)
     daemon.write_policy(big)
     reload = daemon.reload_in_background()
+    compile_started = time.monotonic()
     stats_s, scrape_s, rounds = probe_while_compiling(
         daemon, lambda: "policy generation 1" in admin_request(daemon.socket, "stats")[1])
+    compile_s = time.monotonic() - compile_started
     answer, errors = reload.communicate(timeout=60)
     time.sleep(0.5)  # traffic goes on under the new generation
     pump.stop()
@@ -211,20 +226,23 @@ def test_a_100k_domain_reload_under_load_loses_nothing_and_stalls_nothing(rig):
     assert learned > pump.answers_sent / 2
     assert metric(text, "sluice_dns_learned_addresses", policy="restricted") == learned
     assert metric(text, "sluice_policy_generation") == 2
+    print(f"\nreload to 100k domains: {compile_s:.1f} s; during it {rounds} rounds, worst stats "
+          f"{stats_s * 1000:.1f} ms, worst scrape {scrape_s * 1000:.1f} ms; {int(denied)} denied flows, "
+          f"{int(written)} records, {int(learned)} answers learned, {int(early)} early")
 
     # Another big reload, and SIGTERM while it compiles: the daemon stops at once.
     daemon.write_policy(big_policy_text(distinct_names(100_000, "b")))
     reload = daemon.reload_in_background()
     time.sleep(0.5)
     assert "policy generation 2 (a reload is compiling)" in admin_request(daemon.socket, "stats")[1]
-    stopping = time.monotonic()
-    daemon.process.send_signal(signal.SIGTERM)
-    daemon.process.wait(timeout=30)
-    exit_s = time.monotonic() - stopping
+    stop_s, exit_s = daemon.stop_and_time()
     answer, errors = reload.communicate(timeout=10)
 
+    print(f"SIGTERM during a 100k-domain compile: stopped (summary out) after {stop_s * 1000:.0f} ms, "
+          f"process ended after {exit_s * 1000:.0f} ms")
     assert daemon.process.returncode == 0, daemon.describe()
-    assert exit_s < EXIT_BOUND_S, f"SIGTERM took {exit_s:.3f} s to stop sluiced during a compile"
+    assert stop_s < ANSWER_BOUND_S, f"SIGTERM took {stop_s:.3f} s to stop sluiced during a compile"
+    assert exit_s < EXIT_BOUND_S, f"the process took {exit_s:.3f} s to end"
     assert "stopping" in errors, errors
     stderr = daemon.stderr_path.read_text()
     assert "still runs; it is abandoned" in stderr, stderr
@@ -255,10 +273,11 @@ def test_a_newer_reload_supersedes_a_100k_shared_suffix_compile_and_sigterm_does
     _, text = daemon.scrape()
     assert metric(text, "sluice_policy_generation") == 2
 
-    stopping = time.monotonic()
-    daemon.process.send_signal(signal.SIGTERM)
-    daemon.process.wait(timeout=30)
-    exit_s = time.monotonic() - stopping
+    stop_s, exit_s = daemon.stop_and_time()
+    print(f"\nshared suffix: worst stats {stats_s * 1000:.1f} ms, scrape {scrape_s * 1000:.1f} ms over {rounds} "
+          f"rounds; SIGTERM beside the abandoned compile: stopped after {stop_s * 1000:.0f} ms, ended after "
+          f"{exit_s * 1000:.0f} ms")
     assert daemon.process.returncode == 0, daemon.describe()
-    assert exit_s < EXIT_BOUND_S, f"SIGTERM took {exit_s:.3f} s"
+    assert stop_s < ANSWER_BOUND_S, f"SIGTERM took {stop_s:.3f} s to stop sluiced"
+    assert exit_s < EXIT_BOUND_S, f"the process took {exit_s:.3f} s to end"
     assert "still runs; it is abandoned" in daemon.stderr_path.read_text()
