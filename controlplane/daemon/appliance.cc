@@ -25,6 +25,7 @@
 #include "controlplane/daemon/policy_file_watcher.h"
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/daemon/policy_publisher.h"
+#include "controlplane/daemon/reload_coordinator.h"
 #include "controlplane/config/processor_settings.h"
 #include "controlplane/records/run_summary.h"
 #include "dataplane/port/eal.h"
@@ -265,34 +266,23 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     reported_errors = denial_log.write_errors();
     last_error_report = now;
   };
-  auto reload = [&](const std::string& trigger) {
-    std::string result;
-    bool applied = publisher.load_and_publish(result);
-    if (applied) {
-      // Events the old generation produced are on the ring now; format them with it, then let it go.
-      sink.drain(platform.events, publisher.generations());
-      publisher.release_previous();
-      err << "sluiced: reload (" << trigger << "): " << result << std::endl;
-      return "ok\n" + result;
-    }
-    err << "sluiced: reload (" << trigger << ") refused; generation " << publisher.current()->generation
-        << " keeps running:\n" << result << std::flush;
-    return "error\n" + result;
-  };
+  // Reloads compile on a thread of their own; this loop publishes them (reload_coordinator.h).
+  ReloadCoordinator reloads(publisher, [&]() { sink.drain(platform.events, publisher.generations()); }, err);
 
   AdminSocket admin;
   if (!config.admin_socket().empty()) {
-    bool started = admin.start(config.admin_socket(), [&](const std::string& command) -> std::string {
-      if (command == "reload") return reload("sluicectl reload");
+    bool started = admin.start(config.admin_socket(), [&](const std::string& command, AdminSocket::Reply reply) {
+      if (command == "reload") return reloads.request("sluicectl reload", std::move(reply));
       if (command == "stats" || command == "stats json") {
         RunSummary summary = summarize(view.workers, slots.names(), sink);
         summary.title = "sluiced: running; policy generation " + std::to_string(publisher.current()->generation);
-        if (command == "stats json") return "ok\n" + summary.to_json();
+        if (reloads.compiling()) summary.title += " (a reload is compiling)";
+        if (command == "stats json") return reply("ok\n" + summary.to_json());
         std::ostringstream text;
         summary.print(text);
-        return "ok\n" + text.str();
+        return reply("ok\n" + text.str());
       }
-      return "error\nunknown command \"" + command + "\" (reload, stats, stats json)";
+      reply("error\nunknown command \"" + command + "\" (reload, stats, stats json)");
     }, error);
     if (!started) {
       err << "sluiced: " << error << "\n";
@@ -365,9 +355,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     sample_platform();
     if (g_hangup) {
       g_hangup = 0;
-      reload("SIGHUP");
+      reloads.request("SIGHUP");
     }
-    if (watcher.should_reload()) reload("policy file changed");
+    if (watcher.should_reload()) reloads.request("policy file changed");
+    reloads.poll();
+    control.policy_compiling = reloads.compiling();
+    control.policy_reloads_superseded = reloads.superseded();
     admin.poll();
     if (g_stop_signal) {
       stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
@@ -387,6 +380,9 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   control.ready = false;
+  // A compile cannot be interrupted: the stop does not wait for it (see the end of this function).
+  bool compile_left_running = reloads.leave_running_compile();
+  admin.poll();  // waiters of that reload learn that it was not applied
   shared.stop.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
   sink.drain(platform.events, publisher.generations());
@@ -414,6 +410,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   summary.print(out);
   if (denial_log.write_errors()) err << "sluiced: denial log write errors: " << denial_log.last_error() << "\n";
   out.flush();
+  if (compile_left_running) end_process_beside_compile(0, out, err);
   return 0;
 }
 

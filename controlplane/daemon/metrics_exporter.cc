@@ -225,6 +225,10 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
         double(view.control->policy_reloads.load()));
     one(counter, "sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).",
         double(view.control->policy_reload_failures.load()));
+    one(counter, "sluice_policy_reloads_superseded_total", "Reloads whose compile a newer request overtook (result discarded).",
+        double(view.control->policy_reloads_superseded.load()));
+    one(gauge, "sluice_policy_compiling", "1 while a reload's compile runs on the compile thread.",
+        view.control->policy_compiling.load() ? 1.0 : 0.0);
     one(gauge, "sluice_policy_last_reload_timestamp_seconds", "Unix time of the last applied policy (start included).",
         double(view.control->last_reload_unix_ms.load()) / 1000.0);
     one(gauge, "sluice_policy_compile_seconds", "Compile time of the running policy.",
@@ -257,7 +261,14 @@ MetricsExporter::~MetricsExporter() = default;
 
 bool MetricsExporter::start(const std::string& address, const MetricsView& view, std::string& error) {
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address, 1);
+    // civetweb serves one connection a thread and waits on a silent one until its request
+    // timeout: several threads and a short timeout, so that idle or slow clients cannot hold
+    // a scrape (one thread and no timeout let one idle connection block /metrics for 12 s).
+    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", address,
+        "num_threads", std::to_string(kServerThreads),
+        "request_timeout_ms", std::to_string(kRequestTimeoutMs),
+        "enable_keep_alive", "no"});
   } catch (const std::exception& e) {
     error = "metrics address " + address + ": " + e.what();
     return false;

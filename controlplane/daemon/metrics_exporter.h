@@ -40,6 +40,8 @@ struct ControlCounters {
   std::atomic<uint32_t> worker_busy_permille{0};       // busy cycles / cycles over the last second
   std::atomic<uint64_t> policy_reload_failures{0};
   std::atomic<uint64_t> policy_reloads{0};
+  std::atomic<uint64_t> policy_reloads_superseded{0};  // discarded compiles a newer request overtook
+  std::atomic<bool> policy_compiling{false};            // a reload's compile thread runs
   std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never
   std::atomic<uint64_t> last_compile_us{0};
   std::atomic<bool> ready{false};                 // policy loaded and every worker polling
@@ -57,6 +59,11 @@ class MetricsCollector;
 
 class MetricsExporter {
  public:
+  // Connections served at once, and how long one may take to send its request: an idle
+  // connection holds one server thread at most this long.
+  static constexpr int kServerThreads = 8;
+  static constexpr int kRequestTimeoutMs = 2000;
+
   MetricsExporter();
   ~MetricsExporter();
   // "127.0.0.1:9617" or "[::1]:9617". Returns false with `error` when the address cannot be bound.

@@ -1,9 +1,11 @@
-// Owns the running policy generation. Control thread only: loads, validates and compiles a
-// policy off the worker path, publishes it through WorkerShared::policy in one atomic store,
-// waits until every worker passed a quiescent state (rte_rcu_qsbr), and only then lets the old
-// generation go. A refused policy changes nothing.
+// Owns the running policy generation. Preparing a policy (load, validate, compile) touches no
+// published state and may run on any thread, the compile thread of ReloadCoordinator included;
+// publishing is control-thread only: one atomic store through WorkerShared::policy, a wait until
+// every worker passed a quiescent state (rte_rcu_qsbr), and only then may the old generation go.
+// A refused policy changes nothing.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -15,16 +17,37 @@
 
 namespace sluice {
 
+// A policy loaded, validated and compiled but not published. Made by prepare(), consumed by
+// publish() or discard().
+struct PreparedPolicy {
+  std::unique_ptr<CompiledPolicy> policy;  // null: refused; `errors` says why
+  std::string errors;                      // FILE:LINE: FIELD: message lines, or the compile error
+  double compile_seconds = 0;
+  size_t databases = 0;                    // policies with domain patterns
+  size_t databases_from_cache = 0;
+  uint64_t cache_hits = 0, cache_misses = 0;
+};
+
 class PolicyPublisher {
  public:
   // `hyperscan_cache_dir`: "" compiles every time.
   PolicyPublisher(std::string policy_path, WorkerShared& shared, unsigned worker_count, PolicySlots& slots,
                   ControlCounters& counters, const std::string& hyperscan_cache_dir = "");
 
-  // Loads, validates, compiles and publishes the policy file. On success `message` says the new
-  // generation; on failure it holds every error (FILE:LINE: FIELD: message), the running
-  // generation stays and the failure is counted (after the first load).
-  bool load_and_publish(std::string& message);
+  // Any thread, several at once: loads, validates and compiles the policy file as it is now.
+  // Reads only what the constructor set (and PolicySlots, which locks).
+  PreparedPolicy prepare() const;
+
+  // Control thread. Publishes `prepared` as the next generation; on success `message` says the
+  // new generation; on failure it holds every error, the running generation stays and the
+  // failure is counted (after the first load).
+  bool publish(PreparedPolicy prepared, std::string& message);
+  // Control thread. A prepared policy that will never be published (a newer reload superseded
+  // it): only its cache lookups are counted.
+  void discard(PreparedPolicy prepared);
+
+  // prepare() and publish() in one, on the calling thread (the first load, tests).
+  bool load_and_publish(std::string& message) { return publish(prepare(), message); }
 
   // After a publish the previous generation stays readable until the caller has drained the
   // events it produced; then it is released here.
@@ -35,16 +58,24 @@ class PolicyPublisher {
   const std::string& path() const { return policy_path_; }
 
  private:
+  void count_cache_lookups(const PreparedPolicy& prepared);
+
+  // Set by the constructor, read by prepare() on any thread.
   std::string policy_path_;
-  WorkerShared& shared_;
   unsigned worker_count_;
   PolicySlots& slots_;
-  ControlCounters& counters_;
   PublicSuffixList suffixes_;
+  std::string hyperscan_cache_dir_;
+  // Every compile gets its own number, so the DPDK tables of compiles that overlap (an abandoned
+  // one still running beside its successor) never share a name. Any thread.
+  mutable std::atomic<uint64_t> next_compile_{1};
+
+  // Control thread only.
+  WorkerShared& shared_;
+  ControlCounters& counters_;
   std::unique_ptr<CompiledPolicy> current_;
   std::unique_ptr<CompiledPolicy> previous_;
   uint64_t next_generation_ = 1;
-  std::unique_ptr<HyperscanCache> cache_;
 };
 
 }  // namespace sluice
