@@ -1,12 +1,18 @@
 #include "controlplane/config/config_loader.h"
 
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <rte_config.h>
 
 #include <algorithm>
 #include <charconv>
 #include <climits>
 #include <map>
+#include <optional>
+#include <type_traits>
 
+#include "controlplane/config/cli_args.h"
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/file_text.h"
 #include "controlplane/policy/policy_validator.h"
@@ -30,9 +36,83 @@ constexpr uint64_t kDefaultDenialLogMaxBytes = 64ull << 20;
 constexpr uint32_t kDefaultDenialLogMaxAgeSeconds = 3600;
 constexpr uint32_t kDefaultDenialLogKeepFiles = 10;
 constexpr uint32_t kDefaultAggregationWindowMs = 10000;
-constexpr uint32_t kMinDenialRingSize = 64;
-constexpr uint32_t kMinMessageBound = 512;  // no ClientHello or request head is shorter
-constexpr uint32_t kMaxMessageBound = 65535;
+constexpr size_t kMaxUnixSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+
+// Every numeric field and its range (docs/OPERATIONS.md has the same table, with the reasons).
+// Memory bounds are per worker unless said.
+constexpr NumericBound kNumericBounds[] = {
+    {"worker_lcores", 1, RTE_MAX_LCORE - 1, false,
+     "lcore 0 runs the control thread; workers need other lcores this DPDK build knows"},
+    {"flow_capacity", 1, 1u << 24, false, "each flow costs ~170 bytes of DPDK memory, reserved at start"},
+    {"exit_on_idle_ms", 0, 86'400'000, false, "a day"},
+    {"mbuf_count", 4095, (1u << 22) - 1, false,
+     "2 ports × 1024 receive descriptors are filled at start; each buffer is ~2.3 KiB of DPDK memory"},
+    {"denial_ring_size", 64, 1u << 20, true, "an rte_ring; a burst of denials must fit"},
+    {"denial_log.max_bytes", 4096, 1ull << 40, false},
+    {"denial_log.max_age_seconds", 1, 2'592'000, false, "30 days"},
+    {"denial_log.keep_files", 1, 1000, false, "every rotation renames each kept file"},
+    {"denial_log.aggregation_window_ms", 0, 3'600'000, false, "an hour"},
+    {"flow_timeouts.tcp_handshake_seconds", 1, 604'800, false, "7 days"},
+    {"flow_timeouts.tcp_established_seconds", 1, 604'800, false, "7 days"},
+    {"flow_timeouts.tcp_closing_seconds", 1, 604'800, false, "7 days"},
+    {"flow_timeouts.tcp_closed_seconds", 1, 604'800, false, "7 days"},
+    {"flow_timeouts.udp_seconds", 1, 604'800, false, "7 days"},
+    {"flow_timeouts.other_seconds", 1, 604'800, false, "7 days"},
+    {"inspection.tls_max_client_hello_bytes", 512, 65535, false, "no ClientHello is shorter; a TLS record is at most 64 KiB"},
+    {"inspection.http_max_head_bytes", 512, 65535, false, "no request head worth judging is shorter"},
+    {"inspection.reassembly_slots", 1, 65536, false, "each slot reserves max(tls_max_client_hello_bytes, http_max_head_bytes)"},
+    {"inspection.fragment_slots", 1, 1u << 20, false, "rounded up to a power of two, 64 bytes each, allocated at start"},
+    {"inspection.fragment_lifetime_seconds", 1, 600, false},
+    {"inspection.deny_replies_per_second", 1, 10'000'000, false},
+    {"dns_learning.min_ttl_seconds", 0, 604'800, false, "7 days"},
+    {"dns_learning.max_ttl_seconds", 1, 604'800, false, "0 would expire every learned address at once"},
+    {"dns_learning.grace_seconds", 0, 86'400, false, "a day"},
+    {"dns_learning.max_entries", 1, 1u << 22, false},
+    {"dns_learning.ring_size", 64, 1u << 20, true, "an rte_ring; a burst of answers must fit"},
+};
+
+constexpr OverrideFlag kOverrideFlags[] = {
+    {"--policy", "policy_path"},
+    {"--inside", "ports[INSIDE].device"},
+    {"--outside", "ports[OUTSIDE].device"},
+    {"--log-dir", "log_dir"},
+    {"--flow-log", "flow_log_path"},
+    {"--metrics-address", "metrics_address"},
+    {"--exit-on-idle-ms", "exit_on_idle_ms"},
+    {"--appliance-name", "appliance_name"},
+    {"--admin-socket", "admin_socket"},
+    {"--health-address", "health_address"},
+    {"--denial-aggregation-ms", "denial_log.aggregation_window_ms"},
+};
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// The message that holds the last part of a dotted `path`, and that part's descriptor.
+template <typename MessageT>
+std::pair<MessageT*, const FieldDescriptor*> resolve(MessageT& root, std::string_view path) {
+  MessageT* message = &root;
+  while (true) {
+    const size_t dot = path.find('.');
+    const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(std::string(path.substr(0, dot)));
+    if (!field || dot == std::string_view::npos) return {message, field};
+    if constexpr (std::is_const_v<MessageT>) message = &message->GetReflection()->GetMessage(*message, field);
+    else message = message->GetReflection()->MutableMessage(message, field);
+    path.remove_prefix(dot + 1);
+  }
+}
+
+uint64_t numeric_value(const Message& message, const FieldDescriptor* field, int index) {
+  const auto* reflection = message.GetReflection();
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return index < 0 ? reflection->GetUInt32(message, field) : reflection->GetRepeatedUInt32(message, field, index);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return index < 0 ? reflection->GetUInt64(message, field) : reflection->GetRepeatedUInt64(message, field, index);
+    default:
+      return 0;  // the table names unsigned fields only (a unit test checks)
+  }
+}
 
 std::string indexed(const std::string& name, int index) { return name + "[" + std::to_string(index) + "]"; }
 
@@ -70,36 +150,99 @@ std::string metrics_address_problem(const std::string& address) {
   return "";
 }
 
+// What is wrong with the health address, or "": the metrics rules, and an IP address, since the
+// health server binds without resolving names ("localhost:9618" passed the check and then
+// failed at start).
+std::string health_address_problem(const std::string& address) {
+  if (std::string problem = metrics_address_problem(address); !problem.empty()) return problem;
+  const std::string host = address.starts_with("[") ? "" : address.substr(0, address.rfind(':'));
+  if (!host.empty() && !parse_ip(host))
+    return "\"" + host + "\" is not an IP address (the health server does not resolve names), as in 127.0.0.1:9618";
+  return "";
+}
+
 class ConfigValidator {
  public:
-  ConfigValidator(const std::string& file, const FieldLocator& locator) : file_(file), locator_(locator) {}
+  // `overridden`: field path → the command-line flag its value came from.
+  ConfigValidator(const std::string& file, const FieldLocator& locator, const std::map<std::string, std::string>& overridden)
+      : file_(file), locator_(locator), overridden_(overridden) {}
 
-  PolicyErrors run(const ApplianceConfig& config) {
+  // The config as written (and overridden), before defaults: what must be there, and the text
+  // values (addresses, paths).
+  void check_written(const ApplianceConfig& config) {
     check_ports(config);
     check_worker_lcores(config);
-    check_denial_ring_size(config);
-    check_inspection(config);
-    check_dns_learning(config);
     if (config.has_metrics_address() && !config.metrics_address().empty()) {
       if (std::string problem = metrics_address_problem(config.metrics_address()); !problem.empty()) {
         add("metrics_address", problem);
       }
     }
-    // The same HOST:PORT rules as the metrics address.
     if (config.has_health_address() && !config.health_address().empty()) {
-      if (std::string problem = metrics_address_problem(config.health_address()); !problem.empty()) {
+      if (std::string problem = health_address_problem(config.health_address()); !problem.empty()) {
         add("health_address", problem);
       }
     }
-    if (config.has_admin_socket() && !config.admin_socket().empty() && config.admin_socket().front() != '/')
-      add("admin_socket", "must be an absolute path, got \"" + config.admin_socket() + "\"");
+    if (config.has_admin_socket() && !config.admin_socket().empty()) {
+      if (config.admin_socket().front() != '/')
+        add("admin_socket", "must be an absolute path, got \"" + config.admin_socket() + "\"");
+      else if (config.admin_socket().size() > kMaxUnixSocketPath)
+        add("admin_socket", "is " + std::to_string(config.admin_socket().size()) + " bytes long; a Unix socket path has at most " +
+                                std::to_string(kMaxUnixSocketPath));
+    }
+  }
+
+  // Every number as sluiced will use it (after defaults), against config_numeric_bounds().
+  void check_bounds(const ApplianceConfig& config) {
+    for (const NumericBound& bound : kNumericBounds) {
+      auto [message, field] = resolve(static_cast<const Message&>(config), bound.field);
+      if (!field) continue;
+      if (field->is_repeated()) {
+        const int size = message->GetReflection()->FieldSize(*message, field);
+        for (int i = 0; i < size; ++i) check_bound(bound, indexed(std::string(bound.field), i), numeric_value(*message, field, i));
+      } else {
+        check_bound(bound, std::string(bound.field), numeric_value(*message, field, -1));
+      }
+    }
+    const auto& learning = config.dns_learning();
+    if (learning.max_ttl_seconds() > 0 && learning.min_ttl_seconds() > learning.max_ttl_seconds())
+      add("dns_learning.min_ttl_seconds", std::to_string(learning.min_ttl_seconds()) + " is above max_ttl_seconds " +
+                                              std::to_string(learning.max_ttl_seconds()));
+    const auto& inspection = config.inspection();
+    const uint64_t slot_bytes = std::max(inspection.tls_max_client_hello_bytes(), inspection.http_max_head_bytes());
+    const uint64_t reserved = uint64_t(inspection.reassembly_slots()) * slot_bytes;
+    if (inspection.reassembly_slots() <= 65536 && reserved > kMaxReassemblyBytes)
+      add("inspection.reassembly_slots",
+          std::to_string(inspection.reassembly_slots()) + " slots of " + std::to_string(slot_bytes) + " bytes reserve " +
+              std::to_string(reserved >> 20) + " MiB, above the maximum of " + std::to_string(kMaxReassemblyBytes >> 20) +
+              " MiB; lower the slots or the message bounds");
+  }
+
+  PolicyErrors finish() {
     sort_in_file_order(errors_);
+    errors_.insert(errors_.end(), command_line_errors_.begin(), command_line_errors_.end());
     return std::move(errors_);
   }
 
  private:
   void add(const std::string& field, std::string message) {
+    if (auto it = overridden_.find(field); it != overridden_.end()) {
+      command_line_errors_.push_back({kCommandLine, 0, it->second, std::move(message)});
+      return;
+    }
     errors_.push_back({file_, locator_.line_of(field), field, std::move(message)});
+  }
+
+  void check_bound(const NumericBound& bound, const std::string& field, uint64_t value) {
+    std::string problem;
+    if (bound.power_of_two && (value & (value - 1)) != 0)
+      problem = std::to_string(value) + " is not a power of two";
+    else if (value < bound.min)
+      problem = std::to_string(value) + " is below the minimum of " + std::to_string(bound.min);
+    else if (value > bound.max)
+      problem = std::to_string(value) + " is above the maximum of " + std::to_string(bound.max);
+    if (problem.empty()) return;
+    if (!bound.why.empty()) problem += " (" + std::string(bound.why) + ")";
+    add(field, std::move(problem));
   }
 
   void check_ports(const ApplianceConfig& config) {
@@ -130,57 +273,63 @@ class ConfigValidator {
     for (int i = 0; i < config.worker_lcores_size(); ++i) {
       const uint32_t lcore = config.worker_lcores(i);
       const std::string field = indexed("worker_lcores", i);
-      if (lcore == 0) {
-        add(field, "lcore 0 runs the control thread; workers need other lcores");
-      } else if (const auto [it, inserted] = first_index.try_emplace(lcore, i); !inserted) {
+      if (lcore == 0) continue;  // out of bounds: check_bounds says so
+      if (const auto [it, inserted] = first_index.try_emplace(lcore, i); !inserted) {
         add(field, "duplicate lcore " + std::to_string(lcore) + ", first at " +
                        describe_location(locator_, indexed("worker_lcores", it->second)));
       }
     }
   }
 
-  void check_denial_ring_size(const ApplianceConfig& config) {
-    const uint32_t size = config.denial_ring_size();
-    if (size == 0) return;  // unset: the default applies
-    // rte_ring needs a power of two; below 64 a burst of denials would overflow it at once.
-    if ((size & (size - 1)) != 0) {
-      add("denial_ring_size", std::to_string(size) + " is not a power of two");
-    } else if (size < kMinDenialRingSize) {
-      add("denial_ring_size", std::to_string(size) + " is below the minimum of " + std::to_string(kMinDenialRingSize));
-    }
-  }
-
-  void check_inspection(const ApplianceConfig& config) {
-    const auto& inspection = config.inspection();
-    auto check_bound = [&](const char* field, uint32_t value) {
-      if (value != 0 && (value < kMinMessageBound || value > kMaxMessageBound))
-        add(std::string("inspection.") + field, std::to_string(value) + " is outside " + std::to_string(kMinMessageBound) +
-                                                   "–" + std::to_string(kMaxMessageBound));
-    };
-    check_bound("tls_max_client_hello_bytes", inspection.tls_max_client_hello_bytes());
-    check_bound("http_max_head_bytes", inspection.http_max_head_bytes());
-  }
-
-  void check_dns_learning(const ApplianceConfig& config) {
-    const auto& learning = config.dns_learning();
-    if (learning.has_max_ttl_seconds() && learning.max_ttl_seconds() == 0)
-      add("dns_learning.max_ttl_seconds", "0 would expire every learned address at once");
-    if (learning.has_min_ttl_seconds() && learning.has_max_ttl_seconds() &&
-        learning.min_ttl_seconds() > learning.max_ttl_seconds())
-      add("dns_learning.min_ttl_seconds", std::to_string(learning.min_ttl_seconds()) + " is above max_ttl_seconds " +
-                                              std::to_string(learning.max_ttl_seconds()));
-    const uint32_t ring = learning.ring_size();
-    if (ring != 0 && ((ring & (ring - 1)) != 0 || ring < kMinDenialRingSize))
-      add("dns_learning.ring_size", std::to_string(ring) + " is not a power of two of at least " +
-                                        std::to_string(kMinDenialRingSize));
-  }
-
   const std::string& file_;
   const FieldLocator& locator_;
+  const std::map<std::string, std::string>& overridden_;
   PolicyErrors errors_;
+  PolicyErrors command_line_errors_;  // after the file's, in the order of the flags
 };
 
+// Puts the command-line values into `config`; records which field each set. A value that is
+// not a number where one is needed is an error of its flag.
+void apply_overrides(const ConfigOverrides& overrides, ApplianceConfig& config,
+                     std::map<std::string, std::string>& overridden, PolicyErrors& errors) {
+  for (const ConfigOverride& override : overrides) {
+    const auto known = std::find_if(std::begin(kOverrideFlags), std::end(kOverrideFlags),
+                                    [&](const OverrideFlag& flag) { return flag.flag == override.flag; });
+    if (known == std::end(kOverrideFlags)) {
+      errors.push_back({kCommandLine, 0, override.flag, "is not a config flag"});
+      continue;
+    }
+    const std::string_view field = known->field;
+    if (field.starts_with("ports[")) {
+      const config::PortRole role = field.starts_with("ports[INSIDE]") ? config::INSIDE : config::OUTSIDE;
+      for (int i = 0; i < config.ports_size(); ++i) {
+        if (config.ports(i).role() != role) continue;
+        config.mutable_ports(i)->set_device(override.value);
+        overridden[indexed("ports", i) + ".device"] = override.flag;
+      }
+      continue;
+    }
+    auto [message, descriptor] = resolve(static_cast<Message&>(config), field);
+    const auto* reflection = message->GetReflection();
+    if (descriptor->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      reflection->SetString(message, descriptor, override.value);
+    } else {
+      const std::optional<uint32_t> number = parse_uint32(override.value);
+      if (!number) {
+        errors.push_back({kCommandLine, 0, override.flag,
+                          "needs a whole number of milliseconds, got \"" + override.value + "\""});
+        continue;
+      }
+      reflection->SetUInt32(message, descriptor, *number);
+    }
+    overridden[std::string(field)] = override.flag;
+  }
+}
+
 }  // namespace
+
+std::span<const NumericBound> config_numeric_bounds() { return kNumericBounds; }
+std::span<const OverrideFlag> config_override_flags() { return kOverrideFlags; }
 
 void apply_config_defaults(ApplianceConfig& config) {
   if (config.appliance_name().empty()) {
@@ -226,20 +375,28 @@ void apply_config_defaults(ApplianceConfig& config) {
   if (learning->ring_size() == 0) learning->set_ring_size(4096);
 }
 
-LoadedConfig load_config_text(const std::string& text, const std::string& display_name) {
+LoadedConfig load_config_text(const std::string& text, const std::string& display_name,
+                              const ConfigOverrides& overrides) {
   LoadedConfig result;
   FieldLocator locator;
   if (!locator.parse_text(text, display_name, result.config, result.errors)) return result;
-  result.errors = ConfigValidator(display_name, locator).run(result.config);
+  std::map<std::string, std::string> overridden;
+  PolicyErrors flag_errors;
+  apply_overrides(overrides, result.config, overridden, flag_errors);
+  ConfigValidator validator(display_name, locator, overridden);
+  validator.check_written(result.config);
   apply_config_defaults(result.config);
+  validator.check_bounds(result.config);
+  result.errors = validator.finish();
+  result.errors.insert(result.errors.end(), flag_errors.begin(), flag_errors.end());
   return result;
 }
 
-LoadedConfig load_config_file(const std::string& path) {
+LoadedConfig load_config_file(const std::string& path, const ConfigOverrides& overrides) {
   std::string contents;
   LoadedConfig unread;
   if (!read_file(path, contents, unread.errors)) return unread;
-  return load_config_text(contents, path);
+  return load_config_text(contents, path, overrides);
 }
 
 }  // namespace sluice

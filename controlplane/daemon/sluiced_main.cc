@@ -13,7 +13,8 @@ Runs the Sluice egress firewall. Without --config it runs its embedded default: 
 ports (the inside port reads configs/demo/demo.pcap), the demo policy, no NIC and no hugepages;
 it exits when the input is consumed and prints a summary.
 
-options (each overrides the config):
+options (each overrides its config field and is checked like it: a bad value is refused with
+"command line: --flag: message" and exit code 2):
   --config FILE             appliance config (text protobuf, proto/config.proto)
   --policy FILE             policy set (*.textproto, or binary *.pb / *.binpb)
   --inside DEVICE           EAL device of the inside port, e.g. net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap
@@ -42,18 +43,7 @@ int usage_error(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace sluice;
   std::string config_path;
-  struct Override {
-    const char* flag;
-    std::string value;
-    bool given = false;
-  };
-  Override policy{"--policy", "", false}, inside{"--inside", "", false}, outside{"--outside", "", false},
-      log_dir{"--log-dir", "", false}, flow_log{"--flow-log", "", false}, metrics{"--metrics-address", "", false},
-      idle{"--exit-on-idle-ms", "", false}, name{"--appliance-name", "", false},
-      admin{"--admin-socket", "", false}, health{"--health-address", "", false},
-      aggregation{"--denial-aggregation-ms", "", false};
-  Override* overrides[] = {&policy, &inside, &outside, &log_dir, &flow_log, &metrics, &idle, &name, &admin, &health,
-                           &aggregation};
+  ConfigOverrides overrides;  // validated with the config, by the same checks
 
   for (ArgCursor args(argc, argv, 1); !args.done(); args.next()) {
     if (args.current() == "--help" || args.current() == "-h") {
@@ -67,11 +57,10 @@ int main(int argc, char** argv) {
       config_path = value;
       continue;
     }
-    for (auto* override : overrides) {
-      if (args.take(override->flag, value, missing)) {
-        if (missing) return usage_error(std::string(override->flag) + " needs a value");
-        override->value = value;
-        override->given = true;
+    for (const OverrideFlag& flag : config_override_flags()) {
+      if (args.take(flag.flag, value, missing)) {
+        if (missing) return usage_error(std::string(flag.flag) + " needs a value");
+        overrides.push_back({std::string(flag.flag), value});
         matched = true;
         break;
       }
@@ -79,35 +68,13 @@ int main(int argc, char** argv) {
     if (!matched) return usage_error("unknown argument \"" + std::string(args.current()) + "\"");
   }
 
-  LoadedConfig loaded = config_path.empty() ? load_config_text(embedded_default_config_text(), "<embedded default>")
-                                            : load_config_file(config_path);
+  LoadedConfig loaded = config_path.empty()
+                            ? load_config_text(embedded_default_config_text(), "<embedded default>", overrides)
+                            : load_config_file(config_path, overrides);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) std::cerr << error.to_string() << "\n";
     std::cerr << "sluiced: config refused\n";
     return 2;
   }
-  auto& config = loaded.config;
-  if (policy.given) config.set_policy_path(policy.value);
-  if (log_dir.given) config.set_log_dir(log_dir.value);
-  if (flow_log.given) config.set_flow_log_path(flow_log.value);
-  if (metrics.given) config.set_metrics_address(metrics.value);
-  if (name.given) config.set_appliance_name(name.value);
-  if (admin.given) config.set_admin_socket(admin.value);
-  if (aggregation.given) {
-    auto value = parse_uint32(aggregation.value);
-    if (!value)
-      return usage_error("--denial-aggregation-ms needs a whole number of milliseconds, got \"" + aggregation.value + "\"");
-    config.mutable_denial_log()->set_aggregation_window_ms(*value);
-  }
-  if (health.given) config.set_health_address(health.value);
-  if (idle.given) {
-    auto value = parse_uint32(idle.value);
-    if (!value) return usage_error("--exit-on-idle-ms needs a whole number of milliseconds, got \"" + idle.value + "\"");
-    config.set_exit_on_idle_ms(*value);
-  }
-  for (auto& port : *config.mutable_ports()) {
-    if (port.role() == config::INSIDE && inside.given) port.set_device(inside.value);
-    if (port.role() == config::OUTSIDE && outside.given) port.set_device(outside.value);
-  }
-  return run_appliance(config, std::cout, std::cerr);
+  return run_appliance(loaded.config, std::cout, std::cerr);
 }

@@ -15,10 +15,12 @@ bool DenialLog::open(const DenialLogOptions& options, LatencyHistogram* latency,
   json_path_ = json_path.string();
   proto_path_ = json_path.replace_extension(".pb").string();
   if (latency) {
-    double tsc_hz = static_cast<double>(rte_get_tsc_hz());
-    json_.on_written([latency, tsc_hz](uint64_t stamp) {
+    // The TSC rate is read when a record is written, not here: the log opens before the EAL
+    // (which measures the rate) starts, and a rate of 0 made every latency infinite.
+    json_.on_written([latency](uint64_t stamp) {
       uint64_t now = rte_rdtsc();
-      latency->observe(now > stamp ? double(now - stamp) / tsc_hz : 0.0);
+      auto tsc_hz = static_cast<double>(rte_get_tsc_hz());
+      latency->observe(now > stamp && tsc_hz > 0 ? double(now - stamp) / tsc_hz : 0.0);
     });
   }
   return open_files(error);

@@ -1,6 +1,5 @@
 #include "controlplane/records/flow_event_sink.h"
 
-#include <algorithm>
 #include <chrono>
 
 #include <rte_ring.h>
@@ -35,7 +34,7 @@ void FlowEventSink::handle(const FlowEvent& event, const CompiledPolicy& policy)
   if (denied) {
     ++denied_flows_;
     std::string destination = destination_of(event);
-    ++denied_destinations_[destination];
+    denied_destinations_.count(destination);
     RecordNames names = names_of(event, policy);
     if (aggregator_.admit(event, names, destination, now_ms())) write_denial(event, names, 1);
   }
@@ -57,13 +56,6 @@ void FlowEventSink::close_windows(bool all) {
 void FlowEventSink::poll() {
   if (options_.denials) options_.denials->poll();
   if (options_.flows) options_.flows->poll();
-}
-
-std::vector<std::pair<std::string, uint64_t>> FlowEventSink::top_denied(size_t count) const {
-  std::vector<std::pair<std::string, uint64_t>> ranked(denied_destinations_.begin(), denied_destinations_.end());
-  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (ranked.size() > count) ranked.resize(count);
-  return ranked;
 }
 
 }  // namespace sluice

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "controlplane/records/denial_log.h"
 #include "controlplane/records/flow_event_json.h"
 #include "controlplane/records/record_file_writer.h"
+#include "controlplane/records/top_denied_destinations.h"
 
 struct rte_ring;
 
@@ -51,8 +51,11 @@ class FlowEventSink {
   uint64_t denied_flows() const { return denied_flows_; }
   uint64_t denial_records() const { return denial_records_; }  // handed to the denial log
   uint64_t aggregated_denials() const { return aggregator_.suppressed(); }
-  // The most denied destinations, most first (ties by name).
-  std::vector<std::pair<std::string, uint64_t>> top_denied(size_t count) const;
+  // The most denied destinations, most first (ties by name), in fixed memory: exact for names
+  // that were always among the most denied, otherwise low by at most denied_flows() / 4096
+  // (top_denied_destinations.h says why).
+  std::vector<std::pair<std::string, uint64_t>> top_denied(size_t count) const { return denied_destinations_.top(count); }
+  const TopDeniedDestinations& denied_destinations() const { return denied_destinations_; }
 
  private:
   void write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count);
@@ -62,7 +65,7 @@ class FlowEventSink {
   EventClock clock_;
   uint64_t denied_flows_ = 0;
   uint64_t denial_records_ = 0;
-  std::map<std::string, uint64_t> denied_destinations_;
+  TopDeniedDestinations denied_destinations_;
 };
 
 }  // namespace sluice

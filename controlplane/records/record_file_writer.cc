@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -22,20 +23,71 @@ void put_varint(std::string& out, uint64_t value) {
   out.push_back(static_cast<char>(value));
 }
 
-// The length of the whole records at the start of `data` (the rest is a torn tail).
-size_t whole_records(const std::string& data, RecordFraming framing) {
-  if (framing == RecordFraming::lines) {
-    auto last_newline = data.rfind('\n');
-    return last_newline == std::string::npos ? 0 : last_newline + 1;
+// Repair reads through one fixed buffer, however large the file: memory stays constant.
+constexpr size_t kRepairChunk = 1 << 20;
+
+// True when [from, to) is one hole of a sparse file: it reads as zeros and holds no data.
+bool is_hole(int fd, uint64_t from, uint64_t to) {
+  off_t data = lseek(fd, static_cast<off_t>(from), SEEK_DATA);
+  if (data < 0) return errno == ENXIO;  // no data at or after `from` (EINVAL: no hole support)
+  return static_cast<uint64_t>(data) >= to;
+}
+
+// JSON lines: everything after the last newline is torn. Reads backwards from the end, a chunk
+// at a time, so a huge file costs one chunk of memory and a read of its last line only. Holes
+// (zeros, no newline) are skipped without reading.
+uint64_t whole_lines(int fd, uint64_t size, std::string& buffer) {
+  uint64_t end = size;
+  while (end > 0) {
+    uint64_t begin = end > kRepairChunk ? end - kRepairChunk : 0;
+    if (!is_hole(fd, begin, end)) {
+      size_t length = static_cast<size_t>(end - begin);
+      buffer.resize(length);
+      ssize_t got = pread(fd, buffer.data(), length, static_cast<off_t>(begin));
+      if (got != static_cast<ssize_t>(length)) return size;  // unreadable: leave the file alone
+      auto newline = buffer.rfind('\n');
+      if (newline != std::string::npos) return begin + newline + 1;
+    }
+    end = begin;
   }
-  size_t at = 0, whole = 0;
-  while (at < data.size()) {
-    uint64_t length = 0;
+  return 0;  // no newline at all: the whole file is one torn record
+}
+
+// Length-delimited records: each record's length is known only from the one before it, so the
+// scan walks forward from the start, reading the varints through a fixed window (records longer
+// than the window are skipped by offset, not read). Time grows with the number of records,
+// memory does not. A hole at a record boundary is a run of zero bytes, each a whole record of
+// length 0 (as protobuf's parseDelimitedFrom reads it), so it is stepped over without reading.
+uint64_t whole_length_delimited(int fd, uint64_t size, std::string& buffer) {
+  uint64_t window_begin = 0, window_end = 0;  // file range held in buffer
+  auto byte_at = [&](uint64_t offset, uint8_t& byte) {
+    if (offset < window_begin || offset >= window_end) {
+      size_t length = static_cast<size_t>(std::min<uint64_t>(kRepairChunk, size - offset));
+      buffer.resize(length);
+      ssize_t got = pread(fd, buffer.data(), length, static_cast<off_t>(offset));
+      if (got <= 0) return false;
+      window_begin = offset;
+      window_end = offset + static_cast<uint64_t>(got);
+    }
+    byte = static_cast<uint8_t>(buffer[offset - window_begin]);
+    return true;
+  };
+  uint64_t at = 0;
+  while (at < size) {
+    if (at >= window_end) {  // about to read past the window: maybe a hole starts here
+      off_t data = lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+      if (data < 0 && errno == ENXIO) return size;  // zeros to the end: all whole
+      if (data > 0 && static_cast<uint64_t>(data) > at) {
+        at = std::min<uint64_t>(static_cast<uint64_t>(data), size);
+        continue;
+      }
+    }
+    uint64_t length = 0, cursor = at;
     int shift = 0;
-    size_t cursor = at;
     bool complete = false;
-    while (cursor < data.size() && shift < 64) {
-      auto byte = static_cast<uint8_t>(data[cursor++]);
+    uint8_t byte = 0;
+    while (cursor < size && shift < 64 && byte_at(cursor, byte)) {
+      ++cursor;
       length |= uint64_t(byte & 0x7f) << shift;
       shift += 7;
       if (!(byte & 0x80)) {
@@ -43,23 +95,22 @@ size_t whole_records(const std::string& data, RecordFraming framing) {
         break;
       }
     }
-    if (!complete || length > data.size() - cursor) break;
+    if (!complete || length > size - cursor) break;
     at = cursor + length;
-    whole = at;
   }
-  return whole;
+  return at;
 }
 
 // Cuts a torn last record off `fd` (left by a crash during a write); returns the bytes removed.
 uint64_t repair_tail(int fd, RecordFraming framing) {
   struct stat status{};
   if (fstat(fd, &status) != 0 || status.st_size == 0) return 0;
-  std::string data(static_cast<size_t>(status.st_size), '\0');
-  ssize_t got = pread(fd, data.data(), data.size(), 0);
-  if (got != status.st_size) return 0;
-  size_t keep = whole_records(data, framing);
-  if (keep == data.size() || ftruncate(fd, static_cast<off_t>(keep)) != 0) return 0;
-  return data.size() - keep;
+  auto size = static_cast<uint64_t>(status.st_size);
+  std::string buffer;
+  uint64_t keep = framing == RecordFraming::lines ? whole_lines(fd, size, buffer)
+                                                  : whole_length_delimited(fd, size, buffer);
+  if (keep >= size || ftruncate(fd, static_cast<off_t>(keep)) != 0) return 0;
+  return size - keep;
 }
 
 }  // namespace

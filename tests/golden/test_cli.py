@@ -15,8 +15,8 @@ def run(binary, *args):
 
 @pytest.mark.parametrize("args, message", [
     (["--bogus"], 'unknown argument "--bogus"'),
-    (["--exit-on-idle-ms", "soon"], "--exit-on-idle-ms needs a whole number"),
-    (["--exit-on-idle-ms", "-5"], "--exit-on-idle-ms needs a whole number"),
+    (["--exit-on-idle-ms", "soon"], "command line: --exit-on-idle-ms: needs a whole number"),
+    (["--exit-on-idle-ms", "-5"], "command line: --exit-on-idle-ms: needs a whole number"),
     (["--policy"], "--policy needs a value"),
     (["--config", "/nonexistent/appliance.textproto"], "/nonexistent/appliance.textproto"),
     (["--policy", "/nonexistent/policy.textproto", "--metrics-address", ""], "/nonexistent/policy.textproto"),

@@ -159,6 +159,37 @@ def test_a_record_torn_by_kill_9_is_cut_at_the_next_start(tmp_path):
     assert len(records) > 500
 
 
+def test_a_3_gib_log_with_a_torn_tail_is_repaired_from_its_end(tmp_path):
+    """Measured fault: a 2.1 GiB log took 12 s and 2.16 GB of memory to open, and its torn tail
+    was not cut (one pread stops short of 2 GiB), so the next record was glued to it. Here a
+    3 GiB sparse log (no disk needed): the torn bytes are cut and the new records follow on
+    their own lines. (The unit test RecordFileRepair times the open and bounds its memory.)"""
+    log = tmp_path / "log"
+    log.mkdir()
+    whole = '{"event_time":"2026-11-22T20:00:00.000Z","access_type":"DROP","flow_id":1,"count":1}\n'
+    torn = '{"event_time":"2026-11-22T20:00:00.001Z","acc'
+    size = 3 << 30
+    with open(log / "denials.jsonl", "wb") as f:
+        f.write(whole.encode())
+        f.truncate(size - len(whole) - len(torn))  # a hole
+        f.seek(0, os.SEEK_END)
+        f.write((whole + torn).encode())
+    assert (log / "denials.jsonl").stat().st_size == size
+    write_raw_pcap(tmp_path / "in.pcap", [bytes(p) for p in denied_syns(5)])
+    # max_bytes at its maximum: no rotation, the records go after the repaired tail
+    result = run_config(tmp_path, tmp_path / "in.pcap",
+                        extra="denial_log { max_bytes: 1099511627776 aggregation_window_ms: 0 }")
+    assert result.returncode == 0, result.stderr
+    assert f"cut {len(torn)} bytes of a record torn by an earlier crash" in result.stderr
+    with open(log / "denials.jsonl", "rb") as f:
+        f.seek(size - len(torn) - len(whole))
+        rest = f.read().decode()
+    lines = rest.splitlines(keepends=True)
+    assert lines[0] == whole  # the last whole record, kept
+    assert len(lines) == 6 and all(line.endswith("\n") for line in lines)
+    assert [json.loads(line)["destination"] for line in lines[1:]] == [f"198.19.100.{i}" for i in range(1, 6)]
+
+
 def test_a_full_event_ring_is_counted_and_traffic_goes_on(tmp_path):
     count = 3000
     write_raw_pcap(tmp_path / "in.pcap", [bytes(p) for p in denied_syns(count)])
