@@ -8,7 +8,7 @@ packages=(
   meson ninja-build pkg-config g++
   # dependencies, all found with pkg-config
   libdpdk-dev libhyperscan-dev liburing-dev libprotobuf-dev protobuf-compiler prometheus-cpp-dev
-  libgtest-dev libpcap-dev
+  libgtest-dev libpcap-dev libssl-dev
   # run time data: the public suffix list refuses wildcards like "*.co.uk"
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
