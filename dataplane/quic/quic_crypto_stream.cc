@@ -19,7 +19,7 @@ QuicCryptoStream::QuicCryptoStream(std::span<uint8_t> data, std::span<uint8_t> p
 }
 
 void QuicCryptoStream::reset() {
-  std::memset(present_.data(), 0, present_.size());
+  if (!present_.empty()) std::memset(present_.data(), 0, present_.size());
   contiguous_ = 0;
 }
 

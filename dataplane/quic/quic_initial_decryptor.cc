@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace sluice {
@@ -122,7 +123,7 @@ QuicStatus QuicInitialDecryptor::derive_client_keys(uint32_t version, std::span<
 
 const QuicInitialKeys* QuicInitialDecryptor::keys_for(uint32_t version, std::span<const uint8_t> dcid) {
   if (cached_ && cached_version_ == version && cached_dcid_length_ == dcid.size() &&
-      std::memcmp(cached_dcid_.data(), dcid.data(), dcid.size()) == 0) {
+      std::equal(dcid.begin(), dcid.end(), cached_dcid_.begin())) {
     return &cached_keys_;
   }
   cached_ = false;
@@ -131,7 +132,7 @@ const QuicInitialKeys* QuicInitialDecryptor::keys_for(uint32_t version, std::spa
   cached_ = true;
   cached_version_ = version;
   cached_dcid_length_ = uint8_t(dcid.size());
-  std::memcpy(cached_dcid_.data(), dcid.data(), dcid.size());
+  std::copy(dcid.begin(), dcid.end(), cached_dcid_.begin());
   return &cached_keys_;
 }
 

@@ -25,7 +25,7 @@ QuicStatus read_client_initial_datagram(QuicInitialDecryptor& decryptor, std::sp
     if (pos == 0) {
       out.version = header.version;
       const auto dcid = header.destination_connection_id;
-      if (dcid.size() <= out.destination_connection_id.size()) {
+      if (!dcid.empty() && dcid.size() <= out.destination_connection_id.size()) {
         std::memcpy(out.destination_connection_id.data(), dcid.data(), dcid.size());
         out.destination_connection_id_length = uint8_t(dcid.size());
       }
