@@ -67,7 +67,8 @@ class QuicInitialDecryptor {
 
   // Opens the Initial packet at the start of `packet` whose header `header` describes (parsed by
   // parse_quic_long_header from the same bytes). `packet` is not modified: the unprotected header
-  // and the plaintext go to this object's buffer.
+  // and the plaintext go to this object's buffer, so a packet longer than kQuicMaxDatagramSize is
+  // packet_too_long.
   QuicStatus open(std::span<const uint8_t> packet, const QuicLongHeader& header, QuicOpenedPacket& out);
 
  private:
@@ -90,6 +91,7 @@ class QuicInitialDecryptor {
   uint8_t cached_dcid_length_ = 0;
   std::array<uint8_t, kQuicMaxConnectionIdLength> cached_dcid_{};
   QuicInitialKeys cached_keys_;
+  bool contexts_keyed_ = false;  // header_ctx_ and payload_ctx_ hold cached_keys_' hp and key
 
   std::unique_ptr<uint8_t[]> plaintext_;  // kQuicMaxDatagramSize bytes, allocated once
 };

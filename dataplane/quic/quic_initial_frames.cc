@@ -1,5 +1,7 @@
 #include "dataplane/quic/quic_initial_frames.h"
 
+#include <cstring>
+
 #include "dataplane/quic/quic_varint.h"
 
 namespace sluice {
@@ -56,7 +58,21 @@ QuicStatus read_initial_frames(std::span<const uint8_t> payload, QuicCryptoStrea
     // RFC 9000 12.4 asks for the shortest encoding: a longer form is not one of ours.
     const uint8_t type = payload[pos++];
     switch (type) {
-      case kFramePadding: ++counts.padding_bytes; break;
+      case kFramePadding: {
+        // Most of a client's first Initial is PADDING (RFC 9000 14.1 pads it to 1200 bytes): skip the
+        // run of zero bytes a word at a time.
+        size_t end = pos;
+        uint64_t word = 0;
+        while (payload.size() - end >= sizeof(word)) {
+          std::memcpy(&word, payload.data() + end, sizeof(word));
+          if (word != 0) break;
+          end += sizeof(word);
+        }
+        while (end < payload.size() && payload[end] == kFramePadding) ++end;
+        counts.padding_bytes += uint32_t(1 + end - pos);
+        pos = end;
+        break;
+      }
       case kFramePing: ++counts.ping; break;
       case kFrameAck:
       case kFrameAckEcn:

@@ -13,6 +13,7 @@ const char* to_string(QuicStatus status) {
     case QuicStatus::not_initial: return "not_initial";
     case QuicStatus::no_initial: return "no_initial";
     case QuicStatus::packet_too_short: return "packet_too_short";
+    case QuicStatus::packet_too_long: return "packet_too_long";
     case QuicStatus::decrypt_failed: return "decrypt_failed";
     case QuicStatus::reserved_bits_set: return "reserved_bits_set";
     case QuicStatus::crypto_unavailable: return "crypto_unavailable";

@@ -18,6 +18,7 @@ enum class QuicStatus : uint8_t {
   no_initial,              // the datagram held no Initial packet we could read
   // Removing the protection.
   packet_too_short,        // too short to hold the header-protection sample (RFC 9001 5.4.2)
+  packet_too_long,         // longer than any UDP payload (kQuicMaxDatagramSize): not from a datagram
   decrypt_failed,          // the AEAD tag does not verify: keys from another DCID, or bytes changed
   reserved_bits_set,       // decrypted, but the reserved header bits are not zero (RFC 9000 17.2)
   crypto_unavailable,      // libcrypto refused a context or an operation (not the packet's fault)

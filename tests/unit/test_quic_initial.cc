@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <new>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -260,6 +262,18 @@ TEST_F(QuicInitialTest, PacketTooShortToSampleIsNamed) {
   EXPECT_EQ(read(protect_initial(decryptor, spec)), QuicStatus::packet_too_short);
 }
 
+TEST_F(QuicInitialTest, APacketLongerThanAnyDatagramIsRefusedBeforeDecryption) {
+  InitialSpec spec;
+  spec.frames = padding_frames(kQuicMaxDatagramSize);
+  QuicBytes packet = test::initial_header(spec, spec.frames.size());
+  // A four-byte Length (the builder writes two): past what a UDP payload can hold.
+  const size_t length = 4 + spec.frames.size() + 16;
+  packet.resize(packet.size() - 2);
+  for (int i = 3; i >= 0; --i) packet.push_back(uint8_t((i == 3 ? 0x80 : 0) | uint8_t(length >> (8 * i))));
+  packet.resize(packet.size() + length, 0);
+  EXPECT_EQ(read(packet), QuicStatus::packet_too_long);
+}
+
 TEST_F(QuicInitialTest, ReservedBitsAfterDecryptionAreNamed) {
   InitialSpec spec;
   spec.reserved_bits = 0x02;
@@ -425,6 +439,40 @@ TEST(QuicCryptoStream, ACompleteMessageIsReportedOnlyFromOffsetZero) {
   EXPECT_EQ(QuicBytes(stream.first_handshake_message().begin(), stream.first_handshake_message().end()),
             (QuicBytes{0x01, 0x00, 0x00, 0x02, 0xaa, 0xbb}));
   EXPECT_FALSE(stream.first_handshake_message_too_large());
+}
+
+// Overlapping pieces at every alignment, in shuffled order: the stream always ends up with the
+// hello whole, reports it only once every byte from 0 has come, and a changed byte always conflicts.
+TEST(QuicCryptoStream, ShuffledOverlappingPiecesJoin) {
+  const QuicBytes hello = rfc_client_hello();
+  std::mt19937 random(14);
+  for (int round = 0; round < 300; ++round) {
+    uint8_t data[512];
+    uint8_t present[QuicCryptoStream::present_bytes_for(512)];
+    QuicCryptoStream stream(data, present);
+    std::vector<std::pair<size_t, size_t>> pieces;  // [begin, end)
+    for (size_t at = 0; at < hello.size();) {
+      const size_t end = std::min(hello.size(), at + 1 + random() % 40);
+      const size_t back = std::min<size_t>(at, random() % 12);  // overlap the piece before
+      pieces.emplace_back(at - back, end);
+      at = end;
+    }
+    std::shuffle(pieces.begin(), pieces.end(), random);
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      // Pieces overlap, so the hello may be whole before the last one comes; never before then.
+      ASSERT_EQ(stream.first_handshake_message().empty(), stream.contiguous() < hello.size());
+      const auto [begin, end] = pieces[i];
+      if (i == pieces.size() / 2 && stream.contiguous() > 0) {
+        QuicBytes changed = slice(hello, 0, stream.contiguous());
+        changed[random() % changed.size()] ^= 0x01;
+        ASSERT_EQ(stream.add(0, changed), QuicStatus::crypto_conflict);
+      }
+      ASSERT_EQ(stream.add(begin, slice(hello, begin, end)), QuicStatus::ok);
+    }
+    ASSERT_EQ(stream.contiguous(), hello.size());
+    const auto message = stream.first_handshake_message();
+    ASSERT_EQ(QuicBytes(message.begin(), message.end()), hello);
+  }
 }
 
 TEST(ClientHelloMessage, BareHandshakeMessagesReadLikeRecords) {
