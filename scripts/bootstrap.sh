@@ -8,7 +8,7 @@ packages=(
   meson ninja-build pkg-config g++
   # dependencies, all found with pkg-config
   libdpdk-dev libhyperscan-dev liburing-dev libprotobuf-dev protobuf-compiler prometheus-cpp-dev
-  libgtest-dev libpcap-dev
+  libgtest-dev libpcap-dev libssl-dev
   # header-only JSON (records, reports) and command-line parsing (sluicectl); libpsl reads the list
   nlohmann-json3-dev libcli11-dev libpsl-dev
   # run time data: the public suffix list refuses wildcards like "*.co.uk"

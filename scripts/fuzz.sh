@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser hostname})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser hostname quic_initial})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -27,6 +27,11 @@ declare -A sources=(
   [http_request_parser]="dataplane/parse/http_request_parser.cc"
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc"
   [hostname]="dataplane/domain/hostname.cc"
+  [quic_initial]="dataplane/quic/quic_status.cc dataplane/quic/quic_packet_header.cc dataplane/quic/quic_initial_decryptor.cc dataplane/quic/quic_crypto_stream.cc dataplane/quic/quic_initial_frames.cc dataplane/quic/quic_initial_reader.cc dataplane/parse/tls_client_hello_parser.cc"
+)
+# Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).
+declare -A libraries=(
+  [quic_initial]="-lcrypto"
 )
 
 mkdir -p "$build_dir/logs" "$results_dir"
@@ -47,13 +52,13 @@ write_result() {  # target, failure message ("" when it passed)
 # Rebuilt only when a source it may include changed since the last build.
 needs_build() {  # binary
   [ -x "$1" ] || return 0
-  [ -n "$(find dataplane/parse dataplane/domain tests/fuzz -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
+  [ -n "$(find dataplane/parse dataplane/domain dataplane/quic tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
 }
 
 build() {  # target
   local binary="$build_dir/fuzz_$1"
   needs_build "$binary" || return 0
-  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$1.cc" ${sources[$1]} -o "$binary.tmp" > "$build_dir/logs/build_$1.log" 2>&1 &&
+  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$1.cc" ${sources[$1]} ${libraries[$1]:-} -o "$binary.tmp" > "$build_dir/logs/build_$1.log" 2>&1 &&
     mv "$binary.tmp" "$binary"
 }
 

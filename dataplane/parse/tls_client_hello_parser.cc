@@ -256,6 +256,17 @@ ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, std::span<
   return join_records(stream, scratch, out);
 }
 
+ClientHelloStatus parse_client_hello_message(std::span<const uint8_t> message, ClientHelloInfo& out) {
+  out = ClientHelloInfo{};
+  if (message.size() >= 1 && message[0] != kHandshakeClientHello) return ClientHelloStatus::not_client_hello;
+  if (message.size() < kHandshakeHeaderLength) return ClientHelloStatus::incomplete;
+  const size_t message_length = kHandshakeHeaderLength + load_be24(message.data() + 1);
+  if (message.size() > message_length) return ClientHelloStatus::malformed;
+  const auto status = parse_message(message, message_length, out);
+  if (status == ClientHelloStatus::ok) out.stream_bytes_used = uint32_t(message_length);
+  return status;
+}
+
 const char* to_string(ClientHelloStatus status) {
   switch (status) {
     case ClientHelloStatus::ok: return "ok";

@@ -45,6 +45,13 @@ ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, ClientHell
 ClientHelloStatus parse_client_hello(std::span<const uint8_t> stream, std::span<uint8_t> scratch,
                                      ClientHelloInfo& out);
 
+// QUIC carries the handshake without TLS records (RFC 9001 4): `message` is the CRYPTO stream from
+// offset 0, starting with the handshake header (type 1, 3-byte length). The same reading and the
+// same statuses as above: `not_client_hello` for another type, `incomplete` for a prefix,
+// `malformed` for bytes after the declared length (nothing follows a client's hello until the
+// server answers). Views point into `message`; stream_bytes_used is the message's length.
+ClientHelloStatus parse_client_hello_message(std::span<const uint8_t> message, ClientHelloInfo& out);
+
 const char* to_string(ClientHelloStatus status);
 
 }  // namespace sluice

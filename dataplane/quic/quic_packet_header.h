@@ -1,0 +1,40 @@
+// Reads the header of a QUIC long-header packet (RFC 9000 17.2) up to its packet number, which is
+// still under header protection. Pure, bounds-checked, no allocation: views point into the input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dataplane/quic/quic_status.h"
+
+namespace sluice {
+
+constexpr uint32_t kQuicVersion1 = 0x00000001;  // RFC 9000
+constexpr uint32_t kQuicVersion2 = 0x6b3343cf;  // RFC 9369
+constexpr size_t kQuicMaxConnectionIdLength = 20;
+
+// The packet types of v1 and v2, whatever bits each version spends on them (RFC 9369 3.2 moved them).
+enum class QuicPacketType : uint8_t { initial, zero_rtt, handshake, retry };
+
+struct QuicLongHeader {
+  uint32_t version = 0;
+  QuicPacketType type = QuicPacketType::initial;
+  std::span<const uint8_t> destination_connection_id;
+  std::span<const uint8_t> source_connection_id;
+  std::span<const uint8_t> token;  // Initial packets only; empty otherwise
+  // Offset of the (protected) packet number from the packet's first byte: the header before it.
+  size_t packet_number_offset = 0;
+  // The whole packet: the header, the packet number and the protected payload its Length field
+  // declares. A datagram's next coalesced packet starts here (RFC 9000 12.2). Zero for a Retry,
+  // which has no Length field and so always ends the datagram.
+  size_t packet_length = 0;
+};
+
+// `data` starts at a packet's first byte and runs to the end of the datagram. ok when it is a long
+// header packet of v1 or v2 whose fields all lie within `data`. The version is set for
+// unknown_version too, and the connection IDs as far as RFC 8999 (the invariants every version
+// keeps) lets them be read. The fixed bit is not checked: RFC 9287 lets a client grease it.
+QuicStatus parse_quic_long_header(std::span<const uint8_t> data, QuicLongHeader& out);
+
+}  // namespace sluice
