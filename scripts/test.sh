@@ -28,8 +28,8 @@ asan_status=0
 if [ ! -f build-asan/build.ninja ]; then
   meson setup build-asan -Db_sanitize=address -Db_lundef=false -Dgolden_tests=false > /dev/null || asan_status=1
 fi
-if [ $asan_status -eq 0 ] && ninja -C build-asan tests/unit/unit_policy_publisher tests/unit/unit_packet_processor > build/test-results/asan-build.log 2>&1; then
-  for name in policy_publisher packet_processor; do
+if [ $asan_status -eq 0 ] && ninja -C build-asan tests/unit/unit_policy_publisher tests/unit/unit_packet_processor tests/unit/unit_flow_admission > build/test-results/asan-build.log 2>&1; then
+  for name in policy_publisher packet_processor flow_admission; do
     xml=build/test-results/asan_$name.xml
     if ! ASAN_OPTIONS=detect_leaks=1 build-asan/tests/unit/unit_$name --gtest_output=xml:$xml > build/test-results/asan_$name.log 2>&1; then
       asan_status=1
