@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 #include <rte_ethdev.h>
 
@@ -60,7 +61,12 @@ void ReloadCoordinator::start_waiting() {
     // Below the control thread: on a busy machine the scheduler gives the control loop (rings,
     // admin clients, signals) its slices first; the compile takes whatever is left.
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCompileNice);
-    job->result = publisher->prepare();
+    try {
+      job->result = publisher->prepare();
+    } catch (const std::exception& e) {  // e.g. bad_alloc: refused like any failed compile
+      job->result = PreparedPolicy{};
+      job->result.errors = publisher->path() + ": compile failed: " + e.what() + "\n";
+    }
     job->done.store(true, std::memory_order_release);  // the job is the control thread's from here
   });
 }
