@@ -364,6 +364,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     admin.poll();
     if (g_stop_signal) {
       stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
+      err << "sluiced: signal " << g_stop_signal << ": stopping" << (reloads.compiling() ? " (not waiting for the compile that runs)" : "")
+          << std::endl;
       break;
     }
     if (config.exit_on_idle_ms()) {

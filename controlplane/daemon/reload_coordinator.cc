@@ -1,13 +1,21 @@
 #include "controlplane/daemon/reload_coordinator.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 #include <rte_ethdev.h>
 
 #include "dataplane/port/ports.h"
 
 namespace sluice {
+
+namespace {
+constexpr int kCompileNice = 10;
+}  // namespace
 
 ReloadCoordinator::ReloadCoordinator(PolicyPublisher& publisher, std::function<void()> drain_events, std::ostream& log)
     : publisher_(publisher), drain_events_(std::move(drain_events)), log_(log) {}
@@ -50,7 +58,15 @@ void ReloadCoordinator::start_waiting() {
   CompileJob* job = running_.get();
   const PolicyPublisher* publisher = &publisher_;
   job->thread = std::thread([job, publisher] {
-    job->result = publisher->prepare();
+    // Below the control thread: on a busy machine the scheduler gives the control loop (rings,
+    // admin clients, signals) its slices first; the compile takes whatever is left.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCompileNice);
+    try {
+      job->result = publisher->prepare();
+    } catch (const std::exception& e) {  // e.g. bad_alloc: refused like any failed compile
+      job->result = PreparedPolicy{};
+      job->result.errors = publisher->path() + ": compile failed: " + e.what() + "\n";
+    }
     job->done.store(true, std::memory_order_release);  // the job is the control thread's from here
   });
 }

@@ -34,8 +34,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="veths and net_af_pack
 RING_SIZE = 1024
 DENIALS_PER_S = 400
 ANSWERS_PER_S = 300
-ANSWER_BOUND_S = 0.1   # stats, /metrics, SIGTERM to the summary: liveness, not speed
-EXIT_BOUND_S = 1.5     # SIGTERM to process exit, port and library teardown included
+ANSWER_BOUND_S = 0.1   # stats, /metrics, SIGTERM seen: liveness, not speed
+EXIT_BOUND_S = 1.5     # SIGTERM to the summary (records on disk) and to the process's end
 
 
 def big_policy_text(names):
@@ -125,17 +125,21 @@ eal_args: ["--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "--no-telemetry
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def stop_and_time(self):
-        """SIGTERM; returns (seconds until the daemon had stopped: worker joined, every record
-        written, summary printed; seconds until the process ended)."""
+        """SIGTERM; returns the seconds until sluiced said it stops (the control loop saw the
+        signal), until it had stopped (worker joined, every record written, summary printed), and
+        until the process ended."""
         started = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
-        stopped = None
+        noticed = stopped = None
         while self.process.poll() is None:
+            now = time.monotonic() - started
+            if noticed is None and ": stopping" in self.stderr_path.read_text():
+                noticed = now
             if stopped is None and "; summary" in self.stdout_path.read_text():
-                stopped = time.monotonic() - started
+                stopped = now
             time.sleep(0.002)
         ended = time.monotonic() - started
-        return stopped if stopped is not None else ended, ended
+        return (ended if noticed is None else noticed), (ended if stopped is None else stopped), ended
 
     def kill(self):
         if self.process.poll() is None:
@@ -235,19 +239,20 @@ def test_a_100k_domain_reload_under_load_loses_nothing_and_stalls_nothing(rig):
     reload = daemon.reload_in_background()
     time.sleep(0.5)
     assert "policy generation 2 (a reload is compiling)" in admin_request(daemon.socket, "stats")[1]
-    stop_s, exit_s = daemon.stop_and_time()
+    notice_s, stop_s, exit_s = daemon.stop_and_time()
     answer, errors = reload.communicate(timeout=10)
 
-    print(f"SIGTERM during a 100k-domain compile: stopped (summary out) after {stop_s * 1000:.0f} ms, "
-          f"process ended after {exit_s * 1000:.0f} ms")
+    print(f"SIGTERM during a 100k-domain compile: seen after {notice_s * 1000:.0f} ms, stopped (records on disk, "
+          f"summary out) after {stop_s * 1000:.0f} ms, process ended after {exit_s * 1000:.0f} ms")
     assert daemon.process.returncode == 0, daemon.describe()
-    assert stop_s < ANSWER_BOUND_S, f"SIGTERM took {stop_s:.3f} s to stop sluiced during a compile"
-    assert exit_s < EXIT_BOUND_S, f"the process took {exit_s:.3f} s to end"
+    assert notice_s < ANSWER_BOUND_S, f"SIGTERM took {notice_s:.3f} s to be seen during a compile"
+    assert stop_s < EXIT_BOUND_S and exit_s < EXIT_BOUND_S, (stop_s, exit_s)
     assert "stopping" in errors, errors
     stderr = daemon.stderr_path.read_text()
     assert "still runs; it is abandoned" in stderr, stderr
     summary = daemon.stdout_path.read_text()
     assert f"{int(denied)} denial records" in summary, summary
+    assert len(read_jsonl(daemon.log_dir / "denials.jsonl")) == denied  # on disk before the early exit
     assert "lost" not in summary, summary
 
 
@@ -273,11 +278,11 @@ def test_a_newer_reload_supersedes_a_100k_shared_suffix_compile_and_sigterm_does
     _, text = daemon.scrape()
     assert metric(text, "sluice_policy_generation") == 2
 
-    stop_s, exit_s = daemon.stop_and_time()
+    notice_s, stop_s, exit_s = daemon.stop_and_time()
     print(f"\nshared suffix: worst stats {stats_s * 1000:.1f} ms, scrape {scrape_s * 1000:.1f} ms over {rounds} "
-          f"rounds; SIGTERM beside the abandoned compile: stopped after {stop_s * 1000:.0f} ms, ended after "
-          f"{exit_s * 1000:.0f} ms")
+          f"rounds; SIGTERM beside the abandoned compile: seen after {notice_s * 1000:.0f} ms, stopped after "
+          f"{stop_s * 1000:.0f} ms, ended after {exit_s * 1000:.0f} ms")
     assert daemon.process.returncode == 0, daemon.describe()
-    assert stop_s < ANSWER_BOUND_S, f"SIGTERM took {stop_s:.3f} s to stop sluiced"
-    assert exit_s < EXIT_BOUND_S, f"the process took {exit_s:.3f} s to end"
+    assert notice_s < ANSWER_BOUND_S, f"SIGTERM took {notice_s:.3f} s to be seen"
+    assert stop_s < EXIT_BOUND_S and exit_s < EXIT_BOUND_S, (stop_s, exit_s)
     assert "still runs; it is abandoned" in daemon.stderr_path.read_text()
