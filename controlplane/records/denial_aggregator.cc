@@ -23,8 +23,9 @@ bool DenialAggregator::admit(const FlowEvent& event, const RecordNames& names, c
   auto it = windows_.find(key);
   if (it != windows_.end() && now_ms - it->second.opened_ms < window_ms_) {
     ++it->second.count;
-    it->second.last = event;
-    it->second.names = names;
+    if (!it->second.repeat) it->second.repeat = std::make_unique<Repeat>();
+    it->second.repeat->last = event;
+    it->second.repeat->names = names;
     ++suppressed_;
     return false;
   }
@@ -32,6 +33,7 @@ bool DenialAggregator::admit(const FlowEvent& event, const RecordNames& names, c
   Window& window = windows_[key];
   window.opened_ms = now_ms;
   window.count = 0;
+  window.repeat.reset();
   return true;
 }
 
@@ -39,7 +41,7 @@ std::vector<DenialAggregator::Summary> DenialAggregator::close_windows(uint64_t 
   std::vector<Summary> summaries;
   for (auto it = windows_.begin(); it != windows_.end();) {
     if (flush_all || now_ms - it->second.opened_ms >= window_ms_) {
-      if (it->second.count) summaries.push_back({it->second.last, it->second.names, it->second.count});
+      if (it->second.count) summaries.push_back({it->second.repeat->last, it->second.repeat->names, it->second.count});
       it = windows_.erase(it);
     } else {
       ++it;

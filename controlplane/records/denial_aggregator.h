@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,11 +36,16 @@ class DenialAggregator {
   uint64_t suppressed() const { return suppressed_; }
 
  private:
+  struct Repeat {
+    FlowEvent last;
+    RecordNames names;
+  };
   struct Window {
     uint64_t opened_ms = 0;
     uint64_t count = 0;
-    FlowEvent last;
-    RecordNames names;
+    // Only once the window counts a repeat: a scan of distinct destinations (each denied
+    // once) opens many windows, and a FlowEvent is ~400 bytes.
+    std::unique_ptr<Repeat> repeat;
   };
   static std::string key_of(const FlowEvent& event, const std::string& destination);
 

@@ -55,7 +55,6 @@ class FlowEventSink {
   // that were always among the most denied, otherwise low by at most denied_flows() / 4096
   // (top_denied_destinations.h says why).
   std::vector<std::pair<std::string, uint64_t>> top_denied(size_t count) const { return denied_destinations_.top(count); }
-  const TopDeniedDestinations& denied_destinations() const { return denied_destinations_; }
 
  private:
   void write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count);
