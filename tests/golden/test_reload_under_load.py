@@ -34,7 +34,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="veths and net_af_pack
 RING_SIZE = 1024
 DENIALS_PER_S = 400
 ANSWERS_PER_S = 300
-ANSWER_BOUND_S = 0.1   # stats, /metrics, SIGTERM seen: liveness, not speed
+# stats, /metrics, SIGTERM seen: liveness, not speed. Typically 2-50 ms here; one answer took
+# 106 ms while other builds loaded this 2-core machine (load ~10), so the bound allows a
+# scheduling delay. Before the fix they took seconds to minutes.
+ANSWER_BOUND_S = 0.25
 EXIT_BOUND_S = 1.5     # SIGTERM to the summary (records on disk) and to the process's end
 
 

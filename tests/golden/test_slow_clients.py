@@ -17,7 +17,9 @@ from probes import admin_request, http_request, idle_tcp, silent_admin
 from scrape import metric
 from test_reload import Daemon, tls_flow_packets
 
-ANSWER_BOUND_S = 0.1
+# A few ms typically; the bound allows a scheduling delay on a loaded 2-core machine. A client
+# that waits behind another waits a second or more.
+ANSWER_BOUND_S = 0.25
 
 
 @pytest.fixture
