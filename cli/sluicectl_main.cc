@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "controlplane/daemon/admin_socket.h"
+#include "cli/admin_client.h"
 #include "controlplane/config/cli_args.h"
 #include "cli/compile_report.h"
 #include "cli/explain.h"

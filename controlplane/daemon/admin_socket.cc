@@ -10,22 +10,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "controlplane/config/admin_socket_address.h"
+
 namespace sluice {
-
-namespace {
-
-bool fill_address(const std::string& path, sockaddr_un& address, std::string& error) {
-  address = {};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
-    error = "admin socket path too long: " + path;
-    return false;
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
-
-}  // namespace
 
 AdminSocket::AdminSocket() : clients_(std::make_shared<Clients>()) {}
 
@@ -42,7 +29,7 @@ bool AdminSocket::start(const std::string& path, Handler handler, std::string& e
   path_ = path;
   handler_ = std::move(handler);
   sockaddr_un address;
-  if (!fill_address(path, address, error)) return false;
+  if (!admin_socket_address(path, address, error)) return false;
   std::error_code ignored;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
   unlink(path.c_str());  // a socket left by a killed daemon
@@ -143,31 +130,6 @@ void AdminSocket::poll() {
     if (advance(it->first, it->second, now)) ++it;
     else it = clients_->erase(it);
   }
-}
-
-bool admin_request(const std::string& path, const std::string& command, std::string& answer, std::string& error) {
-  sockaddr_un address;
-  if (!fill_address(path, address, error)) return false;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
-    error = "cannot reach sluiced at " + path + ": " + strerror(errno);
-    if (fd >= 0) close(fd);
-    return false;
-  }
-  std::string line = command + "\n";
-  // A daemon serving too many clients answers "busy" and closes before reading: the send may
-  // fail while the answer is there to read.
-  int send_errno = send(fd, line.data(), line.size(), MSG_NOSIGNAL) < 0 ? errno : 0;
-  char buffer[4096];
-  ssize_t got;
-  // A reload compiles before it answers: wait as long as that takes.
-  while ((got = read(fd, buffer, sizeof buffer)) > 0) answer.append(buffer, static_cast<size_t>(got));
-  close(fd);
-  if (send_errno && answer.empty()) {
-    error = "cannot send to " + path + ": " + strerror(send_errno);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace sluice

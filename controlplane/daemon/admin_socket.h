@@ -66,8 +66,4 @@ class AdminSocket {
   uint64_t next_id_ = 1;
 };
 
-// Client side, for sluicectl: sends `command` and returns the answer; false with `error` when
-// the daemon cannot be reached.
-bool admin_request(const std::string& path, const std::string& command, std::string& answer, std::string& error);
-
 }  // namespace sluice
