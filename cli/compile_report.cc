@@ -66,6 +66,7 @@ CompileFigures compile_figures(const CompiledPolicy& compiled, const sluice::pol
   for (size_t port = 0; port < compiled.port_class.size(); ++port) {
     if (compiled.port_class[port] == PortClass::tls) figures.tls_ports.push_back(static_cast<uint16_t>(port));
     if (compiled.port_class[port] == PortClass::http) figures.http_ports.push_back(static_cast<uint16_t>(port));
+    if (compiled.udp_port_class[port] == PortClass::quic) figures.quic_ports.push_back(static_cast<uint16_t>(port));
   }
   figures.seconds = seconds;
   return figures;
@@ -107,7 +108,8 @@ std::string compile_text(const CompileFigures& figures, const std::string& polic
   }
   text += "attachments: " + std::to_string(figures.attachments) + ", default policy " + figures.default_policy +
           " (label " + figures.default_source_label + ")\n";
-  text += "tls ports: " + port_list(figures.tls_ports) + "; http ports: " + port_list(figures.http_ports) + "\n";
+  text += "tls ports: " + port_list(figures.tls_ports) + "; http ports: " + port_list(figures.http_ports) +
+          "; quic ports: " + port_list(figures.quic_ports) + "\n";
   return text;
 }
 
@@ -129,6 +131,7 @@ std::string compile_json(const CompileFigures& figures, const std::string& polic
   json["default_source_label"] = figures.default_source_label;
   json["tls_ports"] = figures.tls_ports;
   json["http_ports"] = figures.http_ports;
+  json["quic_ports"] = figures.quic_ports;
   return json_line(json);
 }
 

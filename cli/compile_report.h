@@ -33,6 +33,7 @@ struct CompileFigures {
   std::string default_source_label;
   std::vector<uint16_t> tls_ports;
   std::vector<uint16_t> http_ports;
+  std::vector<uint16_t> quic_ports;  // UDP
   double seconds = 0;
 };
 

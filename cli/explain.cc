@@ -13,6 +13,7 @@
 #include "cli/offline_eal.h"
 #include "controlplane/policy/policy_compiler.h"
 #include "cli/probe_frames.h"
+#include "cli/probe_quic.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/worker_rig.h"
@@ -134,10 +135,15 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
   answer = ExplainAnswer{};
   answer.question = question;
   if (question.ip_protocol == kIpProtoTcp) answer.inspection = policy.port_class[question.port];
+  if (question.ip_protocol == kIpProtoUdp) answer.inspection = policy.udp_port_class[question.port];
   if (question.destination_is_name && answer.inspection == PortClass::none) {
-    error = "TCP port " + std::to_string(question.port) +
-            " is neither a TLS nor an HTTP port of this policy set, so the dataplane never reads a name on it; "
-            "give the destination's IP address instead";
+    error = question.ip_protocol == kIpProtoUdp
+                ? "UDP port " + std::to_string(question.port) +
+                      " is not a QUIC port of this policy set (quic_ports), so the dataplane never reads a name on "
+                      "it; give the destination's IP address instead"
+                : "TCP port " + std::to_string(question.port) +
+                      " is neither a TLS nor an HTTP port of this policy set, so the dataplane never reads a name on "
+                      "it; give the destination's IP address instead";
     return ExplainStatus::bad_question;
   }
   answer.probe_destination =
@@ -190,6 +196,19 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
                                                                          : http_request(question.destination);
       sent = send(tcp_frame(flow, kTcpPsh | kTcpAck, payload));
     }
+  } else if (question.ip_protocol == kIpProtoUdp && answer.inspection == PortClass::quic) {
+    // A QUIC client's first Initial: for a name, the whole ClientHello naming it; for an address,
+    // a ClientHello cut short after its handshake header, so that the flow waits for its name as
+    // a real one would (unless the address decides first).
+    std::vector<uint8_t> hello = tls_client_hello(question.destination_is_name ? question.destination : "probe.invalid");
+    std::span<const uint8_t> message(hello.data() + 5, hello.size() - 5);  // QUIC carries no TLS record
+    if (!question.destination_is_name) message = message.first(6);
+    std::vector<uint8_t> initial = quic_initial_payload(message);
+    if (initial.empty()) {
+      error = "libcrypto could not protect a QUIC Initial";
+      return ExplainStatus::platform_failure;
+    }
+    sent = send(udp_frame(flow, initial));
   } else if (question.ip_protocol == kIpProtoUdp) {
     sent = send(udp_frame(flow));
   } else {
@@ -213,8 +232,9 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
       attachment_index = entry.attachment_index;
       policy_index = entry.policy_index;
       answer.verdict = entry.verdict;
-      answer.destination_type =
-          entry.inspection == PortClass::http ? DestinationType::http_host : DestinationType::sni;
+      answer.destination_type = entry.inspection == PortClass::http   ? DestinationType::http_host
+                                : entry.inspection == PortClass::quic ? DestinationType::quic_sni
+                                                                      : DestinationType::sni;
     });
     if (!found || answer.verdict != FlowVerdict::pending) {
       error = "the dataplane reported no verdict for the probe";

@@ -62,8 +62,8 @@ std::string parse_explain_question(std::string_view source, std::string_view des
   } else {
     return "--protocol must be tcp, udp or icmp, not " + quoted_text(protocol_text);
   }
-  if (out.destination_is_name && out.ip_protocol != kIpProtoTcp)
-    return "a host name is only judged over TCP (TLS SNI or HTTP Host); give an IP address for " +
+  if (out.destination_is_name && out.ip_protocol != kIpProtoTcp && out.ip_protocol != kIpProtoUdp)
+    return "a host name is only judged over TCP (TLS SNI or HTTP Host) or QUIC (UDP); give an IP address for " +
            std::string(protocol_text);
 
   if (out.ip_protocol == kIpProtoIcmp || out.ip_protocol == kIpProtoIcmpv6) {

@@ -54,6 +54,10 @@ std::string probe_text(const ExplainAnswer& answer) {
     return "ICMP echo request " + format_ip(question.source) + " -> " + format_ip(answer.probe_destination);
   std::string route =
       endpoint(question.source, kProbeSourcePort) + " -> " + endpoint(answer.probe_destination, question.port);
+  if (question.ip_protocol == kIpProtoUdp && answer.inspection == PortClass::quic)
+    return question.destination_is_name ? "UDP datagram: a QUIC Initial whose ClientHello has SNI " +
+                                               question.destination + ", " + route
+                                         : "UDP datagram: a QUIC Initial with the start of a ClientHello, " + route;
   if (question.ip_protocol == kIpProtoUdp) return "UDP datagram " + route;
   if (!question.destination_is_name) return "TCP SYN " + route;
   std::string payload = answer.inspection == PortClass::tls ? "a ClientHello with SNI " : "an HTTP request with Host ";
@@ -79,8 +83,10 @@ std::string explain_because(const ExplainAnswer& answer) {
                            : "no allowed network of " + policy + " allows " + destination;
     const char* what = answer.inspection == PortClass::http ? "HTTP port: the dataplane waits for the request and "
                                                               "judges its Host"
-                                                            : "TLS port: the dataplane waits for the ClientHello and "
-                                                              "judges its SNI";
+                       : answer.inspection == PortClass::quic
+                           ? "QUIC port: the dataplane waits for the ClientHello in the client's Initials and judges "
+                             "its SNI"
+                           : "TLS port: the dataplane waits for the ClientHello and judges its SNI";
     return text + ", and " + std::to_string(answer.question.port) + " is a " + what +
            " (ask again with the host name)";
   }
@@ -140,8 +146,9 @@ std::string explain_text(const ExplainAnswer& answer) {
   std::string destination = question.destination + ", " + protocol_name(question.ip_protocol);
   if (!is_icmp(question.ip_protocol)) destination += " port " + std::to_string(question.port);
   if (question.destination_is_name)
-    destination += answer.inspection == PortClass::tls ? " (TLS: judged on the ClientHello's SNI)"
-                                                       : " (HTTP: judged on the request's Host)";
+    destination += answer.inspection == PortClass::tls    ? " (TLS: judged on the ClientHello's SNI)"
+                   : answer.inspection == PortClass::quic ? " (QUIC: judged on the SNI of the Initials' ClientHello)"
+                                                          : " (HTTP: judged on the request's Host)";
   std::string verdict = to_string(answer.verdict);
   if (answer.verdict == FlowVerdict::pending) verdict += " (judged on the first payload)";
   else verdict += std::string(" ") + to_string(answer.reason);

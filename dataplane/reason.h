@@ -35,6 +35,14 @@ namespace sluice {
   X(tcp_segments_scattered, "a ClientHello or request head in more separate pieces than reassembly tracks") \
   X(reassembly_capacity_exhausted, "a ClientHello or request head needing reassembly while every reassembly buffer of the worker is in use (fail closed)") \
   X(rejudge_name_unknown, "allowed before a policy reload without its name read; the new policy judges on a name") \
+  X(quic_not_initial, "on a QUIC port, a client datagram that is not a QUIC Initial: the flow's first, or one while its ClientHello is incomplete") \
+  X(quic_unknown_version, "a QUIC long header of a version other than v1 (RFC 9000) or v2 (RFC 9369): its Initial cannot be read") \
+  X(quic_undecryptable, "a QUIC Initial whose protection does not come off with the keys of its connection ID") \
+  X(quic_malformed, "a QUIC Initial datagram that breaks RFC 9000: truncated, bad frames, reserved bits, a short or changed connection ID") \
+  X(quic_initial_too_small, "a client datagram carrying a QUIC Initial under 1200 bytes (RFC 9000 14.1)") \
+  X(quic_crypto_conflict, "QUIC CRYPTO data at an offset already received whose bytes disagree") \
+  X(quic_crypto_too_large, "a ClientHello in QUIC Initials longer than the bound (tls_max_client_hello_bytes)") \
+  X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

@@ -18,6 +18,7 @@ namespace pb = sluice::policy;
 
 constexpr uint16_t kDefaultTlsPort = 443;
 constexpr uint16_t kDefaultHttpPort = 80;
+constexpr uint16_t kDefaultQuicPort = 443;
 
 Enforcement to_enforcement(pb::Enforcement enforcement) {
   return enforcement == pb::DRY_RUN ? Enforcement::dry_run : Enforcement::enforce;
@@ -209,6 +210,8 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
   for (auto port : policy_set.tls_ports()) policy->port_class[port & 0xffff] = PortClass::tls;
   if (policy_set.http_ports().empty()) policy->port_class[kDefaultHttpPort] = PortClass::http;
   for (auto port : policy_set.http_ports()) policy->port_class[port & 0xffff] = PortClass::http;
+  if (policy_set.quic_ports().empty()) policy->udp_port_class[kDefaultQuicPort] = PortClass::quic;
+  for (auto port : policy_set.quic_ports()) policy->udp_port_class[port & 0xffff] = PortClass::quic;
 
   policy->scratch.assign(worker_count, nullptr);
   for (auto& scratch : policy->scratch)

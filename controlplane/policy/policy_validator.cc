@@ -449,6 +449,11 @@ class PolicySetValidator {
                        describe_location(locator_, indexed("tls_ports", it->second)) + ")");
       }
     }
+    // UDP ports: a port number may be QUIC and also TLS or HTTP over TCP (443 is both by default).
+    for (int i = 0; i < set.quic_ports_size(); ++i) {
+      const uint32_t port = set.quic_ports(i);
+      if (port < 1 || port > kMaxPort) add(indexed("quic_ports", i), "port " + std::to_string(port) + " is not in 1-65535");
+    }
   }
 
   const std::string& file_;

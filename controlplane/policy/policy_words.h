@@ -17,6 +17,7 @@ inline const char* inspection_name(PortClass inspection) {
   switch (inspection) {
     case PortClass::tls: return "TLS";
     case PortClass::http: return "HTTP";
+    case PortClass::quic: return "QUIC";
     case PortClass::none: break;
   }
   return "NONE";

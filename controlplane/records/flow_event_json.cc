@@ -160,7 +160,8 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   line["dst_ip"] = format_ip(event.dst);
   line["dst_port"] = event.dst_port;
   line["protocol"] = protocol_name(event.protocol);
-  line["sni"] = judged_by_name && event.destination_type == DestinationType::sni ? name : "";
+  const bool sni = event.destination_type == DestinationType::sni || event.destination_type == DestinationType::quic_sni;
+  line["sni"] = judged_by_name && sni ? name : "";
   line["http_host"] = judged_by_name && event.destination_type == DestinationType::http_host ? name : "";
   line["policy"] = policy_name_of(event, policy);
   line["source_label"] = attachment ? attachment->source_label : "";

@@ -23,8 +23,9 @@ namespace sluice {
 enum class AccessMode : uint8_t { full, restricted };
 enum class Enforcement : uint8_t { enforce, dry_run };
 
-// How a new flow's first packets are inspected, by TCP destination port.
-enum class PortClass : uint8_t { none = 0, tls = 1, http = 2 };
+// How a new flow's first packets are inspected: by TCP destination port (tls, http) or by UDP
+// destination port (quic: the ClientHello in the client's QUIC Initial packets).
+enum class PortClass : uint8_t { none = 0, tls = 1, http = 2, quic = 3 };
 
 struct PortRange {
   uint16_t first = 0;
@@ -136,6 +137,7 @@ class CompiledPolicy {
   std::vector<CompiledRuleset> policies;
   std::vector<CompiledAttachment> attachments;
   std::array<PortClass, 65536> port_class{};  // TCP destination port → inspection
+  std::array<PortClass, 65536> udp_port_class{};  // UDP destination port → inspection (quic or none)
   std::unique_ptr<NetworkTable> networks;     // allowed networks of every policy; null when none
   rte_lpm* sources_v4 = nullptr;              // next hop = attachment index
   rte_lpm6* sources_v6 = nullptr;

@@ -60,7 +60,9 @@ inline FlowEvent pending_flow_event(const FlowKey& key, const FlowEntry& flow) {
   event.protocol = key.protocol;
   event.verdict = flow.verdict;
   event.reason = flow.reason;
-  event.destination_type = flow.inspection == PortClass::http ? DestinationType::http_host : DestinationType::sni;
+  event.destination_type = flow.inspection == PortClass::http   ? DestinationType::http_host
+                           : flow.inspection == PortClass::quic ? DestinationType::quic_sni
+                                                                : DestinationType::sni;
   return event;
 }
 

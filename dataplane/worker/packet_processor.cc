@@ -107,6 +107,11 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
 
   switch (flow.verdict) {
     case FlowVerdict::pending:
+      if (packet.pending_drop) {
+        drop(packet.mbuf, packet.pending_drop_reason);
+        return;
+      }
+      [[fallthrough]];
     case FlowVerdict::allowed:
     case FlowVerdict::denied_dry_run:
       out.forward[out.forward_count++] = packet.mbuf;
@@ -143,7 +148,15 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
     packet.decided_now = emitter_.apply(policy, judge_.rejudge(policy, facts, flow, name, burst_tsc_), facts, flow,
                                         name, packet.hello, false, burst_tsc_);
   }
-  if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0) {
+  if (flow.verdict == FlowVerdict::pending && flow.inspection == PortClass::quic) {
+    // Every client datagram of a pending QUIC flow is read (an empty one too: it is malformed).
+    if (from_initiator) {
+      Decision decision = inspector_.inspect_quic_client(policy, packet, flow, name, facts, burst_tsc_);
+      packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
+    } else {
+      inspector_.inspect_quic_server(packet, flow);
+    }
+  } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0) {
     Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
     packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
   }

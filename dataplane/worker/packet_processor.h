@@ -60,6 +60,9 @@ struct PacketProcessorSetup {
   uint32_t tls_max_client_hello_bytes = 16384;  // reassembly bound of a ClientHello
   uint32_t http_max_head_bytes = 8192;          // reassembly bound of an HTTP request head
   uint32_t reassembly_slots = 1024;             // ClientHellos/heads being reassembled at once
+  // QUIC flows whose ClientHello is being read at once; each slot holds tls_max_client_hello_bytes
+  // of CRYPTO stream and a bit a byte of what arrived. More are denied (quic_capacity_exhausted).
+  uint32_t quic_slots = 256;
   uint32_t fragment_slots = 4096;               // first fragments remembered
   uint32_t fragment_lifetime_seconds = 30;
   uint32_t deny_replies_per_second = 10000;     // resets/ICMP errors for retries of denied flows

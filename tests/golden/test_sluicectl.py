@@ -390,7 +390,7 @@ def test_compile_text(policy, figures, set_name, attachments, default):
                      str(sum(f[3] for f in figures.values())), str(sum(f[4] for f in figures.values()))]
     assert lines[3 + len(figures):] == [
         f"attachments: {attachments}, default policy {default} (label unattached)",
-        "tls ports: 443; http ports: 80"]
+        "tls ports: 443; http ports: 80; quic ports: 443"]
 
 
 def test_compile_json():
@@ -398,7 +398,8 @@ def test_compile_json():
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     report = json.loads(result.stdout)
     assert list(report) == ["policy_file", "set_name", "compile_seconds", "policies", "totals", "attachments",
-                            "default_policy", "default_source_label", "tls_ports", "http_ports"]
+                            "default_policy", "default_source_label", "tls_ports", "http_ports",
+                            "quic_ports"]
     assert report["compile_seconds"] >= 0
     for row in report["policies"]:
         access, enforcement, domains, networks, resolvers = GOLDEN_FIGURES[row["name"]]
@@ -411,8 +412,8 @@ def test_compile_json():
         "database_bytes": sum(row["database_bytes"] for row in report["policies"]),
         "networks": 1, "dns_resolvers": 3}
     assert (report["policy_file"], report["set_name"], report["attachments"], report["default_policy"],
-            report["default_source_label"], report["tls_ports"], report["http_ports"]) == (
-        str(GOLDEN_POLICY), "golden", 5, "baseline", "unattached", [443], [80])
+            report["default_source_label"], report["tls_ports"], report["http_ports"], report["quic_ports"]) == (
+        str(GOLDEN_POLICY), "golden", 5, "baseline", "unattached", [443], [80], [443])
 
 
 # --- validate --json ---------------------------------------------------------------------------
@@ -490,8 +491,10 @@ def test_help_lists_every_command_and_exit_code():
     (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--port"], "explain: --port needs a value"),
     (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--protocol", "sctp"],
      '--protocol must be tcp, udp or icmp, not "sctp"'),
-    (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--protocol", "udp"],
-     "a host name is only judged over TCP"),
+    (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--protocol", "icmp"],
+     "a host name is only judged over TCP (TLS SNI or HTTP Host) or QUIC (UDP)"),
+    (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--protocol", "udp", "--port", "53"],
+     "UDP port 53 is not a QUIC port of this policy set (quic_ports)"),
     (["explain", GOLDEN_POLICY, PROD_HOST, DB, "--protocol", "icmp", "--port", "7"],
      "ICMP has no ports: --port does not apply"),
     (["explain", GOLDEN_POLICY, PROD_HOST, "pypi.org", "--port", "22"],

@@ -69,8 +69,8 @@ TEST(ExplainQuestion, RefusesMalformedQuestions) {
             "DEST \"198.18.0.256\" is not a valid IP address, and a number is not a host name");
   EXPECT_EQ(refusal("198.18.1.10", "2001:db8::1"),
             "SRC_IP \"198.18.1.10\" and DEST \"2001:db8::1\" are not of the same IP family");
-  EXPECT_EQ(refusal("198.18.1.10", "pypi.org", nullopt, "udp"),
-            "a host name is only judged over TCP (TLS SNI or HTTP Host); give an IP address for udp");
+  EXPECT_EQ(refusal("198.18.1.10", "pypi.org", nullopt, "icmp"),
+            "a host name is only judged over TCP (TLS SNI or HTTP Host) or QUIC (UDP); give an IP address for icmp");
   EXPECT_EQ(refusal("198.18.1.10", "198.19.0.1", "7", "icmp"), "ICMP has no ports: --port does not apply");
   EXPECT_EQ(refusal("198.18.1.10", "pypi.org", "0"), "--port needs a number from 1 to 65535, not \"0\"");
   EXPECT_EQ(refusal("198.18.1.10", "pypi.org", "65536"), "--port needs a number from 1 to 65535, not \"65536\"");
@@ -224,6 +224,33 @@ TEST_F(ExplainFlowTest, DeniedNameIsResetUnderEnforce) {
   EXPECT_EQ(answer.destination_type, DestinationType::http_host);
   EXPECT_FALSE(answer.matched_domain_index);
   EXPECT_TRUE(answer.tcp_reset);
+}
+
+// UDP 443 is a QUIC port by default: a name is sent as the SNI of a real, protected Initial.
+TEST_F(ExplainFlowTest, QuicPortJudgesTheSniOfAnInitial) {
+  ExplainAnswer allowed = explain("198.18.1.10", "pypi.org", "443", "udp");
+  EXPECT_EQ(allowed.inspection, PortClass::quic);
+  EXPECT_EQ(allowed.verdict, FlowVerdict::allowed);
+  EXPECT_EQ(allowed.reason, Reason::allowed_domain);
+  EXPECT_EQ(allowed.destination_type, DestinationType::quic_sni);
+  EXPECT_EQ(allowed.judged_name, "pypi.org");
+
+  ExplainAnswer denied = explain("198.18.1.10", "exfil.example.net", "443", "udp");
+  EXPECT_EQ(denied.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(denied.reason, Reason::domain_not_allowed);
+  EXPECT_EQ(denied.destination_type, DestinationType::quic_sni);
+  EXPECT_TRUE(denied.icmp_unreachable);
+
+  // An address waits for the name, as on a TLS port.
+  ExplainAnswer address = explain("198.18.1.10", "198.19.7.7", "443", "udp");
+  EXPECT_EQ(address.verdict, FlowVerdict::pending);
+  EXPECT_EQ(address.destination_type, DestinationType::quic_sni);
+
+  ExplainAnswer answer;
+  std::string error;
+  EXPECT_EQ(explain_flow(*policy_, loaded_.policy_set, ask("198.18.1.10", "pypi.org", "53", "udp"), answer, error),
+            ExplainStatus::bad_question);
+  EXPECT_NE(error.find("UDP port 53 is not a QUIC port"), std::string::npos) << error;
 }
 
 TEST_F(ExplainFlowTest, OverrideMakesADryRunDenial) {

@@ -63,7 +63,8 @@ void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const Fl
     event.name_length = name.length;
     std::memcpy(event.name, name.bytes, name.length);
   }
-  if (flow.destination_type == DestinationType::sni && hello.version) {
+  if ((flow.destination_type == DestinationType::sni || flow.destination_type == DestinationType::quic_sni) &&
+      hello.version) {
     event.tls_version = hello.version;
     event.tls_alpn_length = hello.alpn_length;
     std::memcpy(event.tls_alpn, hello.alpn, hello.alpn_length);

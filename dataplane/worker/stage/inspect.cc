@@ -16,6 +16,7 @@ Inspector::Inspector(const PacketProcessorSetup& setup, const Judge& judge) : se
   uint32_t slot_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes);
   reassembler_.init(setup_.reassembly_slots, slot_bytes);
   hello_scratch_.reset(new uint8_t[setup_.tls_max_client_hello_bytes]);
+  quic_slots_.init(setup_.quic_slots, setup_.tls_max_client_hello_bytes);
 }
 
 // A ClientHello or request head may arrive in several segments. The first one is parsed where
@@ -70,79 +71,104 @@ Decision Inspector::inspect_payload(const CompiledPolicy& policy, PacketContext&
 Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
                                  PacketContext& packet, FlowEntry& flow, FlowName& name, const FlowFacts& facts,
                                  uint64_t now_tsc) {
+  if (flow.inspection == PortClass::tls) {
+    ClientHelloInfo hello;
+    const ClientHelloStatus status =
+        parse_client_hello(stream, {hello_scratch_.get(), setup_.tls_max_client_hello_bytes}, hello);
+    if (status == ClientHelloStatus::incomplete && !stream_is_whole) return Decision{};
+    return judge_client_hello(policy, status, hello, DestinationType::sni, packet, flow, name, facts, now_tsc);
+  }
+  Decision decision;
+  decision.decided = true;
+  decision.type = DestinationType::http_host;
+  HttpRequestInfo request;
+  std::string_view raw_name;
+  switch (parse_http_request(stream, request)) {
+    case HttpRequestStatus::ok:
+      raw_name = request.host;
+      decision.reason = Reason::allowed_domain;  // judged on the name, if it is a valid one
+      break;
+    case HttpRequestStatus::incomplete:
+      if (!stream_is_whole) return Decision{};
+      decision.reason = Reason::http_head_too_large;
+      break;
+    case HttpRequestStatus::not_http: decision.reason = Reason::http_not_request; break;
+    case HttpRequestStatus::malformed: decision.reason = Reason::http_malformed; break;
+    case HttpRequestStatus::missing_host: decision.reason = Reason::http_missing_host; break;
+    case HttpRequestStatus::duplicate_host: decision.reason = Reason::http_duplicate_host; break;
+    case HttpRequestStatus::host_mismatch: decision.reason = Reason::http_host_mismatch; break;
+  }
+  const bool name_ok = keep_name(raw_name, name);
+  if (decision.reason == Reason::allowed_domain && !name_ok) decision.reason = Reason::http_invalid_host;
+  if (decision.reason == Reason::allowed_domain)
+    return judge_.judge_name(policy, flow, name, decision.type, facts.responder_port);
+  return decision;  // denied by its own reason
+}
+
+// The ClientHello rules, the same for TLS over TCP (`type` SNI) and QUIC (QUIC_SNI): no SNI,
+// several names, ECH and invalid names each by their reason, softened by the policy's
+// tls_exceptions; a valid single name is judged against the domains. `status` is never
+// `incomplete` unless the message can no longer complete.
+Decision Inspector::judge_client_hello(const CompiledPolicy& policy, ClientHelloStatus status,
+                                       const ClientHelloInfo& hello, DestinationType type, PacketContext& packet,
+                                       FlowEntry& flow, FlowName& name, const FlowFacts& facts, uint64_t now_tsc) {
   const TlsExceptions& exceptions = policy.policies[flow.policy_index].tls_exceptions;
-  const uint16_t port = facts.responder_port;
   bool judge_address = false;  // a TlsExceptions option turns this denial into an address judgement
   Decision decision;
   decision.decided = true;
+  decision.type = type;
   std::string_view raw_name;
-  size_t length = 0;
   bool name_ok = false;
-
-  if (flow.inspection == PortClass::tls) {
-    decision.type = DestinationType::sni;
-    ClientHelloInfo hello;
-    switch (parse_client_hello(stream, {hello_scratch_.get(), setup_.tls_max_client_hello_bytes}, hello)) {
-      case ClientHelloStatus::ok:
-        packet.hello.version = hello.highest_supported_version;
-        packet.hello.alpn_length = uint8_t(std::min(hello.first_alpn.size(), sizeof packet.hello.alpn));
-        std::memcpy(packet.hello.alpn, hello.first_alpn.data(), packet.hello.alpn_length);
-        raw_name = hello.server_name;
-        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
-        if (hello.has_encrypted_client_hello && !exceptions.ech_judge_outer_sni) {
-          decision.reason = Reason::tls_ech;
-        } else if (hello.server_name_count == 0) {
-          decision.reason = Reason::tls_no_sni;
-          judge_address = exceptions.no_sni_judge_address;
-        } else if (hello.server_name_count > 1 && !exceptions.multiple_sni_judge_first) {
-          decision.reason = Reason::tls_multiple_sni;
-        } else if (!name_ok) {
-          decision.reason = Reason::tls_invalid_sni;
-        } else {
-          decision.reason = Reason::allowed_domain;  // judged on the name below
-        }
-        break;
-      case ClientHelloStatus::incomplete:
-        if (!stream_is_whole) return Decision{};
-        decision.reason = Reason::tls_client_hello_too_large;
-        break;
-      case ClientHelloStatus::too_large: decision.reason = Reason::tls_client_hello_too_large; break;
-      case ClientHelloStatus::not_tls:
-      case ClientHelloStatus::not_client_hello:
-        decision.reason = Reason::tls_not_client_hello;
-        judge_address = exceptions.not_tls_judge_address;
-        break;
-      case ClientHelloStatus::malformed: decision.reason = Reason::tls_malformed; break;
-    }
-  } else {
-    decision.type = DestinationType::http_host;
-    HttpRequestInfo request;
-    switch (parse_http_request(stream, request)) {
-      case HttpRequestStatus::ok:
-        raw_name = request.host;
-        name_ok = normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
-        decision.reason = name_ok ? Reason::allowed_domain : Reason::http_invalid_host;
-        break;
-      case HttpRequestStatus::incomplete:
-        if (!stream_is_whole) return Decision{};
-        decision.reason = Reason::http_head_too_large;
-        break;
-      case HttpRequestStatus::not_http: decision.reason = Reason::http_not_request; break;
-      case HttpRequestStatus::malformed: decision.reason = Reason::http_malformed; break;
-      case HttpRequestStatus::missing_host: decision.reason = Reason::http_missing_host; break;
-      case HttpRequestStatus::duplicate_host: decision.reason = Reason::http_duplicate_host; break;
-      case HttpRequestStatus::host_mismatch: decision.reason = Reason::http_host_mismatch; break;
-    }
+  switch (status) {
+    case ClientHelloStatus::ok:
+      packet.hello.version = hello.highest_supported_version;
+      packet.hello.alpn_length = uint8_t(std::min(hello.first_alpn.size(), sizeof packet.hello.alpn));
+      std::memcpy(packet.hello.alpn, hello.first_alpn.data(), packet.hello.alpn_length);
+      raw_name = hello.server_name;
+      name_ok = keep_name(raw_name, name);
+      if (hello.has_encrypted_client_hello && !exceptions.ech_judge_outer_sni) {
+        decision.reason = Reason::tls_ech;
+      } else if (hello.server_name_count == 0) {
+        decision.reason = Reason::tls_no_sni;
+        judge_address = exceptions.no_sni_judge_address;
+      } else if (hello.server_name_count > 1 && !exceptions.multiple_sni_judge_first) {
+        decision.reason = Reason::tls_multiple_sni;
+      } else if (!name_ok) {
+        decision.reason = Reason::tls_invalid_sni;
+      } else {
+        decision.reason = Reason::allowed_domain;  // judged on the name below
+      }
+      break;
+    case ClientHelloStatus::incomplete:
+    case ClientHelloStatus::too_large:
+      decision.reason = type == DestinationType::quic_sni ? Reason::quic_crypto_too_large
+                                                          : Reason::tls_client_hello_too_large;
+      break;
+    case ClientHelloStatus::not_tls:
+    case ClientHelloStatus::not_client_hello:
+      decision.reason = Reason::tls_not_client_hello;
+      judge_address = exceptions.not_tls_judge_address;
+      break;
+    case ClientHelloStatus::malformed: decision.reason = Reason::tls_malformed; break;
   }
-  if (!name_ok && !raw_name.empty()) {
-    // A name that failed normalisation is still worth recording, cut to size.
+  if (status != ClientHelloStatus::ok) name.length = 0;
+  if (decision.reason == Reason::allowed_domain)
+    return judge_.judge_name(policy, flow, name, type, facts.responder_port);
+  if (judge_address) return judge_.judge_address_instead(policy, facts, flow, name, decision.reason, type, now_tsc);
+  return decision;  // denied by its own reason
+}
+
+// Normalises `raw_name` into the flow's name; a name that fails normalisation is still worth
+// recording, cut to size. True when it normalised.
+bool Inspector::keep_name(std::string_view raw_name, FlowName& name) {
+  size_t length = 0;
+  const bool ok = !raw_name.empty() && normalize_hostname(raw_name, name.bytes, length) == HostnameStatus::ok;
+  if (!ok) {
     length = std::min(raw_name.size(), sizeof name.bytes);
-    std::memcpy(name.bytes, raw_name.data(), length);
+    if (length) std::memcpy(name.bytes, raw_name.data(), length);
   }
   name.length = static_cast<uint8_t>(length);
-  if (decision.reason == Reason::allowed_domain) return judge_.judge_name(policy, flow, name, decision.type, port);
-  if (judge_address) return judge_.judge_address_instead(policy, facts, flow, name, decision.reason, now_tsc);
-  return decision;  // denied by its own reason
+  return ok;
 }
 
 }  // namespace sluice

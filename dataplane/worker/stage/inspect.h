@@ -1,16 +1,22 @@
 // Inspect stage: a TLS or HTTP flow is judged on the name in its first bytes (ClientHello SNI,
 // request Host). The first segment is parsed where it lies; only a message spread over several
-// segments (or out of order) is reassembled, in a slot of a fixed pool.
+// segments (or out of order) is reassembled, in a slot of a fixed pool. A QUIC flow is judged on
+// the ClientHello in its client's Initial packets (inspect_quic.cc), read with a per-worker
+// decryptor into a CRYPTO stream slot of another fixed pool.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/stream_reassembler.h"
+#include "dataplane/parse/tls_client_hello_parser.h"
 #include "dataplane/policy/compiled_policy.h"
+#include "dataplane/quic/quic_initial_decryptor.h"
 #include "dataplane/worker/stage/packet_context.h"
+#include "dataplane/worker/stage/quic_slots.h"
 
 namespace sluice {
 
@@ -28,22 +34,41 @@ class Inspector {
   Decision inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
                            const FlowFacts& facts, uint64_t now_tsc);
 
-  // Frees the flow's reassembly slot, if it holds one.
+  // A datagram from the client of a pending QUIC flow (inspect_quic.cc): undecided while its
+  // ClientHello is incomplete. Sets the packet's pending_drop for a datagram that must not pass
+  // while the flow stays pending, and its hello facts when a ClientHello was parsed.
+  Decision inspect_quic_client(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
+                               const FlowFacts& facts, uint64_t now_tsc);
+  // A datagram from the server of a pending QUIC flow: a Retry or Version Negotiation starts the
+  // client's connection attempt again (RFC 9000 6, 17.2.5); the datagram itself passes.
+  void inspect_quic_server(const PacketContext& packet, FlowEntry& flow);
+
+  // Frees the flow's reassembly or QUIC slot, if it holds one (the field serves both: a flow is
+  // TCP or UDP).
   void release(FlowEntry& flow) {
     if (flow.reassembly_slot < 0) return;
-    reassembler_.release(flow.reassembly_slot);
+    if (flow.inspection == PortClass::quic) quic_slots_.release(flow.reassembly_slot);
+    else reassembler_.release(flow.reassembly_slot);
     flow.reassembly_slot = kNoReassemblySlot;
   }
+
+  bool quic_ready() const { return decryptor_.ready(); }
 
  private:
   Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
                         PacketContext& packet, FlowEntry& flow, FlowName& name, const FlowFacts& facts,
                         uint64_t now_tsc);
+  Decision judge_client_hello(const CompiledPolicy& policy, ClientHelloStatus status, const ClientHelloInfo& hello,
+                              DestinationType type, PacketContext& packet, FlowEntry& flow, FlowName& name,
+                              const FlowFacts& facts, uint64_t now_tsc);
+  static bool keep_name(std::string_view raw_name, FlowName& name);
 
   const PacketProcessorSetup& setup_;
   const Judge& judge_;
   StreamReassembler reassembler_;
   std::unique_ptr<uint8_t[]> hello_scratch_;  // joins a ClientHello spread over TLS records
+  QuicInitialDecryptor decryptor_;            // libcrypto contexts and plaintext buffer, made once
+  QuicSlots quic_slots_;                      // CRYPTO streams of QUIC flows still pending
 };
 
 }  // namespace sluice

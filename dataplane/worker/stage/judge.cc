@@ -46,6 +46,10 @@ Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts&
     // client asks for is more precise than the address it resolved.
     decision.decided = false;
     decision.inspection = policy.port_class[port];
+  } else if (facts.protocol == kIpProtoUdp && policy.udp_port_class[port] == PortClass::quic) {
+    // Judged on the SNI of the client's QUIC Initials, like TLS over TCP.
+    decision.decided = false;
+    decision.inspection = PortClass::quic;
   } else {
     decision = judge_learned(policy, facts, flow, name, now_tsc);
   }
@@ -93,11 +97,12 @@ Decision Judge::judge_name(const CompiledPolicy& policy, const FlowEntry& flow, 
 // Allowed when the address was learned from DNS for an allowed domain whose rule allows the
 // port, else denied as it was.
 Decision Judge::judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
-                                      FlowName& name, Reason otherwise, uint64_t now_tsc) const {
+                                      FlowName& name, Reason otherwise, DestinationType type,
+                                      uint64_t now_tsc) const {
   Decision decision = judge_learned(policy, facts, flow, name, now_tsc);
   if (!decision.allowed) {
     decision.reason = otherwise;
-    decision.type = DestinationType::sni;
+    decision.type = type;
     name.length = 0;
   }
   return decision;

@@ -29,8 +29,9 @@ class Judge {
   Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name, DestinationType type,
                       uint16_t port) const;
   // A nameless ClientHello the policy lets through on its address.
+  // `type` is the record's type when it stays denied (SNI or QUIC_SNI).
   Decision judge_address_instead(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
-                                 FlowName& name, Reason otherwise, uint64_t now_tsc) const;
+                                 FlowName& name, Reason otherwise, DestinationType type, uint64_t now_tsc) const;
 
  private:
   Decision judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow, FlowName& name,

@@ -34,6 +34,10 @@ struct PacketContext {
   bool from_initiator = true;  // sent by the inside host that opened the flow
   bool decided_now = false;    // this packet settled (or changed) its flow's verdict
   uint32_t onward_seq = 0;     // where the far end expects the next byte (for its reset)
+  // A datagram of a flow that stays pending but must not pass (a QUIC client's datagram beyond
+  // its Initials while the ClientHello is incomplete): dropped under `pending_drop_reason`.
+  bool pending_drop = false;
+  Reason pending_drop_reason = Reason::quic_not_initial;
   HelloFacts hello;
 };
 

@@ -1,0 +1,135 @@
+// Inspect stage, QUIC: a flow to a QUIC port is judged on the ClientHello its client sends in
+// Initial packets (docs/QUIC.md). Each client datagram is read into the flow's CRYPTO stream slot
+// (any order, coalesced, across datagrams); once the first handshake message is whole it is judged
+// by the same ClientHello rules as TLS over TCP. While undecided, only Initial datagrams pass:
+// they carry nothing but handshake bytes the server needs for its answer. No allocation here;
+// the decryptor derives a new DCID's keys inside libcrypto once per connection (quic_initial_decryptor.h).
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/quic/quic_initial_reader.h"
+#include "dataplane/worker/stage/inspect.h"
+
+namespace sluice {
+
+namespace {
+
+constexpr size_t kMinInitialDatagram = 1200;  // RFC 9000 14.1: a client pads every Initial datagram
+constexpr size_t kMinFirstDcid = 8;           // RFC 9000 7.2: the client's first, unpredictable DCID
+
+Reason reason_for(QuicStatus status) {
+  switch (status) {
+    case QuicStatus::not_long_header:
+    case QuicStatus::not_initial:
+    case QuicStatus::no_initial: return Reason::quic_not_initial;
+    case QuicStatus::version_negotiation:
+    case QuicStatus::unknown_version: return Reason::quic_unknown_version;
+    case QuicStatus::decrypt_failed:
+    case QuicStatus::crypto_unavailable: return Reason::quic_undecryptable;
+    case QuicStatus::crypto_conflict: return Reason::quic_crypto_conflict;
+    case QuicStatus::crypto_too_large: return Reason::quic_crypto_too_large;
+    case QuicStatus::ok:
+    case QuicStatus::truncated:
+    case QuicStatus::connection_id_too_long:
+    case QuicStatus::packet_too_short:
+    case QuicStatus::packet_too_long:
+    case QuicStatus::reserved_bits_set:
+    case QuicStatus::frame_malformed:
+    case QuicStatus::frame_not_allowed: break;
+  }
+  return Reason::quic_malformed;
+}
+
+bool same_bytes(std::span<const uint8_t> a, const uint8_t* b, size_t b_length) {
+  return a.size() == b_length && std::equal(a.begin(), a.end(), b);
+}
+
+}  // namespace
+
+Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow,
+                                        FlowName& name, const FlowFacts& facts, uint64_t now_tsc) {
+  const auto& parsed = packet.parsed;
+  const auto datagram = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
+  Decision deny;
+  deny.decided = true;
+  deny.type = DestinationType::quic_sni;
+
+  const bool started = flow.reassembly_slot >= 0;  // an Initial of this flow was read before
+  if (!started) {
+    flow.reassembly_slot = quic_slots_.acquire();
+    if (flow.reassembly_slot < 0) {
+      deny.reason = Reason::quic_capacity_exhausted;  // counted under its reason
+      return deny;
+    }
+  }
+  QuicSlot& slot = quic_slots_.slot(flow.reassembly_slot);
+  QuicDatagramInfo info;
+  const QuicStatus status = read_client_initial_datagram(decryptor_, datagram, slot.stream, info);
+  if (started && (status == QuicStatus::not_long_header || status == QuicStatus::not_initial)) {
+    // 0-RTT or 1-RTT data before the verdict: it must not reach the server, but the ClientHello
+    // the flow is waiting for may still come. DRY_RUN never blocks: there it passes.
+    packet.pending_drop = policy.attachments[flow.attachment_index].enforcement == Enforcement::enforce;
+    packet.pending_drop_reason = Reason::quic_not_initial;
+    return Decision{};
+  }
+  if (status != QuicStatus::ok) {
+    deny.reason = reason_for(status);
+    return deny;
+  }
+  if (datagram.size() < kMinInitialDatagram) {
+    deny.reason = Reason::quic_initial_too_small;
+    return deny;
+  }
+  // Every Initial of the attempt carries one DCID; the first is at least 8 bytes (a Retry's
+  // chosen one may be shorter). A changed DCID would mean keys of another connection.
+  const auto dcid = info.dcid();
+  if (slot.dcid_length == 0) {
+    if (dcid.size() < kMinFirstDcid) {
+      deny.reason = Reason::quic_malformed;
+      return deny;
+    }
+    std::memcpy(slot.dcid.data(), dcid.data(), dcid.size());
+    slot.dcid_length = uint8_t(dcid.size());
+  } else if (!same_bytes(dcid, slot.dcid.data(), slot.dcid_length)) {
+    deny.reason = Reason::quic_malformed;
+    return deny;
+  }
+
+  const auto message = slot.stream.first_handshake_message();
+  if (message.empty()) {
+    if (slot.stream.first_handshake_message_too_large()) {
+      deny.reason = Reason::quic_crypto_too_large;
+      return deny;
+    }
+    return Decision{};  // the ClientHello is not whole yet: this Initial passes, the flow waits
+  }
+  ClientHelloInfo hello;
+  ClientHelloStatus hello_status = parse_client_hello_message(message, hello);
+  // The message is whole: a parser asking for more means its lengths disagree.
+  if (hello_status == ClientHelloStatus::incomplete) hello_status = ClientHelloStatus::malformed;
+  return judge_client_hello(policy, hello_status, hello, DestinationType::quic_sni, packet, flow, name, facts,
+                            now_tsc);
+}
+
+void Inspector::inspect_quic_server(const PacketContext& packet, FlowEntry& flow) {
+  if (flow.reassembly_slot < 0) return;
+  const auto& parsed = packet.parsed;
+  const auto datagram = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
+  QuicLongHeader header;
+  const QuicStatus status = parse_quic_long_header(datagram, header);
+  QuicSlot& slot = quic_slots_.slot(flow.reassembly_slot);
+  if (status == QuicStatus::version_negotiation) {
+    // RFC 9000 6.2: the client may start again in a version the server lists, with a new DCID
+    // and its ClientHello from offset 0.
+    slot.restart();
+  } else if (status == QuicStatus::ok && header.type == QuicPacketType::retry &&
+             !header.source_connection_id.empty()) {
+    // RFC 9000 17.2.5.2: the client's next Initial goes to the Retry's Source Connection ID, with
+    // keys from it (RFC 9001 5.2) and its ClientHello again from offset 0.
+    slot.restart();
+    std::memcpy(slot.dcid.data(), header.source_connection_id.data(), header.source_connection_id.size());
+    slot.dcid_length = uint8_t(header.source_connection_id.size());
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,455 @@
+// QUIC flows through the worker's packet path: UDP to a QUIC port is judged on the SNI of the
+// ClientHello in the client's Initial packets (docs/QUIC.md), on real mbufs, rte_hash and
+// Hyperscan. Initials are protected by tests/unit/quic_initial_builder.h.
+#include <gtest/gtest.h>
+
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+#include <string>
+
+#include "dataplane/worker/packet_processor.h"
+#include "tests/unit/frame_builder.h"
+#include "tests/unit/policy_fixture.h"
+#include "tests/unit/quic_initial_builder.h"
+
+namespace sluice {
+namespace {
+
+using test::Bytes;
+using test::QuicBytes;
+using test::Tcp4;
+using test::operator+;
+
+constexpr uint8_t kUdp = 17;
+
+struct HelloSpec {
+  std::vector<std::string> names;  // host_name entries (none: no server_name extension)
+  bool ech = false;                // an encrypted_client_hello extension
+  size_t filler = 0;               // bytes of a padding extension, to make the message longer
+};
+
+// A bare TLS 1.3 ClientHello handshake message, as QUIC's CRYPTO stream carries it (no record).
+QuicBytes hello_message(const HelloSpec& spec) {
+  Bytes extensions;
+  if (!spec.names.empty()) {
+    Bytes list;
+    for (const auto& name : spec.names) {
+      list.push_back(0);  // host_name
+      put16(list, uint16_t(name.size()));
+      list.insert(list.end(), name.begin(), name.end());
+    }
+    put16(extensions, 0);  // server_name
+    put16(extensions, uint16_t(list.size() + 2));
+    put16(extensions, uint16_t(list.size()));
+    extensions.insert(extensions.end(), list.begin(), list.end());
+  }
+  put16(extensions, 16);  // ALPN: h3
+  put16(extensions, 5);
+  put16(extensions, 3);
+  extensions.push_back(2);
+  extensions.push_back('h');
+  extensions.push_back('3');
+  put16(extensions, 43);  // supported_versions: TLS 1.3
+  put16(extensions, 3);
+  extensions.push_back(2);
+  put16(extensions, 0x0304);
+  if (spec.ech) {
+    put16(extensions, 0xfe0d);
+    put16(extensions, 4);
+    put32(extensions, 0x00000100);
+  }
+  if (spec.filler) {
+    put16(extensions, 21);  // padding
+    put16(extensions, uint16_t(spec.filler));
+    extensions.insert(extensions.end(), spec.filler, 0);
+  }
+  Bytes body;
+  put16(body, 0x0303);
+  body.insert(body.end(), 32, 0x22);  // random
+  body.push_back(0);                  // session id
+  put16(body, 2);
+  put16(body, 0x1301);
+  body.push_back(1);
+  body.push_back(0);
+  put16(body, uint16_t(extensions.size()));
+  body.insert(body.end(), extensions.begin(), extensions.end());
+  QuicBytes message = {1};
+  put24(message, uint32_t(body.size()));
+  message.insert(message.end(), body.begin(), body.end());
+  return message;
+}
+
+QuicBytes slice(const QuicBytes& bytes, size_t from, size_t to) {
+  return QuicBytes(bytes.begin() + long(from), bytes.begin() + long(std::min(to, bytes.size())));
+}
+
+const QuicBytes kDcid = {0x51, 0x75, 0x69, 0x63, 0x44, 0x63, 0x69, 0x64, 0x01};
+
+class QuicFlowTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (pool_) return;
+    pool_ = rte_pktmbuf_pool_create("quic_mbufs", 1023, 0, 0, 4096, SOCKET_ID_ANY);
+    ASSERT_NE(pool_, nullptr);
+  }
+
+  void SetUp() override {
+    policy_ = test::compile_text(test::kTestPolicy);
+    ASSERT_NE(policy_, nullptr);
+    std::string name = "quic_" + std::to_string(++instance_);
+    ring_ = rte_ring_create_elem(("ring_" + name).c_str(), sizeof(FlowEvent), 64, SOCKET_ID_ANY,
+                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(ring_, nullptr);
+    std::string error;
+    ASSERT_TRUE(flows_.init("flows_" + name, 1024, SOCKET_ID_ANY, error)) << error;
+    counters_ = std::make_unique<WorkerCounters>();
+    PacketProcessorSetup setup;
+    setup.flows = &flows_;
+    setup.events = ring_;
+    setup.reply_pool = pool_;
+    setup.counters = counters_.get();
+    setup.emit_allowed_flows = true;  // every verdict is an event, allowed ones too
+    setup.quic_slots = 4;
+    processor_ = std::make_unique<PacketProcessor>(setup);
+  }
+
+  void TearDown() override {
+    release();
+    rte_ring_free(ring_);
+  }
+
+  // One Initial packet (protected) carrying `frames`, padded with PADDING frames to `pad_to`
+  // bytes of packet (the whole datagram when it is the only packet).
+  QuicBytes initial(const QuicBytes& frames, size_t pad_to = 1200, const QuicBytes& dcid = kDcid,
+                    uint32_t version = kQuicVersion1, uint32_t packet_number = 0) {
+    test::InitialSpec spec;
+    spec.version = version;
+    spec.dcid = dcid;
+    spec.scid = {0xc1, 0x1e, 0x47};
+    spec.packet_number = packet_number;
+    spec.frames = frames;
+    const size_t overhead = 1 + 4 + 1 + dcid.size() + 1 + spec.scid.size() + 1 + 2 + 4 + 16;
+    if (overhead + frames.size() < pad_to) spec.frames = frames + test::padding_frames(pad_to - overhead - frames.size());
+    return test::protect_initial(keys_, spec);
+  }
+
+  // The message cut at `cuts` into CRYPTO frames, each in its own Initial datagram.
+  std::vector<QuicBytes> split(const QuicBytes& message, std::vector<size_t> cuts, const QuicBytes& dcid = kDcid) {
+    std::vector<QuicBytes> datagrams;
+    cuts.insert(cuts.begin(), 0);
+    cuts.push_back(message.size());
+    for (size_t i = 0; i + 1 < cuts.size(); ++i)
+      datagrams.push_back(initial(test::crypto_frame(cuts[i], slice(message, cuts[i], cuts[i + 1])), 1200, dcid,
+                                  kQuicVersion1, uint32_t(i)));
+    return datagrams;
+  }
+
+  static Bytes udp_out(const QuicBytes& payload, const char* src = "198.18.1.10", uint16_t src_port = 40000) {
+    Tcp4 spec{.src = src, .src_port = src_port, .payload = Bytes(payload.begin(), payload.end())};
+    return test::tcp4_frame(spec, kUdp);
+  }
+  static Bytes udp_back(const QuicBytes& payload, const char* to = "198.18.1.10", uint16_t to_port = 40000) {
+    Tcp4 spec{.src = "198.19.0.80", .dst = to, .src_port = 443, .dst_port = to_port,
+              .payload = Bytes(payload.begin(), payload.end())};
+    return test::tcp4_frame(spec, kUdp);
+  }
+
+  void burst(Side side, const std::vector<Bytes>& frames) {
+    release();
+    rte_mbuf* packets[kBurstSize];
+    for (size_t i = 0; i < frames.size(); ++i) {
+      packets[i] = rte_pktmbuf_alloc(pool_);
+      ASSERT_NE(packets[i], nullptr);
+      std::memcpy(rte_pktmbuf_append(packets[i], uint16_t(frames[i].size())), frames[i].data(), frames[i].size());
+    }
+    processor_->process_burst(*policy_, side, packets, uint16_t(frames.size()), out_);
+  }
+  // One datagram from the inside host; true when it was forwarded.
+  bool send(const QuicBytes& payload, const char* src = "198.18.1.10") {
+    burst(Side::inside, {udp_out(payload, src)});
+    return out_.forward_count == 1;
+  }
+
+  std::vector<FlowEvent> events() {
+    std::vector<FlowEvent> taken(64);
+    unsigned count = rte_ring_sc_dequeue_burst_elem(ring_, taken.data(), sizeof(FlowEvent), 64, nullptr);
+    taken.resize(count);
+    return taken;
+  }
+  // The one event so far, checked to be a QUIC_SNI verdict.
+  FlowEvent only_event() {
+    auto recorded = events();
+    EXPECT_EQ(recorded.size(), 1u);
+    if (recorded.empty()) return FlowEvent{};
+    EXPECT_EQ(recorded[0].destination_type, DestinationType::quic_sni);
+    EXPECT_EQ(recorded[0].protocol, kUdp);
+    EXPECT_EQ(recorded[0].dst_port, 443);
+    return recorded[0];
+  }
+  static std::string name_of(const FlowEvent& event) { return std::string(event.name, event.name_length); }
+
+  uint64_t dropped(Reason reason) const { return read(counters_->dropped_packets[static_cast<int>(reason)]); }
+
+  void release() {
+    for (uint16_t i = 0; i < out_.forward_count; ++i) rte_pktmbuf_free(out_.forward[i]);
+    for (uint16_t i = 0; i < out_.reply_count; ++i) rte_pktmbuf_free(out_.replies[i]);
+    out_.forward_count = out_.reply_count = 0;
+  }
+
+  static inline rte_mempool* pool_ = nullptr;
+  static inline int instance_ = 0;
+  QuicInitialDecryptor keys_;  // the sender's keys, for the builder
+  std::unique_ptr<CompiledPolicy> policy_;
+  rte_ring* ring_ = nullptr;
+  FlowTable flows_;
+  std::unique_ptr<WorkerCounters> counters_;
+  std::unique_ptr<PacketProcessor> processor_;
+  BurstOutput out_;
+};
+
+TEST_F(QuicFlowTest, AllowedSniIsForwardedWithItsInitialAndRecordedAsQuicSni) {
+  const QuicBytes datagram = initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})));
+  ASSERT_GE(datagram.size(), 1200u);
+  burst(Side::inside, {udp_out(datagram)});
+  ASSERT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(out_.reply_count, 0);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.verdict, FlowVerdict::allowed);
+  EXPECT_EQ(event.reason, Reason::allowed_domain);
+  EXPECT_EQ(name_of(event), "pypi.org");
+  EXPECT_EQ(std::string(event.tls_alpn, event.tls_alpn_length), "h3");
+  EXPECT_EQ(event.tls_version, 0x0304);
+}
+
+TEST_F(QuicFlowTest, TrafficAfterAnAllowedVerdictPassesBothWays) {
+  ASSERT_TRUE(send(initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})))));
+  events();
+  EXPECT_TRUE(send(QuicBytes{0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9}));  // a short-header (1-RTT) packet
+  burst(Side::outside, {udp_back(QuicBytes{0x42, 9, 8, 7, 6, 5})});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(QuicFlowTest, DeniedSniInEnforceIsDroppedAnsweredWithIcmpAndRecorded) {
+  burst(Side::inside, {udp_out(initial(test::crypto_frame(0, hello_message({.names = {"exfil.example.net"}}))))});
+  EXPECT_EQ(out_.forward_count, 0);
+  ASSERT_EQ(out_.reply_count, 1);
+  const uint8_t* icmp = rte_pktmbuf_mtod(out_.replies[0], const uint8_t*);
+  EXPECT_EQ(icmp[14 + 9], 1);        // ICMP
+  EXPECT_EQ(icmp[14 + 20], 3);       // destination unreachable
+  EXPECT_EQ(icmp[14 + 20 + 1], 13);  // administratively prohibited
+  EXPECT_EQ(dropped(Reason::domain_not_allowed), 1u);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(event.reason, Reason::domain_not_allowed);
+  EXPECT_EQ(name_of(event), "exfil.example.net");
+
+  EXPECT_FALSE(send(initial(test::crypto_frame(0, hello_message({.names = {"exfil.example.net"}})))));
+  EXPECT_EQ(dropped(Reason::flow_denied), 1u);  // the retry: the flow is denied
+}
+
+TEST_F(QuicFlowTest, DryRunPassesTheDeniedInitialAndRecordsIt) {
+  EXPECT_TRUE(send(initial(test::crypto_frame(0, hello_message({.names = {"exfil.example.net"}}))), "198.18.2.10"));
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.verdict, FlowVerdict::denied_dry_run);
+  EXPECT_EQ(name_of(event), "exfil.example.net");
+}
+
+TEST_F(QuicFlowTest, ClientHelloOverThreeInitialsIsJudgedInEveryOrder) {
+  uint16_t port = 41000;  // a flow of its own for every name and order
+  for (const char* name : {"pypi.org", "exfil.example.net"}) {
+    const QuicBytes message = hello_message({.names = {name}, .filler = 600});
+    std::vector<QuicBytes> parts = split(message, {message.size() / 3, message.size() * 2 / 3});
+    std::vector<int> order = {0, 1, 2};
+    do {
+      SCOPED_TRACE(std::string(name) + " order " + std::to_string(order[0]) + std::to_string(order[1]) +
+                   std::to_string(order[2]));
+      ++port;
+      for (int k = 0; k < 2; ++k) {
+        burst(Side::inside, {udp_out(parts[size_t(order[size_t(k)])], "198.18.1.10", port)});
+        EXPECT_EQ(out_.forward_count, 1) << "an Initial of an undecided flow passes";
+      }
+      EXPECT_TRUE(events().empty());
+      burst(Side::inside, {udp_out(parts[size_t(order[2])], "198.18.1.10", port)});
+      const bool allowed = std::string(name) == "pypi.org";
+      EXPECT_EQ(out_.forward_count, allowed ? 1 : 0);
+      const FlowEvent event = only_event();
+      EXPECT_EQ(event.reason, allowed ? Reason::allowed_domain : Reason::domain_not_allowed);
+      EXPECT_EQ(name_of(event), name);
+    } while (std::next_permutation(order.begin(), order.end()));
+  }
+}
+
+TEST_F(QuicFlowTest, CoalescedInitialsInOneDatagramAreJoined) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}});
+  // The second half first, in a packet of its own, then the first half with PING and PADDING.
+  const size_t half = message.size() / 2;
+  const QuicBytes second = initial(test::crypto_frame(half, slice(message, half, message.size())), 0, kDcid,
+                                   kQuicVersion1, 1);
+  const QuicBytes first = initial(QuicBytes{0x01} + test::crypto_frame(0, slice(message, 0, half)),
+                                  1200 - second.size(), kDcid, kQuicVersion1, 0);
+  EXPECT_TRUE(send(second + first));
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::allowed_domain);
+  EXPECT_EQ(name_of(event), "pypi.org");
+}
+
+TEST_F(QuicFlowTest, ClientHelloRulesAreThoseOfTls) {
+  struct Case {
+    HelloSpec hello;
+    Reason reason;
+    const char* name;
+  };
+  const Case cases[] = {
+      {{.names = {}}, Reason::tls_no_sni, ""},
+      {{.names = {"pypi.org"}, .ech = true}, Reason::tls_ech, "pypi.org"},
+      {{.names = {"pypi.org", "exfil.example.net"}}, Reason::tls_multiple_sni, "pypi.org"},
+      {{.names = {"bad name!.org"}}, Reason::tls_invalid_sni, "bad name!.org"},
+  };
+  uint16_t port = 42000;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(to_string(c.reason));
+    burst(Side::inside, {udp_out(initial(test::crypto_frame(0, hello_message(c.hello))), "198.18.1.10", ++port)});
+    EXPECT_EQ(out_.forward_count, 0);
+    EXPECT_EQ(out_.reply_count, 1);
+    const FlowEvent event = only_event();
+    EXPECT_EQ(event.reason, c.reason);
+    EXPECT_EQ(name_of(event), c.name);
+  }
+}
+
+TEST_F(QuicFlowTest, TlsExceptionsApplyToQuicToo) {
+  std::string text = test::kTestPolicy;
+  const std::string from = R"(dns_resolvers: "198.19.255.53")";
+  text.replace(text.find(from), from.size(), from + " tls_exceptions { ech_judge_outer_sni: true }");
+  policy_.reset();  // LPM names carry the generation: one at a time
+  policy_ = test::compile_text(text, 2);
+  ASSERT_NE(policy_, nullptr);
+  EXPECT_TRUE(send(initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}, .ech = true})))));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+TEST_F(QuicFlowTest, UnreadableFirstDatagramsAreDeniedByTheirOwnReasons) {
+  QuicBytes undecryptable = initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})));
+  undecryptable[undecryptable.size() - 3] ^= 0x01;  // in the AEAD tag
+  QuicBytes unknown_version = initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})));
+  unknown_version[1] = 0x0a;
+  unknown_version[4] = 0x1a;  // 0x0a00001a: a version we do not read
+  QuicBytes short_dcid = initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})), 1200,
+                                 QuicBytes{1, 2, 3, 4});
+  QuicBytes small = initial(test::crypto_frame(0, hello_message({.names = {"pypi.org"}})), 600);
+  struct Case {
+    QuicBytes datagram;
+    Reason reason;
+  };
+  const Case cases[] = {
+      {undecryptable, Reason::quic_undecryptable},
+      {unknown_version, Reason::quic_unknown_version},
+      {short_dcid, Reason::quic_malformed},
+      {small, Reason::quic_initial_too_small},
+      {QuicBytes(1200, 0x41), Reason::quic_not_initial},  // a short header first: no connection start
+      {QuicBytes{}, Reason::quic_malformed},  // an empty datagram
+  };
+  uint16_t port = 43000;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(to_string(c.reason));
+    const uint64_t before = dropped(c.reason);
+    burst(Side::inside, {udp_out(c.datagram, "198.18.1.10", ++port)});
+    EXPECT_EQ(out_.forward_count, 0);
+    EXPECT_EQ(out_.reply_count, 1);  // ENFORCE: the client hears at once and falls back to TCP
+    EXPECT_EQ(dropped(c.reason), before + 1);
+    const FlowEvent event = only_event();
+    EXPECT_EQ(event.reason, c.reason);
+    EXPECT_EQ(event.verdict, FlowVerdict::denied_enforced);
+  }
+}
+
+TEST_F(QuicFlowTest, NonInitialDatagramOfAnUndecidedFlowIsDroppedAndTheFlowWaits) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  auto parts = split(message, {200});
+  EXPECT_TRUE(send(parts[0]));
+  EXPECT_FALSE(send(QuicBytes{0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));  // 1-RTT data before the verdict
+  EXPECT_EQ(dropped(Reason::quic_not_initial), 1u);
+  EXPECT_TRUE(events().empty());
+  EXPECT_TRUE(send(parts[1]));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+TEST_F(QuicFlowTest, DryRunLetsANonInitialDatagramOfAnUndecidedFlowPass) {
+  auto parts = split(hello_message({.names = {"pypi.org"}, .filler = 300}), {200});
+  EXPECT_TRUE(send(parts[0], "198.18.2.10"));
+  EXPECT_TRUE(send(QuicBytes{0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "198.18.2.10"));
+  EXPECT_EQ(dropped(Reason::quic_not_initial), 0u);
+  EXPECT_TRUE(send(parts[1], "198.18.2.10"));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+TEST_F(QuicFlowTest, ChangedDcidOrConflictingCryptoDataDeniesTheFlow) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  auto parts = split(message, {200});
+  EXPECT_TRUE(send(parts[0]));
+  auto other = split(message, {200}, QuicBytes{9, 9, 9, 9, 9, 9, 9, 9});
+  EXPECT_FALSE(send(other[1]));
+  EXPECT_EQ(only_event().reason, Reason::quic_malformed);
+
+  QuicBytes changed = message;
+  changed[100] ^= 0xff;
+  burst(Side::inside, {udp_out(split(message, {200})[0], "198.18.1.10", 44000)});
+  burst(Side::inside, {udp_out(split(changed, {150})[0], "198.18.1.10", 44000)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(only_event().reason, Reason::quic_crypto_conflict);
+}
+
+TEST_F(QuicFlowTest, RetryMovesTheFlowToTheServersConnectionId) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  EXPECT_TRUE(send(split(message, {200})[0]));
+  // A v1 Retry (RFC 9000 17.2.5): type bits 11, DCID = the client's SCID, SCID = the new DCID,
+  // then a token and the integrity tag (not checked here).
+  const QuicBytes new_dcid = {0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  QuicBytes retry = {0xf0, 0, 0, 0, 1, 3, 0xc1, 0x1e, 0x47, uint8_t(new_dcid.size())};
+  retry = retry + new_dcid + QuicBytes(24, 0x77);
+  burst(Side::outside, {udp_back(retry)});
+  EXPECT_EQ(out_.forward_count, 1) << "the Retry reaches the client";
+  // The client starts again: its ClientHello from offset 0, to the new DCID (shorter than 8: a
+  // Retry's may be).
+  for (const auto& part : split(message, {250}, new_dcid)) EXPECT_TRUE(send(part));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+TEST_F(QuicFlowTest, VersionNegotiationReachesTheClientWhichMayStartAgain) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  EXPECT_TRUE(send(split(message, {200})[0]));
+  QuicBytes negotiation = {0x80, 0, 0, 0, 0, 3, 0xc1, 0x1e, 0x47, uint8_t(kDcid.size())};
+  negotiation = negotiation + kDcid + QuicBytes{0, 0, 0, 1};
+  burst(Side::outside, {udp_back(negotiation)});
+  EXPECT_EQ(out_.forward_count, 1);
+  const QuicBytes fresh = {7, 6, 5, 4, 3, 2, 1, 0};
+  for (const auto& part : split(message, {100}, fresh)) EXPECT_TRUE(send(part));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+TEST_F(QuicFlowTest, FullAccessAndAllowedNetworksDecideBeforeInspection) {
+  EXPECT_TRUE(send(QuicBytes{1, 2, 3}, "198.18.4.10"));  // FULL: nothing is read
+  EXPECT_EQ(events()[0].reason, Reason::allowed_full_access);
+}
+
+TEST_F(QuicFlowTest, EveryBufferInUseDeniesNewQuicFlows) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  auto parts = split(message, {200});
+  for (uint16_t port = 45000; port < 45004; ++port) burst(Side::inside, {udp_out(parts[0], "198.18.1.10", port)});
+  EXPECT_TRUE(events().empty());
+  EXPECT_FALSE(send(parts[0]));  // a fifth: setup.quic_slots is 4
+  EXPECT_EQ(only_event().reason, Reason::quic_capacity_exhausted);
+  burst(Side::inside, {udp_out(parts[1], "198.18.1.10", 45000)});  // one completes, its slot frees
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+  burst(Side::inside, {udp_out(parts[0], "198.18.1.10", 45100)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_TRUE(events().empty());
+}
+
+}  // namespace
+}  // namespace sluice
