@@ -1,5 +1,7 @@
 #include "dataplane/parse/link_local_icmpv6.h"
 
+#include <cstring>
+
 #include "dataplane/parse/byte_reader.h"
 
 namespace sluice {
@@ -82,6 +84,25 @@ bool mld_body_ok(uint8_t type, const uint8_t* p, size_t length) {
   return length == kMldv2QueryLength + size_t(load_be16(p + 26)) * 16;
 }
 
+// A neighbour solicitation or advertisement to a routable unicast address (address resolution
+// answered to a global source, unreachability probes) is normal, but a router would carry it on.
+// It passes only when it has no byte of its own to carry: the target is the destination (NS) or
+// the source (NA), the reserved bits are zero, and the only option is the link-layer address
+// (source for NS, target for NA) equal to the frame's own source MAC.
+bool is_determined_unicast_nd(std::span<const uint8_t> frame, const ParsedPacket& packet, const uint8_t* p,
+                              size_t length) {
+  const uint8_t type = packet.icmp_type;
+  if (type != kNeighbourSolicitation && type != kNeighbourAdvertisement) return false;
+  if (length != 24 && length != 32) return false;
+  const IpAddress& expected_target = type == kNeighbourSolicitation ? packet.dst : packet.src;
+  if (std::memcmp(p + 8, expected_target.bytes, 16) != 0) return false;
+  const uint8_t flag_mask = type == kNeighbourAdvertisement ? 0x1f : 0xff;  // NA: R, S, O may be set
+  if ((p[4] & flag_mask) != 0 || p[5] != 0 || p[6] != 0 || p[7] != 0) return false;
+  if (length == 24) return true;
+  const uint8_t option = type == kNeighbourSolicitation ? 1 : 2;  // source / target link-layer address
+  return p[24] == option && p[25] == 1 && std::memcmp(p + 26, frame.data() + 6, 6) == 0;
+}
+
 }  // namespace
 
 LinkLocalIcmpv6 classify_link_local_icmpv6(std::span<const uint8_t> frame, const ParsedPacket& packet) {
@@ -90,14 +111,19 @@ LinkLocalIcmpv6 classify_link_local_icmpv6(std::span<const uint8_t> frame, const
   const uint8_t type = packet.icmp_type;
   const bool nd = is_nd(type);
   if (!nd && !is_mld(type)) return LinkLocalIcmpv6::not_link_control;
-  const bool on_link = is_link_local_unicast(packet.dst) ||
-                       (nd ? is_nd_multicast(packet.dst) : is_link_scope_multicast(packet.dst));
-  if (!on_link) return LinkLocalIcmpv6::off_link;
   // The parser bounds the ICMPv6 message by the IPv6 payload length (no Ethernet padding).
   const size_t length = packet.payload_length;
-  if (packet.is_fragment || size_t(packet.l4_offset) + length > frame.size() || packet.icmp_code != 0)
-    return LinkLocalIcmpv6::malformed;
+  const bool in_frame = size_t(packet.l4_offset) + length <= frame.size() && frame.size() >= 12;
   const uint8_t* p = frame.data() + packet.l4_offset;
+  const bool on_link = is_link_local_unicast(packet.dst) ||
+                       (nd ? is_nd_multicast(packet.dst) : is_link_scope_multicast(packet.dst));
+  if (!on_link) {
+    const bool determined = nd && in_frame && !packet.is_fragment && packet.icmp_code == 0 &&
+                            packet.ttl == kNdHopLimit && packet.dst.bytes[0] != 0xff &&
+                            is_determined_unicast_nd(frame, packet, p, length);
+    return determined ? LinkLocalIcmpv6::on_link : LinkLocalIcmpv6::off_link;
+  }
+  if (packet.is_fragment || !in_frame || packet.icmp_code != 0) return LinkLocalIcmpv6::malformed;
   if (nd) {
     const size_t fixed = nd_fixed_length(type);
     if (packet.ttl != kNdHopLimit || length < fixed || !nd_options_fill(p + fixed, length - fixed))

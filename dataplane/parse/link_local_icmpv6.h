@@ -12,8 +12,9 @@ namespace sluice {
 
 enum class LinkLocalIcmpv6 : uint8_t {
   not_link_control = 0,  // not ND/MLD at all: judged like any packet
-  on_link,               // well-formed ND/MLD to a link-local or link-scope multicast destination
-  off_link,              // ND/MLD type to a destination a router would forward: judged like any ICMPv6
+  on_link,               // well-formed ND/MLD to a link-local or link-scope multicast destination,
+                         // or an NS/NA to a unicast address that carries no byte of its own
+  off_link,              // any other ND/MLD to a destination a router would forward: judged like any ICMPv6
   malformed,             // link-scope, but a wrong hop limit, code, length or option list
 };
 
@@ -22,6 +23,10 @@ enum class LinkLocalIcmpv6 : uint8_t {
 // MLD: queries, reports, done (130-132) and MLDv2 reports (143), hop limit 1, to fe80::/10 or a
 // link-scope group ff02::/16 (MLDv1 reports go to the group they report, MLDv2 to ff02::16).
 // Lengths must be exact: an option list that fills the body, MLDv2 records that add up.
+// An NS or NA to a routable unicast address (a solicited NA goes to the soliciting address,
+// often global; unreachability probes are unicast) passes only when every byte of it is fixed by
+// the packet's own addresses: target = destination (NS) or source (NA), reserved bits zero, at
+// most the link-layer address option equal to the frame's source MAC.
 LinkLocalIcmpv6 classify_link_local_icmpv6(std::span<const uint8_t> frame, const ParsedPacket& packet);
 
 }  // namespace sluice

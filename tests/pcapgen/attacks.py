@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from scapy.layers.inet import IP, UDP, IPOption_LSRR, IPOption_SSRR, TCP
 from scapy.layers.inet6 import (ICMPv6MLDMultAddrRec, ICMPv6MLReport, ICMPv6MLReport2,
-                                ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6,
+                                ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IPv6,
                                 IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, RouterAlert)
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Padding, Raw
@@ -173,6 +173,11 @@ def controls():
                        / ICMPv6ND_NS(tgt=ROUTER_LINK_LOCAL) / ICMPv6NDOptSrcLLAddr(lladdr=V6_MAC))
     na = frames.finish(_ether(V6_MAC) / IPv6(src=LINK_LOCAL, dst=ROUTER_LINK_LOCAL, hlim=255)
                        / ICMPv6ND_NA(tgt=LINK_LOCAL, R=0, S=1, O=1))
+    # A solicited advertisement answering a solicitation from a global address: to a routable
+    # unicast destination, but every byte fixed by its own addresses and MAC.
+    na_global = frames.finish(_ether(V6_MAC) / IPv6(src=CLIENT_V6, dst=RESOLVER_V6, hlim=255)
+                              / ICMPv6ND_NA(tgt=CLIENT_V6, R=0, S=1, O=1)
+                              / ICMPv6NDOptDstLLAddr(lladdr=V6_MAC))
     mld = frames.finish(_ether(V6_MAC, "33:33:00:00:00:16") / IPv6(src=LINK_LOCAL, dst=MLDV2_ROUTERS, hlim=1)
                         / IPv6ExtHdrHopByHop(options=[RouterAlert()])
                         / ICMPv6MLReport2(records=[ICMPv6MLDMultAddrRec(rtype=4, dst=SOLICITED_NODE)]))
@@ -186,6 +191,7 @@ def controls():
         Control("arp_reply", [reply]),
         Control("nd_solicitation_solicited_node", [ns]),
         Control("nd_advertisement_link_local", [na]),
+        Control("nd_advertisement_to_global", [na_global], "solicited NA to a global source address"),
         Control("mldv2_report", [mld]),
         Control("https_allowed", [https.syn(), https.ack(), https.data(client_hello("pypi.org"))]),
         Control("http_allowed", [http.syn(), http.ack(), http.data(frames.http_get("pypi.org"))],

@@ -64,8 +64,43 @@ TEST(LinkLocalIcmpv6, MulticastListenerDiscoveryOnTheLinkPasses) {
   EXPECT_EQ(classify(frame(kAllNodes, 1, query)), LinkLocalIcmpv6::on_link);
 }
 
+// The frame's source is fe80::1 (kLinkLocal), its MAC 02:00:00:00:00:01.
+Bytes neighbour_advertisement(const Bytes& target, const Bytes& options = {2, 1, 2, 0, 0, 0, 0, 1}) {
+  return Bytes{136, 0, 0, 0, 0x60, 0, 0, 0} + target + options;  // S and O set
+}
+
+TEST(LinkLocalIcmpv6, UnicastNeighbourDiscoveryWithNoBytesOfItsOwnPasses) {
+  // NUD probe: target = destination, source link-layer address = the frame's source MAC.
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation())), LinkLocalIcmpv6::on_link);
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation({}))), LinkLocalIcmpv6::on_link);
+  // A solicited advertisement to a global address: target = its own source address.
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_advertisement(kLinkLocal))), LinkLocalIcmpv6::on_link);
+}
+
+TEST(LinkLocalIcmpv6, UnicastNeighbourDiscoveryCarryingBytesIsJudged) {
+  Bytes other_target = kGlobal;
+  other_target[15] = 0x99;
+  EXPECT_EQ(classify(frame(kGlobal, 255, Bytes{135, 0, 0, 0, 0, 0, 0, 0} + other_target)), LinkLocalIcmpv6::off_link);
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_advertisement(kGlobal))), LinkLocalIcmpv6::off_link);
+  // A MAC that is not the frame's, a reserved byte set, another option, a longer list.
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation({1, 1, 'E', 'X', 'F', 'I', 'L', '!'}))),
+            LinkLocalIcmpv6::off_link);
+  Bytes reserved = neighbour_advertisement(kLinkLocal);
+  reserved[7] = 'X';
+  EXPECT_EQ(classify(frame(kGlobal, 255, reserved)), LinkLocalIcmpv6::off_link);
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation({14, 1, 'E', 'X', 'F', 'I', 'L', '!'}))),
+            LinkLocalIcmpv6::off_link);
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_advertisement(kLinkLocal, {2, 1, 2, 0, 0, 0, 0, 1, 2, 1, 2, 0, 0, 0, 0, 1}))),
+            LinkLocalIcmpv6::off_link);
+  // Hop limit below 255: it came through a router.
+  EXPECT_EQ(classify(frame(kGlobal, 254, neighbour_solicitation())), LinkLocalIcmpv6::off_link);
+  // Router advertisements to a unicast global address are judged.
+  EXPECT_EQ(classify(frame(kGlobal, 255, Bytes{134, 0, 0, 0, 64, 0, 0, 0} + Bytes(8, 0))), LinkLocalIcmpv6::off_link);
+}
+
 TEST(LinkLocalIcmpv6, OffLinkDestinationsAreJudgedLikeAnyIcmpv6) {
-  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation())), LinkLocalIcmpv6::off_link);
+  EXPECT_EQ(classify(frame(kGlobal, 255, neighbour_solicitation({200, 1, 'E', 'X', 'F', 'I', 'L', '!'}))),
+            LinkLocalIcmpv6::off_link);
   EXPECT_EQ(classify(frame(kSiteMulticast, 255, neighbour_solicitation())), LinkLocalIcmpv6::off_link);
   EXPECT_EQ(classify(frame(kGlobal, 1, mldv1_report())), LinkLocalIcmpv6::off_link);
   // ND to a link-scope group that is not all-nodes, all-routers or solicited-node.
