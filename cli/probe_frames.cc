@@ -4,6 +4,7 @@
 
 #include "dataplane/parse/byte_writer.h"
 #include "dataplane/parse/packet_parser.h"
+#include "dataplane/parse/tcp_checksum.h"
 #include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice {
@@ -13,7 +14,9 @@ namespace {
 void append(Frame& out, std::span<const uint8_t> bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
 
 // Wraps an L4 segment (header and payload) in Ethernet and IP.
-Frame ip_frame(const ProbeFlow& flow, uint8_t ip_protocol, const Frame& segment) {
+Frame ip_frame(const ProbeFlow& flow, uint8_t ip_protocol, Frame segment) {
+  // The dataplane checks the TCP checksum of a payload segment it judges: probes carry a real one.
+  if (ip_protocol == kIpProtoTcp) set16(segment, 16, l4_checksum(flow.source, flow.destination, ip_protocol, segment));
   // Locally administered MACs: nothing in the dataplane looks at them.
   Frame frame{0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
   if (flow.source.family == 4) {

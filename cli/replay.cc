@@ -57,7 +57,29 @@ void dump_and_free(pcap_dumper_t* dumper, rte_mbuf** frames, uint16_t count, con
   }
 }
 
+// The side a frame arrived on: its source MAC (bytes 6-11) against the outside MAC.
+Side side_of(const ReplayOptions& options, const u_char* bytes, uint32_t length) {
+  if (!options.has_outside_mac || length < 12) return Side::inside;
+  return std::memcmp(bytes + 6, options.outside_mac.data(), 6) == 0 ? Side::outside : Side::inside;
+}
+
 }  // namespace
+
+bool parse_mac_address(std::string_view text, std::array<uint8_t, 6>& out) {
+  if (text.size() != 17) return false;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 6; ++i) {
+    const int high = hex(text[i * 3]), low = hex(text[i * 3 + 1]);
+    if (high < 0 || low < 0 || (i < 5 && text[i * 3 + 2] != ':')) return false;
+    out[i] = uint8_t(high * 16 + low);
+  }
+  return true;
+}
 
 int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
   PublicSuffixList suffixes;
@@ -168,6 +190,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     };
     uint64_t burst_clock = 0;
     timeval burst_time{};
+    Side burst_side = Side::inside;  // a burst holds frames of one port, as a port's rx burst does
     FlowEventSinkOptions sink_options;
     sink_options.appliance = options.appliance_name;
     sink_options.denials = options.denials_path.empty() ? nullptr : &denial_log;
@@ -181,7 +204,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     auto flush = [&]() {
       if (!in_burst) return;
       processor.set_clock(burst_clock);
-      processor.process_burst(*policy, Side::inside, burst, in_burst, output);
+      processor.process_burst(*policy, burst_side, burst, in_burst, output);
       forwarded += output.forward_count;
       replies += output.reply_count;
       dump_and_free(platform.forwarded, output.forward, output.forward_count, burst_time);
@@ -206,9 +229,11 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
         continue;
       }
       uint64_t clock = clock_of(header->ts);
-      // A burst holds packets of one moment: a later one starts the next burst.
-      if (in_burst && clock > burst_clock + tsc_hz / 1000) flush();
-      if (!in_burst) burst_clock = clock, burst_time = header->ts;
+      const Side side = side_of(options, bytes, header->caplen);
+      // A burst holds packets of one moment and one port: a later one, or one from the other
+      // port, starts the next burst.
+      if (in_burst && (clock > burst_clock + tsc_hz / 1000 || side != burst_side)) flush();
+      if (!in_burst) burst_clock = clock, burst_time = header->ts, burst_side = side;
       std::memcpy(rte_pktmbuf_mtod(mbuf, void*), bytes, header->caplen);
       mbuf->data_len = static_cast<uint16_t>(header->caplen);
       mbuf->pkt_len = header->caplen;

@@ -1,10 +1,14 @@
 // `sluicectl replay`: the dataplane's own PacketProcessor over a pcap, offline — "what would this
-// policy do to this traffic?". Every packet enters as if received on the inside port; a packet
-// of a known flow sent by the flow's responder is that flow's return traffic, so a capture
-// taken beside the workloads (both directions) replays as the appliance would see it.
+// policy do to this traffic?". A pcap has no ingress port: without an outside MAC every packet
+// enters as if received on the inside port (a packet of a known flow sent by the flow's
+// responder is that flow's return traffic); with one, frames from that source MAC enter on the
+// outside port, so the sides are judged as sluiced judges them (flows start only inside).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <ostream>
+#include <string_view>
 #include <string>
 
 namespace sluice {
@@ -20,7 +24,12 @@ struct ReplayOptions {
   std::string appliance_name = "sluicectl-replay";
   uint32_t flow_capacity = 65536;
   bool json = false;  // the summary as one JSON object (RunSummary::to_json)
+  bool has_outside_mac = false;           // --outside-mac given
+  std::array<uint8_t, 6> outside_mac{};   // frames with this source MAC came in on the outside port
 };
+
+// "02:00:5e:00:00:02" (hex, either case, colons) into `out`; false for anything else.
+bool parse_mac_address(std::string_view text, std::array<uint8_t, 6>& out);
 
 // Returns 0 after a replay, 2 for a refused policy or unreadable pcap, 1 for platform failures.
 int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err);

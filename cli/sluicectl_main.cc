@@ -31,7 +31,7 @@ commands:
                          which attachment, policy and rule decide a flow from SRC_IP to DEST (a
                          host name or an IP address), and the dataplane's verdict
   replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl] [--forwarded OUT.pcap]
-         [--replies OUT.pcap] [--config CONFIG] [--flow-capacity N] [--json]
+         [--replies OUT.pcap] [--config CONFIG] [--flow-capacity N] [--outside-mac MAC] [--json]
                          run the dataplane over a capture offline and print what the policy does:
                          one JSON line per flow (--flows), denial records (--denials), a summary
   reload [--socket PATH] ask the running sluiced to load its policy file again; prints the new
@@ -107,18 +107,23 @@ exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or plat
 )usage"},
     {"replay", R"usage(usage: sluicectl replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl]
                       [--forwarded OUT.pcap] [--replies OUT.pcap] [--config CONFIG]
-                      [--flow-capacity N] [--json]
+                      [--flow-capacity N] [--outside-mac MAC] [--json]
 
 Runs the dataplane over an Ethernet capture offline and prints what the policy does: a summary,
-one JSON line per flow (--flows), the denial records (--denials). Every packet enters as if
-received on the inside port; a known flow's responder's packets are its return traffic. The
-capture's timestamps are the clock: flow timeouts and DNS TTLs replay as they happened.
+one JSON line per flow (--flows), the denial records (--denials). Without --outside-mac every
+packet enters as if received on the inside port; a known flow's responder's packets are its
+return traffic. The capture's timestamps are the clock: flow timeouts and DNS TTLs replay as
+they happened.
 
   --forwarded OUT.pcap  the frames the appliance would pass on (and resets it sends on)
   --replies OUT.pcap    the frames it would send back to their sender (resets, ICMP errors)
   --config CONFIG       take flow timeouts, inspection bounds and DNS learning from an
                         appliance config (ports and paths in it are ignored)
   --flow-capacity N     flow table size (default 65536)
+  --outside-mac MAC     frames whose source MAC is MAC (02:00:5e:00:00:02) enter on the outside
+                        port, the others on the inside port, as sluiced sees them: a flow starts
+                        only inside, and an outside frame of no flow is dropped
+                        (unsolicited_inbound)
   --json              the summary as one JSON object (fields: docs/SLUICECTL.md)
 
 exit codes: 0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable capture or
@@ -296,7 +301,7 @@ int replay(int argc, char** argv) {
   ParsedArgs args;
   if (!parse_args(argc, argv, "replay",
                   {"--policy", "--pcap", "--flows", "--denials", "--forwarded", "--replies", "--config",
-                   "--flow-capacity"},
+                   "--flow-capacity", "--outside-mac"},
                   true, args))
     return 2;
   if (!args.positional.empty())
@@ -316,6 +321,12 @@ int replay(int argc, char** argv) {
     auto capacity = sluice::parse_uint32(it->second);
     if (!capacity || *capacity == 0) return usage_error("--flow-capacity needs a positive number", "replay");
     options.flow_capacity = *capacity;
+  }
+  if (auto it = args.values.find("--outside-mac"); it != args.values.end()) {
+    if (!sluice::parse_mac_address(it->second, options.outside_mac))
+      return usage_error("--outside-mac needs a MAC address like 02:00:5e:00:00:02, not \"" + it->second + "\"",
+                         "replay");
+    options.has_outside_mac = true;
   }
   options.json = args.json;
   if (options.policy_path.empty() || options.pcap_path.empty())

@@ -43,6 +43,7 @@ namespace sluice {
   X(quic_crypto_conflict, "QUIC CRYPTO data at an offset already received whose bytes disagree") \
   X(quic_crypto_too_large, "a ClientHello in QUIC Initials longer than the bound (tls_max_client_hello_bytes)") \
   X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
+  X(http_connect_not_allowed, "a CONNECT (proxy request) on an HTTP port to an address:port that is not one of the policy's allowed_proxies") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -52,6 +53,12 @@ namespace sluice {
   X(fragment_of_undecided_flow, "a non-first IP fragment of a TLS/HTTP flow still waiting for its verdict") \
   X(flow_denied, "a later packet of a flow already denied in ENFORCE")                         \
   X(tx_failed, "the output port's queue was full")                                            \
+  X(ipv4_source_route, "an IPv4 packet with a loose or strict source route option (LSRR 131, SSRR 137; RFC 7126)") \
+  X(ipv6_routing_header_type0, "an IPv6 packet with a type-0 routing header (deprecated by RFC 5095)") \
+  X(arp_malformed, "an ARP frame that is not Ethernet/IPv4 ARP request or reply, or carries non-zero bytes or more than minimum-frame padding after its body") \
+  X(neighbour_discovery_malformed, "ND or MLD to a link-local or link-scope multicast destination with a wrong hop limit, code or body (RFC 4861, RFC 2710, RFC 3810)") \
+  X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
+  X(ttl_too_low, "a payload segment of a flow still waiting for its verdict whose TTL or hop limit (at most 1) cannot reach the server") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -81,7 +81,7 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   families.push_back(std::move(rx_bytes));
   families.push_back(std::move(tx_bytes));
 
-  auto parse_errors = family("sluice_packet_parse_errors_total", "Frames the packet parser refused, by error (they are dropped as malformed_packet or unsupported_ethertype).", MetricType::Counter);
+  auto parse_errors = family("sluice_packet_parse_errors_total", "Frames the packet parser refused, by error (they are dropped as malformed_packet, unsupported_ethertype or arp_malformed).", MetricType::Counter);
   for (int error = 1; error < static_cast<int>(PacketParseError::count); ++error)
     add(parse_errors, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.parse_errors[error]; })),
         {{"error", to_string(static_cast<PacketParseError>(error))}});

@@ -8,6 +8,7 @@
 
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/domain_pattern.h"
+#include "controlplane/policy/proxy_address.h"
 #include "dataplane/parse/packet_parser.h"
 
 namespace sluice {
@@ -99,6 +100,10 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
   }
   for (const auto& resolver : source.dns_resolvers())
     if (auto address = parse_ip(resolver)) out.dns_resolvers.push_back(*address);
+  for (const auto& text : source.allowed_proxies()) {
+    ProxyAddress proxy;
+    if (parse_proxy_address(text, proxy).empty()) out.allowed_proxies.push_back({proxy.address, proxy.port});
+  }
   return true;
 }
 

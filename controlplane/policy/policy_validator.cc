@@ -12,6 +12,7 @@
 
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/domain_pattern.h"
+#include "controlplane/policy/proxy_address.h"
 #include "controlplane/policy/public_suffix_list.h"
 #include "controlplane/policy/quoted_text.h"
 
@@ -282,6 +283,7 @@ class PolicySetValidator {
       // FULL would silently ignore the lists; an operator who wrote them meant something else.
       if (policy.allowed_domains_size() > 0) add(path + ".allowed_domains", full_with_list("allowed_domains"));
       if (policy.allowed_networks_size() > 0) add(path + ".allowed_networks", full_with_list("allowed_networks"));
+      if (policy.allowed_proxies_size() > 0) add(path + ".allowed_proxies", full_with_list("allowed_proxies"));
     }
     check_domains(policy, path);
     for (int i = 0; i < policy.allowed_networks_size(); ++i) {
@@ -291,6 +293,11 @@ class PolicySetValidator {
       if (!parse_ip(policy.dns_resolvers(i))) {
         add(indexed(path + ".dns_resolvers", i), quoted_text(policy.dns_resolvers(i)) + " is not an IP address");
       }
+    }
+    for (int i = 0; i < policy.allowed_proxies_size(); ++i) {
+      ProxyAddress proxy;
+      std::string problem = parse_proxy_address(policy.allowed_proxies(i), proxy);
+      if (!problem.empty()) add(indexed(path + ".allowed_proxies", i), quoted_text(policy.allowed_proxies(i)) + " " + problem);
     }
   }
 

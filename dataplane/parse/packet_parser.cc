@@ -17,6 +17,7 @@ constexpr size_t kIpv6MinExtensionLength = 8;
 constexpr size_t kTcpMinHeaderLength = 20;
 constexpr size_t kUdpHeaderLength = 8;
 constexpr size_t kIcmpMinLength = 4;
+constexpr size_t kArpBodyLength = 28;  // Ethernet/IPv4 ARP: 8 fixed bytes, two MAC/IPv4 pairs
 
 // ParsedPacket offsets are 16-bit. No real frame is longer, so bytes past this are ignored rather
 // than letting an offset wrap.
@@ -30,6 +31,12 @@ constexpr uint8_t kIpv6Routing = 43;
 constexpr uint8_t kIpv6Fragment = 44;
 constexpr uint8_t kIpv6AuthenticationHeader = 51;
 constexpr uint8_t kIpv6DestinationOptions = 60;
+
+constexpr uint8_t kIpv4OptionEnd = 0;
+constexpr uint8_t kIpv4OptionNoOperation = 1;
+constexpr uint8_t kIpv4OptionLooseSourceRoute = 131;
+constexpr uint8_t kIpv4OptionStrictSourceRoute = 137;
+constexpr uint8_t kIpv6RoutingType0 = 0;
 
 void read_address(const uint8_t* p, uint8_t family, IpAddress& address) {
   address.family = family;
@@ -80,6 +87,24 @@ PacketParseError parse_l4(std::span<const uint8_t> frame, size_t l4, size_t end,
   return PacketParseError::none;
 }
 
+// Walks the IPv4 options (bytes 20..IHL*4) for a source route; a list whose lengths do not add up
+// is malformed (a parser further on could read it differently).
+PacketParseError parse_ipv4_options(const uint8_t* options, size_t length, ParsedPacket& out) {
+  size_t i = 0;
+  while (i < length) {
+    const uint8_t type = options[i];
+    if (type == kIpv4OptionEnd) break;
+    if (type == kIpv4OptionNoOperation) {
+      ++i;
+      continue;
+    }
+    if (length - i < 2 || options[i + 1] < 2 || options[i + 1] > length - i) return PacketParseError::bad_ipv4_options;
+    if (type == kIpv4OptionLooseSourceRoute || type == kIpv4OptionStrictSourceRoute) out.source_routed = true;
+    i += options[i + 1];
+  }
+  return PacketParseError::none;
+}
+
 PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPacket& out) {
   const size_t available = frame.size() - l3;
   if (available < kIpv4MinHeaderLength) return PacketParseError::truncated_ipv4;
@@ -91,6 +116,7 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
   if (total_length > available) return PacketParseError::truncated_ipv4;
 
   out.ip_version = 4;
+  out.ttl = p[8];
   out.l4_protocol = p[9];
   read_address(p + 12, 4, out.src);
   read_address(p + 16, 4, out.dst);
@@ -99,6 +125,10 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
   const uint16_t fragment_offset = fragment & kIpv4FragmentOffsetMask;
   out.is_fragment = (fragment & kIpv4MoreFragments) != 0 || fragment_offset != 0;
   if (out.is_fragment) out.fragment_id = load_be16(p + 4);
+  if (header_length > kIpv4MinHeaderLength) {
+    PacketParseError error = parse_ipv4_options(p + kIpv4MinHeaderLength, header_length - kIpv4MinHeaderLength, out);
+    if (error != PacketParseError::none) return error;
+  }
   const size_t l4 = l3 + header_length;
   const size_t end = l3 + total_length;
   if (fragment_offset != 0) {
@@ -124,6 +154,7 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
   if (kIpv6HeaderLength + payload_length > available) return PacketParseError::truncated_ipv6;
 
   out.ip_version = 6;
+  out.ttl = p[7];
   read_address(p + 8, 6, out.src);
   read_address(p + 24, 6, out.dst);
 
@@ -139,6 +170,7 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
     if (next_header == kIpv6Fragment) length = kIpv6FragmentHeaderLength;
     if (next_header == kIpv6AuthenticationHeader) length = size_t(h[1]) * 4 + 8;
     if (length > end - position) return PacketParseError::ipv6_extension_chain;
+    if (next_header == kIpv6Routing && h[2] == kIpv6RoutingType0) out.source_routed = true;
     const bool later_fragment = next_header == kIpv6Fragment && (load_be16(h + 2) >> 3) != 0;
     if (next_header == kIpv6Fragment) {
       out.is_fragment = true;
@@ -155,6 +187,23 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
   }
   out.l4_protocol = next_header;
   return parse_l4(frame, position, end, out);
+}
+
+// Ethernet/IPv4 ARP and nothing else: the body's fixed fields, then at most zero padding of a
+// short frame. A frame that merely says 0x0806 must not carry other bytes past the appliance.
+PacketParseError parse_arp(std::span<const uint8_t> frame, size_t l3) {
+  if (frame.size() - l3 < kArpBodyLength) return PacketParseError::bad_arp;
+  const uint8_t* p = frame.data() + l3;
+  const uint16_t operation = load_be16(p + 6);
+  if (load_be16(p) != 1 || load_be16(p + 2) != kEtherTypeIpv4 || p[4] != 6 || p[5] != 4 ||
+      (operation != 1 && operation != 2))
+    return PacketParseError::bad_arp;
+  const size_t body_end = l3 + kArpBodyLength;
+  if (frame.size() == body_end) return PacketParseError::none;
+  if (frame.size() > kMaxPaddedArpFrame) return PacketParseError::arp_trailing_data;
+  for (size_t i = body_end; i < frame.size(); ++i)
+    if (frame[i] != 0) return PacketParseError::arp_trailing_data;
+  return PacketParseError::none;
 }
 
 }  // namespace
@@ -182,7 +231,7 @@ PacketParseError parse_packet(std::span<const uint8_t> frame, ParsedPacket& out)
     case kEtherTypeIpv6:
       return parse_ipv6(frame, offset, out);
     case kEtherTypeArp:
-      return PacketParseError::none;
+      return parse_arp(frame, offset);
     default:
       return PacketParseError::unsupported_ethertype;
   }
@@ -204,6 +253,9 @@ const char* to_string(PacketParseError error) {
     case PacketParseError::bad_tcp_header: return "bad_tcp_header";
     case PacketParseError::truncated_udp: return "truncated_udp";
     case PacketParseError::truncated_icmp: return "truncated_icmp";
+    case PacketParseError::bad_ipv4_options: return "bad_ipv4_options";
+    case PacketParseError::bad_arp: return "bad_arp";
+    case PacketParseError::arp_trailing_data: return "arp_trailing_data";
     case PacketParseError::count: break;
   }
   return "unknown";

@@ -2,6 +2,7 @@
 // Pure: no DPDK, no allocation; never reads outside the span it is given.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -24,11 +25,17 @@ enum class PacketParseError : uint8_t {
   bad_tcp_header,         // data offset < 5 or beyond the packet
   truncated_udp,
   truncated_icmp,
+  bad_ipv4_options,       // an option whose length is < 2 or runs past the header
+  bad_arp,                // not Ethernet/IPv4 ARP (htype 1, ptype 0x0800, lengths 6/4, op 1 or 2)
+  arp_trailing_data,      // bytes after the ARP body that are not zero padding of a short frame
   count  // not an error: the number of values, for counter arrays
 };
 
 inline constexpr int kMaxVlanTags = 2;
 inline constexpr int kMaxIpv6ExtensionHeaders = 8;
+// An ARP frame may be followed by zero padding up to this length (the 60-byte Ethernet minimum
+// without FCS, plus the 4 bytes some stacks pad to); anything else after the body is data.
+inline constexpr size_t kMaxPaddedArpFrame = 64;
 
 inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
@@ -68,6 +75,11 @@ struct ParsedPacket {
   uint32_t tcp_ack = 0;
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
+  uint8_t ttl = 0;              // IPv4 TTL or IPv6 hop limit
+  // An IPv4 loose/strict source route option (LSRR 131, SSRR 137; RFC 7126) or an IPv6 type-0
+  // routing header (RFC 5095): the packet names its own path, which only a sender that wants
+  // its bytes carried somewhere else needs.
+  bool source_routed = false;
 };
 
 // Parses a whole Ethernet frame. On an error `out` holds what was parsed before it.

@@ -118,6 +118,12 @@ bool CompiledRuleset::allows_resolver(const IpAddress& address) const {
   return false;
 }
 
+bool CompiledRuleset::allows_proxy(const IpAddress& address, uint16_t port) const {
+  for (const auto& proxy : allowed_proxies)
+    if (proxy.port == port && proxy.address == address) return true;
+  return false;
+}
+
 bool CompiledRuleset::domain_rule_allows_port(uint32_t rule_id, uint16_t port) const {
   if (rule_id >= domain_ports.size()) return true;
   const std::vector<PortRange>& ranges = domain_ports[rule_id];

@@ -103,8 +103,14 @@ struct CompiledRuleset {
   // ruleset built without ports), but the compiler sizes it to domain_patterns.
   std::vector<std::vector<PortRange>> domain_ports;
   std::vector<IpAddress> dns_resolvers;
+  struct Proxy {
+    IpAddress address;
+    uint16_t port = 0;
+  };
+  std::vector<Proxy> allowed_proxies;  // where its sources may send CONNECT
 
   bool allows_resolver(const IpAddress& address) const;
+  bool allows_proxy(const IpAddress& address, uint16_t port) const;
 
   // Packet path, no allocation: true when some allowed-domain rule matching `name` (normalised)
   // allows `port`. Rules for the same name add up (their ports are a union). `rule_id`

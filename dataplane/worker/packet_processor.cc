@@ -9,9 +9,16 @@
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/parse/tcp_checksum.h"
 #include "dataplane/worker/stage/classify.h"
 
 namespace sluice {
+
+namespace {
+// A TTL or hop limit of 1 dies at the next router; the appliance does not know how many more
+// hops the server is away, so only this much is certain (docs/POLICY.md, threat model).
+constexpr uint8_t kLowestArrivingTtl = 1;
+}  // namespace
 
 PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
     : setup_(setup),
@@ -75,7 +82,15 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     drop(packet.mbuf, reason_for(packet.parse_error));
     return;
   }
-  if (parsed.ip_version == 0 || is_neighbour_discovery(parsed)) {
+  if (parsed.source_routed) [[unlikely]] {
+    drop(packet.mbuf, parsed.ip_version == 4 ? Reason::ipv4_source_route : Reason::ipv6_routing_header_type0);
+    return;
+  }
+  if (packet.link_control == LinkLocalIcmpv6::malformed) [[unlikely]] {
+    drop(packet.mbuf, Reason::neighbour_discovery_malformed);
+    return;
+  }
+  if (parsed.ip_version == 0 || packet.link_control == LinkLocalIcmpv6::on_link) {
     bump(setup_.counters->infrastructure_packets);
     out.forward[out.forward_count++] = packet.mbuf;
     return;
@@ -97,8 +112,13 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   // A flow settled under this policy generation has nothing to judge or inspect: the common
   // case (established traffic) goes straight on to learning and acting.
   const bool settled = !is_new && flow.verdict != FlowVerdict::pending && flow.generation == policy.generation;
-  if (!settled) [[unlikely]]
+  if (!settled) [[unlikely]] {
     judge(policy, packet, flow, setup_.flows->name(position), is_new);
+    if (packet.drop_before_judging != Reason::count) {
+      drop(packet.mbuf, packet.drop_before_judging);
+      return;
+    }
+  }
 
   if (!packet.from_initiator && parsed.payload_length > 0 && flow.destination_type == DestinationType::dns &&
       flow.verdict == FlowVerdict::allowed)
@@ -151,12 +171,27 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
   if (flow.verdict == FlowVerdict::pending && flow.inspection == PortClass::quic) {
     // Every client datagram of a pending QUIC flow is read (an empty one too: it is malformed).
     if (from_initiator) {
+      // What is judged must be what the server gets: a datagram with no hop left never arrives.
+      if (parsed.ttl <= kLowestArrivingTtl) {
+        packet.drop_before_judging = Reason::ttl_too_low;
+        return;
+      }
       Decision decision = inspector_.inspect_quic_client(policy, packet, flow, name, facts, burst_tsc_);
       packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
     } else {
       inspector_.inspect_quic_server(packet, flow);
     }
   } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0) {
+    // What is judged must be what the server gets: a segment it would discard (bad checksum) or
+    // never receive (no hop left) is neither inspected nor forwarded while the flow is undecided.
+    if (parsed.ttl <= kLowestArrivingTtl) {
+      packet.drop_before_judging = Reason::ttl_too_low;
+      return;
+    }
+    if (parsed.l4_protocol == kIpProtoTcp && !tcp_checksum_ok(packet.frame, parsed)) {
+      packet.drop_before_judging = Reason::tcp_checksum_bad;
+      return;
+    }
     Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
     packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
   }

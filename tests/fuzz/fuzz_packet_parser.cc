@@ -1,8 +1,11 @@
-// libFuzzer target: parse_packet over arbitrary frames.
+// libFuzzer target: parse_packet over arbitrary frames, and the checks the packet path runs on a
+// parsed frame (link-local ICMPv6, TCP checksum).
 #include <cstring>
 #include <vector>
 
+#include "dataplane/parse/link_local_icmpv6.h"
 #include "dataplane/parse/packet_parser.h"
+#include "dataplane/parse/tcp_checksum.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace sluice;
@@ -40,7 +43,8 @@ bool same(const ParsedPacket& a, const ParsedPacket& b) {
          a.payload_length == b.payload_length && a.l4_protocol == b.l4_protocol && a.is_fragment == b.is_fragment &&
          a.is_later_fragment == b.is_later_fragment && a.src == b.src && a.dst == b.dst &&
          a.src_port == b.src_port && a.dst_port == b.dst_port && a.tcp_flags == b.tcp_flags &&
-         a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code;
+         a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code &&
+         a.ttl == b.ttl && a.source_routed == b.source_routed;
 }
 
 }  // namespace
@@ -50,6 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto error = parse_packet({data, size}, parsed);
   FUZZ_CHECK(std::strcmp(to_string(error), "unknown") != 0);
   check_offsets(parsed, error, size);
+  if (error == PacketParseError::none && parsed.ip_version != 0) {
+    // Both read only inside the frame (ASan); their answers need no check here.
+    const std::span<const uint8_t> frame(data, size < kMaxFrame ? size : kMaxFrame);
+    (void)classify_link_local_icmpv6(frame, parsed);
+    (void)tcp_checksum_ok(frame, parsed);
+  }
 
   // Ethernet pads short frames, and the payload is bounded by the IP length: bytes after the IP
   // packet must change nothing.

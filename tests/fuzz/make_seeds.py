@@ -5,7 +5,7 @@
 
 The seeds are the traffic our tests already describe: the frames of configs/demo/demo.pcap and
 more frames built with tests/pcapgen (IPv6, VLAN, fragments, DNS answers, ClientHellos cut into
-several records, unusual HTTP heads). From every frame it takes what each parser sees:
+several records, unusual HTTP heads, the attacker corpus of tests/pcapgen/attacks.py). From every frame it takes what each parser sees:
 
     packet_parser            the whole frame
     tls_client_hello_parser  TCP payloads to port 443
@@ -31,7 +31,7 @@ from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop  # n
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether  # noqa: E402
 from scapy.packet import Padding  # noqa: E402
 
-from pcapgen import frames, tls  # noqa: E402
+from pcapgen import attacks, frames, tls  # noqa: E402
 
 CORPUS = os.path.join(HERE, "corpus")
 DEMO_PCAP = os.path.join(SOURCE_ROOT, "configs", "demo", "demo.pcap")
@@ -146,6 +146,10 @@ def extra_frames():
         bytes(frames.finish(eth() / IP(src=CLIENT, dst=SERVER) / TCP(sport=40008, dport=443, flags="S")))
         + b"\x00" * 6,
     ]
+    # The attacker corpus and its controls: IPv4 options, IPv6 routing headers, ND/MLD, ARP
+    # with and without trailers (tests/pcapgen/attacks.py).
+    for case in attacks.attacks() + attacks.controls():
+        built += case.packets
     for i, payload in enumerate(tls_payloads()):
         built.append(frames.TcpFlow(CLIENT, 41000 + i, SERVER, 443).data(payload))
     for i, payload in enumerate(http_payloads()):

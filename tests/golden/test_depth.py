@@ -215,14 +215,17 @@ def test_http_head_in_segments_and_too_large(tmp_path):
                   "forwarded")
 
 
-def test_http_connect_is_judged_on_its_target(tmp_path):
+def test_http_connect_needs_a_named_proxy(tmp_path):
+    """The depth policy names no proxy: a CONNECT is a tunnel request to a server that is none,
+    denied by its own reason whatever its target (a CONNECT to a named proxy, judged on its
+    target: test_attacks.py and the unit tests)."""
     allowed, allowed_open = handshake(43009, HTTP_SERVER, 80)
     denied, denied_open = handshake(43010, HTTP_SERVER, 80)
     connect_ok = allowed.data(b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")
     connect_bad = denied.data(b"CONNECT evil.example.org:443 HTTP/1.1\r\nHost: evil.example.org:443\r\n\r\n")
     result = replay(tmp_path, at(0, allowed_open + [connect_ok] + denied_open + [connect_bad]))
-    assert_flow(result, 43009, "ALLOW", "allowed_domain", "HTTP_HOST", "pypi.org")
-    assert_flow(result, 43010, "DROP", "domain_not_allowed", "HTTP_HOST", "evil.example.org")
+    assert_flow(result, 43009, "DROP", "http_connect_not_allowed", "HTTP_HOST", "pypi.org")
+    assert_flow(result, 43010, "DROP", "http_connect_not_allowed", "HTTP_HOST", "evil.example.org")
 
 
 def test_reassembly_slots_exhausted_fail_closed(tmp_path):

@@ -4,9 +4,12 @@
 #include <arpa/inet.h>
 
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "dataplane/parse/tcp_checksum.h"
 #include "tests/unit/bytes.h"
 
 namespace sluice::test {
@@ -64,7 +67,8 @@ struct Tcp4 {
   Bytes payload;
 };
 
-// Ethernet + IPv4 + TCP (+ payload); checksums are left zero: the parser does not check them.
+// Ethernet + IPv4 + TCP (+ payload). The TCP checksum is right (the dataplane checks it on the
+// payload of flows it judges); the IPv4 header checksum is left zero (nothing checks it).
 inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
   Bytes frame{0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
   put16(frame, 0x0800);
@@ -94,6 +98,14 @@ inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
     put16(frame, 0);
   }
   frame.insert(frame.end(), spec.payload.begin(), spec.payload.end());
+  if (ip_protocol == 6) {
+    IpAddress source{4}, destination{4};
+    std::memcpy(source.bytes, frame.data() + 26, 4);
+    std::memcpy(destination.bytes, frame.data() + 30, 4);
+    const uint16_t checksum = l4_checksum(source, destination, 6, std::span<const uint8_t>(frame).subspan(34));
+    frame[50] = uint8_t(checksum >> 8);
+    frame[51] = uint8_t(checksum);
+  }
   return frame;
 }
 

@@ -300,7 +300,7 @@ TEST(IcmpUnreachable, RefusesWhatItCannotAnswer) {
   ParsedPacket in;
   Bytes out(2048);
   // ARP: no IP packet.
-  Bytes arp = ethernet(0x0806) + Bytes(28, 0);
+  Bytes arp = ethernet(0x0806) + Bytes{0, 1, 8, 0, 6, 4, 0, 1} + Bytes(20, 0);  // an ARP request
   ASSERT_EQ(parse_packet(arp, in), PacketParseError::none);
   EXPECT_EQ(build_icmp_unreachable(arp, in, out), 0u);
   // A parse that does not belong to this frame.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -181,13 +182,132 @@ TEST(PacketParser, VlanAndQinQ) {
   EXPECT_EQ(p.vlan_count, 2);
 }
 
+// Ethernet/IPv4 ARP: htype 1, ptype 0x0800, lengths 6/4, `operation`, then sender and target.
+Bytes arp_body(uint16_t operation = 1) {
+  Bytes b;
+  put16(b, 1);
+  put16(b, 0x0800);
+  b.push_back(6);
+  b.push_back(4);
+  put16(b, operation);
+  b = b + Bytes{2, 0, 0, 0, 0, 1} + kSrc4 + Bytes(6, 0) + kDst4;
+  return b;
+}
+
 TEST(PacketParser, ArpIsParsedWithoutIp) {
-  Bytes frame = ethernet(0x0806) + Bytes(28, 0);
+  Bytes frame = ethernet(0x0806) + arp_body();
   ParsedPacket p;
   ASSERT_EQ(parse(frame, p), PacketParseError::none);
   EXPECT_EQ(p.ethertype, 0x0806);
   EXPECT_EQ(p.ip_version, 0);
   EXPECT_EQ(p.l3_offset, 14);
+  EXPECT_EQ(parse(ethernet(0x0806) + arp_body(2), p), PacketParseError::none);
+  EXPECT_EQ(parse(ethernet(0x0806, {0x8100}) + arp_body(), p), PacketParseError::none);
+}
+
+// Ethernet pads a 42-byte ARP frame to 60 bytes with zeros (some stacks to 64): that passes.
+TEST(PacketParser, ArpZeroPaddingPasses) {
+  ParsedPacket p;
+  Bytes padded = ethernet(0x0806) + arp_body();
+  padded.resize(60, 0);
+  EXPECT_EQ(parse(padded, p), PacketParseError::none);
+  padded.resize(64, 0);
+  EXPECT_EQ(parse(padded, p), PacketParseError::none);
+}
+
+// Anything after the body that is not zero padding of a short frame is data riding on ARP.
+TEST(PacketParser, ArpTrailingDataIsRefused) {
+  ParsedPacket p;
+  Bytes marked = ethernet(0x0806) + arp_body();
+  marked.resize(60, 0);
+  marked[59] = 'X';
+  EXPECT_EQ(parse(marked, p), PacketParseError::arp_trailing_data);
+  Bytes long_zeros = ethernet(0x0806) + arp_body();
+  long_zeros.resize(65, 0);
+  EXPECT_EQ(parse(long_zeros, p), PacketParseError::arp_trailing_data);
+  Bytes big = ethernet(0x0806) + arp_body() + Bytes(1400, 'X');
+  EXPECT_EQ(parse(big, p), PacketParseError::arp_trailing_data);
+}
+
+TEST(PacketParser, NonArpBehindArpEthertypeIsRefused) {
+  ParsedPacket p;
+  EXPECT_EQ(parse(ethernet(0x0806) + Bytes(28, 0), p), PacketParseError::bad_arp);
+  EXPECT_EQ(parse(ethernet(0x0806) + arp_body(3), p), PacketParseError::bad_arp);  // RARP request
+  Bytes ipv6_arp = arp_body();
+  ipv6_arp[3] = 0xdd;  // protocol 0x08dd
+  EXPECT_EQ(parse(ethernet(0x0806) + ipv6_arp, p), PacketParseError::bad_arp);
+  Bytes long_hardware = arp_body();
+  long_hardware[4] = 8;
+  EXPECT_EQ(parse(ethernet(0x0806) + long_hardware, p), PacketParseError::bad_arp);
+  Bytes not_ethernet = arp_body();
+  not_ethernet[1] = 6;  // IEEE 802
+  EXPECT_EQ(parse(ethernet(0x0806) + not_ethernet, p), PacketParseError::bad_arp);
+  Bytes cut = ethernet(0x0806) + arp_body();
+  cut.pop_back();
+  EXPECT_EQ(parse(cut, p), PacketParseError::bad_arp);
+}
+
+// IPv4 with explicit option bytes (a multiple of 4) after the 20-byte header.
+Bytes ipv4_with_options(const Bytes& options, const Bytes& l4) {
+  Bytes b = ipv4(kIpProtoUdp, l4, 0, options.size());
+  std::copy(options.begin(), options.end(), b.begin() + 20);
+  return b;
+}
+
+TEST(PacketParser, Ipv4SourceRouteIsFlagged) {
+  ParsedPacket p;
+  // LSRR (131) and SSRR (137): type, length 7, pointer 4, one address; then End.
+  for (uint8_t type : {uint8_t(131), uint8_t(137)}) {
+    Bytes options = {type, 7, 4, 198, 19, 0, 9, 0};
+    ASSERT_EQ(parse(ethernet(0x0800) + ipv4_with_options(options, udp(1, 53, kHello)), p), PacketParseError::none);
+    EXPECT_TRUE(p.source_routed) << int(type);
+    EXPECT_EQ(p.ttl, 64);
+  }
+  // Behind a NOP, too.
+  Bytes after_nop = {1, 131, 7, 4, 198, 19, 0, 9};
+  ASSERT_EQ(parse(ethernet(0x0800) + ipv4_with_options(after_nop, udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_TRUE(p.source_routed);
+  // Record route (7) and NOPs name no path.
+  Bytes record_route = {7, 7, 4, 0, 0, 0, 0, 0};
+  ASSERT_EQ(parse(ethernet(0x0800) + ipv4_with_options(record_route, udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_FALSE(p.source_routed);
+  ASSERT_EQ(parse(ethernet(0x0800) + ipv4(kIpProtoUdp, udp(1, 53, kHello), 0, 8), p), PacketParseError::none);
+  EXPECT_FALSE(p.source_routed);
+  // After End (0), bytes are padding, not options.
+  Bytes after_end = {0, 131, 7, 4, 198, 19, 0, 9};
+  ASSERT_EQ(parse(ethernet(0x0800) + ipv4_with_options(after_end, udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_FALSE(p.source_routed);
+}
+
+TEST(PacketParser, MalformedIpv4OptionsAreRefused) {
+  ParsedPacket p;
+  for (const Bytes& options : {Bytes{131, 0, 0, 0}, Bytes{131, 1, 0, 0}, Bytes{131, 9, 4, 0, 0, 0, 0, 0},
+                               Bytes{1, 1, 1, 7}}) {
+    EXPECT_EQ(parse(ethernet(0x0800) + ipv4_with_options(options, udp(1, 53, kHello)), p),
+              PacketParseError::bad_ipv4_options);
+  }
+}
+
+TEST(PacketParser, Ipv6RoutingHeaderType0IsFlagged) {
+  ParsedPacket p;
+  Bytes type0 = ipv6_extension(kIpProtoUdp, 2);  // one address after the 8-byte head
+  type0[2] = 0;                                  // routing type 0
+  type0[3] = 1;                                  // segments left
+  ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(43, type0 + udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_TRUE(p.source_routed);
+  EXPECT_EQ(p.ttl, 64);
+  EXPECT_EQ(p.l4_protocol, kIpProtoUdp);
+  // Behind a hop-by-hop header too.
+  ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(0, ipv6_extension(43, 0) + type0 + udp(1, 53, kHello)), p),
+            PacketParseError::none);
+  EXPECT_TRUE(p.source_routed);
+  // Type 2 (mobile IPv6) and segment routing (4) are not type 0.
+  for (uint8_t type : {uint8_t(2), uint8_t(4)}) {
+    Bytes other = type0;
+    other[2] = type;
+    ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(43, other + udp(1, 53, kHello)), p), PacketParseError::none);
+    EXPECT_FALSE(p.source_routed) << int(type);
+  }
 }
 
 TEST(PacketParser, UnsupportedEthertype) {
@@ -398,6 +518,8 @@ TEST(PacketParser, EveryPrefixIsRefused) {
       ethernet(0x86DD, {0x88A8, 0x8100}) + ipv6(0, ipv6_extension(44, 0) + ipv6_fragment(kIpProtoUdp, 0, true) +
                                                        udp(1, 53, kHello)),
       ethernet(0x0800) + ipv4(kIpProtoIcmp, {8, 0, 0, 0, 1, 2, 3, 4}, 0, 4),
+      ethernet(0x0800) + ipv4_with_options({131, 7, 4, 198, 19, 0, 9, 0}, udp(1, 53, kHello)),
+      ethernet(0x0806) + arp_body(),
   };
   for (const Bytes& sample : samples) {
     ParsedPacket p;
@@ -436,6 +558,11 @@ TEST(PacketParser, ErrorNames) {
   EXPECT_STREQ(to_string(PacketParseError::none), "none");
   EXPECT_STREQ(to_string(PacketParseError::ipv6_extension_chain), "ipv6_extension_chain");
   EXPECT_STREQ(to_string(PacketParseError::truncated_icmp), "truncated_icmp");
+  EXPECT_STREQ(to_string(PacketParseError::bad_ipv4_options), "bad_ipv4_options");
+  EXPECT_STREQ(to_string(PacketParseError::bad_arp), "bad_arp");
+  EXPECT_STREQ(to_string(PacketParseError::arp_trailing_data), "arp_trailing_data");
+  for (int error = 0; error < int(PacketParseError::count); ++error)
+    EXPECT_STRNE(to_string(PacketParseError(error)), "unknown") << error;
 }
 
 TEST(IpAddress, Formats) {

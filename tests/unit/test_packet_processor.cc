@@ -261,6 +261,110 @@ TEST_F(PacketProcessorTest, MalformedFramesAreDroppedAndCounted) {
   EXPECT_EQ(dropped(Reason::unsupported_ethertype), 1u);
 }
 
+// ---- issue 12: what a hostile workload tries ---------------------------------------------------
+
+Bytes with_ipv4_option(Bytes frame, const Bytes& option) {  // `option`: a multiple of 4 bytes
+  frame.insert(frame.begin() + 34, option.begin(), option.end());
+  frame[14] = uint8_t(0x40 | ((20 + option.size()) / 4));
+  const uint16_t total = uint16_t((frame[16] << 8 | frame[17]) + option.size());
+  frame[16] = uint8_t(total >> 8);
+  frame[17] = uint8_t(total);
+  return frame;
+}
+
+TEST_F(PacketProcessorTest, SourceRoutedPacketsAreDroppedEvenOnAnAllowedFlow) {
+  auto frames = tls_connection("198.18.1.10", "pypi.org");
+  burst(Side::inside, frames);
+  ASSERT_EQ(out_.forward_count, 3);
+  Tcp4 more{.src = "198.18.1.10", .seq = 2000, .payload = {'d', 'a', 't', 'a'}};
+  Bytes lsrr = with_ipv4_option(test::tcp4_frame(more), {131, 7, 4, 198, 19, 66, 6, 0});
+  Bytes ssrr = with_ipv4_option(test::tcp4_frame(more), {137, 7, 4, 198, 19, 66, 6, 0});
+  Bytes record_route = with_ipv4_option(test::tcp4_frame(more), {7, 7, 4, 0, 0, 0, 0, 0});
+  burst(Side::inside, {lsrr, ssrr, record_route});
+  EXPECT_EQ(out_.forward_count, 1);  // record route names no path
+  EXPECT_EQ(dropped(Reason::ipv4_source_route), 2u);
+}
+
+TEST_F(PacketProcessorTest, ArpPassesOnlyAsArp) {
+  Bytes arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1};
+  arp.resize(42, 0);
+  Bytes padded = arp;
+  padded.resize(60, 0);
+  Bytes marked = padded;
+  marked[59] = 'X';
+  Bytes other = arp;
+  other[21] = 9;  // operation 9
+  burst(Side::inside, {arp, padded, marked, other});
+  EXPECT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(dropped(Reason::arp_malformed), 2u);
+  EXPECT_EQ(read(counters_->infrastructure_packets), 2u);
+}
+
+TEST_F(PacketProcessorTest, UndecidedFlowIgnoresASegmentWithABadChecksum) {
+  Tcp4 syn{.dst_port = 80, .flags = kSyn, .seq = 999, .ack = 0};
+  Tcp4 decoy{.dst_port = 80, .payload = test::http_get("pypi.org")};
+  Bytes bad = test::tcp4_frame(decoy);
+  bad[50] ^= 0x5a;
+  Tcp4 real{.dst_port = 80, .payload = test::http_get("exfil.example.net")};
+  burst(Side::inside, {test::tcp4_frame(syn), bad});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::tcp_checksum_bad), 1u);
+  EXPECT_TRUE(events().empty());  // not judged
+  burst(Side::inside, {test::tcp4_frame(real)});
+  EXPECT_EQ(out_.forward_count, 0);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+}
+
+TEST_F(PacketProcessorTest, UndecidedFlowIgnoresASegmentThatCannotArrive) {
+  Tcp4 decoy{.dst_port = 80, .payload = test::http_get("pypi.org")};
+  Bytes last_hop = test::tcp4_frame(decoy);
+  last_hop[22] = 1;  // TTL 1: the TCP checksum does not cover it
+  Bytes dead = last_hop;
+  dead[22] = 0;
+  burst(Side::inside, {last_hop, dead});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::ttl_too_low), 2u);
+  EXPECT_TRUE(events().empty());
+  Tcp4 two_hops = decoy;
+  Bytes ttl2 = test::tcp4_frame(two_hops);
+  ttl2[22] = 2;
+  burst(Side::inside, {ttl2});
+  EXPECT_EQ(out_.forward_count, 1);  // judged: pypi.org is allowed
+}
+
+TEST_F(PacketProcessorTest, EstablishedFlowsAreNotChecksummed) {
+  Tcp4 request{.dst_port = 80, .payload = test::http_get("pypi.org")};
+  burst(Side::inside, {test::tcp4_frame(request)});
+  ASSERT_EQ(out_.forward_count, 1);
+  Tcp4 body{.dst_port = 80, .seq = 2000, .payload = {'b', 'o', 'd', 'y'}};
+  Bytes bad = test::tcp4_frame(body);
+  bad[50] ^= 0x5a;
+  bad[22] = 1;
+  burst(Side::inside, {bad});
+  EXPECT_EQ(out_.forward_count, 1);  // the verdict is made; the server's checksum check is its own
+}
+
+TEST_F(PacketProcessorTest, ConnectOnlyToANamedProxy) {
+  auto connect = [](const char* dst, uint16_t src_port, const std::string& target) {
+    std::string head = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n";
+    return test::tcp4_frame(Tcp4{.dst = dst, .src_port = src_port, .dst_port = 80, .payload = Bytes(head.begin(), head.end())});
+  };
+  burst(Side::inside, {connect("198.19.0.80", 40001, "pypi.org:443"), connect("198.19.30.1", 40002, "pypi.org:443"),
+                       connect("198.19.30.1", 40003, "exfil.example.net:443")});
+  EXPECT_EQ(out_.forward_count, 1);  // only the CONNECT to the named proxy for an allowed target
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 2u);
+  EXPECT_EQ(recorded[0].reason, Reason::http_connect_not_allowed);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "pypi.org");
+  EXPECT_EQ(recorded[1].reason, Reason::domain_not_allowed);
+  // A lower-case method is no HTTP request at all here (http_not_request): denied too.
+  std::string lower = "connect pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n";
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 40004, .dst_port = 80, .payload = Bytes(lower.begin(), lower.end())})});
+  EXPECT_EQ(out_.forward_count, 0);
+}
+
 class SmallFlowTableTest : public PacketProcessorTest {
  protected:
   SmallFlowTableTest() { capacity_ = 8; }

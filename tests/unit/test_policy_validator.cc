@@ -573,6 +573,49 @@ default_policy: "web"
                                });
 }
 
+TEST(PolicyValidator, AllowedProxies) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_proxies: "198.18.0.8:3128"
+  allowed_proxies: "[2001:db8::8]:8080"
+  allowed_proxies: "proxy.example.com:3128"
+  allowed_proxies: "198.18.0.8"
+  allowed_proxies: "198.18.0.8:0"
+  allowed_proxies: "198.18.0.8:65536"
+  allowed_proxies: "2001:db8::8:3128"
+  allowed_proxies: "[198.18.0.8]:3128"
+  allowed_proxies: "198.18.0.8:31x8"
+}
+default_policy: "web"
+)");
+  const std::string ipv4_form = R"(is not ADDRESS:PORT ("198.18.9.9:3128", "[2001:db8::9]:3128"))";
+  expect_errors(loaded.errors, {
+                                   {7, "policies[0].allowed_proxies[2]",
+                                    "\"proxy.example.com:3128\" names no IP address (a proxy is named by its address and port)"},
+                                   {8, "policies[0].allowed_proxies[3]", "\"198.18.0.8\" " + ipv4_form},
+                                   {9, "policies[0].allowed_proxies[4]", "\"198.18.0.8:0\" has no port in 1-65535"},
+                                   {10, "policies[0].allowed_proxies[5]", "\"198.18.0.8:65536\" has no port in 1-65535"},
+                                   {11, "policies[0].allowed_proxies[6]", "\"2001:db8::8:3128\" " + ipv4_form},
+                                   {12, "policies[0].allowed_proxies[7]", "\"[198.18.0.8]:3128\" has an IPv4 address in brackets"},
+                                   {13, "policies[0].allowed_proxies[8]", "\"198.18.0.8:31x8\" has no port in 1-65535"},
+                               });
+}
+
+TEST(PolicyValidator, AllowedProxiesWithFullAccess) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: FULL
+  enforcement: ENFORCE
+  allowed_proxies: "198.18.0.8:3128"
+}
+default_policy: "web"
+)");
+  expect_errors(loaded.errors, {{5, "policies[0].allowed_proxies",
+                                 "access_mode FULL allows everything; remove allowed_proxies or use RESTRICTED"}});
+}
+
 // ---- attachments and default_policy ------------------------------------------------------------
 
 TEST(PolicyValidator, AttachmentSourceCidrs) {

@@ -12,6 +12,15 @@
 
 namespace sluice {
 
+namespace {
+
+// CONNECT asks for a tunnel; methods are upper case only (the HTTP parser refuses others).
+bool proxy_allowed(const CompiledPolicy& policy, const FlowEntry& flow, const FlowFacts& facts) {
+  return policy.policies[flow.policy_index].allows_proxy(facts.responder, facts.responder_port);
+}
+
+}  // namespace
+
 Inspector::Inspector(const PacketProcessorSetup& setup, const Judge& judge) : setup_(setup), judge_(judge) {
   uint32_t slot_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes);
   reassembler_.init(setup_.reassembly_slots, slot_bytes);
@@ -87,6 +96,10 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
     case HttpRequestStatus::ok:
       raw_name = request.host;
       decision.reason = Reason::allowed_domain;  // judged on the name, if it is a valid one
+      // A CONNECT asks the server to be a proxy: a tunnel to any host it names. Only to a proxy
+      // the policy names, and then its target is judged like any Host.
+      if (request.method == "CONNECT" && !proxy_allowed(policy, flow, facts))
+        decision.reason = Reason::http_connect_not_allowed;
       break;
     case HttpRequestStatus::incomplete:
       if (!stream_is_whole) return Decision{};

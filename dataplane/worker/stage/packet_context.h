@@ -9,6 +9,7 @@
 #include "dataplane/flow/flow_entry.h"
 #include "dataplane/flow/flow_key.h"
 #include "dataplane/parse/ip_address.h"
+#include "dataplane/parse/link_local_icmpv6.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/reason.h"
 #include "dataplane/worker/flow_event.h"
@@ -29,6 +30,8 @@ struct PacketContext {
   std::span<const uint8_t> frame;
   ParsedPacket parsed;
   PacketParseError parse_error = PacketParseError::none;
+  LinkLocalIcmpv6 link_control = LinkLocalIcmpv6::not_link_control;  // ND/MLD: set by classify
+  Reason drop_before_judging = Reason::count;  // set by judge: drop without inspecting (bad checksum, low TTL)
   FlowKey key;
   bool source_is_a = false;
   bool from_initiator = true;  // sent by the inside host that opened the flow

@@ -1,0 +1,91 @@
+"""The attacker corpus, scored by bytes (the start of issue 12's corpus; extend it here).
+
+The workload is hostile and has read the source. Each attack (tests/pcapgen/attacks.py) is one
+flow or frame whose every byte the attacker wants out carries that case's marker
+(`<<EXFIL:name>>`): in a payload, an IPv6 or ND option, ARP padding, a header. Scoring:
+
+  * an attack is STOPPED when no frame the appliance forwards (sluiced's outside port, or
+    `sluicectl replay --forwarded`) contains its marker; the verdict alone proves nothing;
+  * a control (ARP, ND/MLD on the link, an allowed HTTPS or HTTP flow, a CONNECT to the proxy the
+    policy names, DNS to the allowed resolver) PASSES when every one of its frames comes out
+    unchanged, so that an appliance dropping everything scores zero;
+  * each attack's drop reason (docs/REASONS.md) is counted, so a case stopped by accident (by
+    some other check) shows up.
+
+The corpus runs through sluiced (pcap PMD, inside port) and through `sluicectl replay`; both
+must stop every attack and pass every control.
+"""
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import RUN_TIMEOUT_S, SLUICECTL, run_sluiced
+from pcapgen import attacks, frames
+
+POLICY = __import__("pathlib").Path(__file__).resolve().parent / "policies" / "attacks.textproto"
+ATTACKS = attacks.attacks()
+CONTROLS = attacks.controls()
+
+
+def _all_packets():
+    return [bytes(p) for c in CONTROLS for p in c.packets] + [bytes(p) for a in ATTACKS for p in a.packets]
+
+
+@pytest.fixture(scope="module")
+def sluiced_out(tmp_path_factory):
+    run = run_sluiced(tmp_path_factory.mktemp("attacks_sluiced"), POLICY, _all_packets())
+    assert run.returncode == 0, run.describe()
+    return run.outside_tx
+
+
+@pytest.fixture(scope="module")
+def replay_out(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("attacks_replay")
+    pcap, forwarded = workdir / "in.pcap", workdir / "forwarded.pcap"
+    frames.write_pcap(pcap, _all_packets())
+    proc = subprocess.run([str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(pcap),
+                           "--forwarded", str(forwarded), "--json"],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    dropped = {d["reason"]: d["packets"] for d in summary["dropped"]}
+    return frames.read_pcap_frames(forwarded), dropped
+
+
+def _leaks(forwarded, attack):
+    return [f for f in forwarded if attack.marker in f]
+
+
+def _missing(forwarded, control):
+    return [bytes(p) for p in control.packets if bytes(p) not in forwarded]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_attack_stopped_sluiced(sluiced_out, attack):
+    assert not _leaks(sluiced_out, attack), f"{attack.name}: its marker left through sluiced ({attack.note})"
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_attack_stopped_replay(replay_out, attack):
+    forwarded, dropped = replay_out
+    assert not _leaks(forwarded, attack), f"{attack.name}: its marker left through replay ({attack.note})"
+    assert dropped.get(attack.reason, 0) >= 1, f"{attack.name}: no drop counted as {attack.reason}: {dropped}"
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
+def test_control_passes_sluiced(sluiced_out, control):
+    assert not _missing(sluiced_out, control), f"{control.name}: not forwarded by sluiced ({control.note})"
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
+def test_control_passes_replay(replay_out, control):
+    assert not _missing(replay_out[0], control), f"{control.name}: not forwarded by replay ({control.note})"
+
+
+def test_markers_are_real():
+    """The scoring can fail: every attack's marker is in its own frames, and in no control."""
+    for attack in ATTACKS:
+        assert attack.marker and any(attack.marker in bytes(p) for p in attack.packets), attack.name
+        assert not any(attack.marker in bytes(p) for c in CONTROLS for p in c.packets), attack.name
