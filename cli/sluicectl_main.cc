@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/admin_client.h"
+#include "controlplane/build_info.h"
 #include "controlplane/config/cli_args.h"
 #include "cli/compile_report.h"
 #include "cli/explain.h"
@@ -40,6 +41,7 @@ commands:
                          the running sluiced's figures: packets, flows by verdict and policy,
                          drops by reason, top denied destinations
   help [COMMAND]         this text, or one command's
+  --version              the version and the git commit it was built from
 
 `sluicectl COMMAND --help` prints one command's usage. Errors go to stderr; --json prints one
 JSON object on stdout (fields: docs/SLUICECTL.md).
@@ -376,6 +378,10 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   if (command == "--help" || command == "-h" || (command == "help" && argc == 2)) {
     std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version") {
+    std::cout << sluice::version_line("sluicectl") << "\n";
     return 0;
   }
   if (command == "help") {

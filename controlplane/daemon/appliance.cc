@@ -225,6 +225,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   MetricsView view;
   view.workers = {counters};
+  view.flow_capacity = {flows.capacity()};
   view.policies = &slots;
   view.control = &control;
   view.learned = &learned;

@@ -7,6 +7,7 @@
 
 #include <limits>
 
+#include "controlplane/build_info.h"
 #include "dataplane/reason.h"
 
 namespace sluice {
@@ -63,6 +64,9 @@ uint64_t sum(const MetricsView& view, Field field) {
 
 std::vector<MetricFamily> collect(const MetricsView& view) {
   std::vector<MetricFamily> families;
+  auto build = family("sluice_build_info", "The running sluiced's version and git commit; always 1.", MetricType::Gauge);
+  add(build, 1, {{"version", build_version()}, {"commit", build_commit()}});
+  families.push_back(std::move(build));
   const char* sides[kSideCount] = {"inside", "outside"};
 
   auto rx_packets = family("sluice_port_rx_packets_total", "Packets received by the workers, by port.", MetricType::Counter);
@@ -152,6 +156,16 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     add(expired, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_expired[state]; })),
         {{"state", to_string(static_cast<FlowState>(state))}});
   families.push_back(std::move(expired));
+  auto capacity = family("sluice_flow_table_capacity", "Flows the worker's flow table holds; a full table refuses new flows.", MetricType::Gauge);
+  for (size_t worker = 0; worker < view.flow_capacity.size(); ++worker)
+    add(capacity, double(view.flow_capacity[worker]), {{"worker", std::to_string(worker)}});
+  families.push_back(std::move(capacity));
+  auto pending = family("sluice_oldest_pending_flow_age_seconds",
+                        "Age of the worker's oldest flow still waiting for its verdict (0: none), as of the aging sweep's last pass over its flow table.",
+                        MetricType::Gauge);
+  for (size_t worker = 0; worker < view.workers.size(); ++worker)
+    add(pending, double(read(view.workers[worker]->oldest_pending_age_ms)) / 1000.0, {{"worker", std::to_string(worker)}});
+  families.push_back(std::move(pending));
   if (view.learned) {
     auto entries = family("sluice_dns_learned_addresses", "Addresses learned from DNS answers and not expired, by policy.", MetricType::Gauge);
     auto expirations = family("sluice_dns_learned_expired_total", "Learned addresses expired (TTL and grace over), by policy.", MetricType::Counter);
@@ -202,8 +216,8 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     };
     constexpr auto counter = MetricType::Counter;
     constexpr auto gauge = MetricType::Gauge;
-    one(gauge, "sluice_flows_active", "Flow-table entries in use.",
-        double(view.control->flows_active.load()));
+    one(gauge, "sluice_flows_active", "Flow-table entries in use, by worker.",
+        double(view.control->flows_active.load()), {{"worker", "0"}});
     one(gauge, "sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.",
         double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
     one(counter, "sluice_denial_records_written_total", "Denial records written to the denial log.",

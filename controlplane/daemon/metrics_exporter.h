@@ -34,9 +34,9 @@ struct ControlCounters {
     std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, missed{0}, rx_errors{0}, tx_errors{0}, rx_no_mbuf{0};
   };
   PortStats ports[kSideCount];                         // from rte_eth_stats_get, by Side
-  std::atomic<uint64_t> flows_active{0};
+  std::atomic<uint64_t> flows_active{0};               // worker 0's flow-table entries in use (one worker today)
   std::atomic<uint64_t> hyperscan_cache_hits{0};       // databases loaded instead of compiled
-  std::atomic<uint64_t> hyperscan_cache_misses{0};               // flow-table entries in use, all workers
+  std::atomic<uint64_t> hyperscan_cache_misses{0};
   std::atomic<uint32_t> worker_busy_permille{0};       // busy cycles / cycles over the last second
   std::atomic<uint64_t> policy_reload_failures{0};
   std::atomic<uint64_t> policy_reloads{0};
@@ -50,6 +50,7 @@ struct ControlCounters {
 // What a scrape reads. Set up before the exporter starts and not changed while it runs.
 struct MetricsView {
   std::vector<const WorkerCounters*> workers;
+  std::vector<uint32_t> flow_capacity;    // each worker's flow-table capacity, in `workers` order
   const PolicySlots* policies = nullptr;  // policy names by counter slot
   const ControlCounters* control = nullptr;
   const LearnedAddressStore* learned = nullptr;  // DNS learning; null when off

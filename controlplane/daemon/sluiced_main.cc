@@ -1,7 +1,9 @@
 // sluiced: the Sluice appliance daemon. See `sluiced --help` and README.md.
 #include <iostream>
 
+#include "controlplane/build_info.h"
 #include "controlplane/daemon/appliance.h"
+#include "controlplane/daemon/config_check.h"
 #include "controlplane/config/cli_args.h"
 #include "controlplane/config/config_loader.h"
 
@@ -28,9 +30,15 @@ options (each overrides its config field and is checked like it: a bad value is 
   --health-address ADDR     HOST:PORT of /healthz and /readyz; "" turns them off
   --denial-aggregation-ms N repeats of a source, destination and reason within N ms become one
                             record with a count (default 10000); 0: one record every denied flow
+  --check-config FILE       load and validate the appliance config FILE, the policy it names and
+                            the public suffix list (the other options apply to it as above), start
+                            nothing, print what was checked; exit 0, or 2 with every error as
+                            FILE:LINE: field: message
+  --version                 the version and the git commit it was built from
   --help                    this text
 
-exit codes: 0 clean run, 1 platform failure (EAL, ports, memory), 2 refused config, policy or arguments
+exit codes: 0 clean run (or config valid), 1 platform failure (EAL, ports, memory), 2 refused config,
+policy or arguments
 )";
 
 int usage_error(const std::string& message) {
@@ -43,6 +51,7 @@ int usage_error(const std::string& message) {
 int main(int argc, char** argv) {
   using namespace sluice;
   std::string config_path;
+  std::string check_path;  // --check-config: validate this config and start nothing
   ConfigOverrides overrides;  // validated with the config, by the same checks
 
   for (ArgCursor args(argc, argv, 1); !args.done(); args.next()) {
@@ -50,11 +59,20 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
+    if (args.current() == "--version") {
+      std::cout << version_line("sluiced") << "\n";
+      return 0;
+    }
     bool missing = false, matched = false;
     std::string value;
     if (args.take("--config", value, missing)) {
       if (missing) return usage_error("--config needs a value");
       config_path = value;
+      continue;
+    }
+    if (args.take("--check-config", value, missing)) {
+      if (missing || value.empty()) return usage_error("--check-config needs a value");
+      check_path = value;
       continue;
     }
     for (const OverrideFlag& flag : config_override_flags()) {
@@ -68,6 +86,10 @@ int main(int argc, char** argv) {
     if (!matched) return usage_error("unknown argument \"" + std::string(args.current()) + "\"");
   }
 
+  if (!check_path.empty()) {
+    if (!config_path.empty()) return usage_error("--check-config takes the config itself; leave out --config");
+    return check_config(check_path, overrides, std::cout, std::cerr);
+  }
   LoadedConfig loaded = config_path.empty()
                             ? load_config_text(embedded_default_config_text(), "<embedded default>", overrides)
                             : load_config_file(config_path, overrides);

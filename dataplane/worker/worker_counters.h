@@ -58,6 +58,9 @@ struct alignas(64) WorkerCounters {
   Counter loops = 0;                           // poll-loop iterations: the control thread sees the worker alive
   Counter busy_cycles = 0;                     // TSC cycles of loop iterations that moved packets
   Counter cycles = 0;                          // TSC cycles of all loop iterations
+  // Age of the oldest flow still waiting for its verdict (0: none), in ms, as the aging sweep
+  // found it on its last complete pass over the flow table: it lags by up to one pass.
+  Counter oldest_pending_age_ms = 0;
 };
 
 }  // namespace sluice

@@ -195,7 +195,7 @@ def test_soak(soak_sluice, cafile, e2e):
         "reloads_applied": d("sluice_policy_reloads_total"),
         "reload_failures": d("sluice_policy_reload_failures_total"),
         "flow_capacity": SOAK_FLOW_CAPACITY, "flows_created": d("sluice_flows_created_total"),
-        "flows_active_at_end": after.get("sluice_flows_active"),
+        "flows_active_at_end": after.get("sluice_flows_active", worker="0"),
         "flows_expired": {dict(k)["state"]: v for k, v in d.family("sluice_flows_expired_total").items()},
         "flows_refused": d("sluice_flows_refused_total"),
         "denied_flows": denied_flows, "rejudged_to_denial": rejudged_denials,

@@ -128,6 +128,52 @@ def test_driver_statistics_and_flow_gauge_agree_with_the_workers(scraped_run):
     assert metric(metrics, "sluice_ethdev_tx_packets_total", port="outside") == \
         metric(metrics, "sluice_port_tx_packets_total", port="outside")
     assert metric(metrics, "sluice_ethdev_missed_packets_total", port="inside") == 0
-    assert metric(metrics, "sluice_flows_active") == metric(metrics, "sluice_flows_created_total") == 20
+    assert metric(metrics, "sluice_flows_active", worker="0") == metric(metrics, "sluice_flows_created_total") == 20
+    assert metric(metrics, "sluice_flow_table_capacity", worker="0") == 1048576  # flow_capacity's default
     assert metric(metrics, "sluice_packet_parse_errors_total", error="truncated_ipv4") == 0
     assert 0 <= metric(metrics, "sluice_worker_busy_ratio", worker="0") <= 1
+
+
+def test_denial_record_latency_lands_in_finite_buckets(scraped_run):
+    """The histogram of verdict-to-disk latency after real denials. It once put every record in
+    +Inf: the denial log read the TSC rate before the EAL had started (0), so each latency was
+    cycles / 0. A finite bucket (le < +Inf) must hold records, as many as were written."""
+    metrics = scraped_run["metrics"]
+    buckets = {le: float(count) for le, count in re.findall(
+        r'^sluice_denial_record_latency_seconds_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.MULTILINE)}
+    assert "+Inf" in buckets and len(buckets) > 1, metrics
+    count = metric(metrics, "sluice_denial_record_latency_seconds_count")
+    assert count > 0
+    assert count == metric(metrics, "sluice_denial_records_written_total")
+    assert buckets["+Inf"] == count
+    finite = {float(le): n for le, n in buckets.items() if le != "+Inf"}
+    assert max(finite.values()) > 0, f"every record in +Inf: {buckets}"
+    total = metric(metrics, "sluice_denial_record_latency_seconds_sum")
+    assert total == total and total != float("inf")  # neither NaN nor infinite
+
+
+def test_build_info_names_the_version_and_commit_of_sluiced_version(scraped_run):
+    from test_version import version_of
+    _, version, commit = version_of(SLUICED)
+    assert metric(scraped_run["metrics"], "sluice_build_info", version=version, commit=commit) == 1
+
+
+def test_oldest_pending_flow_age_grows_while_a_flow_waits_for_its_verdict(tmp_path):
+    """A TLS flow whose client keeps sending ACKs but never a ClientHello stays pending (the
+    inside capture loops, so the flow never goes idle). Its age counts from its first packet;
+    the aging sweep reports it, lagging by up to one pass over the table."""
+    from pcapgen import frames
+    from test_reload import CLIENT, SERVER, Daemon, wait_for
+    flow = frames.TcpFlow(CLIENT, 41700, SERVER, 443)
+    started = time.monotonic()
+    daemon = Daemon(tmp_path / "pending", [flow.syn(), flow.ack()])
+    try:
+        def age():
+            return metric(daemon.scrape(), "sluice_oldest_pending_flow_age_seconds", worker="0")
+        wait_for(lambda: age() >= 1.5, "the pending flow's age to pass 1.5 s")
+        assert age() <= time.monotonic() - started + 1  # not older than the run (a tick of slack)
+        metrics = daemon.scrape()
+        assert metric(metrics, "sluice_flows_active", worker="0") == 1
+        assert sum(float(v) for v in re.findall(r'^sluice_flows_total\{[^}]*\} (\S+)$', metrics, re.MULTILINE)) == 0
+    finally:
+        daemon.stop()

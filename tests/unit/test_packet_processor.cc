@@ -590,6 +590,31 @@ TEST_F(FlowAgingTest, UnansweredSynExpiresAtTheHandshakeTimeout) {
   EXPECT_EQ(expired(FlowState::syn_sent), 1u);
 }
 
+TEST_F(FlowAgingTest, OldestPendingAgeCountsFromTheFlowsFirstPacket) {
+  // A TLS flow that keeps talking without completing its ClientHello stays pending past its idle
+  // timeout (5 s): its age is its whole life, not its idle time. A pass publishes when the next
+  // one starts.
+  Tcp4 syn{.dst_port = 443, .flags = kSyn, .seq = 999, .ack = 0};
+  Tcp4 ack{.dst_port = 443, .flags = kAck};
+  at_seconds(0);
+  burst(Side::inside, {test::tcp4_frame(syn)});
+  for (double second : {4.0, 8.0, 12.0}) {
+    at_seconds(second);
+    burst(Side::inside, {test::tcp4_frame(ack)});
+  }
+  at_seconds(13);
+  EXPECT_EQ(sweep(), 0u);
+  EXPECT_EQ(sweep(), 0u);
+  EXPECT_NEAR(double(read(counters_->oldest_pending_age_ms)), 13000.0, 1000.0);
+  // Its ClientHello decides it: the next pass finds nothing pending.
+  Tcp4 hello{.dst_port = 443, .flags = kPshAck, .payload = test::client_hello("pypi.org")};
+  burst(Side::inside, {test::tcp4_frame(hello)});
+  ASSERT_EQ(out_.forward_count, 1);
+  sweep();
+  sweep();
+  EXPECT_EQ(read(counters_->oldest_pending_age_ms), 0u);
+}
+
 TEST_F(FlowAgingTest, ReturnTrafficOfAnExpiredFlowIsUnsolicited) {
   Tcp4 query{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
   Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5353, .payload = Bytes(12, 0)};

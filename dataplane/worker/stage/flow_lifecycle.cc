@@ -1,5 +1,7 @@
 #include "dataplane/worker/stage/flow_lifecycle.h"
 
+#include <algorithm>
+
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/stage/emit.h"
 #include "dataplane/worker/stage/inspect.h"
@@ -38,7 +40,7 @@ void track_tcp(FlowEntry& flow, const ParsedPacket& parsed, bool from_initiator)
 
 FlowLifecycle::FlowLifecycle(const PacketProcessorSetup& setup, uint64_t tsc_hz, Inspector& inspector)
     : setup_(setup), flows_(*setup.flows), counters_(*setup.counters), inspector_(inspector),
-      timeouts_(setup.timeouts, tsc_hz) {
+      timeouts_(setup.timeouts, tsc_hz), tsc_hz_(tsc_hz) {
   refused_.init(tsc_hz);
 }
 
@@ -91,6 +93,7 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
     flow.initiator_is_a = packet.source_is_a;
     flow.flow_id = (uint64_t(setup_.worker_index) << 40) | next_flow_number_++;
     flow.protocol = parsed.l4_protocol;
+    flow.created_tick = flow_tick(now_tsc);
     flows_.name(position).length = 0;
     bump(counters_.flows_created);
   }
@@ -106,9 +109,16 @@ uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& 
   FlowKey key;
   for (uint32_t i = 0; i < budget && i < positions; ++i) {
     const int32_t position = int32_t(aging_cursor_);
+    if (position == 0) finish_pass();
     aging_cursor_ = aging_cursor_ + 1 == positions ? 0 : aging_cursor_ + 1;
     FlowEntry& flow = flows_.entry(position);
-    if (!flow.in_use || !idle_past_timeout(flow, now_tsc)) continue;
+    if (!flow.in_use) continue;
+    if (!idle_past_timeout(flow, now_tsc)) {
+      if (flow.verdict == FlowVerdict::pending)
+        pass_oldest_pending_ticks_ =
+            std::max(pass_oldest_pending_ticks_, (flow_tick(now_tsc) - flow.created_tick) & kFlowTickMask);
+      continue;
+    }
     // Only an expired flow's key is read (another cache miss): the sweep costs a busy worker
     // one sequential entry read a position.
     if (!flows_.key_at(position, key)) continue;
@@ -118,6 +128,13 @@ uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& 
     ++expired;
   }
   return expired;
+}
+
+void FlowLifecycle::finish_pass() {
+  const double cycles = double(uint64_t(pass_oldest_pending_ticks_) << kFlowTickShift);
+  counters_.oldest_pending_age_ms.store(tsc_hz_ ? uint64_t(cycles * 1000.0 / double(tsc_hz_)) : 0,
+                                        std::memory_order_relaxed);
+  pass_oldest_pending_ticks_ = 0;
 }
 
 void FlowLifecycle::count_expiry(FlowEntry& flow) {

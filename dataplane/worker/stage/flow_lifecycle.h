@@ -30,7 +30,9 @@ class FlowLifecycle {
                 Reason& refused);
 
   // Looks at up to `budget` positions (round robin) and removes the flows idle past their
-  // state's timeout; a flow still waiting for its verdict is reported through `emitter`.
+  // state's timeout; a flow still waiting for its verdict is reported through `emitter`. Each
+  // complete pass over the table also publishes the oldest pending flow's age
+  // (WorkerCounters::oldest_pending_age_ms), read off entries the sweep loads anyway.
   uint32_t expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter);
 
  private:
@@ -38,6 +40,7 @@ class FlowLifecycle {
     return now_tsc > flow.last_seen_tsc && now_tsc - flow.last_seen_tsc > timeouts_.idle_limit(flow, flow.protocol);
   }
   void count_expiry(FlowEntry& flow);  // counts an idle flow's end and frees its reassembly slot
+  void finish_pass();                  // publishes the pass's oldest pending age and starts anew
 
   const PacketProcessorSetup& setup_;
   FlowTable& flows_;
@@ -46,6 +49,8 @@ class FlowLifecycle {
   FlowTimeouts timeouts_;
   uint64_t next_flow_number_ = 1;
   uint32_t aging_cursor_ = 0;
+  uint64_t tsc_hz_;
+  uint32_t pass_oldest_pending_ticks_ = 0;  // the largest pending age (flow ticks) seen this pass
   RefusedFlows refused_;
 };
 
