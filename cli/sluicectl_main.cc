@@ -49,7 +49,7 @@ commands:
           [--top N] [--json | --csv]
                          the denial records (current and rotated, JSON lines or protobuf), filtered;
                          --top N: the most denied destinations with counts, first and last seen
-  suggest --from DENIALS... [--policy P]
+  suggest --from DENIALS... [--policy P] [--since T] [--until T]
                          the allow-list additions that would have let denied traffic pass, as a
                          textproto patch to review (names grouped by registrable domain)
   diff OLD NEW [--flows FLOWLOG] [--json]
@@ -72,10 +72,10 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
             replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
                       capture or bad arguments; a capture damaged part-way is replayed
                       up to the damage, reported, and exits 2
-            denials, suggest:
-                      0 read (a torn last record is skipped and counted), 1 records damaged
+            denials:  0 read (a torn last record is skipped and counted), 1 records damaged
                       before the end (skipped, counted; the rest is printed), 2 bad arguments,
                       an unreadable file or directory
+            suggest:  as denials
             diff:     0 compared, 1 invalid policy (errors on stderr) or platform failure,
                       2 bad arguments or an unreadable flow log
 )";
