@@ -1,11 +1,8 @@
 #include "cli/denial_query.h"
 
 #include <algorithm>
-#include <cstring>
-#include <iomanip>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "controlplane/records/json.h"
 
@@ -63,7 +60,6 @@ std::vector<DenialGroup> top_denied(const std::vector<DenialRow>& rows, size_t t
     building.group.sources.assign(building.sources.begin(), building.sources.end());
     building.group.access_types.assign(building.access_types.begin(), building.access_types.end());
     building.group.dst_ports.assign(building.ports.begin(), building.ports.end());
-    if (building.group.destination_type.empty()) building.group.destination_type = "";
     out.push_back(std::move(building.group));
   }
   std::stable_sort(out.begin(), out.end(),
