@@ -147,7 +147,9 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
     return ExplainStatus::bad_question;
   }
   answer.probe_destination =
-      question.destination_is_name ? stand_in_destination(policy, question) : question.destination_ip;
+      !question.destination_is_name ? question.destination_ip
+      : question.name_address       ? *question.name_address
+                                    : stand_in_destination(policy, question);
 
   // The offline stand-in for a worker: a few buffers, a small event ring and flow table.
   WorkerRigOptions rig_options;

@@ -21,6 +21,9 @@ struct ExplainQuestion {
   IpAddress destination_ip;         // when !destination_is_name
   uint8_t ip_protocol = 6;          // TCP, UDP, or ICMP/ICMPv6 by the source's family
   uint16_t port = kExplainDefaultPort;  // 0 for ICMP
+  // Where a name's probe goes instead of a stand-in address (explain.cc): `sluicectl diff
+  // --flows` judges a logged flow at the address it really went to. Unset for explain.
+  std::optional<IpAddress> name_address;
 };
 
 // Fills `out` and returns "", or returns what is wrong with the question. `port` and `protocol`

@@ -1,5 +1,7 @@
 // sluicectl: check, compile and explain policies, replay captures through the dataplane, and
 // talk to a running sluiced. See `sluicectl help` and `sluicectl COMMAND --help`.
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -11,12 +13,16 @@
 #include "controlplane/build_info.h"
 #include "controlplane/config/cli_args.h"
 #include "cli/compile_report.h"
+#include "cli/denial_query.h"
 #include "cli/explain.h"
 #include "cli/explain_question.h"
 #include "controlplane/records/json.h"
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/policy/public_suffix_list.h"
+#include "cli/policy_diff.h"
+#include "cli/record_time.h"
 #include "cli/replay.h"
+#include "cli/suggest.h"
 
 namespace {
 
@@ -40,6 +46,16 @@ commands:
   stats [--socket PATH] [--json]
                          the running sluiced's figures: packets, flows by verdict and policy,
                          drops by reason, top denied destinations
+  denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P] [--source CIDR]
+          [--top N] [--json | --csv]
+                         the denial records (current and rotated, JSON lines or protobuf), filtered;
+                         --top N: the most denied destinations with counts, first and last seen
+  suggest --from DENIALS... [--policy P] [--since T] [--until T]
+                         the allow-list additions that would have let denied traffic pass, as a
+                         textproto patch to review (names grouped by registrable domain)
+  diff OLD NEW [--flows FLOWLOG] [--json]
+                         per policy, names, networks and resolvers added and removed, attachments;
+                         with --flows, the logged flows whose verdict would change
   help [COMMAND]         this text, or one command's
   --version              the version and the git commit it was built from
 
@@ -58,6 +74,12 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
             replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
                       capture or bad arguments; a capture damaged part-way is replayed
                       up to the damage, reported, and exits 2
+            denials:  0 read (a torn last record is skipped and counted), 1 records damaged
+                      before the end (skipped, counted; the rest is printed), 2 bad arguments,
+                      an unreadable file or directory
+            suggest:  as denials
+            diff:     0 compared, 1 invalid policy (errors on stderr) or platform failure,
+                      2 bad arguments or an unreadable flow log
 )";
 
 const std::map<std::string, std::string> kCommandUsage = {
@@ -151,6 +173,63 @@ destinations.
 
 exit codes: 0, or 2 daemon unreachable or bad arguments
 )usage"},
+    {"denials", R"usage(usage: sluicectl denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P]
+                        [--source CIDR] [--top N] [--json | --csv]
+
+Reads denial records and prints them, oldest first: DIR's denials.jsonl and its rotations
+(denials.jsonl.N; the protobuf denials.pb and denials.pb.N when there is no JSON lines file), or
+the FILES given (a name ending in .pb or .pb.N is read as length-delimited protobuf). Aggregated
+records count as their `count` denials. A torn last record (a crash mid-write) is skipped and
+counted on stderr.
+
+  --log-dir DIR   the log directory (default /var/log/sluice, the packaged config's log_dir)
+  --since T       records at or after T: a duration back from now (90s, 15m, 2h, 3d, 1w) or an
+                  RFC 3339 time (2026-11-22T20:15:00Z, 2026-11-22T21:15:00+01:00)
+  --until T       records before T (same forms)
+  --policy P      records of policy P
+  --source CIDR   records whose src_ip is inside CIDR (198.18.1.0/24, 2001:db8::/32, an address)
+  --top N         group by policy and destination: denials (sum of count), records, ports,
+                  sources, first and last seen; the N most denied (0: all)
+  --json          one JSON object on stdout (fields: docs/SLUICECTL.md)
+  --csv           CSV with a header line (RFC 4180 quoting)
+
+$SLUICECTL_NOW (an RFC 3339 time) replaces the clock for --since/--until durations.
+
+exit codes: 0 read, 1 records damaged before the end (skipped and counted; the rest printed),
+            2 bad arguments (a bad duration, time, CIDR or --top), an unreadable file or a
+            directory without denial files
+)usage"},
+    {"suggest", R"usage(usage: sluicectl suggest --from DENIALS... [--policy P] [--since T] [--until T]
+
+From DROP and DRY_RUN_DENIAL records, the allow-list additions that would have let the traffic
+pass, as a textproto patch: per policy, the names denied (domain_not_allowed), grouped by
+registrable domain (public suffix aware; with three or more names below one domain, the
+wildcard over it is offered as a comment, never over a public suffix), the networks
+(ip_not_allowed: the address, protocol and ports) and the DNS resolvers
+(dns_resolver_not_allowed), each with its denials, first and last seen and sources. Denials no
+allow-list entry would pass (a malformed ClientHello, say) are counted, not suggested.
+
+  --from DENIALS  denial files or log directories (as denials reads them); more may follow
+  --policy P      suggestions for policy P only
+  --since T, --until T   as for denials
+
+exit codes: as denials: 0, 1 damaged records skipped, 2 bad arguments or unreadable input
+)usage"},
+    {"diff", R"usage(usage: sluicectl diff OLD NEW [--flows FLOWLOG] [--json]
+
+Compares two policy sets (each validated as sluicectl validate does): per policy, the
+allowed_domains, allowed_networks and dns_resolvers added (+) and removed (-), its access mode
+and enforcement, tls_exceptions; for the set, attachments, default policy and label, TLS and
+HTTP ports. With --flows (the flow log of sluiced --flow-log or sluicectl replay --flows),
+every logged flow is judged under both sets by explain's code (the dataplane's own packet path,
+at the address the flow went to) and the flows whose verdict or reason changes are listed.
+
+  --flows FLOWLOG  a flow log (docs/RECORDS.md)
+  --json           one JSON object on stdout (fields: docs/SLUICECTL.md)
+
+exit codes: 0 compared (changes or not), 1 invalid policy (errors on stderr, as validate) or
+            platform failure, 2 bad arguments or an unreadable flow log
+)usage"},
     {"help", R"usage(usage: sluicectl help [COMMAND]
 
 Prints the overview of every command, or COMMAND's usage (as `sluicectl COMMAND --help`).
@@ -171,6 +250,7 @@ struct ParsedArgs {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;  // flag → value
   bool json = false;
+  std::map<std::string, bool> switches;  // the command's other flags without a value (--csv)
 };
 
 // Splits argv[2..] with CLI11: "--flag VALUE" and "--flag=VALUE" (the last one counts), --json
@@ -178,7 +258,7 @@ struct ParsedArgs {
 // messages, which docs/SLUICECTL.md and the golden tests hold. For an unknown flag or a flag
 // without its value, prints why and returns false: the command then exits 2.
 bool parse_args(int argc, char** argv, const std::string& command, const std::vector<std::string>& value_flags,
-                bool takes_json, ParsedArgs& parsed) {
+                bool takes_json, ParsedArgs& parsed, const std::vector<std::string>& switch_flags = {}) {
   CLI::App app;
   app.set_help_flag();
   app.allow_extras();  // positionals and unknown flags come back in order, for the messages below
@@ -189,6 +269,7 @@ bool parse_args(int argc, char** argv, const std::string& command, const std::ve
                                    ->expected(0, 1)
                                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast));
   if (takes_json) app.add_flag("--json", parsed.json)->disable_flag_override();
+  for (const auto& flag : switch_flags) app.add_flag(flag, parsed.switches[flag])->disable_flag_override();
   try {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& error) {
@@ -336,6 +417,130 @@ int replay(int argc, char** argv) {
   return sluice::run_replay(options, std::cout, std::cerr);
 }
 
+constexpr const char* kDefaultLogDir = "/var/log/sluice";
+
+// denials and suggest: the records of the files and directories named (a directory: its
+// denial files, as list_denial_files orders them), or nullopt after saying why (exit 2).
+std::optional<sluice::DenialReadResult> read_denials(const std::vector<std::string>& inputs,
+                                                     const std::string& command) {
+  sluice::DenialReadResult read;
+  for (const auto& input : inputs) {
+    std::vector<std::string> files;
+    std::string error;
+    std::error_code code;
+    if (std::filesystem::is_directory(input, code)) {
+      if (!sluice::list_denial_files(input, files, error)) {
+        std::cerr << "sluicectl " << command << ": " << error << "\n";
+        return std::nullopt;
+      }
+    } else {
+      files.push_back(input);
+    }
+    for (const auto& file : files)
+      if (!sluice::read_denial_file(file, read, error)) {
+        std::cerr << "sluicectl " << command << ": " << error << "\n";
+        return std::nullopt;
+      }
+  }
+  for (const auto& note : read.notes) std::cerr << "sluicectl " << command << ": " << note << "\n";
+  return read;
+}
+
+// --since, --until, --policy, --source as a filter; false after a usage error.
+bool record_filter(const ParsedArgs& args, const std::string& command, sluice::DenialFilter& filter) {
+  const int64_t now = sluice::now_ms();
+  for (const char* flag : {"--since", "--until"}) {
+    auto it = args.values.find(flag);
+    if (it == args.values.end()) continue;
+    std::string error;
+    auto bound = sluice::parse_time_bound(it->second, now, error);
+    if (!bound) {
+      usage_error(command + ": " + flag + ": " + error, command);
+      return false;
+    }
+    (std::string_view(flag) == "--since" ? filter.since_ms : filter.until_ms) = *bound;
+  }
+  if (auto it = args.values.find("--policy"); it != args.values.end()) filter.policy = it->second;
+  if (auto it = args.values.find("--source"); it != args.values.end()) {
+    sluice::Cidr cidr;
+    sluice::CidrError error = sluice::parse_cidr(it->second, cidr);
+    if (error != sluice::CidrError::none) {
+      usage_error(command + ": --source: \"" + it->second + "\" is not a CIDR: " + sluice::describe(error), command);
+      return false;
+    }
+    filter.source = cidr;
+  }
+  return true;
+}
+
+int denials(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "denials", {"--log-dir", "--since", "--until", "--policy", "--source", "--top"}, true,
+                  args, {"--csv"}))
+    return 2;
+  if (args.json && args.switches["--csv"]) return usage_error("denials: --json and --csv exclude each other", "denials");
+  if (args.values.count("--log-dir") && !args.positional.empty())
+    return usage_error("denials: give --log-dir or FILES, not both", "denials");
+  sluice::DenialFilter filter;
+  if (!record_filter(args, "denials", filter)) return 2;
+  std::optional<size_t> top;
+  if (auto it = args.values.find("--top"); it != args.values.end()) {
+    auto value = sluice::parse_uint32(it->second);
+    if (!value) return usage_error("denials: --top needs a number (0: every destination)", "denials");
+    top = *value;
+  }
+  std::vector<std::string> inputs = args.positional;
+  if (inputs.empty()) inputs.push_back(args.values.count("--log-dir") ? args.values["--log-dir"] : kDefaultLogDir);
+  auto read = read_denials(inputs, "denials");
+  if (!read) return 2;
+  std::vector<sluice::DenialRow> rows;
+  for (const auto& row : read->rows)
+    if (sluice::denial_matches(row, filter)) rows.push_back(row);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const sluice::DenialRow& a, const sluice::DenialRow& b) { return a.time_ms < b.time_ms; });
+  auto format = args.json ? sluice::OutputFormat::json
+                : args.switches["--csv"] ? sluice::OutputFormat::csv
+                                         : sluice::OutputFormat::table;
+  sluice::print_denials(*read, rows, top, format, std::cout);
+  return read->damaged_records ? 1 : 0;
+}
+
+int suggest(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "suggest", {"--from", "--policy", "--since", "--until"}, false, args)) return 2;
+  if (!args.values.count("--from")) return usage_error("suggest needs --from DENIALS", "suggest");
+  sluice::DenialFilter filter;
+  if (!record_filter(args, "suggest", filter)) return 2;
+  std::vector<std::string> inputs = {args.values["--from"]};
+  inputs.insert(inputs.end(), args.positional.begin(), args.positional.end());
+  auto read = read_denials(inputs, "suggest");
+  if (!read) return 2;
+  sluice::PublicSuffixList suffixes;
+  if (!suffixes.load()) {
+    std::cerr << "sluicectl suggest: " << suffixes.error() << "\n";
+    return 2;
+  }
+  std::vector<sluice::DenialRow> rows;
+  for (const auto& row : read->rows)
+    if (sluice::denial_matches(row, filter)) rows.push_back(row);
+  auto suggestions = sluice::suggest_additions(rows, filter.policy.value_or(""), suffixes);
+  sluice::print_suggestions(suggestions, *read, std::cout);
+  return read->damaged_records ? 1 : 0;
+}
+
+int diff(int argc, char** argv) {
+  ParsedArgs args;
+  if (!parse_args(argc, argv, "diff", {"--flows"}, true, args)) return 2;
+  if (args.positional.size() != 2) return usage_error("diff takes OLD and NEW policy files", "diff");
+  auto old_set = load_valid_policy(args.positional[0]);
+  if (!old_set) return 1;
+  auto new_set = load_valid_policy(args.positional[1]);
+  if (!new_set) return 1;
+  std::string flows = args.values.count("--flows") ? args.values["--flows"] : "";
+  return sluice::run_diff(args.positional[0], old_set->policy_set, args.positional[1], new_set->policy_set, flows,
+                          args.json, std::cout, std::cerr);
+}
+
 constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
 
 // reload and stats: one request to the daemon's admin socket.
@@ -399,6 +604,9 @@ int main(int argc, char** argv) {
   if (command == "compile") return compile(argc, argv);
   if (command == "explain") return explain(argc, argv);
   if (command == "replay") return replay(argc, argv);
+  if (command == "denials") return denials(argc, argv);
+  if (command == "suggest") return suggest(argc, argv);
+  if (command == "diff") return diff(argc, argv);
   if (command == "reload" || command == "stats") return ask_daemon(argc, argv, command);
   return usage_error("unknown command \"" + command + "\"");
 }

@@ -14,7 +14,7 @@ packages=(
   # run time data: the public suffix list refuses wildcards like "*.co.uk"
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
-  python3-scapy python3-pytest curl prometheus python3-yaml
+  python3-scapy python3-pytest curl prometheus python3-yaml sqlite3
   # fuzzing: clang's libFuzzer with ASan/UBSan (tests/fuzz, scripts/fuzz.sh)
   clang libclang-rt-14-dev
   # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real

@@ -17,7 +17,8 @@ from scenarios import (BASTION_HOST, DB, DEV_HOST, OTHER_DB, OTHER_RESOLVER, PRO
 
 PROBE_PORT = 49152   # explain's client port
 STAND_IN = "192.0.2.1"  # where explain sends a name's probe: no golden network holds it
-COMMANDS = ["validate", "compile", "explain", "replay", "reload", "stats", "help"]
+COMMANDS = ["validate", "compile", "explain", "replay", "reload", "stats", "denials", "suggest", "diff",
+            "help"]
 
 
 def run_many(arg_lists):
