@@ -172,6 +172,7 @@ std::vector<PolicyChange> diff_policy_sets(const pb::PolicySet& old_set, const p
   auto port_text = [](uint32_t port) { return std::to_string(port); };
   compare(texts(old_set.tls_ports(), port_text), texts(new_set.tls_ports(), port_text), "", "tls_ports", out);
   compare(texts(old_set.http_ports(), port_text), texts(new_set.http_ports(), port_text), "", "http_ports", out);
+  compare(texts(old_set.quic_ports(), port_text), texts(new_set.quic_ports(), port_text), "", "quic_ports", out);
   compare(texts(old_set.attachments(), attachment_text), texts(new_set.attachments(), attachment_text), "",
           "attachments", out);
   std::map<std::string, const pb::Policy*> before, after;
@@ -197,6 +198,7 @@ std::vector<PolicyChange> diff_policy_sets(const pb::PolicySet& old_set, const p
             "allowed_networks", out);
     auto same = [](const std::string& text) { return text; };
     compare(texts(a.dns_resolvers(), same), texts(b.dns_resolvers(), same), name, "dns_resolvers", out);
+    compare(texts(a.allowed_proxies(), same), texts(b.allowed_proxies(), same), name, "allowed_proxies", out);
     compare(one(a.tls_exceptions().ShortDebugString()), one(b.tls_exceptions().ShortDebugString()), name,
             "tls_exceptions", out);
   }

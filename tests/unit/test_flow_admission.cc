@@ -10,6 +10,7 @@
 #include "dataplane/worker/packet_processor.h"
 #include "tests/unit/frame_builder.h"
 #include "tests/unit/policy_fixture.h"
+#include "tests/unit/worker_fixture.h"
 
 namespace sluice {
 namespace {
@@ -19,74 +20,7 @@ using test::Tcp4;
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10;
 
-class FlowAdmissionTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (pool_) return;
-    pool_ = rte_pktmbuf_pool_create("admission_mbufs", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    ASSERT_NE(pool_, nullptr);
-  }
-
-  void SetUp() override {
-    policy_ = test::compile_text(test::kTestPolicy);
-    ASSERT_NE(policy_, nullptr);
-    std::string name = "admission_" + std::to_string(++instance_);
-    ring_ = rte_ring_create_elem(("ring_" + name).c_str(), sizeof(FlowEvent), 64, SOCKET_ID_ANY,
-                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(ring_, nullptr);
-    std::string error;
-    ASSERT_TRUE(flows_.init("flows_" + name, capacity_, SOCKET_ID_ANY, error)) << error;
-    counters_ = std::make_unique<WorkerCounters>();
-    PacketProcessorSetup setup;
-    setup.flows = &flows_;
-    setup.events = ring_;
-    setup.reply_pool = pool_;
-    setup.counters = counters_.get();
-    processor_ = std::make_unique<PacketProcessor>(setup);
-  }
-
-  void TearDown() override {
-    release();
-    rte_ring_free(ring_);
-  }
-
-  void burst(Side side, const std::vector<Bytes>& frames) {
-    release();
-    rte_mbuf* packets[kBurstSize];
-    for (size_t i = 0; i < frames.size(); ++i) {
-      packets[i] = rte_pktmbuf_alloc(pool_);
-      ASSERT_NE(packets[i], nullptr);
-      std::memcpy(rte_pktmbuf_append(packets[i], static_cast<uint16_t>(frames[i].size())), frames[i].data(),
-                  frames[i].size());
-    }
-    processor_->process_burst(*policy_, side, packets, static_cast<uint16_t>(frames.size()), out_);
-  }
-
-  std::vector<FlowEvent> events() {
-    std::vector<FlowEvent> taken(64);
-    unsigned count = rte_ring_sc_dequeue_burst_elem(ring_, taken.data(), sizeof(FlowEvent), 64, nullptr);
-    taken.resize(count);
-    return taken;
-  }
-
-  uint64_t dropped(Reason reason) const { return read(counters_->dropped_packets[static_cast<int>(reason)]); }
-
-  void release() {
-    for (uint16_t i = 0; i < out_.forward_count; ++i) rte_pktmbuf_free(out_.forward[i]);
-    for (uint16_t i = 0; i < out_.reply_count; ++i) rte_pktmbuf_free(out_.replies[i]);
-    out_.forward_count = out_.reply_count = 0;
-  }
-
-  static inline rte_mempool* pool_ = nullptr;
-  static inline int instance_ = 0;
-  uint32_t capacity_ = 1024;
-  std::unique_ptr<CompiledPolicy> policy_;
-  rte_ring* ring_ = nullptr;
-  FlowTable flows_;
-  std::unique_ptr<WorkerCounters> counters_;
-  std::unique_ptr<PacketProcessor> processor_;
-  BurstOutput out_;
-};
+class FlowAdmissionTest : public test::WorkerFixture {};
 
 class FullTableTest : public FlowAdmissionTest {
  protected:

@@ -14,6 +14,7 @@
 #include "dataplane/worker/packet_processor.h"
 #include "tests/unit/frame_builder.h"
 #include "tests/unit/policy_fixture.h"
+#include "tests/unit/worker_fixture.h"
 #include "tests/unit/quic_initial_builder.h"
 
 namespace sluice {
@@ -89,37 +90,11 @@ QuicBytes slice(const QuicBytes& bytes, size_t from, size_t to) {
 
 const QuicBytes kDcid = {0x51, 0x75, 0x69, 0x63, 0x44, 0x63, 0x69, 0x64, 0x01};
 
-class QuicFlowTest : public ::testing::Test {
+class QuicFlowTest : public test::WorkerFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (pool_) return;
-    pool_ = rte_pktmbuf_pool_create("quic_mbufs", 1023, 0, 0, 4096, SOCKET_ID_ANY);
-    ASSERT_NE(pool_, nullptr);
-  }
-
-  void SetUp() override {
-    policy_ = test::compile_text(test::kTestPolicy);
-    ASSERT_NE(policy_, nullptr);
-    std::string name = "quic_" + std::to_string(++instance_);
-    ring_ = rte_ring_create_elem(("ring_" + name).c_str(), sizeof(FlowEvent), 64, SOCKET_ID_ANY,
-                                 RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(ring_, nullptr);
-    std::string error;
-    ASSERT_TRUE(flows_.init("flows_" + name, 1024, SOCKET_ID_ANY, error)) << error;
-    counters_ = std::make_unique<WorkerCounters>();
-    PacketProcessorSetup setup;
-    setup.flows = &flows_;
-    setup.events = ring_;
-    setup.reply_pool = pool_;
-    setup.counters = counters_.get();
+  void adjust(PacketProcessorSetup& setup) override {
     setup.emit_allowed_flows = true;  // every verdict is an event, allowed ones too
     setup.quic_slots = 4;
-    processor_ = std::make_unique<PacketProcessor>(setup);
-  }
-
-  void TearDown() override {
-    release();
-    rte_ring_free(ring_);
   }
 
   // One Initial packet (protected) carrying `frames`, padded with PADDING frames to `pad_to`
@@ -158,28 +133,12 @@ class QuicFlowTest : public ::testing::Test {
     return test::tcp4_frame(spec, kUdp);
   }
 
-  void burst(Side side, const std::vector<Bytes>& frames) {
-    release();
-    rte_mbuf* packets[kBurstSize];
-    for (size_t i = 0; i < frames.size(); ++i) {
-      packets[i] = rte_pktmbuf_alloc(pool_);
-      ASSERT_NE(packets[i], nullptr);
-      std::memcpy(rte_pktmbuf_append(packets[i], uint16_t(frames[i].size())), frames[i].data(), frames[i].size());
-    }
-    processor_->process_burst(*policy_, side, packets, uint16_t(frames.size()), out_);
-  }
   // One datagram from the inside host; true when it was forwarded.
   bool send(const QuicBytes& payload, const char* src = "198.18.1.10") {
     burst(Side::inside, {udp_out(payload, src)});
     return out_.forward_count == 1;
   }
 
-  std::vector<FlowEvent> events() {
-    std::vector<FlowEvent> taken(64);
-    unsigned count = rte_ring_sc_dequeue_burst_elem(ring_, taken.data(), sizeof(FlowEvent), 64, nullptr);
-    taken.resize(count);
-    return taken;
-  }
   // The one event so far, checked to be a QUIC_SNI verdict.
   FlowEvent only_event() {
     auto recorded = events();
@@ -192,23 +151,7 @@ class QuicFlowTest : public ::testing::Test {
   }
   static std::string name_of(const FlowEvent& event) { return std::string(event.name, event.name_length); }
 
-  uint64_t dropped(Reason reason) const { return read(counters_->dropped_packets[static_cast<int>(reason)]); }
-
-  void release() {
-    for (uint16_t i = 0; i < out_.forward_count; ++i) rte_pktmbuf_free(out_.forward[i]);
-    for (uint16_t i = 0; i < out_.reply_count; ++i) rte_pktmbuf_free(out_.replies[i]);
-    out_.forward_count = out_.reply_count = 0;
-  }
-
-  static inline rte_mempool* pool_ = nullptr;
-  static inline int instance_ = 0;
   QuicInitialDecryptor keys_;  // the sender's keys, for the builder
-  std::unique_ptr<CompiledPolicy> policy_;
-  rte_ring* ring_ = nullptr;
-  FlowTable flows_;
-  std::unique_ptr<WorkerCounters> counters_;
-  std::unique_ptr<PacketProcessor> processor_;
-  BurstOutput out_;
 };
 
 TEST_F(QuicFlowTest, AllowedSniIsForwardedWithItsInitialAndRecordedAsQuicSni) {
