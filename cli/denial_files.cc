@@ -1,12 +1,13 @@
 #include "cli/denial_files.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
+#include <string_view>
 
 #include "cli/record_time.h"
 #include "controlplane/records/json.h"
@@ -127,11 +128,30 @@ void read_pb(const std::string& bytes, DenialReadResult& result, uint64_t& torn,
   }
 }
 
+// "X.pb" or "X.pb.N" (a rotation): the suffix after the last ".pb", when it names one.
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The rotation number of "STEM" ("0": the current file) or "STEM.N"; -1 for any other name.
+long rotation_of(std::string_view name, std::string_view stem) {
+  if (name.substr(0, stem.size()) != stem) return -1;
+  std::string_view rest = name.substr(stem.size());
+  if (rest.empty()) return 0;
+  if (rest.front() != '.' || !all_digits(rest.substr(1))) return -1;
+  long rotation = 0;
+  auto [end, error] = std::from_chars(rest.data() + 1, rest.data() + rest.size(), rotation);
+  return error == std::errc() && end == rest.data() + rest.size() ? rotation : -1;
+}
+
 }  // namespace
 
 bool is_protobuf_denial_file(const std::string& path) {
-  static const std::regex kPb(R"(\.pb(\.[0-9]+)?$)");
-  return std::regex_search(std::filesystem::path(path).filename().string(), kPb);
+  const std::string name = std::filesystem::path(path).filename().string();
+  const size_t at = name.rfind(".pb");
+  if (at == std::string::npos) return false;
+  std::string_view rest = std::string_view(name).substr(at + 3);
+  return rest.empty() || (rest.front() == '.' && all_digits(rest.substr(1)));
 }
 
 bool list_denial_files(const std::string& dir, std::vector<std::string>& files, std::string& error) {
@@ -141,15 +161,14 @@ bool list_denial_files(const std::string& dir, std::vector<std::string>& files, 
     error = dir + ": " + code.message();
     return false;
   }
-  static const std::regex kName(R"(denials\.(jsonl|pb)(?:\.([0-9]+))?)");
   std::vector<std::pair<long, std::string>> jsonl, pb;  // (rotation number, path); 0 = current
   for (; it != std::filesystem::directory_iterator(); it.increment(code)) {
     if (code) break;
-    std::smatch match;
-    std::string name = it->path().filename().string();
-    if (!std::regex_match(name, match, kName)) continue;
-    long rotation = match[2].matched ? std::stol(match[2].str()) : 0;
-    (match[1] == "jsonl" ? jsonl : pb).emplace_back(rotation, it->path().string());
+    const std::string name = it->path().filename().string();
+    if (long rotation = rotation_of(name, "denials.jsonl"); rotation >= 0)
+      jsonl.emplace_back(rotation, it->path().string());
+    else if (long rotation_pb = rotation_of(name, "denials.pb"); rotation_pb >= 0)
+      pb.emplace_back(rotation_pb, it->path().string());
   }
   if (code) {
     error = dir + ": " + code.message();
