@@ -17,7 +17,6 @@ verdict from the policy's allowed_domains, read from the policy file, with POLIC
 
 import ipaddress
 import json
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import pytest
 
 from checks import EVENT_TIME, FLOW_LOG_FIELDS, denial_fields
 from conftest import RUN_TIMEOUT_S, SOURCE_DIR, read_jsonl, run_sluicectl
+from policy_text import allowed_domains, domain_allowed
 
 HERE = Path(__file__).resolve().parent
 PCAP = HERE / "pcaps" / "real_clients.pcap"
@@ -57,29 +57,6 @@ def normalise(name):
     """A host as a policy matches it: lower case, no port or brackets, no trailing dot."""
     host = urlsplit("//" + name).hostname or ""
     return host.rstrip(".")
-
-
-def allowed_domains(policy_text, policy_name):
-    """allowed_domains of one policy of a text PolicySet, as written."""
-    for block in re.findall(r"^policies\s*\{(.*?)^\}", policy_text, re.M | re.S):
-        if re.search(r'^\s*name:\s*"%s"' % re.escape(policy_name), block, re.M):
-            return re.findall(r'^\s*allowed_domains:\s*"([^"]*)"', block, re.M)
-    raise AssertionError(f"{POLICY}: no policy {policy_name!r}")
-
-
-def domain_allowed(name, patterns):
-    """POLICY.md: `x` exactly x; `*.x` every name below x, not x; `.x` x and every name below."""
-    for pattern in patterns:
-        pattern = pattern.lower().rstrip(".")
-        if pattern.startswith("*."):
-            if name.endswith(pattern[1:]):
-                return True
-        elif pattern.startswith("."):
-            if name == pattern[1:] or name.endswith(pattern):
-                return True
-        elif name == pattern:
-            return True
-    return False
 
 
 @dataclass

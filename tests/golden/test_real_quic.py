@@ -22,7 +22,6 @@ No chromium is needed at test time: only the committed capture, tshark and the b
 
 import ipaddress
 import json
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from scapy.layers.l2 import Ether
 
 from checks import EVENT_TIME, FLOW_LOG_FIELDS, denial_fields
 from conftest import RUN_TIMEOUT_S, SOURCE_DIR, read_jsonl, run_sluicectl
+from policy_text import allowed_domains, domain_allowed
 from pcapgen import frames
 
 HERE = Path(__file__).resolve().parent
@@ -56,29 +56,6 @@ SEP, AGG = "\x1e", "\x1f"  # never inside a field; note that str.splitlines() sp
 FIELDS = ("frame.number", "udp.stream", "ip.src", "ipv6.src", "udp.srcport", "ip.dst", "ipv6.dst",
           "udp.dstport", "udp.length", "quic.version", "quic.long.packet_type",
           "tls.handshake.type", "tls.handshake.extensions_server_name")
-
-
-def allowed_domains(policy_text, policy_name):
-    """allowed_domains of one policy of a text PolicySet, as written."""
-    for block in re.findall(r"^policies\s*\{(.*?)^\}", policy_text, re.M | re.S):
-        if re.search(r'^\s*name:\s*"%s"' % re.escape(policy_name), block, re.M):
-            return re.findall(r'^\s*allowed_domains:\s*"([^"]*)"', block, re.M)
-    raise AssertionError(f"{POLICY}: no policy {policy_name!r}")
-
-
-def domain_allowed(name, patterns):
-    """POLICY.md: `x` exactly x; `*.x` every name below x, not x; `.x` x and every name below."""
-    for pattern in patterns:
-        pattern = pattern.lower().rstrip(".")
-        if pattern.startswith("*."):
-            if name.endswith(pattern[1:]):
-                return True
-        elif pattern.startswith("."):
-            if name == pattern[1:] or name.endswith(pattern):
-                return True
-        elif name == pattern:
-            return True
-    return False
 
 
 def _address(text):
