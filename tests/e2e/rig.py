@@ -23,12 +23,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PREFIX = "sle2e-"
+# SLUICE_E2E_PREFIX lets two checkouts on one machine run their rigs side by side: everything
+# (namespaces, veths inside them, DPDK runtime files, the lock) is named from it.
+PREFIX = os.environ.get("SLUICE_E2E_PREFIX", "sle2e-")
 NS_FW = PREFIX + "fw"     # sluiced and its two DPDK (net_af_packet) ports
 NS_SW = PREFIX + "sw"     # the inside L2 segment: a Linux bridge
 NS_SRV = PREFIX + "srv"   # nginx, dnsmasq, the TCP echo server
 INSIDE_IF, OUTSIDE_IF = "in0", "out0"  # in NS_FW
-LOCK_FILE = "/run/lock/sluice-e2e.lock"
+LOCK_FILE = f"/run/lock/sluice-e2e-{PREFIX.rstrip('-')}.lock"
 
 
 @dataclass(frozen=True)
