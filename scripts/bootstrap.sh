@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libpcap-dev libssl-dev
   # header-only JSON (records, reports) and command-line parsing (sluicectl); libpsl reads the list
   nlohmann-json3-dev libcli11-dev libpsl-dev
+  # sd_notify (Type=notify, the watchdog) and the man pages' source format
+  libsystemd-dev scdoc
   # run time data: the public suffix list refuses wildcards like "*.co.uk"
   publicsuffix
   # tests: pcap generation and golden tests (Debian's python, /usr/bin/python3), metrics scrapes
@@ -20,8 +22,9 @@ packages=(
   # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real
   # servers and clients in network namespaces
   tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl
-  # rollout: .deb build (dpkg-shlibdeps), Ansible lint and apply, the real-apply test's Debian 12 root
-  dpkg-dev ansible ansible-lint debootstrap iproute2
+  # rollout: the package (dpkg-buildpackage with debhelper, lintian, hardening-check from
+  # devscripts, man pages checked with groff), Ansible lint and apply, the real-apply test's root
+  dpkg-dev debhelper lintian devscripts groff-base ansible ansible-lint debootstrap iproute2
 )
 
 missing=()

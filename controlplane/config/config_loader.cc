@@ -1,5 +1,6 @@
 #include "controlplane/config/config_loader.h"
 
+#include <grp.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -189,6 +190,11 @@ class ConfigValidator {
         add("admin_socket", "is " + std::to_string(config.admin_socket().size()) + " bytes long; a Unix socket path has at most " +
                                 std::to_string(kMaxUnixSocketPath));
     }
+    // Checked here, not at the first write: a typo would otherwise leave the collector unable
+    // to read the log without a word at start.
+    const std::string& group = config.denial_log().file_group();
+    if (!group.empty() && !getgrnam(group.c_str()))
+      add("denial_log.file_group", "no group \"" + group + "\" on this host (getent group " + group + ")");
   }
 
   // Every number as sluiced will use it (after defaults), against config_numeric_bounds().

@@ -26,6 +26,7 @@
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/daemon/policy_publisher.h"
 #include "controlplane/daemon/reload_coordinator.h"
+#include "controlplane/daemon/service_notifier.h"
 #include "controlplane/config/processor_settings.h"
 #include "controlplane/records/run_summary.h"
 #include "dataplane/port/eal.h"
@@ -142,6 +143,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   denial_options.max_age_seconds = config.denial_log().max_age_seconds();
   denial_options.keep_files = config.denial_log().keep_files();
   denial_options.protobuf = config.denial_log().protobuf();
+  denial_options.file_group = config.denial_log().file_group();
   if (!denial_log.open(denial_options, &control.record_latency, error)) {
     // Enforcement does not wait for the log: denials are still enforced and counted as lost
     // records (sluice_denial_records_lost_total) until the file can be opened.
@@ -346,6 +348,18 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     learned.expire(rte_rdtsc());
     if (learned.dirty()) publish_learned_table(shared.learned, learned.build_table(), worker_running ? platform.qsbr : nullptr);
   };
+  // systemd (Type=notify): READY=1 once the worker polls, a STATUS= line per published policy,
+  // WATCHDOG=1 from this loop. Nothing at all without NOTIFY_SOCKET.
+  ServiceNotifier notifier;
+  uint64_t announced_generation = 0;
+  auto announce = [&]() {
+    const uint64_t generation = publisher.current()->generation;
+    if (!control.ready || generation == announced_generation) return;
+    std::string status = "running; policy generation " + std::to_string(generation) + " from " + config.policy_path();
+    if (announced_generation == 0) notifier.ready(status);
+    else notifier.status(status);
+    announced_generation = generation;
+  };
   std::string stop_cause = "stopped";
   while (true) {
     sink.drain(platform.events, publisher.generations());
@@ -363,6 +377,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     control.policy_compiling = reloads.compiling();
     control.policy_reloads_superseded = reloads.superseded();
     admin.poll();
+    announce();
+    notifier.tick();
     if (g_stop_signal) {
       stop_cause = std::string("stopped by signal ") + std::to_string(g_stop_signal);
       err << "sluiced: signal " << g_stop_signal << ": stopping" << (reloads.compiling() ? " (not waiting for the compile that runs)" : "")
@@ -383,6 +399,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   control.ready = false;
+  notifier.stopping(stop_cause);
   // A compile cannot be interrupted: the stop does not wait for it (see the end of this function).
   bool compile_left_running = reloads.leave_running_compile();
   admin.poll();  // waiters of that reload learn that it was not applied

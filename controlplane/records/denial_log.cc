@@ -1,5 +1,9 @@
 #include "controlplane/records/denial_log.h"
 
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -37,7 +41,34 @@ bool DenialLog::open_files(std::string& error) {
     file_error_ = error;
     retry_open_at_ = opened_ + kRetryOpen;
   }
+  if (opened) apply_file_group();
   return opened;
+}
+
+void DenialLog::apply_file_group() {
+  if (options_.file_group.empty()) return;
+  const group* entry = getgrnam(options_.file_group.c_str());  // control thread only
+  if (!entry) {
+    ++file_errors_;
+    file_error_ = "denial_log.file_group: no group \"" + options_.file_group + "\" on this host";
+    return;
+  }
+  const gid_t gid = entry->gr_gid;
+  auto give = [&](const std::string& path, bool directory) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) return;  // a rotated file not made yet
+    mode_t mode = directory ? (info.st_mode & 07777) | S_IRGRP | S_IXGRP : 0640;
+    if ((info.st_gid != gid && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) ||
+        ((info.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0)) {
+      ++file_errors_;
+      file_error_ = "cannot give " + path + " to group " + options_.file_group + ": " + std::strerror(errno);
+    }
+  };
+  give(options_.directory, true);
+  for (const std::string* path : {&json_path_, &proto_path_}) {
+    give(*path, false);
+    for (uint32_t index = 1; index <= options_.keep_files; ++index) give(*path + "." + std::to_string(index), false);
+  }
 }
 
 void DenialLog::append(const std::string& json_line, const std::string& proto, uint64_t stamp) {
@@ -101,6 +132,7 @@ bool DenialLog::rotate(RecordFileWriter& writer, const std::string& path) {
     file_error_ = error;
     return false;
   }
+  apply_file_group();  // the new file; the rotated ones kept theirs through the rename
   return true;
 }
 

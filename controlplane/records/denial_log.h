@@ -19,6 +19,9 @@ struct DenialLogOptions {
   uint32_t max_age_seconds = 3600;   // rotate files this old; 0 = never
   uint32_t keep_files = 10;          // rotated files kept
   bool protobuf = false;
+  // "" or a group name: the files (current and rotated) get this group and mode 0640, the
+  // directory the group with read and search access (for log collectors, e.g. "adm").
+  std::string file_group;
 };
 
 class DenialLog {
@@ -47,6 +50,9 @@ class DenialLog {
   bool open_files(std::string& error);
   void rotate_if_due();
   bool rotate(RecordFileWriter& writer, const std::string& path);
+  // Gives the directory and every file of the log to options_.file_group; a failure is counted
+  // as a file error (the records are still written).
+  void apply_file_group();
 
   DenialLogOptions options_;
   std::string json_path_;
