@@ -181,7 +181,8 @@ unit_valid() (
   grep -Fx 'ExecReload=/usr/bin/sluicectl reload --socket /run/sluice/sluiced.sock' "$root/usr/lib/systemd/system/sluice.service"
   test -L "$root/etc/systemd/system/multi-user.target.wants/sluice.service"
   # Inside the root, so ExecStart's /usr/bin/sluiced is the packaged binary.
-  out=$(in_root systemd-analyze verify /usr/lib/systemd/system/sluice.service 2>&1) || true
+  # verify runs `man` for each Documentation= page; a minbase root has no man-db to run it.
+  out=$(in_root systemd-analyze verify /usr/lib/systemd/system/sluice.service 2>&1 | grep -v "Command 'man ") || true
   echo "${out:-systemd-analyze verify: no findings}"
   [ -z "$out" ]
 )
