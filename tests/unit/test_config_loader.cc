@@ -384,6 +384,14 @@ TEST(ConfigLoader, AdminSocketPathFitsASocketAddress) {
                 {{3, "admin_socket", "a Unix socket path has at most 107"}});
 }
 
+TEST(ConfigLoader, DenialLogFileGroupMustExist) {
+  // "root" exists on every host; a collector's group such as "adm" is checked the same way.
+  EXPECT_TRUE(load(kPorts + "denial_log { file_group: \"root\" }\n").ok());
+  EXPECT_TRUE(load(kPorts + "denial_log { file_group: \"\" }\n").ok());  // "": the daemon's own group
+  expect_errors(load(kPorts + "denial_log {\n  file_group: \"no-such-group-sluice\"\n}\n").errors,
+                {{4, "denial_log.file_group", "no group \"no-such-group-sluice\" on this host"}});
+}
+
 TEST(ConfigLoader, UnreadableFileSaysWhy) {
   const std::string path = ::testing::TempDir() + "sluice_no_such_appliance.textproto";
   expect_errors(load_config_file(path).errors, {{0, "", std::strerror(ENOENT)}}, path);
