@@ -53,7 +53,7 @@ commands:
   suggest --from DENIALS... [--policy P] [--since T] [--until T]
                          the allow-list additions that would have let denied traffic pass, as a
                          textproto patch to review (names grouped by registrable domain)
-  diff OLD NEW [--flows FLOWLOG] [--json]
+  diff OLD NEW [--flows FLOWLOG] [--pcap FILE [--outside-mac MAC]] [--json]
                          per policy, names, networks and resolvers added and removed, attachments;
                          with --flows, the logged flows whose verdict would change
   help [COMMAND]         this text, or one command's
@@ -215,7 +215,7 @@ allow-list entry would pass (a malformed ClientHello, say) are counted, not sugg
 
 exit codes: as denials: 0, 1 damaged records skipped, 2 bad arguments or unreadable input
 )usage"},
-    {"diff", R"usage(usage: sluicectl diff OLD NEW [--flows FLOWLOG] [--json]
+    {"diff", R"usage(usage: sluicectl diff OLD NEW [--flows FLOWLOG] [--pcap FILE [--outside-mac MAC]] [--json]
 
 Compares two policy sets (each validated as sluicectl validate does): per policy, the
 allowed_domains, allowed_networks and dns_resolvers added (+) and removed (-), its access mode
@@ -223,12 +223,18 @@ and enforcement, tls_exceptions; for the set, attachments, default policy and la
 HTTP ports. With --flows (the flow log of sluiced --flow-log or sluicectl replay --flows),
 every logged flow is judged under both sets by explain's code (the dataplane's own packet path,
 at the address the flow went to) and the flows whose verdict or reason changes are listed.
+With --pcap, the capture is replayed under each set (as sluicectl replay does, one pass each)
+and its flows whose verdict or reason changes are listed, each with its old and new verdict,
+reason and policy (NO_FLOW: that pass had no such flow).
 
   --flows FLOWLOG  a flow log (docs/RECORDS.md)
+  --pcap FILE      an Ethernet capture (pcap)
+  --outside-mac MAC  frames from this source MAC entered on the outside port (as for replay)
   --json           one JSON object on stdout (fields: docs/SLUICECTL.md)
 
 exit codes: 0 compared (changes or not), 1 invalid policy (errors on stderr, as validate) or
-            platform failure, 2 bad arguments or an unreadable flow log
+            platform failure, 2 bad arguments, an unreadable flow log or an unreadable or damaged
+            capture
 )usage"},
     {"help", R"usage(usage: sluicectl help [COMMAND]
 
@@ -530,15 +536,24 @@ int suggest(int argc, char** argv) {
 
 int diff(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "diff", {"--flows"}, true, args)) return 2;
+  if (!parse_args(argc, argv, "diff", {"--flows", "--pcap", "--outside-mac"}, true, args)) return 2;
   if (args.positional.size() != 2) return usage_error("diff takes OLD and NEW policy files", "diff");
+  sluice::CaptureDiffOptions capture;
+  if (auto it = args.values.find("--pcap"); it != args.values.end()) capture.pcap_path = it->second;
+  if (auto it = args.values.find("--outside-mac"); it != args.values.end()) {
+    if (capture.pcap_path.empty()) return usage_error("diff: --outside-mac goes with --pcap", "diff");
+    if (!sluice::parse_mac_address(it->second, capture.outside_mac))
+      return usage_error("--outside-mac needs a MAC address like 02:00:5e:00:00:02, not \"" + it->second + "\"",
+                         "diff");
+    capture.has_outside_mac = true;
+  }
   auto old_set = load_valid_policy(args.positional[0]);
   if (!old_set) return 1;
   auto new_set = load_valid_policy(args.positional[1]);
   if (!new_set) return 1;
   std::string flows = args.values.count("--flows") ? args.values["--flows"] : "";
   return sluice::run_diff(args.positional[0], old_set->policy_set, args.positional[1], new_set->policy_set, flows,
-                          args.json, std::cout, std::cerr);
+                          capture, args.json, std::cout, std::cerr);
 }
 
 constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
