@@ -46,6 +46,8 @@ commands:
   stats [--socket PATH] [--json]
                          the running sluiced's figures: packets, flows by verdict and policy,
                          drops by reason, top denied destinations
+  drain [--socket PATH]  make the running sluiced answer 503 on /readyz (traffic still flows), so
+                         load balancers take it out before a restart; undrain [--socket PATH] ends it
   denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P] [--source CIDR]
           [--top N] [--json | --csv]
                          the denial records (current and rotated, JSON lines or protobuf), filtered;
@@ -55,7 +57,8 @@ commands:
                          textproto patch to review (names grouped by registrable domain)
   diff OLD NEW [--flows FLOWLOG] [--pcap FILE [--outside-mac MAC]] [--json]
                          per policy, names, networks and resolvers added and removed, attachments;
-                         with --flows, the logged flows whose verdict would change
+                         with --flows or --pcap, the logged or captured flows whose verdict
+                         would change
   help [COMMAND]         this text, or one command's
   --version              the version and the git commit it was built from
 
@@ -71,6 +74,7 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
                       on a port that is neither a TLS nor an HTTP port)
             reload:   0 applied, 1 refused (errors on stderr), 2 daemon unreachable or bad arguments
             stats:    0, or 2 daemon unreachable or bad arguments
+            drain, undrain: 0 done, 2 daemon unreachable or bad arguments
             replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
                       capture or bad arguments; a capture damaged part-way is replayed
                       up to the damage, reported, and exits 2
@@ -79,7 +83,7 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
                       an unreadable file or directory
             suggest:  as denials
             diff:     0 compared, 1 invalid policy (errors on stderr) or platform failure,
-                      2 bad arguments or an unreadable flow log
+                      2 bad arguments, an unreadable flow log or capture
 )";
 
 const std::map<std::string, std::string> kCommandUsage = {
@@ -172,6 +176,26 @@ destinations.
   --json          one JSON object on stdout
 
 exit codes: 0, or 2 daemon unreachable or bad arguments
+)usage"},
+    {"drain", R"usage(usage: sluicectl drain [--socket PATH]
+
+Asks the running sluiced to report not ready: /readyz answers 503 ("draining") and
+sluice_draining is 1, while traffic keeps flowing. Load balancers that probe /readyz stop
+sending new connections; wait their probe interval times their failure threshold, then restart
+or upgrade. A restart ends the drain (a new sluiced starts undrained), and so does
+sluicectl undrain.
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+
+exit codes: 0 draining, 2 daemon unreachable or bad arguments
+)usage"},
+    {"undrain", R"usage(usage: sluicectl undrain [--socket PATH]
+
+Ends a drain: /readyz answers 200 again while the policy is loaded and the worker polls.
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+
+exit codes: 0 not draining, 2 daemon unreachable or bad arguments
 )usage"},
     {"denials", R"usage(usage: sluicectl denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P]
                         [--source CIDR] [--top N] [--json | --csv]
@@ -558,7 +582,7 @@ int diff(int argc, char** argv) {
 
 constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
 
-// reload and stats: one request to the daemon's admin socket.
+// reload, stats, drain and undrain: one request to the daemon's admin socket.
 int ask_daemon(int argc, char** argv, const std::string& command) {
   ParsedArgs args;
   if (!parse_args(argc, argv, command, {"--socket"}, command == "stats", args)) return 2;
@@ -622,6 +646,7 @@ int main(int argc, char** argv) {
   if (command == "denials") return denials(argc, argv);
   if (command == "suggest") return suggest(argc, argv);
   if (command == "diff") return diff(argc, argv);
-  if (command == "reload" || command == "stats") return ask_daemon(argc, argv, command);
+  if (command == "reload" || command == "stats" || command == "drain" || command == "undrain")
+    return ask_daemon(argc, argv, command);
   return usage_error("unknown command \"" + command + "\"");
 }
