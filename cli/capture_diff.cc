@@ -1,6 +1,6 @@
 #include "cli/capture_diff.h"
 
-#include <unistd.h>
+#include <cstdlib>  // mkdtemp
 
 #include <filesystem>
 #include <fstream>
