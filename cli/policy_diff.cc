@@ -11,6 +11,7 @@
 #include "cli/explain.h"
 #include "cli/explain_question.h"
 #include "cli/offline_eal.h"
+#include "cli/replay.h"
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/policy_compiler.h"
 #include "controlplane/records/json.h"
@@ -206,23 +207,31 @@ std::vector<PolicyChange> diff_policy_sets(const pb::PolicySet& old_set, const p
 }
 
 int run_diff(const std::string& old_path, const pb::PolicySet& old_set, const std::string& new_path,
-             const pb::PolicySet& new_set, const std::string& flows_path, bool json, std::ostream& out,
-             std::ostream& err) {
+             const pb::PolicySet& new_set, const std::string& flows_path, const CaptureDiffOptions& capture,
+             bool json, std::ostream& out, std::ostream& err) {
   std::vector<PolicyChange> changes = diff_policy_sets(old_set, new_set);
   std::vector<FlowChange> flow_changes;
   uint64_t flows_read = 0, flows_skipped = 0, flows_not_judged = 0;
-  if (!flows_path.empty()) {
-    std::map<FlowQuestion, uint64_t> questions;
-    std::string error;
-    if (!read_flow_questions(flows_path, questions, flows_skipped, error)) {
-      err << "sluicectl diff: " << error << "\n";
+  std::map<FlowQuestion, uint64_t> questions;
+  std::string error;
+  // Every input is read before the EAL starts: a bad one costs no DPDK start-up.
+  if (!flows_path.empty() && !read_flow_questions(flows_path, questions, flows_skipped, error)) {
+    err << "sluicectl diff: " << error << "\n";
+    return 2;
+  }
+  if (!capture.pcap_path.empty()) {
+    if (std::string problem = check_capture(capture.pcap_path); !problem.empty()) {
+      err << "sluicectl diff: " << problem << "\n";
       return 2;
     }
-    OfflineEal eal;
-    if (!eal.start(error)) {
-      err << "sluicectl diff: " << error << "\n";
-      return 1;
-    }
+  }
+  // One EAL for the process (DPDK starts once): the flow log's questions and the capture's passes share it.
+  OfflineEal eal;
+  if ((!flows_path.empty() || !capture.pcap_path.empty()) && !eal.start(error)) {
+    err << "sluicectl diff: " << error << "\n";
+    return 1;
+  }
+  if (!flows_path.empty()) {
     {
       CompileResult old_compiled = compile_policy(old_set, 1, 1);
       CompileResult new_compiled = compile_policy(new_set, 2, 1);
@@ -250,6 +259,11 @@ int run_diff(const std::string& old_path, const pb::PolicySet& old_set, const st
       }
     }  // the compiled policies' tables go before the EAL
   }
+  CaptureDiff capture_diff;
+  if (!capture.pcap_path.empty()) {
+    if (int status = diff_capture(capture, old_set, old_path, new_set, new_path, capture_diff, err); status != 0)
+      return status;
+  }
   if (json) {
     Json list = Json::array();
     for (const auto& change : changes)
@@ -275,6 +289,24 @@ int run_diff(const std::string& old_path, const pb::PolicySet& old_set, const st
                             {"unreadable_lines", flows_skipped},
                             {"changed", std::move(flows)}};
     }
+    if (!capture.pcap_path.empty()) {
+      auto side = [](const CaptureVerdict& verdict) {
+        return Json{{"verdict", verdict.verdict},
+                    {"reason", verdict.reason.empty() ? Json(nullptr) : Json(verdict.reason)},
+                    {"policy", verdict.policy.empty() ? Json(nullptr) : Json(verdict.policy)}};
+      };
+      Json flows = Json::array();
+      for (const auto& change : capture_diff.changed)
+        flows.push_back({{"src_ip", change.src_ip},
+                         {"src_port", change.src_port},
+                         {"destination", change.destination},
+                         {"dst_ip", change.dst_ip},
+                         {"dst_port", change.dst_port},
+                         {"protocol", change.protocol},
+                         {"old", side(change.before)},
+                         {"new", side(change.after)}});
+      result["capture"] = {{"file", capture.pcap_path}, {"flows", capture_diff.flows}, {"changed", std::move(flows)}};
+    }
     out << json_line(result) << "\n";
     return 0;
   }
@@ -288,6 +320,18 @@ int run_diff(const std::string& old_path, const pb::PolicySet& old_set, const st
     out << "  " << change.sign << " " << change.field << ": " << change.entry << "\n";
   }
   if (changes.empty()) out << "no policy changes\n";
+  if (!capture.pcap_path.empty()) {
+    out << "flows of " << capture.pcap_path << " whose verdict changes: " << capture_diff.changed.size() << " of "
+        << capture_diff.flows << " flow(s)\n";
+    for (const auto& change : capture_diff.changed) {
+      const bool ports = change.protocol == "TCP" || change.protocol == "UDP";
+      out << "  " << change.src_ip << (ports ? ":" + std::to_string(change.src_port) : "") << " -> "
+          << change.destination;
+      if (change.destination != change.dst_ip) out << " (" << change.dst_ip << ")";
+      out << " " << change.protocol << (ports ? "/" + std::to_string(change.dst_port) : "") << ": "
+          << capture_verdict_text(change.before) << " -> " << capture_verdict_text(change.after) << "\n";
+    }
+  }
   if (flows_path.empty()) return 0;
   out << "flows whose verdict changes: " << flow_changes.size() << " destination(s) of " << flows_read
       << " logged flow(s)";

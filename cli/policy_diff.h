@@ -1,14 +1,16 @@
-// `sluicectl diff OLD NEW [--flows FLOWLOG]`: what changes between two policy sets. Per policy,
+// `sluicectl diff OLD NEW [--flows FLOWLOG] [--pcap FILE]`: what changes between two policy sets. Per policy,
 // the names, networks and resolvers added and removed (and its access mode or enforcement);
 // attachments and the set's defaults and ports. With a flow log, every logged flow is judged
 // under both sets by explain's code (the dataplane's PacketProcessor, explain.h), and the flows
-// whose verdict changes are listed.
+// whose verdict changes are listed. With a capture, it is replayed under both sets
+// (capture_diff.h) and the flows whose verdict changes are listed.
 #pragma once
 
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "cli/capture_diff.h"
 #include "policy.pb.h"
 
 namespace sluice {
@@ -29,9 +31,9 @@ std::vector<PolicyChange> diff_policy_sets(const sluice::policy::PolicySet& old_
                                            const sluice::policy::PolicySet& new_set);
 
 // The whole command once both files passed validation. Returns the exit code: 0 compared
-// (changes or not), 1 compile or platform failure, 2 an unreadable flow log.
+// (changes or not), 1 compile or platform failure, 2 an unreadable flow log or capture.
 int run_diff(const std::string& old_path, const sluice::policy::PolicySet& old_set, const std::string& new_path,
-             const sluice::policy::PolicySet& new_set, const std::string& flows_path, bool json, std::ostream& out,
-             std::ostream& err);
+             const sluice::policy::PolicySet& new_set, const std::string& flows_path,
+             const CaptureDiffOptions& capture, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace sluice

@@ -20,6 +20,7 @@
 #include "dataplane/port/eal.h"
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/worker_rig.h"
+#include "cli/offline_eal.h"
 
 namespace sluice {
 
@@ -33,14 +34,12 @@ struct ReplayPlatform {
   pcap_t* dead = nullptr;  // the link type for the output captures
   pcap_dumper_t* forwarded = nullptr;
   pcap_dumper_t* replies = nullptr;
-  bool eal_up = false;
   ~ReplayPlatform() {
     if (forwarded) pcap_dump_close(forwarded);
     if (replies) pcap_dump_close(replies);
     if (dead) pcap_close(dead);
     if (capture) pcap_close(capture);
     rig.release();
-    if (eal_up) rte_eal_cleanup();
   }
 };
 
@@ -81,37 +80,31 @@ bool parse_mac_address(std::string_view text, std::array<uint8_t, 6>& out) {
   return true;
 }
 
-int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
-  PublicSuffixList suffixes;
-  suffixes.load();
-  LoadedPolicy loaded = load_policy_file(options.policy_path, suffixes);
-  if (!loaded.ok()) {
-    for (const auto& error : loaded.errors) err << error.to_string() << "\n";
-    return 2;
-  }
+std::string check_capture(const std::string& path) {
+  char pcap_error[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* capture = pcap_open_offline(path.c_str(), pcap_error);
+  if (!capture) return path + ": not a readable pcap capture: " + pcap_error;
+  const int link_type = pcap_datalink(capture);
+  pcap_close(capture);
+  if (link_type != DLT_EN10MB)
+    return path + ": only Ethernet captures are supported (link type " + std::to_string(link_type) + ")";
+  return "";
+}
+
+int replay_capture(const ReplayOptions& options, const policy::PolicySet& policy_set,
+                   const config::ApplianceConfig& settings, ReplayPass& pass, std::ostream& err) {
+  const std::string prefix = "sluicectl " + options.command + ": ";
   ReplayPlatform platform;
   char pcap_error[PCAP_ERRBUF_SIZE] = {};
   platform.capture = pcap_open_offline(options.pcap_path.c_str(), pcap_error);
   if (!platform.capture) {
-    err << "sluicectl replay: " << options.pcap_path << ": " << pcap_error << "\n";
+    err << prefix << options.pcap_path << ": " << pcap_error << "\n";
     return 2;
   }
   if (pcap_datalink(platform.capture) != DLT_EN10MB) {
-    err << "sluicectl replay: " << options.pcap_path << ": only Ethernet captures are supported (link type "
+    err << prefix << options.pcap_path << ": only Ethernet captures are supported (link type "
         << pcap_datalink(platform.capture) << ")\n";
     return 2;
-  }
-
-  config::ApplianceConfig settings;
-  if (!options.config_path.empty()) {
-    LoadedConfig config = load_config_file(options.config_path);
-    if (!config.ok()) {
-      for (const auto& error : config.errors) err << error.to_string() << "\n";
-      return 2;
-    }
-    settings = config.config;
-  } else {
-    apply_config_defaults(settings);
   }
   platform.dead = pcap_open_dead(DLT_EN10MB, 65535);
   for (auto [path, dumper] : {std::pair{&options.forwarded_path, &platform.forwarded},
@@ -119,7 +112,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     if (path->empty()) continue;
     *dumper = pcap_dump_open(platform.dead, path->c_str());
     if (!*dumper) {
-      err << "sluicectl replay: " << *path << ": " << pcap_geterr(platform.dead) << "\n";
+      err << prefix << *path << ": " << pcap_geterr(platform.dead) << "\n";
       return 2;
     }
   }
@@ -134,23 +127,18 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   denial_options.directory = denials_path.has_parent_path() ? denials_path.parent_path().string() : ".";
   denial_options.file_name = denials_path.filename().string();
   if (!options.denials_path.empty() && !denial_log.open(denial_options, nullptr, error)) {
-    err << "sluicectl replay: " << error << "\n";
+    err << prefix << error << "\n";
     return 2;
   }
   if (!options.flows_path.empty() && !flow_log.open(options.flows_path, RecordFraming::lines, error)) {
-    err << "sluicectl replay: " << error << "\n";
+    err << prefix << error << "\n";
     return 2;
   }
 
-  if (!init_eal(portable_eal_args("sluicectl", "0", 256), error)) {
-    err << "sluicectl replay: " << error << "\n";
-    return 1;
-  }
-  platform.eal_up = true;
   PolicySlots slots;
-  CompileResult compiled = compile_policy(loaded.policy_set, 1, 1, &slots);
+  CompileResult compiled = compile_policy(policy_set, 1, 1, &slots);
   if (!compiled.policy) {
-    err << "sluicectl replay: compile failed: " << compiled.error << "\n";
+    err << prefix << "compile failed: " << compiled.error << "\n";
     return 2;
   }
   {
@@ -171,7 +159,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     rig_options.learned_ring_size = 1024;
     rig_options.flow_capacity = options.flow_capacity;
     if (!platform.rig.init(rig_options, setup, error)) {
-      err << "sluicectl replay: " << error << "\n";
+      err << prefix << error << "\n";
       return 1;
     }
     FlowTable& flows = platform.rig.flows();
@@ -242,7 +230,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     }
     flush();
     bool damaged = rc == PCAP_ERROR;
-    if (damaged) err << "sluicectl replay: " << options.pcap_path << ": " << pcap_geterr(platform.capture) << "\n";
+    if (damaged) err << prefix << options.pcap_path << ": " << pcap_geterr(platform.capture) << "\n";
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *policy);
     });
@@ -250,19 +238,58 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     flow_log.drain();
 
     publish_learned_table(learned_table, nullptr, nullptr);
-    RunSummary summary = summarize({counters}, slots.names(), sink);
+    pass.summary = summarize({counters}, slots.names(), sink);
+    RunSummary& summary = pass.summary;
     summary.title = "sluicectl replay: " + options.pcap_path + " through " + options.policy_path;
     summary.tx_packets[0] = replies;  // in replay, "out" means: would have been sent
     summary.tx_packets[1] = forwarded;
     if (oversized) summary.dropped_by_reason.emplace_back("replay_frame_too_large", oversized);
     if (flow_log.is_open()) summary.paths.emplace_back("flow log", options.flows_path);
     if (!options.denials_path.empty()) summary.paths.emplace_back("denials", options.denials_path);
-    if (options.json) out << summary.to_json() << "\n";
-    else summary.print(out);
+    pass.summarized = true;
     // What could be read was replayed and is reported, but a damaged capture is not a clean run.
     if (damaged) return 2;
   }
   return 0;
+}
+
+int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
+  PublicSuffixList suffixes;
+  suffixes.load();
+  LoadedPolicy loaded = load_policy_file(options.policy_path, suffixes);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) err << error.to_string() << "\n";
+    return 2;
+  }
+  // Inputs are checked before the EAL starts: a bad capture or config costs no DPDK start-up.
+  if (std::string problem = check_capture(options.pcap_path); !problem.empty()) {
+    err << "sluicectl replay: " << problem << "\n";
+    return 2;
+  }
+  config::ApplianceConfig settings;
+  if (!options.config_path.empty()) {
+    LoadedConfig config = load_config_file(options.config_path);
+    if (!config.ok()) {
+      for (const auto& error : config.errors) err << error.to_string() << "\n";
+      return 2;
+    }
+    settings = config.config;
+  } else {
+    apply_config_defaults(settings);
+  }
+  std::string error;
+  OfflineEal eal(256);
+  if (!eal.start(error)) {
+    err << "sluicectl replay: " << error << "\n";
+    return 1;
+  }
+  ReplayPass pass;
+  const int status = replay_capture(options, loaded.policy_set, settings, pass, err);
+  if (pass.summarized) {
+    if (options.json) out << pass.summary.to_json() << "\n";
+    else pass.summary.print(out);
+  }
+  return status;
 }
 
 }  // namespace sluice

@@ -46,6 +46,8 @@ commands:
   stats [--socket PATH] [--json]
                          the running sluiced's figures: packets, flows by verdict and policy,
                          drops by reason, top denied destinations
+  drain [--socket PATH]  make the running sluiced answer 503 on /readyz (traffic still flows), so
+                         load balancers take it out before a restart; undrain [--socket PATH] ends it
   denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P] [--source CIDR]
           [--top N] [--json | --csv]
                          the denial records (current and rotated, JSON lines or protobuf), filtered;
@@ -53,9 +55,10 @@ commands:
   suggest --from DENIALS... [--policy P] [--since T] [--until T]
                          the allow-list additions that would have let denied traffic pass, as a
                          textproto patch to review (names grouped by registrable domain)
-  diff OLD NEW [--flows FLOWLOG] [--json]
+  diff OLD NEW [--flows FLOWLOG] [--pcap FILE [--outside-mac MAC]] [--json]
                          per policy, names, networks and resolvers added and removed, attachments;
-                         with --flows, the logged flows whose verdict would change
+                         with --flows or --pcap, the logged or captured flows whose verdict
+                         would change
   help [COMMAND]         this text, or one command's
   --version              the version and the git commit it was built from
 
@@ -71,6 +74,7 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
                       on a port that is neither a TLS nor an HTTP port)
             reload:   0 applied, 1 refused (errors on stderr), 2 daemon unreachable or bad arguments
             stats:    0, or 2 daemon unreachable or bad arguments
+            drain, undrain: 0 done, 2 daemon unreachable or bad arguments
             replay:   0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable
                       capture or bad arguments; a capture damaged part-way is replayed
                       up to the damage, reported, and exits 2
@@ -79,7 +83,7 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
                       an unreadable file or directory
             suggest:  as denials
             diff:     0 compared, 1 invalid policy (errors on stderr) or platform failure,
-                      2 bad arguments or an unreadable flow log
+                      2 bad arguments, an unreadable flow log or capture
 )";
 
 const std::map<std::string, std::string> kCommandUsage = {
@@ -173,6 +177,26 @@ destinations.
 
 exit codes: 0, or 2 daemon unreachable or bad arguments
 )usage"},
+    {"drain", R"usage(usage: sluicectl drain [--socket PATH]
+
+Asks the running sluiced to report not ready: /readyz answers 503 ("draining") and
+sluice_draining is 1, while traffic keeps flowing. Load balancers that probe /readyz stop
+sending new connections; wait their probe interval times their failure threshold, then restart
+or upgrade. A restart ends the drain (a new sluiced starts undrained), and so does
+sluicectl undrain.
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+
+exit codes: 0 draining, 2 daemon unreachable or bad arguments
+)usage"},
+    {"undrain", R"usage(usage: sluicectl undrain [--socket PATH]
+
+Ends a drain: /readyz answers 200 again while the policy is loaded and the worker polls.
+
+  --socket PATH   the admin socket (default /run/sluice/sluiced.sock, the config's admin_socket)
+
+exit codes: 0 not draining, 2 daemon unreachable or bad arguments
+)usage"},
     {"denials", R"usage(usage: sluicectl denials [--log-dir DIR | FILES...] [--since T] [--until T] [--policy P]
                         [--source CIDR] [--top N] [--json | --csv]
 
@@ -215,7 +239,7 @@ allow-list entry would pass (a malformed ClientHello, say) are counted, not sugg
 
 exit codes: as denials: 0, 1 damaged records skipped, 2 bad arguments or unreadable input
 )usage"},
-    {"diff", R"usage(usage: sluicectl diff OLD NEW [--flows FLOWLOG] [--json]
+    {"diff", R"usage(usage: sluicectl diff OLD NEW [--flows FLOWLOG] [--pcap FILE [--outside-mac MAC]] [--json]
 
 Compares two policy sets (each validated as sluicectl validate does): per policy, the
 allowed_domains, allowed_networks and dns_resolvers added (+) and removed (-), its access mode
@@ -223,12 +247,18 @@ and enforcement, tls_exceptions; for the set, attachments, default policy and la
 HTTP ports. With --flows (the flow log of sluiced --flow-log or sluicectl replay --flows),
 every logged flow is judged under both sets by explain's code (the dataplane's own packet path,
 at the address the flow went to) and the flows whose verdict or reason changes are listed.
+With --pcap, the capture is replayed under each set (as sluicectl replay does, one pass each)
+and its flows whose verdict or reason changes are listed, each with its old and new verdict,
+reason and policy (NO_FLOW: that pass had no such flow).
 
   --flows FLOWLOG  a flow log (docs/RECORDS.md)
+  --pcap FILE      an Ethernet capture (pcap)
+  --outside-mac MAC  frames from this source MAC entered on the outside port (as for replay)
   --json           one JSON object on stdout (fields: docs/SLUICECTL.md)
 
 exit codes: 0 compared (changes or not), 1 invalid policy (errors on stderr, as validate) or
-            platform failure, 2 bad arguments or an unreadable flow log
+            platform failure, 2 bad arguments, an unreadable flow log or an unreadable or damaged
+            capture
 )usage"},
     {"help", R"usage(usage: sluicectl help [COMMAND]
 
@@ -530,20 +560,29 @@ int suggest(int argc, char** argv) {
 
 int diff(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "diff", {"--flows"}, true, args)) return 2;
+  if (!parse_args(argc, argv, "diff", {"--flows", "--pcap", "--outside-mac"}, true, args)) return 2;
   if (args.positional.size() != 2) return usage_error("diff takes OLD and NEW policy files", "diff");
+  sluice::CaptureDiffOptions capture;
+  if (auto it = args.values.find("--pcap"); it != args.values.end()) capture.pcap_path = it->second;
+  if (auto it = args.values.find("--outside-mac"); it != args.values.end()) {
+    if (capture.pcap_path.empty()) return usage_error("diff: --outside-mac goes with --pcap", "diff");
+    if (!sluice::parse_mac_address(it->second, capture.outside_mac))
+      return usage_error("--outside-mac needs a MAC address like 02:00:5e:00:00:02, not \"" + it->second + "\"",
+                         "diff");
+    capture.has_outside_mac = true;
+  }
   auto old_set = load_valid_policy(args.positional[0]);
   if (!old_set) return 1;
   auto new_set = load_valid_policy(args.positional[1]);
   if (!new_set) return 1;
   std::string flows = args.values.count("--flows") ? args.values["--flows"] : "";
   return sluice::run_diff(args.positional[0], old_set->policy_set, args.positional[1], new_set->policy_set, flows,
-                          args.json, std::cout, std::cerr);
+                          capture, args.json, std::cout, std::cerr);
 }
 
 constexpr const char* kDefaultAdminSocket = "/run/sluice/sluiced.sock";
 
-// reload and stats: one request to the daemon's admin socket.
+// reload, stats, drain and undrain: one request to the daemon's admin socket.
 int ask_daemon(int argc, char** argv, const std::string& command) {
   ParsedArgs args;
   if (!parse_args(argc, argv, command, {"--socket"}, command == "stats", args)) return 2;
@@ -607,6 +646,7 @@ int main(int argc, char** argv) {
   if (command == "denials") return denials(argc, argv);
   if (command == "suggest") return suggest(argc, argv);
   if (command == "diff") return diff(argc, argv);
-  if (command == "reload" || command == "stats") return ask_daemon(argc, argv, command);
+  if (command == "reload" || command == "stats" || command == "drain" || command == "undrain")
+    return ask_daemon(argc, argv, command);
   return usage_error("unknown command \"" + command + "\"");
 }

@@ -85,6 +85,42 @@ expect_refusal() {
   ! grep -q '^PLAY \[Roll Sluice out' <<< "$output" && grep -qF -- "$message" <<< "$output"
 }
 
+# The management NIC guard alone, against this machine in check mode (ansible/tests/).
+guard_run() { playbook -i localhost, -c local tests/management_nic_guard.yml --check "$@"; }
+expect_guard_refusal() {  # expect_guard_refusal MESSAGE ARGS...
+  local message=$1 output
+  shift
+  output=$(guard_run "$@" 2>&1)
+  echo "$output"
+  grep -q 'failed=1' <<< "$output" && grep -qF -- "$message" <<< "$output"
+}
+pci_netdev() {  # "IFACE PCI_ADDRESS" of the first kernel NIC on a PCI device, or nothing
+  local link address
+  for link in /sys/class/net/*; do
+    address=$(readlink -f "$link/device" 2>/dev/null | grep -oE '[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]' | tail -n1)
+    [ -n "$address" ] && { echo "$(basename "$link") $address"; return; }
+  done
+}
+argument_specs_cover_defaults() {  # each role's spec names every default, with the same value
+  /usr/bin/python3 - <<'EOF'
+import pathlib, sys, yaml
+failed = False
+for role in sorted(pathlib.Path("ansible/roles").iterdir()):
+    spec_file = role / "meta" / "argument_specs.yml"
+    if not spec_file.exists():
+        print(f"{role.name}: no meta/argument_specs.yml"); failed = True; continue
+    options = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    for name, value in defaults.items():
+        if name not in options:
+            print(f"{role.name}: {name} has a default but no argument spec"); failed = True
+        elif "{{" not in str(value) and value is not None and options[name].get("default") != value:
+            print(f"{role.name}: {name}: spec default {options[name].get('default')!r} != {value!r}"); failed = True
+    print(f"{role.name}: {len(options)} options, {len(defaults)} defaults")
+sys.exit(1 if failed else 0)
+EOF
+}
+
 # --- (a) static checks ----------------------------------------------------------------------
 tools_present() {
   local tool missing=0
@@ -98,9 +134,48 @@ if check "tools: ansible and ansible-lint installed" tools_present; then
   for inventory in azure-hub bare-metal chroot-test; do
     check "syntax-check site.yml with inventory $inventory" \
       playbook --syntax-check -i "inventories/$inventory" site.yml
+    # -e ansible_connection=local: the role argument checks Ansible adds to the second play
+    # (tagged always) run as actions on the controller too; nothing reaches a host.
     check "inventory $inventory passes the variable checks" \
-      playbook -i "inventories/$inventory" site.yml --tags validate -e sluice_package_deb=
+      playbook -i "inventories/$inventory" site.yml --tags validate -e sluice_package_deb= \
+      -e ansible_connection=local
   done
+  check "every role has meta/argument_specs.yml naming each of its defaults" argument_specs_cover_defaults
+  check "argument specs refuse a wrong type (sluice_hugepages: lots)" expect_refusal \
+    "argument 'sluice_hugepages' is of type" -e sluice_hugepages=lots
+  check "argument specs refuse an unknown choice (sluice_port_driver: igb_uio)" expect_refusal \
+    "value of sluice_port_driver must be one of: vfio-pci, uio_hv_generic, none" -e sluice_port_driver=igb_uio
+  check "variable checks refuse a drain without the admin socket" expect_refusal \
+    'sluice_admin_socket is empty (the socket is off)' -e sluice_admin_socket= -e sluice_drain_seconds=15
+  check "management NIC guard refuses the default route's NIC (--check, localhost)" expect_guard_refusal \
+    "is lo, the management NIC (the default IPv4 route)" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_af_packet0,iface=lo"}, {"role": "OUTSIDE", "device": "net_null0"}],
+         "ansible_default_ipv4": {"interface": "lo"}, "ansible_default_ipv6": {}}'
+  check "management NIC guard refuses the NIC of the SSH connection's address" expect_guard_refusal \
+    "is lo, the management NIC (it carries this SSH connection (127.0.0.1))" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_af_packet0,iface=lo"}, {"role": "OUTSIDE", "device": "net_null0"}],
+         "ansible_default_ipv4": {"interface": "mgmt0"}, "ansible_default_ipv6": {},
+         "ansible_env": {"SSH_CONNECTION": "198.18.0.9 50000 127.0.0.1 22"}}'
+  check "management NIC guard refuses the NIC named in sluice_management_interfaces" expect_guard_refusal \
+    "is lo, the management NIC (listed in sluice_management_interfaces)" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_af_packet0,iface=lo"}, {"role": "OUTSIDE", "device": "net_null0"}],
+         "ansible_default_ipv4": {"interface": "mgmt0"}, "ansible_default_ipv6": {}, "sluice_management_interfaces": ["lo"]}'
+  check "management NIC guard passes ports that are not the management NIC" \
+    guard_run -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_af_packet0,iface=lo"}, {"role": "OUTSIDE", "device": "net_null0"}],
+         "ansible_default_ipv4": {"interface": "mgmt0"}, "ansible_default_ipv6": {}}'
+  # A PCI address (bare metal, vfio-pci) is matched through sysfs: this machine's first NIC on a
+  # PCI device, named as the management NIC.
+  pci_nic=$(pci_netdev)
+  if [ -n "$pci_nic" ]; then
+    read -r pci_if pci_address <<< "$pci_nic"
+    check "management NIC guard refuses a PCI address whose NIC is the management NIC ($pci_address = $pci_if)" \
+      expect_guard_refusal "is $pci_if, the management NIC" \
+      -e "{\"sluice_ports\": [{\"role\": \"INSIDE\", \"device\": \"$pci_address\"}, {\"role\": \"OUTSIDE\", \"device\": \"net_null0\"}],
+           \"ansible_default_ipv4\": {\"interface\": \"$pci_if\"}}"
+  else
+    echo "no NIC on a PCI device here" > "$work/nopci.log"
+    record "management NIC guard refuses a PCI address whose NIC is the management NIC" skip 0 "$work/nopci.log"
+  fi
   check "variable checks refuse missing ports" expect_refusal \
     "sluice_ports has 0 OUTSIDE port(s); exactly one is needed" \
     -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_null0"}]}'
@@ -214,6 +289,37 @@ print(json.dumps({"sluice_policy": group["sluice_policy"]}))')
     [ "$(task_result "$work/apply3.log" 'sluice_config : Render the appliance config')" = ok ] &&
     [ "$(task_result "$work/apply3.log" 'sluice_config : Replace the live policy')" = changed ]
 }
+policy_with() {  # the chroot inventory's policy, one name added to its second policy, as -e JSON
+  /usr/bin/python3 -c '
+import sys, yaml, json
+group = yaml.safe_load(open("ansible/inventories/chroot-test/group_vars/sluice_appliances.yml"))
+group["sluice_policy"]["policies"][1]["allowed_domains"].append(sys.argv[1])
+print(json.dumps({"sluice_policy": group["sluice_policy"]}))' "$1"
+}
+check_mode_diffs_and_validates() {  # --check --diff: the diff against the live policy, checked on the target
+  local before
+  before=$(sha256sum < "$root/etc/sluice/policy.textproto")
+  apply_to_root "$work/check1.log" --check --diff -e "$(policy_with checkmode.example.org)" || return 1
+  grep -qF '+  allowed_domains: "checkmode.example.org"' "$work/check1.log" &&
+    [ "$(task_result "$work/check1.log" 'sluice_config : Validate the policy candidate with sluicectl')" = ok ] &&
+    [ "$(task_result "$work/check1.log" 'sluice_config : Check the appliance config candidate with sluiced --check-config')" = ok ] &&
+    ! grep -q 'RUNNING HANDLER' "$work/check1.log" &&
+    [ "$(sha256sum < "$root/etc/sluice/policy.textproto")" = "$before" ]
+}
+check_mode_refuses_bad_policy() {  # the target's sluicectl refuses in check mode too
+  local before
+  before=$(sha256sum < "$root/etc/sluice/policy.textproto")
+  ! apply_to_root "$work/check2.log" --check -e '{"sluice_policy": {"policies": [{"name": "p", "access_mode": "RESTRICTED",
+      "allowed_domains": ["*.com"]}], "default_policy": "p"}}' &&
+    grep -q 'sluicectl refused the policy' "$work/check2.log" &&
+    [ "$(sha256sum < "$root/etc/sluice/policy.textproto")" = "$before" ]
+}
+upgrade_restart_deferred() {  # the role's policy-rc.d forbids sluice.service only, and is gone after
+  ! test -e "$root/usr/sbin/policy-rc.d" &&
+    grep -q 'Defer the package' "$work/apply1.log" &&
+    grep -q 'sluice_install : Remove our policy-rc.d' "$work/apply1.log" &&
+    grep -q 'RUNNING HANDLER \[sluice_service : Restart sluice\]' "$work/apply1.log"
+}
 bad_policy_refused() {  # passes the controller's checks, fails sluicectl on the target
   local before
   before=$(sha256sum < "$root/etc/sluice/policy.textproto")
@@ -246,6 +352,11 @@ else
     check "second apply changes nothing (changed=0)" second_apply_idempotent
     check "a policy-only change reloads, not restarts" policy_change_reloads
     check "a policy sluicectl refuses on the target leaves the live one" bad_policy_refused
+    check "--check --diff shows the live policy's diff and validates on the target, changing nothing" \
+      check_mode_diffs_and_validates
+    check "--check refuses a policy the target's sluicectl refuses" check_mode_refuses_bad_policy
+    check "the package install notifies the restart handler; the policy-rc.d guard is removed" \
+      upgrade_restart_deferred
   fi
 fi
 

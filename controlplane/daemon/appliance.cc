@@ -237,7 +237,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 1;
   }
   HealthServer health;
-  if (!config.health_address().empty() && !health.start(config.health_address(), control.ready, error)) {
+  if (!config.health_address().empty() && !health.start(config.health_address(), control.ready, control.draining, error)) {
     err << "sluiced: " << error << "\n";
     return 1;
   }
@@ -285,7 +285,17 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
         summary.print(text);
         return reply("ok\n" + text.str());
       }
-      reply("error\nunknown command \"" + command + "\" (reload, stats, stats json)");
+      // Draining only changes what /readyz answers: traffic keeps flowing until the load
+      // balancer stops sending it (sluicectl drain waits for nothing).
+      if (command == "drain") {
+        control.draining = true;
+        return reply("ok\ndraining: /readyz answers 503 until sluiced restarts or sluicectl undrain\n");
+      }
+      if (command == "undrain") {
+        control.draining = false;
+        return reply("ok\nnot draining: /readyz answers 200 while the policy is loaded and the worker polls\n");
+      }
+      reply("error\nunknown command \"" + command + "\" (reload, stats, stats json, drain, undrain)");
     }, error);
     if (!started) {
       err << "sluiced: " << error << "\n";

@@ -51,7 +51,8 @@ std::string response(int status, const char* reason, const std::string& body) {
 
 HealthServer::~HealthServer() { stop(); }
 
-bool HealthServer::start(const std::string& address, const std::atomic<bool>& ready, std::string& error) {
+bool HealthServer::start(const std::string& address, const std::atomic<bool>& ready, const std::atomic<bool>& draining,
+                         std::string& error) {
   sockaddr_storage storage;
   socklen_t length = 0;
   if (!parse_address(address, storage, length)) {
@@ -66,6 +67,7 @@ bool HealthServer::start(const std::string& address, const std::atomic<bool>& re
     return false;
   }
   ready_ = &ready;
+  draining_ = &draining;
   thread_ = std::thread([this] { serve(); });
   return true;
 }
@@ -107,7 +109,9 @@ void HealthServer::serve() {
         std::string answer;
         if (line.rfind("GET /healthz ", 0) == 0) answer = response(200, "OK", "alive\n");
         else if (line.rfind("GET /readyz ", 0) == 0)
-          answer = ready_->load() ? response(200, "OK", "ready\n") : response(503, "Service Unavailable", "not ready\n");
+          answer = draining_->load()  ? response(503, "Service Unavailable", "draining\n")
+                   : ready_->load()   ? response(200, "OK", "ready\n")
+                                      : response(503, "Service Unavailable", "not ready\n");
         else answer = response(404, "Not Found", "try /healthz or /readyz\n");
         // A fresh connection's socket buffer takes the whole short answer; never wait for it.
         send(client.fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -14,14 +14,17 @@ namespace sluice {
 class HealthServer {
  public:
   ~HealthServer();
-  // `ready` is read on every /readyz request. "HOST:PORT" or "[v6]:PORT".
-  bool start(const std::string& address, const std::atomic<bool>& ready, std::string& error);
+  // `ready` and `draining` are read on every /readyz request: 200 only when ready and not
+  // draining. "HOST:PORT" or "[v6]:PORT".
+  bool start(const std::string& address, const std::atomic<bool>& ready, const std::atomic<bool>& draining,
+             std::string& error);
   void stop();
 
  private:
   void serve();
   int fd_ = -1;
   const std::atomic<bool>* ready_ = nullptr;
+  const std::atomic<bool>* draining_ = nullptr;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

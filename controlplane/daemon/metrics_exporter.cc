@@ -249,6 +249,8 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
         double(view.control->last_compile_us.load()) / 1e6);
     one(gauge, "sluice_ready", "1 when the policy is loaded and the workers poll (as /readyz).",
         view.control->ready.load() ? 1.0 : 0.0);
+    one(gauge, "sluice_draining", "1 while an operator drains the appliance (sluicectl drain): /readyz answers 503.",
+        view.control->draining.load() ? 1.0 : 0.0);
   }
   return families;
 }

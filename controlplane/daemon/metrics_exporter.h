@@ -45,6 +45,10 @@ struct ControlCounters {
   std::atomic<uint64_t> last_reload_unix_ms{0};   // successful reloads only; 0 = never
   std::atomic<uint64_t> last_compile_us{0};
   std::atomic<bool> ready{false};                 // policy loaded and every worker polling
+  // Set and cleared by the control thread on the admin socket's "drain" / "undrain"; read by the
+  // health server (/readyz answers 503 while set, so load balancers take the appliance out) and
+  // the metrics. A restart clears it.
+  std::atomic<bool> draining{false};
 };
 
 // What a scrape reads. Set up before the exporter starts and not changed while it runs.

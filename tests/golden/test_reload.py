@@ -176,6 +176,31 @@ def test_readyz_and_healthz_answer_on_the_health_address(daemon_factory):
     assert metric(daemon.scrape(), "sluice_ready") == 1
 
 
+def test_drain_makes_readyz_answer_503_while_traffic_flows(daemon_factory):
+    """`sluicectl drain` (docs/OPERATIONS.md: before a restart): /readyz says draining, the
+    traffic keeps passing, and undrain ends it."""
+    daemon = daemon_factory(tls_flow_packets("pypi.org"))
+    ctl = lambda command: subprocess.run([str(SLUICECTL), command, "--socket", str(daemon.socket)],
+                                         capture_output=True, text=True, timeout=30)
+    drained = ctl("drain")
+    assert drained.returncode == 0, drained.stderr
+    assert drained.stdout.startswith("draining: /readyz answers 503")
+    assert http_get(daemon.health, "/readyz") == (503, "draining\n")
+    assert http_get(daemon.health, "/healthz") == (200, "alive\n")
+    scrape = daemon.scrape()
+    assert metric(scrape, "sluice_draining") == 1 and metric(scrape, "sluice_ready") == 1
+    before = metric(scrape, "sluice_port_tx_packets_total", port="outside")
+    wait_for(lambda: metric(daemon.scrape(), "sluice_port_tx_packets_total", port="outside") > before + 100,
+             "traffic to keep flowing while draining")
+    undrained = ctl("undrain")
+    assert undrained.returncode == 0, undrained.stderr
+    assert http_get(daemon.health, "/readyz") == (200, "ready\n")
+    assert metric(daemon.scrape(), "sluice_draining") == 0
+    assert daemon.stop() == 0, daemon.stderr
+    gone = ctl("drain")
+    assert gone.returncode == 2 and "sluicectl drain:" in gone.stderr
+
+
 def test_fifty_reloads_during_traffic_lose_no_packet(daemon_factory):
     flow = frames.TcpFlow(CLIENT, 41600, DB, 5432)  # allowed by network: every packet passes
     daemon = daemon_factory([flow.syn(), flow.ack()] + [flow.data(b"q" * 64) for _ in range(30)])
