@@ -27,6 +27,14 @@ constexpr uint8_t kSaltV1[] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0
 constexpr uint8_t kSaltV2[] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
                                0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
 
+// RFC 9001 5.8 and RFC 9369 3.3.3: the fixed key and nonce of the Retry Integrity Tag.
+constexpr uint8_t kRetryKeyV1[] = {0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+                                   0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e};
+constexpr uint8_t kRetryNonceV1[] = {0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb};
+constexpr uint8_t kRetryKeyV2[] = {0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+                                   0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92};
+constexpr uint8_t kRetryNonceV2[] = {0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a};
+
 struct VersionLabels {
   const char* key;
   const char* iv;
@@ -46,7 +54,8 @@ QuicInitialDecryptor::QuicInitialDecryptor() : plaintext_(new uint8_t[kQuicMaxDa
   hmac_ctx_ = EVP_MAC_CTX_new(hmac_);
   header_ctx_ = EVP_CIPHER_CTX_new();
   payload_ctx_ = EVP_CIPHER_CTX_new();
-  if (hmac_ctx_ == nullptr || header_ctx_ == nullptr || payload_ctx_ == nullptr) return;
+  retry_ctx_ = EVP_CIPHER_CTX_new();
+  if (hmac_ctx_ == nullptr || header_ctx_ == nullptr || payload_ctx_ == nullptr || retry_ctx_ == nullptr) return;
 
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
@@ -56,10 +65,12 @@ QuicInitialDecryptor::QuicInitialDecryptor() : plaintext_(new uint8_t[kQuicMaxDa
   if (EVP_EncryptInit_ex2(header_ctx_, aes_ecb_, nullptr, nullptr, nullptr) != 1) return;
   if (EVP_CIPHER_CTX_set_padding(header_ctx_, 0) != 1) return;
   if (EVP_DecryptInit_ex2(payload_ctx_, aes_gcm_, nullptr, nullptr, nullptr) != 1) return;
+  if (EVP_DecryptInit_ex2(retry_ctx_, aes_gcm_, nullptr, nullptr, nullptr) != 1) return;
   ready_ = true;
 }
 
 QuicInitialDecryptor::~QuicInitialDecryptor() {
+  EVP_CIPHER_CTX_free(retry_ctx_);
   EVP_CIPHER_CTX_free(payload_ctx_);
   EVP_CIPHER_CTX_free(header_ctx_);
   EVP_MAC_CTX_free(hmac_ctx_);
@@ -215,6 +226,32 @@ QuicStatus QuicInitialDecryptor::open(std::span<const uint8_t> packet, const Qui
   out.header = {plain, header_length};
   out.payload = {payload, ciphertext_length};
   return QuicStatus::ok;
+}
+
+QuicStatus QuicInitialDecryptor::verify_retry(std::span<const uint8_t> packet, const QuicLongHeader& header,
+                                              std::span<const uint8_t> original_dcid) {
+  if (!ready_) return QuicStatus::crypto_unavailable;
+  if (header.type != QuicPacketType::retry) return QuicStatus::not_initial;
+  if (header.version != kQuicVersion1 && header.version != kQuicVersion2) return QuicStatus::unknown_version;
+  if (packet.size() < kTagLength || original_dcid.size() > kQuicMaxConnectionIdLength) return QuicStatus::truncated;
+  const bool v2 = header.version == kQuicVersion2;
+  // The pseudo-packet is ODCID Length, ODCID, then the Retry without its tag: all of it AAD, no
+  // plaintext. GCM takes the AAD in pieces, so it is never copied together.
+  const uint8_t odcid_length = uint8_t(original_dcid.size());
+  uint8_t tag[kTagLength];
+  std::memcpy(tag, packet.data() + packet.size() - kTagLength, kTagLength);
+  int written = 0;
+  if (EVP_DecryptInit_ex2(retry_ctx_, nullptr, v2 ? kRetryKeyV2 : kRetryKeyV1, v2 ? kRetryNonceV2 : kRetryNonceV1,
+                          nullptr) != 1 ||
+      EVP_DecryptUpdate(retry_ctx_, nullptr, &written, &odcid_length, 1) != 1 ||
+      (odcid_length > 0 &&
+       EVP_DecryptUpdate(retry_ctx_, nullptr, &written, original_dcid.data(), int(odcid_length)) != 1) ||
+      EVP_DecryptUpdate(retry_ctx_, nullptr, &written, packet.data(), int(packet.size() - kTagLength)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(retry_ctx_, EVP_CTRL_AEAD_SET_TAG, int(kTagLength), tag) != 1) {
+    return QuicStatus::crypto_unavailable;
+  }
+  uint8_t none[1];
+  return EVP_DecryptFinal_ex(retry_ctx_, none, &written) == 1 ? QuicStatus::ok : QuicStatus::decrypt_failed;
 }
 
 }  // namespace sluice

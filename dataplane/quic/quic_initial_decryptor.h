@@ -71,6 +71,14 @@ class QuicInitialDecryptor {
   // packet_too_long.
   QuicStatus open(std::span<const uint8_t> packet, const QuicLongHeader& header, QuicOpenedPacket& out);
 
+  // Checks a server's Retry packet (`packet` whole, `header` parsed from it) against its Retry
+  // Integrity Tag (RFC 9001 5.8, RFC 9369 3.3.3): AES-128-GCM with the version's published key and
+  // nonce over the Retry pseudo-packet, which begins with the client's Original Destination
+  // Connection ID. ok, or decrypt_failed when the tag does not verify (a client discards such a
+  // Retry). Allocates nothing.
+  QuicStatus verify_retry(std::span<const uint8_t> packet, const QuicLongHeader& header,
+                          std::span<const uint8_t> original_destination_connection_id);
+
  private:
   bool hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data1, std::span<const uint8_t> data2,
                    uint8_t (&out)[32]);
@@ -84,6 +92,7 @@ class QuicInitialDecryptor {
   evp_cipher_st* aes_gcm_ = nullptr;
   evp_cipher_ctx_st* header_ctx_ = nullptr;
   evp_cipher_ctx_st* payload_ctx_ = nullptr;
+  evp_cipher_ctx_st* retry_ctx_ = nullptr;  // AES-128-GCM for Retry integrity tags (own keys)
 
   // The last derivation (see derive_client_keys).
   bool cached_ = false;

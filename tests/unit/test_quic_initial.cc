@@ -545,5 +545,79 @@ TEST_F(QuicInitialTest, KeyDerivationAllocationsAreCountedAndFreed) {
   EXPECT_LE(allocations, 25u);
 }
 
+// --- a server's Retry and Version Negotiation (RFC 9000 17.2.1, 17.2.5; RFC 9001 5.8) ----------
+
+const QuicBytes kRfcOriginalDcid = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
+
+class RetrySampleTest : public QuicInitialTest, public ::testing::WithParamInterface<PublishedSample> {};
+
+TEST_P(RetrySampleTest, PublishedRetryVerifiesAndNamesItsToken) {
+  const QuicBytes packet = load_hex(GetParam().file);
+  QuicLongHeader header;
+  ASSERT_EQ(parse_quic_long_header(packet, header), QuicStatus::ok);
+  EXPECT_EQ(header.version, GetParam().version);
+  EXPECT_EQ(header.type, QuicPacketType::retry);
+  EXPECT_EQ(std::string(header.token.begin(), header.token.end()), "token");
+  EXPECT_EQ(QuicBytes(header.source_connection_id.begin(), header.source_connection_id.end()),
+            (QuicBytes{0xf0, 0x67, 0xa5, 0x50, 0x2a, 0x42, 0x62, 0xb5}));
+  EXPECT_EQ(decryptor.verify_retry(packet, header, kRfcOriginalDcid), QuicStatus::ok);
+}
+
+TEST_P(RetrySampleTest, AnyChangedByteOrAnotherOriginalDcidFailsTheTag) {
+  const QuicBytes packet = load_hex(GetParam().file);
+  for (size_t i = 1; i < packet.size(); ++i) {  // byte 0's low bits are unused in a Retry
+    QuicBytes changed = packet;
+    changed[i] ^= 0x01;
+    QuicLongHeader header;
+    if (parse_quic_long_header(changed, header) != QuicStatus::ok || header.type != QuicPacketType::retry) continue;
+    EXPECT_EQ(decryptor.verify_retry(changed, header, kRfcOriginalDcid), QuicStatus::decrypt_failed) << "byte " << i;
+  }
+  QuicLongHeader header;
+  ASSERT_EQ(parse_quic_long_header(packet, header), QuicStatus::ok);
+  QuicBytes other_dcid = kRfcOriginalDcid;
+  other_dcid[0] ^= 0xff;
+  EXPECT_EQ(decryptor.verify_retry(packet, header, other_dcid), QuicStatus::decrypt_failed);
+  EXPECT_EQ(decryptor.verify_retry(packet, header, QuicBytes{}), QuicStatus::decrypt_failed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc, RetrySampleTest,
+                         ::testing::Values(PublishedSample{"rfc9001_a4_retry.hex", kQuicVersion1},
+                                           PublishedSample{"rfc9369_a4_retry.hex", kQuicVersion2}));
+
+TEST_F(QuicInitialTest, BuiltRetryVerifiesAndRetryWithoutRoomForItsTagIsTruncated) {
+  const QuicBytes retry = test::retry_packet(kQuicVersion1, {1, 2, 3}, {9, 8, 7, 6, 5}, {0x74, 0x6b}, kRfcOriginalDcid);
+  QuicLongHeader header;
+  ASSERT_EQ(parse_quic_long_header(retry, header), QuicStatus::ok);
+  EXPECT_EQ(header.token.size(), 2u);
+  EXPECT_EQ(decryptor.verify_retry(retry, header, kRfcOriginalDcid), QuicStatus::ok);
+  const QuicBytes broken = test::retry_packet(kQuicVersion1, {1, 2, 3}, {9, 8, 7, 6, 5}, {0x74, 0x6b}, kRfcOriginalDcid, true);
+  ASSERT_EQ(parse_quic_long_header(broken, header), QuicStatus::ok);
+  EXPECT_EQ(decryptor.verify_retry(broken, header, kRfcOriginalDcid), QuicStatus::decrypt_failed);
+  // An empty token still leaves the tag; fewer than 16 bytes after the SCID cannot hold it.
+  const QuicBytes no_token = test::retry_packet(kQuicVersion1, {1}, {2}, {}, kRfcOriginalDcid);
+  ASSERT_EQ(parse_quic_long_header(no_token, header), QuicStatus::ok);
+  EXPECT_TRUE(header.token.empty());
+  EXPECT_EQ(parse_quic_long_header(slice(no_token, 0, no_token.size() - 1), header), QuicStatus::truncated);
+}
+
+TEST_F(QuicInitialTest, VersionNegotiationListIsRead) {
+  const QuicBytes scid = {1, 2, 3}, dcid = {4, 5, 6, 7, 8, 9, 10, 11};
+  const QuicBytes negotiation = test::version_negotiation_packet(scid, dcid, {0x1a2a3a4a, kQuicVersion2});
+  QuicLongHeader header;
+  ASSERT_EQ(parse_quic_long_header(negotiation, header), QuicStatus::version_negotiation);
+  bool lists = false;
+  EXPECT_EQ(read_version_negotiation(negotiation, header, kQuicVersion2, lists), QuicStatus::ok);
+  EXPECT_TRUE(lists);
+  EXPECT_EQ(read_version_negotiation(negotiation, header, kQuicVersion1, lists), QuicStatus::ok);
+  EXPECT_FALSE(lists);
+  // An empty list, or one that is not whole versions, is malformed (RFC 9000 17.2.1).
+  const QuicBytes empty = test::version_negotiation_packet(scid, dcid, {});
+  ASSERT_EQ(parse_quic_long_header(empty, header), QuicStatus::version_negotiation);
+  EXPECT_EQ(read_version_negotiation(empty, header, kQuicVersion1, lists), QuicStatus::truncated);
+  const QuicBytes ragged = slice(negotiation, 0, negotiation.size() - 1);
+  ASSERT_EQ(parse_quic_long_header(ragged, header), QuicStatus::version_negotiation);
+  EXPECT_EQ(read_version_negotiation(ragged, header, kQuicVersion1, lists), QuicStatus::truncated);
+}
+
 }  // namespace
 }  // namespace sluice
