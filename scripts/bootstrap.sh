@@ -20,6 +20,8 @@ packages=(
   # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real
   # servers and clients in network namespaces
   tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl
+  # real clients of the end-to-end rig: headless Chromium over QUIC (test_quic.py), git over HTTPS
+  chromium git
   # rollout: .deb build (dpkg-shlibdeps), Ansible lint and apply, the real-apply test's Debian 12 root
   dpkg-dev ansible ansible-lint debootstrap iproute2
 )
