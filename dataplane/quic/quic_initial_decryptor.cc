@@ -1,8 +1,6 @@
 #include "dataplane/quic/quic_initial_decryptor.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
@@ -47,20 +45,14 @@ constexpr VersionLabels kLabelsV2 = {"quicv2 key", "quicv2 iv", "quicv2 hp"};  /
 
 QuicInitialDecryptor::QuicInitialDecryptor() : plaintext_(new uint8_t[kQuicMaxDatagramSize]) {
   // Fetched once: an implicit fetch inside each init would search the provider store every packet.
-  hmac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   aes_ecb_ = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
   aes_gcm_ = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  if (hmac_ == nullptr || aes_ecb_ == nullptr || aes_gcm_ == nullptr) return;
-  hmac_ctx_ = EVP_MAC_CTX_new(hmac_);
+  if (aes_ecb_ == nullptr || aes_gcm_ == nullptr) return;
   header_ctx_ = EVP_CIPHER_CTX_new();
   payload_ctx_ = EVP_CIPHER_CTX_new();
   retry_ctx_ = EVP_CIPHER_CTX_new();
-  if (hmac_ctx_ == nullptr || header_ctx_ == nullptr || payload_ctx_ == nullptr || retry_ctx_ == nullptr) return;
-
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (EVP_MAC_CTX_set_params(hmac_ctx_, params) != 1) return;
+  if (header_ctx_ == nullptr || payload_ctx_ == nullptr || retry_ctx_ == nullptr) return;
+  if (!hmac_sha256_key(kSaltV1, salt_v1_) || !hmac_sha256_key(kSaltV2, salt_v2_)) return;
   // The ciphers are bound now; each packet then only sets keys and the nonce.
   if (EVP_EncryptInit_ex2(header_ctx_, aes_ecb_, nullptr, nullptr, nullptr) != 1) return;
   if (EVP_CIPHER_CTX_set_padding(header_ctx_, 0) != 1) return;
@@ -73,27 +65,15 @@ QuicInitialDecryptor::~QuicInitialDecryptor() {
   EVP_CIPHER_CTX_free(retry_ctx_);
   EVP_CIPHER_CTX_free(payload_ctx_);
   EVP_CIPHER_CTX_free(header_ctx_);
-  EVP_MAC_CTX_free(hmac_ctx_);
   EVP_CIPHER_free(aes_gcm_);
   EVP_CIPHER_free(aes_ecb_);
-  EVP_MAC_free(hmac_);
-}
-
-// HMAC-SHA256(key, data1 || data2), libcrypto's.
-bool QuicInitialDecryptor::hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data1,
-                                       std::span<const uint8_t> data2, uint8_t (&out)[32]) {
-  size_t written = 0;
-  return EVP_MAC_init(hmac_ctx_, key.data(), key.size(), nullptr) == 1 &&
-         (data1.empty() || EVP_MAC_update(hmac_ctx_, data1.data(), data1.size()) == 1) &&
-         (data2.empty() || EVP_MAC_update(hmac_ctx_, data2.data(), data2.size()) == 1) &&
-         EVP_MAC_final(hmac_ctx_, out, &written, sizeof(out)) == 1 && written == kSha256Length;
 }
 
 // HKDF-Expand-Label(secret, label, "", length) of RFC 8446 7.1. Every output QUIC asks for here is
 // at most one SHA-256 block, and HKDF-Expand's first block is HMAC(PRK, info || 0x01) (RFC 5869
-// 2.3). We compose it from libcrypto's HMAC rather than use its HKDF (EVP_KDF), which copies key
-// and info to fresh heap memory on every call.
-bool QuicInitialDecryptor::expand_label(std::span<const uint8_t> secret, const char* label, size_t length,
+// 2.3). We compose it from HMAC rather than use libcrypto's HKDF (EVP_KDF), which copies key and
+// info to fresh heap memory on every call. `secret` is the PRK, already padded as an HMAC key.
+bool QuicInitialDecryptor::expand_label(const HmacSha256Key& secret, const char* label, size_t length,
                                         uint8_t* out) {
   static constexpr char kPrefix[] = "tls13 ";
   const size_t label_length = std::strlen(label);
@@ -120,15 +100,16 @@ QuicStatus QuicInitialDecryptor::derive_client_keys(uint32_t version, std::span<
   if (version != kQuicVersion1 && version != kQuicVersion2) return QuicStatus::unknown_version;
   const bool v2 = version == kQuicVersion2;
   const VersionLabels& labels = v2 ? kLabelsV2 : kLabelsV1;
-  const std::span<const uint8_t> salt = v2 ? std::span<const uint8_t>(kSaltV2) : std::span<const uint8_t>(kSaltV1);
-
   uint8_t initial_secret[kSha256Length];
+  HmacSha256Key initial_key, client_key;
   // HKDF-Extract(salt, IKM) is HMAC(salt, IKM) (RFC 5869 2.2).
-  const bool derived = hmac_sha256(salt, destination_connection_id, {}, initial_secret) &&
-                       expand_label(initial_secret, "client in", 32, out.client_initial_secret.data()) &&
-                       expand_label(out.client_initial_secret, labels.key, 16, out.key.data()) &&
-                       expand_label(out.client_initial_secret, labels.iv, 12, out.iv.data()) &&
-                       expand_label(out.client_initial_secret, labels.hp, 16, out.hp.data());
+  const bool derived = hmac_sha256(v2 ? salt_v2_ : salt_v1_, destination_connection_id, {}, initial_secret) &&
+                       hmac_sha256_key(initial_secret, initial_key) &&
+                       expand_label(initial_key, "client in", 32, out.client_initial_secret.data()) &&
+                       hmac_sha256_key(out.client_initial_secret, client_key) &&
+                       expand_label(client_key, labels.key, 16, out.key.data()) &&
+                       expand_label(client_key, labels.iv, 12, out.iv.data()) &&
+                       expand_label(client_key, labels.hp, 16, out.hp.data());
   return derived ? QuicStatus::ok : QuicStatus::crypto_unavailable;
 }
 
