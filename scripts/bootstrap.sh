@@ -22,6 +22,8 @@ packages=(
   # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real
   # servers and clients in network namespaces
   tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl
+  # real clients of the end-to-end rig: headless Chromium over QUIC (test_quic.py), git over HTTPS
+  chromium git
   # rollout: the package (dpkg-buildpackage with debhelper, lintian, hardening-check from
   # devscripts, man pages checked with groff), Ansible lint and apply, the real-apply test's root
   dpkg-dev debhelper lintian devscripts groff-base ansible ansible-lint debootstrap iproute2

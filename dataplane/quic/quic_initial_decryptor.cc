@@ -1,8 +1,6 @@
 #include "dataplane/quic/quic_initial_decryptor.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
@@ -27,6 +25,14 @@ constexpr uint8_t kSaltV1[] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0
 constexpr uint8_t kSaltV2[] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
                                0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
 
+// RFC 9001 5.8 and RFC 9369 3.3.3: the fixed key and nonce of the Retry Integrity Tag.
+constexpr uint8_t kRetryKeyV1[] = {0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+                                   0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e};
+constexpr uint8_t kRetryNonceV1[] = {0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb};
+constexpr uint8_t kRetryKeyV2[] = {0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+                                   0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92};
+constexpr uint8_t kRetryNonceV2[] = {0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a};
+
 struct VersionLabels {
   const char* key;
   const char* iv;
@@ -39,50 +45,35 @@ constexpr VersionLabels kLabelsV2 = {"quicv2 key", "quicv2 iv", "quicv2 hp"};  /
 
 QuicInitialDecryptor::QuicInitialDecryptor() : plaintext_(new uint8_t[kQuicMaxDatagramSize]) {
   // Fetched once: an implicit fetch inside each init would search the provider store every packet.
-  hmac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   aes_ecb_ = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
   aes_gcm_ = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  if (hmac_ == nullptr || aes_ecb_ == nullptr || aes_gcm_ == nullptr) return;
-  hmac_ctx_ = EVP_MAC_CTX_new(hmac_);
+  if (aes_ecb_ == nullptr || aes_gcm_ == nullptr) return;
   header_ctx_ = EVP_CIPHER_CTX_new();
   payload_ctx_ = EVP_CIPHER_CTX_new();
-  if (hmac_ctx_ == nullptr || header_ctx_ == nullptr || payload_ctx_ == nullptr) return;
-
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                               OSSL_PARAM_construct_end()};
-  if (EVP_MAC_CTX_set_params(hmac_ctx_, params) != 1) return;
+  retry_ctx_ = EVP_CIPHER_CTX_new();
+  if (header_ctx_ == nullptr || payload_ctx_ == nullptr || retry_ctx_ == nullptr) return;
+  if (!hmac_sha256_key(kSaltV1, salt_v1_) || !hmac_sha256_key(kSaltV2, salt_v2_)) return;
   // The ciphers are bound now; each packet then only sets keys and the nonce.
   if (EVP_EncryptInit_ex2(header_ctx_, aes_ecb_, nullptr, nullptr, nullptr) != 1) return;
   if (EVP_CIPHER_CTX_set_padding(header_ctx_, 0) != 1) return;
   if (EVP_DecryptInit_ex2(payload_ctx_, aes_gcm_, nullptr, nullptr, nullptr) != 1) return;
+  if (EVP_DecryptInit_ex2(retry_ctx_, aes_gcm_, nullptr, nullptr, nullptr) != 1) return;
   ready_ = true;
 }
 
 QuicInitialDecryptor::~QuicInitialDecryptor() {
+  EVP_CIPHER_CTX_free(retry_ctx_);
   EVP_CIPHER_CTX_free(payload_ctx_);
   EVP_CIPHER_CTX_free(header_ctx_);
-  EVP_MAC_CTX_free(hmac_ctx_);
   EVP_CIPHER_free(aes_gcm_);
   EVP_CIPHER_free(aes_ecb_);
-  EVP_MAC_free(hmac_);
-}
-
-// HMAC-SHA256(key, data1 || data2), libcrypto's.
-bool QuicInitialDecryptor::hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data1,
-                                       std::span<const uint8_t> data2, uint8_t (&out)[32]) {
-  size_t written = 0;
-  return EVP_MAC_init(hmac_ctx_, key.data(), key.size(), nullptr) == 1 &&
-         (data1.empty() || EVP_MAC_update(hmac_ctx_, data1.data(), data1.size()) == 1) &&
-         (data2.empty() || EVP_MAC_update(hmac_ctx_, data2.data(), data2.size()) == 1) &&
-         EVP_MAC_final(hmac_ctx_, out, &written, sizeof(out)) == 1 && written == kSha256Length;
 }
 
 // HKDF-Expand-Label(secret, label, "", length) of RFC 8446 7.1. Every output QUIC asks for here is
 // at most one SHA-256 block, and HKDF-Expand's first block is HMAC(PRK, info || 0x01) (RFC 5869
-// 2.3). We compose it from libcrypto's HMAC rather than use its HKDF (EVP_KDF), which copies key
-// and info to fresh heap memory on every call.
-bool QuicInitialDecryptor::expand_label(std::span<const uint8_t> secret, const char* label, size_t length,
+// 2.3). We compose it from HMAC rather than use libcrypto's HKDF (EVP_KDF), which copies key and
+// info to fresh heap memory on every call. `secret` is the PRK, already padded as an HMAC key.
+bool QuicInitialDecryptor::expand_label(const HmacSha256Key& secret, const char* label, size_t length,
                                         uint8_t* out) {
   static constexpr char kPrefix[] = "tls13 ";
   const size_t label_length = std::strlen(label);
@@ -109,15 +100,16 @@ QuicStatus QuicInitialDecryptor::derive_client_keys(uint32_t version, std::span<
   if (version != kQuicVersion1 && version != kQuicVersion2) return QuicStatus::unknown_version;
   const bool v2 = version == kQuicVersion2;
   const VersionLabels& labels = v2 ? kLabelsV2 : kLabelsV1;
-  const std::span<const uint8_t> salt = v2 ? std::span<const uint8_t>(kSaltV2) : std::span<const uint8_t>(kSaltV1);
-
   uint8_t initial_secret[kSha256Length];
+  HmacSha256Key initial_key, client_key;
   // HKDF-Extract(salt, IKM) is HMAC(salt, IKM) (RFC 5869 2.2).
-  const bool derived = hmac_sha256(salt, destination_connection_id, {}, initial_secret) &&
-                       expand_label(initial_secret, "client in", 32, out.client_initial_secret.data()) &&
-                       expand_label(out.client_initial_secret, labels.key, 16, out.key.data()) &&
-                       expand_label(out.client_initial_secret, labels.iv, 12, out.iv.data()) &&
-                       expand_label(out.client_initial_secret, labels.hp, 16, out.hp.data());
+  const bool derived = hmac_sha256(v2 ? salt_v2_ : salt_v1_, destination_connection_id, {}, initial_secret) &&
+                       hmac_sha256_key(initial_secret, initial_key) &&
+                       expand_label(initial_key, "client in", 32, out.client_initial_secret.data()) &&
+                       hmac_sha256_key(out.client_initial_secret, client_key) &&
+                       expand_label(client_key, labels.key, 16, out.key.data()) &&
+                       expand_label(client_key, labels.iv, 12, out.iv.data()) &&
+                       expand_label(client_key, labels.hp, 16, out.hp.data());
   return derived ? QuicStatus::ok : QuicStatus::crypto_unavailable;
 }
 
@@ -215,6 +207,32 @@ QuicStatus QuicInitialDecryptor::open(std::span<const uint8_t> packet, const Qui
   out.header = {plain, header_length};
   out.payload = {payload, ciphertext_length};
   return QuicStatus::ok;
+}
+
+QuicStatus QuicInitialDecryptor::verify_retry(std::span<const uint8_t> packet, const QuicLongHeader& header,
+                                              std::span<const uint8_t> original_dcid) {
+  if (!ready_) return QuicStatus::crypto_unavailable;
+  if (header.type != QuicPacketType::retry) return QuicStatus::not_initial;
+  if (header.version != kQuicVersion1 && header.version != kQuicVersion2) return QuicStatus::unknown_version;
+  if (packet.size() < kTagLength || original_dcid.size() > kQuicMaxConnectionIdLength) return QuicStatus::truncated;
+  const bool v2 = header.version == kQuicVersion2;
+  // The pseudo-packet is ODCID Length, ODCID, then the Retry without its tag: all of it AAD, no
+  // plaintext. GCM takes the AAD in pieces, so it is never copied together.
+  const uint8_t odcid_length = uint8_t(original_dcid.size());
+  uint8_t tag[kTagLength];
+  std::memcpy(tag, packet.data() + packet.size() - kTagLength, kTagLength);
+  int written = 0;
+  if (EVP_DecryptInit_ex2(retry_ctx_, nullptr, v2 ? kRetryKeyV2 : kRetryKeyV1, v2 ? kRetryNonceV2 : kRetryNonceV1,
+                          nullptr) != 1 ||
+      EVP_DecryptUpdate(retry_ctx_, nullptr, &written, &odcid_length, 1) != 1 ||
+      (odcid_length > 0 &&
+       EVP_DecryptUpdate(retry_ctx_, nullptr, &written, original_dcid.data(), int(odcid_length)) != 1) ||
+      EVP_DecryptUpdate(retry_ctx_, nullptr, &written, packet.data(), int(packet.size() - kTagLength)) != 1 ||
+      EVP_CIPHER_CTX_ctrl(retry_ctx_, EVP_CTRL_AEAD_SET_TAG, int(kTagLength), tag) != 1) {
+    return QuicStatus::crypto_unavailable;
+  }
+  uint8_t none[1];
+  return EVP_DecryptFinal_ex(retry_ctx_, none, &written) == 1 ? QuicStatus::ok : QuicStatus::decrypt_failed;
 }
 
 }  // namespace sluice

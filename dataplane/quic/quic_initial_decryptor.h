@@ -15,12 +15,11 @@
 #include <memory>
 #include <span>
 
+#include "dataplane/quic/quic_hmac_sha256.h"
 #include "dataplane/quic/quic_packet_header.h"
 #include "dataplane/quic/quic_status.h"
 
 // libcrypto's types, declared so that callers need no OpenSSL header.
-struct evp_mac_st;
-struct evp_mac_ctx_st;
 struct evp_cipher_st;
 struct evp_cipher_ctx_st;
 
@@ -57,11 +56,9 @@ class QuicInitialDecryptor {
 
   // The client's Initial keys for `version` (v1 or v2) and `destination_connection_id` (RFC 9001
   // 5.2, RFC 9369 3.3). The last result is remembered, so the Initials of one connection (same
-  // DCID) derive once. This is the one place that allocates: HMAC in OpenSSL 3.0 re-creates its
-  // digest contexts on each EVP_MAC_init, measured at 25 heap allocations (all freed before it
-  // returns) per derivation of five HMACs, with Debian 12's OpenSSL 3.0 (test_quic_initial.cc pins
-  // it). It runs once per new connection (new DCID), not per packet; opening a packet whose keys
-  // are remembered allocates nothing.
+  // DCID) derive once. Allocates nothing: the HMACs are quic_hmac_sha256.h's over libcrypto's
+  // SHA-256 (OpenSSL 3.0's EVP_MAC HMAC allocated 25 times a derivation), with each version's salt
+  // padded once at construction (test_quic_initial.cc counts the allocations).
   QuicStatus derive_client_keys(uint32_t version, std::span<const uint8_t> destination_connection_id,
                                 QuicInitialKeys& out);
 
@@ -71,19 +68,26 @@ class QuicInitialDecryptor {
   // packet_too_long.
   QuicStatus open(std::span<const uint8_t> packet, const QuicLongHeader& header, QuicOpenedPacket& out);
 
+  // Checks a server's Retry packet (`packet` whole, `header` parsed from it) against its Retry
+  // Integrity Tag (RFC 9001 5.8, RFC 9369 3.3.3): AES-128-GCM with the version's published key and
+  // nonce over the Retry pseudo-packet, which begins with the client's Original Destination
+  // Connection ID. ok, or decrypt_failed when the tag does not verify (a client discards such a
+  // Retry). Allocates nothing.
+  QuicStatus verify_retry(std::span<const uint8_t> packet, const QuicLongHeader& header,
+                          std::span<const uint8_t> original_destination_connection_id);
+
  private:
-  bool hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data1, std::span<const uint8_t> data2,
-                   uint8_t (&out)[32]);
-  bool expand_label(std::span<const uint8_t> secret, const char* label, size_t length, uint8_t* out);
+  bool expand_label(const HmacSha256Key& secret, const char* label, size_t length, uint8_t* out);
   const QuicInitialKeys* keys_for(uint32_t version, std::span<const uint8_t> destination_connection_id);
 
   bool ready_ = false;
-  evp_mac_st* hmac_ = nullptr;
-  evp_mac_ctx_st* hmac_ctx_ = nullptr;
+  HmacSha256Key salt_v1_;  // HKDF-Extract's keys, padded once
+  HmacSha256Key salt_v2_;
   evp_cipher_st* aes_ecb_ = nullptr;
   evp_cipher_st* aes_gcm_ = nullptr;
   evp_cipher_ctx_st* header_ctx_ = nullptr;
   evp_cipher_ctx_st* payload_ctx_ = nullptr;
+  evp_cipher_ctx_st* retry_ctx_ = nullptr;  // AES-128-GCM for Retry integrity tags (own keys)
 
   // The last derivation (see derive_client_keys).
   bool cached_ = false;

@@ -29,6 +29,11 @@ QuicStatus read_client_initial_datagram(QuicInitialDecryptor& decryptor, std::sp
         std::memcpy(out.destination_connection_id.data(), dcid.data(), dcid.size());
         out.destination_connection_id_length = uint8_t(dcid.size());
       }
+      const auto scid = header.source_connection_id;
+      if (!scid.empty() && scid.size() <= out.source_connection_id.size()) {
+        std::memcpy(out.source_connection_id.data(), scid.data(), scid.size());
+        out.source_connection_id_length = uint8_t(scid.size());
+      }
     }
     if (parsed == QuicStatus::not_long_header && pos > 0) break;  // a 1-RTT packet ends the datagram
     if (parsed != QuicStatus::ok) return parsed;

@@ -24,11 +24,16 @@ struct QuicDatagramInfo {
   // server answers; the caller compares it across datagrams.
   std::array<uint8_t, kQuicMaxConnectionIdLength> destination_connection_id{};
   uint8_t destination_connection_id_length = 0;
+  // Of the first packet: the client's own connection ID, which a server's Retry or Version
+  // Negotiation must carry as its DCID (RFC 9000 17.2.1, 17.2.5).
+  std::array<uint8_t, kQuicMaxConnectionIdLength> source_connection_id{};
+  uint8_t source_connection_id_length = 0;
   uint16_t initial_packets = 0;  // Initials opened and read
   uint16_t skipped_packets = 0;  // coalesced 0-RTT or Handshake packets, or Initials for another DCID
   QuicFrameCounts frames;
 
   std::span<const uint8_t> dcid() const { return {destination_connection_id.data(), destination_connection_id_length}; }
+  std::span<const uint8_t> scid() const { return {source_connection_id.data(), source_connection_id_length}; }
 };
 
 // ok when the datagram starts with an Initial and every Initial in it opened and held only frames

@@ -51,7 +51,12 @@ QuicStatus parse_quic_long_header(std::span<const uint8_t> data, QuicLongHeader&
     return QuicStatus::connection_id_too_long;
   }
   out.type = packet_type(out.version, data[0]);
-  if (out.type == QuicPacketType::retry) return QuicStatus::ok;  // no token length, no Length field
+  if (out.type == QuicPacketType::retry) {
+    // No token length and no Length field: the token runs to the integrity tag at the datagram's end.
+    if (data.size() - pos < kQuicRetryIntegrityTagLength) return QuicStatus::truncated;
+    out.token = data.subspan(pos, data.size() - pos - kQuicRetryIntegrityTagLength);
+    return QuicStatus::ok;
+  }
 
   if (out.type == QuicPacketType::initial) {
     uint64_t token_length = 0;
@@ -65,6 +70,21 @@ QuicStatus parse_quic_long_header(std::span<const uint8_t> data, QuicLongHeader&
   if (length > data.size() - pos) return QuicStatus::truncated;
   out.packet_number_offset = pos;
   out.packet_length = pos + size_t(length);
+  return QuicStatus::ok;
+}
+
+QuicStatus read_version_negotiation(std::span<const uint8_t> data, const QuicLongHeader& header, uint32_t version,
+                                    bool& lists) {
+  lists = false;
+  const uint8_t* scid_end = header.source_connection_id.data() + header.source_connection_id.size();
+  if (header.version != 0 || scid_end < data.data() || scid_end > data.data() + data.size()) {
+    return QuicStatus::truncated;
+  }
+  const auto versions = data.subspan(size_t(scid_end - data.data()));
+  if (versions.empty() || versions.size() % kVersionLength != 0) return QuicStatus::truncated;
+  for (size_t i = 0; i < versions.size(); i += kVersionLength) {
+    if (load_be32(versions.data() + i) == version) lists = true;
+  }
   return QuicStatus::ok;
 }
 

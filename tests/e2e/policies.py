@@ -25,13 +25,18 @@ ACCESS_TYPE_OF = {"c1": "DROP", "c2": "DRY_RUN_DENIAL", "c3": "DROP"}
 DB_RULE = f"{services.DB}:{rig.DB_PORT}"
 
 
-def policy_text(*, enforce_domains=(services.WWW, "." + services.API), extra_enforce_domains=()):
+def policy_text(*, enforce_domains=(services.WWW, "." + services.API), extra_enforce_domains=(),
+                ech_judge_outer_sni=False):
+    """ech_judge_outer_sni: e2e-enforce takes an ECH hello's outer SNI (browsers send GREASE ECH
+    in every ClientHello; docs/POLICY.md), as test_quic.py's Chromium needs."""
     domains = list(enforce_domains) + list(extra_enforce_domains)
     resolvers = "\n".join(f'  dns_resolvers: "{r}"' for r in (rig.RESOLVER4, rig.RESOLVER6))
     c1, c2 = rig.CLIENTS["c1"], rig.CLIENTS["c2"]
     lines = ['# Written by tests/e2e/policies.py', 'name: "e2e"', "",
              "policies {", f'  name: "{ENFORCE_POLICY}"', "  access_mode: RESTRICTED",
              "  enforcement: ENFORCE"]
+    if ech_judge_outer_sni:
+        lines.append("  tls_exceptions { ech_judge_outer_sni: true }")
     lines += [f'  allowed_domains: "{d}"' for d in domains]
     lines += [resolvers, "}", "",
               "policies {", f'  name: "{DEFAULT_POLICY}"', "  access_mode: RESTRICTED",

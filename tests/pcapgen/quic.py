@@ -102,3 +102,40 @@ def split_hello(message, cuts, *, dcid, pad_to=1200, extra_frames=b""):
     bounds = [0, *cuts, len(message)]
     return [initial(extra_frames + crypto_frame(a, message[a:b]), dcid=dcid, packet_number=i, pad_to=pad_to)
             for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+
+
+# RFC 9001 5.8 and RFC 9369 3.3.3: the Retry Integrity Tag's fixed key and nonce.
+_RETRY_KEY = {V1: (bytes.fromhex("be0c690b9f66575a1d766b54e368c84e"), bytes.fromhex("461599d35d632bf2239825bb")),
+              V2: (bytes.fromhex("8fb4b01b56ac48e260fbcbcead7ccc92"), bytes.fromhex("d86969bc2d7c6d9990efb04a"))}
+_RETRY_TYPE_BITS = {V1: 0b11, V2: 0b00}
+
+
+def retry(*, client_scid, new_scid, token, original_dcid, version=V1, break_tag=False):
+    """A server's Retry (RFC 9000 17.2.5) to the client whose SCID is `client_scid` and whose
+    first DCID was `original_dcid`, with its integrity tag; `break_tag` flips one of its bits.
+    Checked against RFC 9001 A.4 by `retry_self_check()`."""
+    packet = (bytes([0xC0 | (_RETRY_TYPE_BITS[version] << 4)]) + struct.pack("!I", version)
+              + bytes([len(client_scid)]) + client_scid + bytes([len(new_scid)]) + new_scid + token)
+    key, nonce = _RETRY_KEY[version]
+    tag = AESGCM(key).encrypt(nonce, b"", bytes([len(original_dcid)]) + original_dcid + packet)
+    if break_tag:
+        tag = bytes([tag[0] ^ 0x01]) + tag[1:]
+    return packet + tag
+
+
+def retry_self_check():
+    """RFC 9001 Appendix A.4's Retry (its first byte's unused bits are 0xf there)."""
+    built = retry(client_scid=b"", new_scid=bytes.fromhex("f067a5502a4262b5"), token=b"token",
+                  original_dcid=bytes.fromhex("8394c8f03e515708"))
+    published = bytes.fromhex("ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba")
+    assert built[1:-16] == published[1:-16]
+    key, nonce = _RETRY_KEY[V1]
+    assert AESGCM(key).encrypt(nonce, b"", b"\x08" + bytes.fromhex("8394c8f03e515708") + published[:-16]) \
+        == published[-16:]
+
+
+def version_negotiation(*, client_scid, client_dcid, versions):
+    """A server's Version Negotiation (RFC 9000 17.2.1): the client's connection IDs swapped, then
+    the versions it supports."""
+    return (b"\x80" + struct.pack("!I", 0) + bytes([len(client_scid)]) + client_scid
+            + bytes([len(client_dcid)]) + client_dcid + b"".join(struct.pack("!I", v) for v in versions))

@@ -112,4 +112,54 @@ inline QuicBytes protect_initial(QuicInitialDecryptor& keys_source, const Initia
   return packet;
 }
 
+// A server's Retry (RFC 9000 17.2.5) to a client whose connection IDs were `client_scid` (the
+// Retry's DCID) and `original_dcid`, with its integrity tag (RFC 9001 5.8, RFC 9369 3.3.3) made
+// here with libcrypto from the RFCs' fixed key and nonce; `break_tag` flips a bit of it.
+inline QuicBytes retry_packet(uint32_t version, const QuicBytes& client_scid, const QuicBytes& new_scid,
+                              const QuicBytes& token, const QuicBytes& original_dcid, bool break_tag = false) {
+  static constexpr uint8_t key_v1[] = {0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+                                       0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e};
+  static constexpr uint8_t nonce_v1[] = {0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb};
+  static constexpr uint8_t key_v2[] = {0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+                                       0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92};
+  static constexpr uint8_t nonce_v2[] = {0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a};
+  const bool v2 = version == kQuicVersion2;
+  QuicBytes packet = {uint8_t(v2 ? 0xc0 : 0xf0)};  // Retry: type bits 11 in v1, 00 in v2
+  for (int i = 3; i >= 0; --i) packet.push_back(uint8_t(version >> (8 * i)));
+  packet.push_back(uint8_t(client_scid.size()));
+  packet.insert(packet.end(), client_scid.begin(), client_scid.end());
+  packet.push_back(uint8_t(new_scid.size()));
+  packet.insert(packet.end(), new_scid.begin(), new_scid.end());
+  packet.insert(packet.end(), token.begin(), token.end());
+  QuicBytes pseudo = {uint8_t(original_dcid.size())};
+  pseudo.insert(pseudo.end(), original_dcid.begin(), original_dcid.end());
+  pseudo.insert(pseudo.end(), packet.begin(), packet.end());
+  uint8_t tag[16] = {};
+  int n = 0;
+  bool good = false;
+  if (EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new()) {
+    good = EVP_EncryptInit_ex2(ctx, EVP_aes_128_gcm(), v2 ? key_v2 : key_v1, v2 ? nonce_v2 : nonce_v1, nullptr) == 1 &&
+           EVP_EncryptUpdate(ctx, nullptr, &n, pseudo.data(), int(pseudo.size())) == 1 &&
+           EVP_EncryptFinal_ex(ctx, tag, &n) == 1 && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+  }
+  if (!good) return {};
+  if (break_tag) tag[5] ^= 0x10;
+  packet.insert(packet.end(), tag, tag + 16);
+  return packet;
+}
+
+// A server's Version Negotiation packet (RFC 9000 17.2.1) listing `versions`.
+inline QuicBytes version_negotiation_packet(const QuicBytes& client_scid, const QuicBytes& client_dcid,
+                                            const std::vector<uint32_t>& versions) {
+  QuicBytes packet = {0x80, 0, 0, 0, 0, uint8_t(client_scid.size())};
+  packet.insert(packet.end(), client_scid.begin(), client_scid.end());
+  packet.push_back(uint8_t(client_dcid.size()));
+  packet.insert(packet.end(), client_dcid.begin(), client_dcid.end());
+  for (uint32_t version : versions) {
+    for (int i = 3; i >= 0; --i) packet.push_back(uint8_t(version >> (8 * i)));
+  }
+  return packet;
+}
+
 }  // namespace sluice::test

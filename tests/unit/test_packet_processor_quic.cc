@@ -347,31 +347,118 @@ TEST_F(QuicFlowTest, ChangedDcidOrConflictingCryptoDataDeniesTheFlow) {
   EXPECT_EQ(only_event().reason, Reason::quic_crypto_conflict);
 }
 
+const QuicBytes kClientScid = {0xc1, 0x1e, 0x47};  // what QuicFlowTest::initial() sends as SCID
+
 TEST_F(QuicFlowTest, RetryMovesTheFlowToTheServersConnectionId) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
   EXPECT_TRUE(send(split(message, {200})[0]));
-  // A v1 Retry (RFC 9000 17.2.5): type bits 11, DCID = the client's SCID, SCID = the new DCID,
-  // then a token and the integrity tag (not checked here).
+  // A v1 Retry (RFC 9000 17.2.5): DCID = the client's SCID, SCID = the new DCID, a token, the
+  // integrity tag over the client's original DCID (RFC 9001 5.8).
   const QuicBytes new_dcid = {0xaa, 0xbb, 0xcc, 0xdd, 0xee};
-  QuicBytes retry = {0xf0, 0, 0, 0, 1, 3, 0xc1, 0x1e, 0x47, uint8_t(new_dcid.size())};
-  retry = retry + new_dcid + QuicBytes(24, 0x77);
-  burst(Side::outside, {udp_back(retry)});
+  burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, new_dcid, {0x74, 0x6b}, kDcid))});
   EXPECT_EQ(out_.forward_count, 1) << "the Retry reaches the client";
   // The client starts again: its ClientHello from offset 0, to the new DCID (shorter than 8: a
-  // Retry's may be).
+  // Retry's may be), with keys from it.
   for (const auto& part : split(message, {250}, new_dcid)) EXPECT_TRUE(send(part));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+// Retries a client discards (RFC 9000 17.2.5.2, RFC 9001 5.8) leave the flow where it was: the
+// client goes on with its first DCID and the rest of its ClientHello, which completes the verdict.
+struct DiscardedRetry {
+  const char* what;
+  QuicBytes (*make)(const QuicBytes& new_dcid);
+};
+
+class QuicDiscardedRetryTest : public QuicFlowTest, public ::testing::WithParamInterface<DiscardedRetry> {};
+
+TEST_P(QuicDiscardedRetryTest, LeavesTheFlowOnItsFirstDcid) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  const auto parts = split(message, {200});
+  EXPECT_TRUE(send(parts[0]));
+  burst(Side::outside, {udp_back(GetParam().make({0xaa, 0xbb, 0xcc, 0xdd, 0xee}))});
+  EXPECT_EQ(out_.forward_count, 1) << "it reaches the client, which discards it";
+  EXPECT_TRUE(send(parts[1]));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rfc9000, QuicDiscardedRetryTest,
+    ::testing::Values(
+        DiscardedRetry{"bad_tag",
+                       [](const QuicBytes& d) { return test::retry_packet(kQuicVersion1, kClientScid, d, {1}, kDcid, true); }},
+        DiscardedRetry{"tag_over_another_dcid",
+                       [](const QuicBytes& d) { return test::retry_packet(kQuicVersion1, kClientScid, d, {1}, QuicBytes(8, 3)); }},
+        DiscardedRetry{"empty_token",
+                       [](const QuicBytes& d) { return test::retry_packet(kQuicVersion1, kClientScid, d, {}, kDcid); }},
+        DiscardedRetry{"not_to_the_client",
+                       [](const QuicBytes& d) { return test::retry_packet(kQuicVersion1, {9, 9, 9}, d, {1}, kDcid); }},
+        DiscardedRetry{"scid_is_the_clients_dcid",
+                       [](const QuicBytes&) { return test::retry_packet(kQuicVersion1, kClientScid, kDcid, {1}, kDcid); }},
+        DiscardedRetry{"other_version",
+                       [](const QuicBytes& d) { return test::retry_packet(kQuicVersion2, kClientScid, d, {1}, kDcid); }}),
+    [](const auto& info) { return std::string(info.param.what); });
+
+TEST_F(QuicFlowTest, OnlyTheFirstRetryAndNoneAfterAServerInitialCounts) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  EXPECT_TRUE(send(split(message, {200})[0]));
+  const QuicBytes first = {0xaa, 0xbb, 0xcc, 0xdd, 0xee}, second = {1, 2, 3, 4, 5, 6, 7, 8};
+  burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, first, {1}, kDcid))});
+  // A second Retry (valid for the new DCID too) is discarded: the flow waits on `first`.
+  burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, second, {1}, first))});
+  for (const auto& part : split(message, {250}, first)) EXPECT_TRUE(send(part));
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+
+  // A server Initial (any long header of the client's version to its SCID) first: a Retry after it
+  // is discarded.
+  burst(Side::inside, {udp_out(split(message, {200})[0], "198.18.1.10", 44100)});
+  QuicBytes server_initial = {0xc0, 0, 0, 0, 1, uint8_t(kClientScid.size())};
+  server_initial = server_initial + kClientScid + QuicBytes{4, 1, 2, 3, 4, 0, 0x41, 0x00} + QuicBytes(256, 0x55);
+  burst(Side::outside, {udp_back(server_initial, "198.18.1.10", 44100),
+                        udp_back(test::retry_packet(kQuicVersion1, kClientScid, first, {1}, kDcid), "198.18.1.10", 44100)});
+  burst(Side::inside, {udp_out(split(message, {200})[1], "198.18.1.10", 44100)});
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
 TEST_F(QuicFlowTest, VersionNegotiationReachesTheClientWhichMayStartAgain) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
   EXPECT_TRUE(send(split(message, {200})[0]));
-  QuicBytes negotiation = {0x80, 0, 0, 0, 0, 3, 0xc1, 0x1e, 0x47, uint8_t(kDcid.size())};
-  negotiation = negotiation + kDcid + QuicBytes{0, 0, 0, 1};
-  burst(Side::outside, {udp_back(negotiation)});
+  burst(Side::outside, {udp_back(test::version_negotiation_packet(kClientScid, kDcid, {kQuicVersion2}))});
   EXPECT_EQ(out_.forward_count, 1);
+  // The client starts again in v2 with a new DCID, its ClientHello from offset 0.
   const QuicBytes fresh = {7, 6, 5, 4, 3, 2, 1, 0};
-  for (const auto& part : split(message, {100}, fresh)) EXPECT_TRUE(send(part));
+  burst(Side::inside, {udp_out(initial(test::crypto_frame(0, slice(message, 0, 100)), 1200, fresh, kQuicVersion2))});
+  burst(Side::inside,
+        {udp_out(initial(test::crypto_frame(100, slice(message, 100, message.size())), 1200, fresh, kQuicVersion2, 1))});
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+}
+
+// Version Negotiations a client discards (RFC 9000 6.2, 17.2.1) leave the flow where it was.
+TEST_F(QuicFlowTest, DiscardedVersionNegotiationLeavesTheFlowAsItWas) {
+  const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
+  const std::vector<QuicBytes> discarded = {
+      test::version_negotiation_packet(kClientScid, kDcid, {0x1a2a3a4a, kQuicVersion1}),  // lists the client's version
+      test::version_negotiation_packet({9, 9, 9}, kDcid, {kQuicVersion2}),                 // not to the client's SCID
+      test::version_negotiation_packet(kClientScid, QuicBytes(8, 1), {kQuicVersion2}),     // does not echo the DCID
+      test::version_negotiation_packet(kClientScid, kDcid, {}),                            // an empty list
+  };
+  uint16_t port = 44200;
+  for (const auto& negotiation : discarded) {
+    const auto parts = split(message, {200});
+    burst(Side::inside, {udp_out(parts[0], "198.18.1.10", port)});
+    burst(Side::outside, {udp_back(negotiation, "198.18.1.10", port)});
+    burst(Side::inside, {udp_out(parts[1], "198.18.1.10", port)});
+    EXPECT_EQ(only_event().reason, Reason::allowed_domain) << "port " << port;
+    ++port;
+  }
+  // A second Version Negotiation after one that was acted on is discarded too.
+  burst(Side::inside, {udp_out(split(message, {200})[0], "198.18.1.10", port)});
+  burst(Side::outside, {udp_back(test::version_negotiation_packet(kClientScid, kDcid, {kQuicVersion2}), "198.18.1.10", port)});
+  const QuicBytes fresh = {7, 6, 5, 4, 3, 2, 1, 0};
+  const auto parts = split(message, {200}, fresh);
+  burst(Side::inside, {udp_out(parts[0], "198.18.1.10", port)});
+  burst(Side::outside, {udp_back(test::version_negotiation_packet(kClientScid, fresh, {kQuicVersion2}), "198.18.1.10", port)});
+  burst(Side::inside, {udp_out(parts[1], "198.18.1.10", port)});
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 

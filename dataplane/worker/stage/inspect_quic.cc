@@ -95,6 +95,13 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
     return deny;
   }
 
+  if (slot.version == 0) {
+    slot.version = info.version;
+    const auto scid = info.scid();
+    std::memcpy(slot.scid.data(), scid.data(), scid.size());
+    slot.scid_length = uint8_t(scid.size());
+  }
+
   const auto message = slot.stream.first_handshake_message();
   if (message.empty()) {
     if (slot.stream.first_handshake_message_too_large()) {
@@ -111,6 +118,9 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
                             now_tsc);
 }
 
+// A server's datagram on a pending flow. Only what a client would act on changes what the flow
+// waits for; whatever the client discards (RFC 9000 6.2, 17.2.5.2) changes nothing here either, so
+// the flow never expects a DCID or a restart the client will not make.
 void Inspector::inspect_quic_server(const PacketContext& packet, FlowEntry& flow) {
   if (flow.reassembly_slot < 0) return;
   const auto& parsed = packet.parsed;
@@ -118,18 +128,52 @@ void Inspector::inspect_quic_server(const PacketContext& packet, FlowEntry& flow
   QuicLongHeader header;
   const QuicStatus status = parse_quic_long_header(datagram, header);
   QuicSlot& slot = quic_slots_.slot(flow.reassembly_slot);
+  if (slot.dcid_length == 0 || slot.version == 0) return;  // no client Initial of this attempt yet
+  const auto client_dcid = std::span<const uint8_t>(slot.dcid.data(), slot.dcid_length);
+  const auto client_scid = std::span<const uint8_t>(slot.scid.data(), slot.scid_length);
+  // Both answers echo the client's connection IDs: a Version Negotiation swaps them (17.2.1), a
+  // Retry names the client's SCID as its DCID (17.2.5).
+  if (!same_bytes(header.destination_connection_id, client_scid.data(), client_scid.size())) return;
+
   if (status == QuicStatus::version_negotiation) {
-    // RFC 9000 6.2: the client may start again in a version the server lists, with a new DCID
-    // and its ClientHello from offset 0.
+    // 6.2: discarded after any other server packet, after an earlier one, when it lists the
+    // version the client chose, or when it does not echo the DCID. Otherwise the client may start
+    // again in a version the server lists, with a new DCID and its ClientHello from offset 0.
+    bool lists = false;
+    if (slot.server_answered || slot.negotiated ||
+        !same_bytes(header.source_connection_id, client_dcid.data(), client_dcid.size()) ||
+        read_version_negotiation(datagram, header, slot.version, lists) != QuicStatus::ok || lists) {
+      return;
+    }
     slot.restart();
-  } else if (status == QuicStatus::ok && header.type == QuicPacketType::retry &&
-             !header.source_connection_id.empty()) {
-    // RFC 9000 17.2.5.2: the client's next Initial goes to the Retry's Source Connection ID, with
-    // keys from it (RFC 9001 5.2) and its ClientHello again from offset 0.
-    slot.restart();
-    std::memcpy(slot.dcid.data(), header.source_connection_id.data(), header.source_connection_id.size());
-    slot.dcid_length = uint8_t(header.source_connection_id.size());
+    slot.negotiated = true;
+    return;
   }
+  if (status != QuicStatus::ok || header.version != slot.version) return;
+  if (header.type != QuicPacketType::retry) {
+    slot.server_answered = true;  // an Initial or Handshake: no Retry or VN counts after it
+    return;
+  }
+  // 17.2.5.2: at most one Retry an attempt, none after a server Initial; discarded with an empty
+  // token, a SCID equal to the DCID the client used, or an integrity tag that does not verify
+  // (RFC 9001 5.8). Otherwise the client's next Initials go to the Retry's SCID, with keys from
+  // it (RFC 9001 5.2), and carry its ClientHello again from offset 0.
+  const auto new_dcid = header.source_connection_id;
+  if (slot.server_answered || header.token.empty() || new_dcid.empty() ||
+      same_bytes(new_dcid, client_dcid.data(), client_dcid.size()) ||
+      decryptor_.verify_retry(datagram, header, client_dcid) != QuicStatus::ok) {
+    return;
+  }
+  const uint32_t version = slot.version;
+  const auto scid = slot.scid;
+  const uint8_t scid_length = slot.scid_length;
+  slot.restart();
+  std::memcpy(slot.dcid.data(), new_dcid.data(), new_dcid.size());
+  slot.dcid_length = uint8_t(new_dcid.size());
+  slot.version = version;  // the same attempt goes on: same version, same client SCID
+  slot.scid = scid;
+  slot.scid_length = scid_length;
+  slot.server_answered = true;
 }
 
 }  // namespace sluice

@@ -21,11 +21,24 @@ struct QuicSlot {
   // (and must bring at least 8 bytes; a Retry's may be shorter).
   std::array<uint8_t, kQuicMaxConnectionIdLength> dcid{};
   uint8_t dcid_length = 0;
+  // Of the attempt's first Initial: the client's version and its own connection ID, which a
+  // server's Retry or Version Negotiation must name (RFC 9000 17.2.1, 17.2.5).
+  uint32_t version = 0;
+  std::array<uint8_t, kQuicMaxConnectionIdLength> scid{};
+  uint8_t scid_length = 0;
+  // The server answered this attempt with an Initial, a Handshake or a Retry: a later Retry or
+  // Version Negotiation is one the client discards (RFC 9000 6.2, 17.2.5.2), so the flow ignores it.
+  bool server_answered = false;
+  // A Version Negotiation was acted on: the client discards any later one (RFC 9000 6.2).
+  bool negotiated = false;
 
   // A new connection attempt on the same flow (after a Retry or Version Negotiation).
   void restart() {
     stream.reset();
     dcid_length = 0;
+    version = 0;
+    scid_length = 0;
+    server_answered = false;
   }
 };
 
@@ -51,6 +64,7 @@ class QuicSlots {
     const int32_t index = free_.back();
     free_.pop_back();  // capacity reserved at init: no allocation
     slots_[size_t(index)].restart();
+    slots_[size_t(index)].negotiated = false;
     return index;
   }
 
