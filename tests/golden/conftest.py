@@ -8,6 +8,7 @@ Pcaps are generated from tests/pcapgen into pytest tmp dirs at test time.
 import json
 import os
 import subprocess
+import time
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +59,43 @@ class SluicedRun:
                 f"--- stderr\n{self.stderr[-3000:]}")
 
 
+def bindings_for(policy, addresses):
+    """(policy, address, name) for every policy of the `policy` file that allows names and every
+    address: the address bound to the policy's first allowed domain (a name it allows on every
+    port when it has one), as if that policy's clients had resolved it before the run."""
+    import re
+    text = Path(policy).read_text()
+    out = []
+    for block in re.findall(r"^policies\s*\{(.*?)^\}", text, re.M | re.S):
+        name = re.search(r'^\s*name:\s*"([^"]*)"', block, re.M).group(1)
+        patterns = re.findall(r'^\s*allowed_domains:\s*"([^"]*)"', block, re.M)
+        plain = [p for p in patterns if ":" not in p] or patterns
+        if not plain:
+            continue
+        pattern = plain[0].split(":")[0].lower().rstrip(".")
+        bound = "bound" + pattern[1:] if pattern.startswith("*.") else pattern.lstrip(".")
+        out += [(name, address, bound) for address in addresses]
+    return out
+
+
+def write_learned_state(path, bindings, ttl=3600):
+    """A learned-address state file (controlplane/policy/learned_address_state.h) holding
+    `bindings` [(policy, address, name)], each live for `ttl` more seconds."""
+    expires = int(time.time()) + ttl
+    lines = ["sluice-learned-addresses 1"]
+    lines += [f"{policy} {address} {name} {expires}" for policy, address, name in bindings]
+    lines.append(f"end {len(bindings)}")
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
 def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
-                appliance="golden-appliance", inside_pcap=None):
-    """One sluiced run over pcap PMD ports; returns what came out of both ports."""
+                appliance="golden-appliance", inside_pcap=None, learned=()):
+    """One sluiced run over pcap PMD ports; returns what came out of both ports.
+
+    `learned` [(policy, address, name)]: addresses bound before the run (a learned-address state
+    file), standing for DNS answers the clients had before: the pcap PMD's inside port is read
+    before the outside one, so an answer in the outside capture cannot precede a hello."""
     _require(SLUICED)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -82,6 +117,8 @@ def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
            "--denial-aggregation-ms", "0",
            "--exit-on-idle-ms", str(IDLE_EXIT_MS), "--flow-log", str(flow_log),
            "--appliance-name", appliance]
+    if learned:
+        cmd += ["--learned-state", str(write_learned_state(workdir / "learned.state", learned))]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                           cwd=workdir)
     run = SluicedRun(proc.returncode, proc.stdout, proc.stderr)
@@ -110,7 +147,7 @@ class ReplayRun:
                 f"--- stderr\n{self.stderr[-3000:]}")
 
 
-def run_replay(workdir, policy, packets=None, *, pcap=None):
+def run_replay(workdir, policy, packets=None, *, pcap=None, learned=()):
     _require(SLUICECTL)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +157,8 @@ def run_replay(workdir, policy, packets=None, *, pcap=None):
     flows, denials = workdir / "replay_flows.jsonl", workdir / "replay_denials.jsonl"
     cmd = [str(SLUICECTL), "replay", "--policy", str(policy), "--pcap", str(pcap),
            "--flows", str(flows), "--denials", str(denials)]
+    if learned:
+        cmd += ["--learned-state", str(write_learned_state(workdir / "learned.state", learned))]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                           cwd=workdir)
     (workdir / "replay_stdout.txt").write_text(proc.stdout)
@@ -137,7 +176,9 @@ def run_sluicectl(*args):
 def inside_run(tmp_path_factory):
     """All of scenarios.INSIDE_CASES through one sluiced run (inside port only)."""
     from scenarios import INSIDE_CASES
+    from scenarios import BOUND_SERVERS
     packets = [p for case in INSIDE_CASES for p in case.packets]
-    run = run_sluiced(tmp_path_factory.mktemp("inside"), GOLDEN_POLICY, packets)
+    run = run_sluiced(tmp_path_factory.mktemp("inside"), GOLDEN_POLICY, packets,
+                      learned=bindings_for(GOLDEN_POLICY, BOUND_SERVERS))
     assert run.returncode == 0, run.describe()
     return run
