@@ -28,6 +28,7 @@ SLUICECTL = BUILD_DIR / "cli" / "sluicectl"
 GOLDEN_POLICY = Path(__file__).resolve().parent / "policies" / "golden.textproto"
 DEMO_POLICY = SOURCE_DIR / "configs" / "demo" / "policy.textproto"
 DEMO_PCAP = SOURCE_DIR / "configs" / "demo" / "demo.pcap"
+DEMO_ANSWERS = SOURCE_DIR / "configs" / "demo" / "answers.pcap"  # the demo's outside port input
 RUN_TIMEOUT_S = 60
 IDLE_EXIT_MS = 300
 
@@ -147,7 +148,7 @@ class ReplayRun:
                 f"--- stderr\n{self.stderr[-3000:]}")
 
 
-def run_replay(workdir, policy, packets=None, *, pcap=None, learned=()):
+def run_replay(workdir, policy, packets=None, *, pcap=None, learned=(), outside_mac=None):
     _require(SLUICECTL)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -159,11 +160,40 @@ def run_replay(workdir, policy, packets=None, *, pcap=None, learned=()):
            "--flows", str(flows), "--denials", str(denials)]
     if learned:
         cmd += ["--learned-state", str(write_learned_state(workdir / "learned.state", learned))]
+    if outside_mac:
+        cmd += ["--outside-mac", outside_mac]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                           cwd=workdir)
     (workdir / "replay_stdout.txt").write_text(proc.stdout)
     return ReplayRun(proc.returncode, proc.stdout, proc.stderr, read_jsonl(flows),
                      read_jsonl(denials))
+
+
+def demo_capture(workdir):
+    """The demo as one capture for replay: configs/demo/demo.pcap with each of the resolver's
+    answers (configs/demo/answers.pcap, source MAC UPSTREAM_MAC) right after its query. Replay
+    it with --outside-mac frames.UPSTREAM_MAC."""
+    from scapy.layers.inet import UDP
+    from scapy.layers.l2 import Ether
+    inside = frames.read_pcap_frames(DEMO_PCAP)
+    answers = {Ether(a)[UDP].dport: a for a in frames.read_pcap_frames(DEMO_ANSWERS)}
+    merged = []
+    for frame in inside:
+        merged.append(frame)
+        packet = Ether(frame)
+        if UDP in packet and packet[UDP].dport == 53 and packet[UDP].sport in answers:
+            merged.append(answers.pop(packet[UDP].sport))
+    assert not answers, "an answer whose query is not in the demo capture"
+    path = Path(workdir) / "demo_with_answers.pcap"
+    frames.write_pcap(path, [Ether(f) for f in merged])
+    return path
+
+
+def run_demo_replay(workdir, policy=DEMO_POLICY):
+    """sluicectl replay of the demo with its DNS answers entering on the outside port."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return run_replay(workdir, policy, pcap=demo_capture(workdir), outside_mac=frames.UPSTREAM_MAC)
 
 
 def run_sluicectl(*args):
