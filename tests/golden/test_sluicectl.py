@@ -525,5 +525,5 @@ def test_replay_json_summary_counts_the_demo(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert list(summary)[:3] == ["packets", "flows", "resets_sent"]
-    assert summary["flows"] == {"allowed": 15, "denied": 6, "dry_run_denied": 4, "pending": 0}
-    assert summary["packets"]["inside"]["in"] == 69
+    assert summary["flows"] == {"allowed": 16, "denied": 6, "dry_run_denied": 4, "pending": 0}
+    assert summary["packets"]["inside"]["in"] == 70
