@@ -1,5 +1,6 @@
 #include "cli/explain.h"
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 
@@ -10,6 +11,8 @@
 
 #include "controlplane/policy/cidr.h"
 #include "cli/explain_report.h"
+#include "dataplane/domain/hostname.h"
+#include "dataplane/policy/learned_addresses.h"
 #include "cli/offline_eal.h"
 #include "controlplane/policy/policy_compiler.h"
 #include "cli/probe_frames.h"
@@ -161,6 +164,23 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
   rig_options.flow_capacity = 64;
   PacketProcessorSetup setup;
   setup.emit_allowed_flows = true;  // an ALLOW is an answer too
+  // A name is asked about as a client that resolved it to the probe's address would send it:
+  // the address is bound to the name for every policy (name-address binding, docs/POLICY.md),
+  // so that the answer is about the policy, not about which DNS answers a daemon happened to see.
+  std::atomic<const LearnedAddressTable*> bound{nullptr};
+  std::unique_ptr<LearnedAddressTable> bound_table;
+  if (question.destination_is_name) {
+    char normalized[kMaxHostnameLength];
+    size_t length = 0;
+    std::vector<LearnedAddressTable::Input> inputs;
+    if (normalize_hostname(question.destination, normalized, length) == HostnameStatus::ok)
+      for (const auto& ruleset : policy.policies)
+        inputs.push_back({answer.probe_destination, ruleset.counter_slot, std::string(normalized, length), ~0ull});
+    const uint64_t consumed[kMaxLearningWorkers] = {};
+    bound_table = LearnedAddressTable::build(inputs, consumed);
+    bound.store(bound_table.get());
+    setup.learned_table = &bound;
+  }
   WorkerRig rig;
   if (!rig.init(rig_options, setup, error)) return ExplainStatus::platform_failure;
   PacketProcessor& processor = rig.processor();

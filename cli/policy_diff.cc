@@ -202,6 +202,8 @@ std::vector<PolicyChange> diff_policy_sets(const pb::PolicySet& old_set, const p
     compare(texts(a.allowed_proxies(), same), texts(b.allowed_proxies(), same), name, "allowed_proxies", out);
     compare(one(a.tls_exceptions().ShortDebugString()), one(b.tls_exceptions().ShortDebugString()), name,
             "tls_exceptions", out);
+    auto flag = [](bool on) { return one(on ? "allow_unbound_names: true" : ""); };
+    compare(flag(a.allow_unbound_names()), flag(b.allow_unbound_names()), name, "allow_unbound_names", out);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <pcap/pcap.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "controlplane/config/config_loader.h"
 #include "controlplane/records/flow_event_sink.h"
+#include "controlplane/policy/learned_address_state.h"
 #include "controlplane/policy/learned_address_store.h"
 #include "controlplane/policy/policy_compiler.h"
 #include "controlplane/policy/policy_loader.h"
@@ -151,6 +153,24 @@ int replay_capture(const ReplayOptions& options, const policy::PolicySet& policy
     // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
     setup.external_clock = true;
     setup.learned_table = &learned_table;
+    if (!options.learned_state_path.empty()) {
+      // The capture's clock starts at 1 s (clock_of below); the file's wall-clock expiries count
+      // from now, as if the capture began as it is read.
+      auto slot_of = [&](const std::string& name) -> int {
+        for (const auto& ruleset : policy->policies)
+          if (ruleset.name == name) return ruleset.counter_slot;
+        return -1;
+      };
+      LearnedStateLoad loaded;
+      const int64_t now_unix =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      if (!load_learned_state(options.learned_state_path, slot_of, learned, rte_get_tsc_hz(), rte_get_tsc_hz(),
+                              now_unix, loaded, error)) {
+        err << "sluicectl replay: " << error << "\n";
+        return 2;
+      }
+      publish_learned_table(learned_table, learned.build_table(), nullptr);
+    }
     WorkerRigOptions rig_options;
     rig_options.name = "replay";
     rig_options.mbuf_cache = 128;

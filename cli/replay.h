@@ -25,6 +25,7 @@ struct ReplayOptions {
   std::string forwarded_path;  // frames the appliance would forward, as a pcap; "" = none
   std::string replies_path;    // frames it would send back (resets, ICMP errors); "" = none
   std::string config_path;     // appliance config whose dataplane settings apply; "" = defaults
+  std::string learned_state_path;  // sluiced's learned-address state file, read before the first packet; "" = none
   std::string appliance_name = "sluicectl-replay";
   uint32_t flow_capacity = 65536;
   bool json = false;  // the summary as one JSON object (RunSummary::to_json)

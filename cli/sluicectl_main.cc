@@ -135,7 +135,7 @@ exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or plat
 )usage"},
     {"replay", R"usage(usage: sluicectl replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl]
                       [--forwarded OUT.pcap] [--replies OUT.pcap] [--config CONFIG]
-                      [--flow-capacity N] [--outside-mac MAC] [--json]
+                      [--flow-capacity N] [--outside-mac MAC] [--learned-state FILE] [--json]
 
 Runs the dataplane over an Ethernet capture offline and prints what the policy does: a summary,
 one JSON line per flow (--flows), the denial records (--denials). Without --outside-mac every
@@ -152,6 +152,9 @@ they happened.
                         port, the others on the inside port, as sluiced sees them: a flow starts
                         only inside, and an outside frame of no flow is dropped
                         (unsolicited_inbound)
+  --learned-state FILE  addresses learned from DNS before the capture began, as sluiced's
+                        --learned-state file holds them; their remaining TTL counts from the
+                        capture's first packet
   --json              the summary as one JSON object (fields: docs/SLUICECTL.md)
 
 exit codes: 0 replayed, 1 platform failure (EAL, memory), 2 refused policy, unreadable capture or
@@ -414,7 +417,7 @@ int replay(int argc, char** argv) {
   ParsedArgs args;
   if (!parse_args(argc, argv, "replay",
                   {"--policy", "--pcap", "--flows", "--denials", "--forwarded", "--replies", "--config",
-                   "--flow-capacity", "--outside-mac"},
+                   "--flow-capacity", "--outside-mac", "--learned-state"},
                   true, args))
     return 2;
   if (!args.positional.empty())
@@ -430,6 +433,7 @@ int replay(int argc, char** argv) {
   value("--forwarded", options.forwarded_path);
   value("--replies", options.replies_path);
   value("--config", options.config_path);
+  value("--learned-state", options.learned_state_path);
   if (auto it = args.values.find("--flow-capacity"); it != args.values.end()) {
     auto capacity = sluice::parse_uint32(it->second);
     if (!capacity || *capacity == 0) return usage_error("--flow-capacity needs a positive number", "replay");

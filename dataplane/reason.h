@@ -13,6 +13,7 @@ namespace sluice {
   X(allowed_network, "the destination is in an allowed network, protocol and port")            \
   X(allowed_dns_resolver, "DNS to a resolver the policy allows")                               \
   X(allowed_dns_learned, "the destination address was learned from a DNS answer for an allowed domain whose rule allows the port") \
+  X(allowed_unbound_name, "the SNI or Host is allowed but its destination address was not learned from DNS; passed by the policy's allow_unbound_names (anycast CDNs)") \
   /* denied by policy */                                                                       \
   X(domain_not_allowed, "the SNI or Host matches no allowed domain")                           \
   X(ip_not_allowed, "the destination is in no allowed network for this protocol and port")     \
@@ -44,6 +45,7 @@ namespace sluice {
   X(quic_crypto_too_large, "a ClientHello in QUIC Initials longer than the bound (tls_max_client_hello_bytes)") \
   X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
   X(http_connect_not_allowed, "a CONNECT (proxy request) on an HTTP port to an address:port that is not one of the policy's allowed_proxies") \
+  X(name_address_mismatch, "the SNI, Host or QUIC SNI is allowed, but no DNS answer the appliance saw (within TTL + grace) gave the destination address for a name the policy allows on this port") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

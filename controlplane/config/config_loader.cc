@@ -84,6 +84,7 @@ constexpr OverrideFlag kOverrideFlags[] = {
     {"--admin-socket", "admin_socket"},
     {"--health-address", "health_address"},
     {"--denial-aggregation-ms", "denial_log.aggregation_window_ms"},
+    {"--learned-state", "dns_learning.state_file"},
 };
 
 using google::protobuf::FieldDescriptor;

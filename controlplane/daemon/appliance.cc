@@ -20,6 +20,7 @@
 #include "controlplane/daemon/embedded_default_config.h"
 #include "controlplane/records/flow_event_sink.h"
 #include "controlplane/daemon/health_server.h"
+#include "controlplane/policy/learned_address_state.h"
 #include "controlplane/policy/learned_address_store.h"
 #include "controlplane/daemon/metrics_exporter.h"
 #include "controlplane/daemon/policy_file_watcher.h"
@@ -217,6 +218,33 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   FlowTable& flows = platform.rig.flows();
   WorkerCounters* counters = &platform.rig.counters();
   LearnedAddressStore learned(config.dns_learning().max_entries());
+  // Learned addresses of the last run (learned_address_state.h), before the worker starts.
+  const std::string& state_path = config.dns_learning().state_file();
+  std::unique_ptr<LearnedStateWriter> state_writer;
+  if (!state_path.empty() && config.dns_learning().enabled()) {
+    const std::vector<std::string> policy_names = [&] {
+      std::vector<std::string> names;
+      for (const auto& ruleset : publisher.current()->policies) names.push_back(ruleset.name);
+      return names;
+    }();
+    auto slot_of = [&](const std::string& name) -> int {
+      for (const auto& known : policy_names)
+        if (known == name) return slots.slot_for(name);
+      return -1;
+    };
+    LearnedStateLoad loaded;
+    const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    if (load_learned_state(state_path, slot_of, learned, rte_rdtsc(), rte_get_tsc_hz(), now_unix, loaded, error)) {
+      out << "sluiced: learned addresses from " << state_path << ": " << loaded.loaded << " kept, " << loaded.expired
+          << " expired meanwhile, " << loaded.unknown_policy << " of policies no longer in the set" << std::endl;
+    } else {
+      // Nothing was restored: the file is read whole before any entry goes in.
+      err << "sluiced: learned addresses not restored, starting with an empty table: " << error << std::endl;
+    }
+    publish_learned_table(shared.learned, learned.build_table(), nullptr);
+    state_writer = std::make_unique<LearnedStateWriter>(state_path);
+  }
 
   WorkerLoopSetup loop_setup;
   loop_setup.processor = &platform.rig.processor();
@@ -350,6 +378,22 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   // Learned addresses: folded in as they come (the worker also keeps its latest ones itself),
   // expired and republished at most every 50 ms.
   auto next_learned_publish = std::chrono::steady_clock::now();
+  // The state file: a snapshot handed to the writer thread at most every 5 s when the table
+  // changed (and once at the stop); the control thread never waits on the disk.
+  auto next_state_save = std::chrono::steady_clock::now();
+  uint64_t saved_changes = learned.changes();
+  auto save_learned = [&](bool now_anyway) {
+    if (!state_writer) return;
+    if (const std::string problem = state_writer->take_error(); !problem.empty())
+      err << "sluiced: learned-address state file not written: " << problem << " (traffic continues)" << std::endl;
+    auto now = std::chrono::steady_clock::now();
+    if (learned.changes() == saved_changes || (!now_anyway && now < next_state_save)) return;
+    next_state_save = now + std::chrono::seconds(5);
+    saved_changes = learned.changes();
+    const int64_t now_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    state_writer->offer(learned_state_snapshot(learned, slots.names(), rte_rdtsc(), rte_get_tsc_hz(), now_unix));
+  };
   auto tend_learned = [&](bool worker_running) {
     learned.drain(platform.learned);
     auto now = std::chrono::steady_clock::now();
@@ -357,6 +401,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     next_learned_publish = now + std::chrono::milliseconds(50);
     learned.expire(rte_rdtsc());
     if (learned.dirty()) publish_learned_table(shared.learned, learned.build_table(), worker_running ? platform.qsbr : nullptr);
+    save_learned(false);
   };
   // systemd (Type=notify): READY=1 once the worker polls, a STATUS= line per published policy,
   // WATCHDOG=1 from this loop. Nothing at all without NOTIFY_SOCKET.
@@ -417,6 +462,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   rte_eal_mp_wait_lcore();
   sink.drain(platform.events, publisher.generations());
   learned.drain(platform.learned);
+  save_learned(true);
+  state_writer.reset();  // writes the last snapshot, then its thread ends
   publish_learned_table(shared.learned, nullptr, nullptr);
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {

@@ -30,6 +30,8 @@ options (each overrides its config field and is checked like it: a bad value is 
   --health-address ADDR     HOST:PORT of /healthz and /readyz; "" turns them off
   --denial-aggregation-ms N repeats of a source, destination and reason within N ms become one
                             record with a count (default 10000); 0: one record every denied flow
+  --learned-state FILE      keep learned DNS addresses in FILE across restarts (read at start,
+                            rewritten in the background); "" (default) keeps none
   --check-config FILE       load and validate the appliance config FILE, the policy it names and
                             the public suffix list (the other options apply to it as above), start
                             nothing, print what was checked; exit 0, or 2 with every error as

@@ -1,5 +1,6 @@
 #include "controlplane/policy/learned_address_store.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -28,6 +29,7 @@ void LearnedAddressStore::count(uint16_t slot, int64_t by) {
 void LearnedAddressStore::add(const LearnedAddressEvent& event) {
   if (event.worker_index < kMaxLearningWorkers && event.sequence > consumed_[event.worker_index])
     consumed_[event.worker_index] = event.sequence;
+  ++changes_;
   dirty_ = true;  // even a refused event moves `consumed`, which the workers' overlay reads
   Key key{event.policy_slot, event.address};
   auto found = entries_.find(key);
@@ -58,16 +60,35 @@ uint32_t LearnedAddressStore::expire(uint64_t now_tsc) {
     it = entries_.erase(it);
     ++expired;
   }
-  if (expired) dirty_ = true;
+  if (expired) {
+    dirty_ = true;
+    ++changes_;
+  }
   return expired;
 }
 
 std::unique_ptr<LearnedAddressTable> LearnedAddressStore::build_table() {
+  dirty_ = false;
+  return LearnedAddressTable::build(entries(), consumed_);
+}
+
+std::vector<LearnedAddressTable::Input> LearnedAddressStore::entries() const {
   std::vector<LearnedAddressTable::Input> inputs;
   inputs.reserve(entries_.size());
   for (const auto& [key, value] : entries_) inputs.push_back({key.address, key.policy_slot, value.name, value.expires_tsc});
-  dirty_ = false;
-  return LearnedAddressTable::build(inputs, consumed_);
+  return inputs;
+}
+
+void LearnedAddressStore::restore(uint16_t policy_slot, const IpAddress& address, const std::string& name,
+                                  uint64_t expires_tsc) {
+  LearnedAddressEvent event;
+  event.worker_index = kMaxLearningWorkers;  // no worker: `consumed` stays
+  event.policy_slot = policy_slot;
+  event.address = address;
+  event.expires_tsc = expires_tsc;
+  event.name_length = uint8_t(std::min(name.size(), sizeof event.name));
+  std::memcpy(event.name, name.data(), event.name_length);
+  add(event);
 }
 
 void publish_learned_table(std::atomic<const LearnedAddressTable*>& slot, std::unique_ptr<LearnedAddressTable> table,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "dataplane/policy/learned_addresses.h"
 #include "dataplane/worker/worker_counters.h"
@@ -29,7 +30,14 @@ class LearnedAddressStore {
   // Forgets entries whose time is up at `now_tsc`; counts them per policy.
   uint32_t expire(uint64_t now_tsc);
   bool dirty() const { return dirty_; }
+  // Grows with every change of the entries (control thread): the state file is rewritten when it moved.
+  uint64_t changes() const { return changes_; }
   std::unique_ptr<LearnedAddressTable> build_table();
+  // Control thread: every entry held (for the state file, learned_address_state.h).
+  std::vector<LearnedAddressTable::Input> entries() const;
+  // Control thread, at start: an entry read back from the state file. Unlike add(), it moves no
+  // worker's `consumed` sequence.
+  void restore(uint16_t policy_slot, const IpAddress& address, const std::string& name, uint64_t expires_tsc);
 
   // Metrics (any thread): entries and expirations by policy counter slot.
   uint64_t entries(uint16_t slot) const { return slot < kMaxPolicies ? entries_by_slot_[slot].load() : 0; }
@@ -56,6 +64,7 @@ class LearnedAddressStore {
   std::map<Key, Value> entries_;
   uint64_t consumed_[kMaxLearningWorkers] = {};
   bool dirty_ = false;
+  uint64_t changes_ = 0;
   std::unique_ptr<std::atomic<uint64_t>[]> entries_by_slot_{new std::atomic<uint64_t>[kMaxPolicies]()};
   std::unique_ptr<std::atomic<uint64_t>[]> expired_by_slot_{new std::atomic<uint64_t>[kMaxPolicies]()};
   std::atomic<uint64_t> refused_{0};

@@ -62,6 +62,7 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
   out.tls_exceptions.no_sni_judge_address = exceptions.no_sni_judge_address();
   out.tls_exceptions.multiple_sni_judge_first = exceptions.multiple_sni_judge_first();
   out.tls_exceptions.not_tls_judge_address = exceptions.not_tls_judge_address();
+  out.allow_unbound_names = source.allow_unbound_names();
 
   std::vector<DomainRule> rules;
   for (const auto& text : source.allowed_domains()) {

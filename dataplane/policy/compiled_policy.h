@@ -96,6 +96,9 @@ struct CompiledRuleset {
   AccessMode access_mode = AccessMode::restricted;
   Enforcement enforcement = Enforcement::enforce;
   TlsExceptions tls_exceptions;
+  // policy.proto allow_unbound_names: an allowed name to an address no DNS answer bound passes
+  // (recorded as allowed_unbound_name) instead of being denied name_address_mismatch.
+  bool allow_unbound_names = false;
   std::unique_ptr<DomainMatcher> domains;
   std::vector<std::string> domain_patterns;  // as written (with any ":PORTS"), indexed by DomainRule::id
   // The destination ports of each allowed-domain rule, by DomainRule::id: sorted, merged

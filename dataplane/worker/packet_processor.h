@@ -68,7 +68,8 @@ struct PacketProcessorSetup {
   uint32_t deny_replies_per_second = 10000;     // resets/ICMP errors for retries of denied flows
   // DNS learning: answers from allowed resolvers for allowed names become LearnedAddressEvents
   // on `learned` (single producer: this worker); workers read the control thread's published
-  // table through `learned_table`. Both null: no learning.
+  // table through `learned_table` (also to bind names to addresses). Both null: no learning,
+  // and no name is bound. A table without a ring: bindings the caller fixed (sluicectl explain).
   rte_ring* learned = nullptr;
   const std::atomic<const LearnedAddressTable*>* learned_table = nullptr;
   DnsLearningLimits dns_learning;

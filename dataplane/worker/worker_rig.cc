@@ -70,7 +70,6 @@ bool WorkerRig::make_worker(RigWorker& worker, uint32_t flow_capacity, PacketPro
   settings.reply_pool = mbufs_;
   settings.counters = worker.counters.get();
   settings.learned = learned_;
-  if (!learned_) settings.learned_table = nullptr;
   worker.processor = std::make_unique<PacketProcessor>(settings);
   return true;
 }

@@ -105,7 +105,9 @@ class Sluiced:
     def command(self):
         return rig.in_ns(rig.NS_FW, SLUICED, "--config", self.config,
                          # one record a denied flow, so each scenario can count its own
-                         "--denial-aggregation-ms", "0")
+                         "--denial-aggregation-ms", "0",
+                         # learned addresses survive a restart (docs/POLICY.md)
+                         "--learned-state", self.dir / "learned.state")
 
     def start(self):
         if not SLUICED.exists():

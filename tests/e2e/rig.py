@@ -53,7 +53,8 @@ CLIENTS = {
 # The server namespace's addresses (all on its one interface).
 WEB4, WEB6 = "198.19.10.1", "2001:db8:ff::1"              # nginx: HTTPS 443, HTTP 80
 RESOLVER4, RESOLVER6 = "198.19.10.53", "2001:db8:ff::53"  # dnsmasq, listed in the policies
-ROGUE4, ROGUE6 = "198.19.10.54", "2001:db8:ff::54"        # dnsmasq too, listed nowhere
+ROGUE4, ROGUE6 = "198.19.10.54", "2001:db8:ff::54"        # dnsmasq too, listed nowhere; nginx on ROGUE4
+                                                          # too: a server no DNS answer names
 DB4, DB6 = "198.19.20.5", "2001:db8:ff::5:5"              # TCP echo on DB_PORT; only DNS names it
 DB_PORT = 5432
 SERVER_V4 = [WEB4 + "/24", RESOLVER4 + "/24", ROGUE4 + "/24", DB4 + "/24"]

@@ -50,6 +50,8 @@ http {{
         listen {web4}:443 ssl;
         listen [{web6}]:443 ssl;
         listen {web4}:80;
+        listen {rogue4}:443 ssl;  # a server no DNS answer names (the spoofed-name tests)
+        listen {rogue4}:80;
         listen [{web6}]:80;
         server_name {names};
         ssl_certificate {dir}/cert.pem;
@@ -116,7 +118,7 @@ class Services:
         self.cafile = make_certificate(self.dir)
         (self.dir / "tmp").mkdir(exist_ok=True)
         conf = self.dir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self.dir, web4=rig.WEB4, web6=rig.WEB6,
+        conf.write_text(NGINX_CONF.format(dir=self.dir, web4=rig.WEB4, web6=rig.WEB6, rogue4=rig.ROGUE4,
                                           names=" ".join(WEB_NAMES)))
         nginx = self._spawn("nginx", ["nginx", "-c", conf, "-p", self.dir])
 

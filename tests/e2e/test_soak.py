@@ -61,16 +61,20 @@ def loops(ca):
     """client -> commands of its loop, each printing "TAG EXIT CODE SECONDS"; TAG ends in
     :ok when the command must succeed, :deny when the appliance must reset/refuse it."""
     W, E, A, P = services.WWW, services.EVIL, services.API_SUB, services.PUBLIC
+    # Each loop resolves the names it connects to first (name-address binding, docs/POLICY.md).
     return {
-        "c1": [curl("c1-https-www-v4:ok", W, "https", 4, ca), curl("c1-http-api-v6:ok", A, "http", 6, ca),
+        "c1": [DIG.format(tag="c1-dig-resolver:ok", server=rig.RESOLVER4, name=W, qtype="A"),
+               DIG.format(tag="c1-dig-resolver-v6:ok", server=rig.RESOLVER6, name=A, qtype="AAAA"),
+               curl("c1-https-www-v4:ok", W, "https", 4, ca), curl("c1-http-api-v6:ok", A, "http", 6, ca),
                curl("c1-https-evil-v4:deny", E, "https", 4, ca), curl("c1-http-evil-v6:deny", E, "http", 6, ca),
                GNUTLS.format(tag="c1-gnutls-evil-v6:deny", name=E, addr=rig.WEB6, ca=ca),
-               DIG.format(tag="c1-dig-resolver:ok", server=rig.RESOLVER4, name=W, qtype="A"),
                DIG.format(tag="c1-dig-rogue:deny", server=rig.ROGUE6, name=W, qtype="AAAA")],
-        "c2": [curl("c2-https-evil-v4:ok", E, "https", 4, ca), curl("c2-http-evil-v6:ok", E, "http", 6, ca),
+        "c2": [DIG.format(tag="c2-dig-resolver:ok", server=rig.RESOLVER4, name=W, qtype="A"),
+               curl("c2-https-evil-v4:ok", E, "https", 4, ca), curl("c2-http-evil-v6:ok", E, "http", 6, ca),
                GNUTLS.format(tag="c2-gnutls-www-v4:ok", name=W, addr=rig.WEB4, ca=ca),
                DIG.format(tag="c2-dig-rogue:ok", server=rig.ROGUE4, name=W, qtype="A")],
-        "c3": [curl("c3-https-public-v6:ok", P, "https", 6, ca), curl("c3-https-www-v4:deny", W, "https", 4, ca),
+        "c3": [DIG.format(tag="c3-dig-resolver-v6:ok", server=rig.RESOLVER6, name=P, qtype="AAAA"),
+               curl("c3-https-public-v6:ok", P, "https", 6, ca), curl("c3-https-www-v4:deny", W, "https", 4, ca),
                curl("c3-http-www-v6:deny", W, "http", 6, ca)],
     }
 

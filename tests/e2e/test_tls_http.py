@@ -163,3 +163,26 @@ def test_new_connection_from_the_port_of_a_denied_one_is_judged_afresh(sluice, c
     assert again.ok, again.describe()
     lines = mark.new_flows(2, where=lambda f: f["src_ip"] == client_ip("c1", family) and f["src_port"] == port)
     assert [(f["verdict"], f["destination"]) for f in lines] == [("DROP", services.EVIL), ("ALLOW", services.WWW)]
+
+
+@pytest.mark.parametrize("tool", ["curl-https", "curl-http"])
+def test_spoofed_name_to_a_server_dns_never_gave_for_it_is_reset(sluice, cafile, tool):
+    """An allowed name (www.e2e.example, which dnsmasq answers with WEB4) sent to another server
+    (nginx listens on ROGUE4 too; no answer names ROGUE4): name_address_mismatch, reset at once,
+    one DROP record naming the name. The same client reaches the name at WEB4 (test_allowed_name)."""
+    mark = Mark(sluice)
+    scheme = "http" if tool == "curl-http" else "https"
+    result = clients.curl("c1", services.WWW, scheme=scheme, family=4, cafile=cafile, addr=rig.ROGUE4)
+    assert not result.ok, result.describe()
+    assert result.elapsed < RESET_WITHIN_S, f"denial took {result.elapsed:.3f} s\n" + result.describe()
+    assert clients.saw_reset(result), "no reset seen\n" + result.describe()
+
+    records = mark.new_denials(1, where=lambda r: r["dst_ip"] == rig.ROGUE4)
+    assert len(records) == 1, records
+    check_record(records[0], expected_record(
+        "c1", 4, dst_ip=rig.ROGUE4, dst_port=clients.port_of(tool), protocol="TCP",
+        destination_type=clients.destination_type_of(tool), destination=services.WWW,
+        reason="name_address_mismatch"), src_port=result.local_port or None)
+    d = mark.deltas()
+    d.expect("sluice_flow_verdicts_total", {(("reason", "name_address_mismatch"),): 1})
+    assert d("sluice_dropped_packets_total", reason="name_address_mismatch") == 1

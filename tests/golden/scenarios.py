@@ -36,6 +36,10 @@ TLS_SERVER = "198.19.10.1"
 HTTP_SERVER = "198.19.20.1"
 RESOLVER, OTHER_RESOLVER = "198.19.255.53", "198.19.254.53"
 DB, OTHER_DB = "198.19.0.5", "198.19.1.5"
+UNBOUND_SERVER = "198.19.10.99"  # no DNS answer ever gave this address
+# The servers the clients resolved before the run: bound for every policy through sluiced's
+# learned-address state file (conftest.bindings_for), as answers the appliance saw would bind them.
+BOUND_SERVERS = (TLS_SERVER, HTTP_SERVER, V6_SERVER)
 VLAN = 100
 QINQ = (200, 300)  # 802.1ad outer tag, 802.1Q inner tag
 
@@ -51,8 +55,8 @@ def tls(name, sni_for_hello, reason, destination, *, source=PROD, client=PROD_HO
 
 
 def http(name, request, reason, destination, *, source=PROD, client=PROD_HOST, segments=None,
-         note=""):
-    return tcp_payload_case(name, source, client, next(_ports), HTTP_SERVER, 80,
+         server=HTTP_SERVER, note=""):
+    return tcp_payload_case(name, source, client, next(_ports), server, 80,
                             segments or [request], reason, "HTTP_HOST", destination, note=note)
 
 
@@ -131,6 +135,15 @@ def _build():
                     hello=frames.http_get("pypi.org"))),
         ("tls", tls("tls_client_hello_in_two_segments", None, "allowed_domain", "pypi.org",
                     segments=[fragmented_hello[:1000], fragmented_hello[1000:]])),
+        # --- TLS: the name must match the destination (docs/POLICY.md) ---------------------
+        ("tls", tls("tls_allowed_name_unbound_address_denied", "pypi.org", "name_address_mismatch",
+                    "pypi.org", server=UNBOUND_SERVER,
+                    note="allowed SNI to an address no DNS answer bound: name_address_mismatch")),
+        ("tls", tls("tls_allowed_name_unbound_address_dry_run", "pypi.org",
+                    "name_address_mismatch", "pypi.org", source=STAGING, client=STAGING_HOST,
+                    server=UNBOUND_SERVER)),
+        ("tls", tls("tls_denied_name_unbound_address_keeps_its_reason", "evil.example.org",
+                    "domain_not_allowed", "evil.example.org", server=UNBOUND_SERVER)),
         # --- HTTP: Host against allowed domains ------------------------------------------
         ("http", http("http_allowed", frames.http_get("pypi.org"), "allowed_domain",
                       "pypi.org")),
@@ -149,6 +162,8 @@ def _build():
                       "http_duplicate_host", HTTP_SERVER)),
         ("http", http("http_not_request", client_hello("pypi.org"), "http_not_request",
                       HTTP_SERVER)),
+        ("http", http("http_allowed_host_unbound_address_denied", frames.http_get("pypi.org"),
+                      "name_address_mismatch", "pypi.org", server=UNBOUND_SERVER)),
         ("http", http("http_head_in_two_segments", None, "allowed_domain", "pypi.org",
                       segments=[b"GET / HTTP/1.1\r\nHost: pypi.org\r\nUser-Agent: sluice-golden/1\r\n",
                                 b"Accept: */*\r\n\r\n"])),

@@ -14,6 +14,14 @@ flow or frame whose every byte the attacker wants out carries that case's marker
 
 The corpus runs through sluiced (pcap PMD, inside port) and through `sluicectl replay`; both
 must stop every attack and pass every control.
+
+Name-address binding: the spoofed-name attacks send an allowed name to the attacker's address,
+which no DNS answer gave; their control (`sni_to_resolved_address`) sends the same name to an
+address pypi.org was seen resolving to. Through replay the resolver's answer is in the capture,
+after its query, entering on the outside port (`--outside-mac`); through sluiced, whose pcap PMD
+reads the inside port before the outside one, the answer is in the outside capture and the
+binding it makes is handed to sluiced beforehand as a learned-address state file. The other
+controls' servers are bound the same way (their clients resolved them first).
 """
 
 import json
@@ -21,21 +29,33 @@ import subprocess
 
 import pytest
 
-from conftest import RUN_TIMEOUT_S, SLUICECTL, run_sluiced
+from conftest import RUN_TIMEOUT_S, SLUICECTL, run_sluiced, write_learned_state
 from pcapgen import attacks, frames
 
 POLICY = __import__("pathlib").Path(__file__).resolve().parent / "policies" / "attacks.textproto"
 ATTACKS = attacks.attacks()
-CONTROLS = attacks.controls()
+RESOLVED = attacks.resolved_control()
+CONTROLS = attacks.controls() + [RESOLVED]
+# Servers of the other allowed controls, resolved by their clients before the capture.
+BOUND = [("prod", attacks.TLS_SERVER, "pypi.org"), ("prod", attacks.HTTP_SERVER, "pypi.org")]
 
 
-def _all_packets():
-    return [bytes(p) for c in CONTROLS for p in c.packets] + [bytes(p) for a in ATTACKS for p in a.packets]
+def _all_packets(with_answer=False):
+    """Controls, then attacks. `with_answer`: the resolver's answer right after its query."""
+    packets = []
+    for control in CONTROLS:
+        for p in control.packets:
+            packets.append(bytes(p))
+            if with_answer and control is RESOLVED and p is control.packets[0]:
+                packets.append(bytes(control.extra["answer"]))
+    return packets + [bytes(p) for a in ATTACKS for p in a.packets]
 
 
 @pytest.fixture(scope="module")
 def sluiced_out(tmp_path_factory):
-    run = run_sluiced(tmp_path_factory.mktemp("attacks_sluiced"), POLICY, _all_packets())
+    run = run_sluiced(tmp_path_factory.mktemp("attacks_sluiced"), POLICY, _all_packets(),
+                      [RESOLVED.extra["answer"]],
+                      learned=BOUND + [("prod", attacks.RESOLVED, "pypi.org")])
     assert run.returncode == 0, run.describe()
     return run.outside_tx
 
@@ -44,9 +64,11 @@ def sluiced_out(tmp_path_factory):
 def replay_out(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("attacks_replay")
     pcap, forwarded = workdir / "in.pcap", workdir / "forwarded.pcap"
-    frames.write_pcap(pcap, _all_packets())
+    frames.write_pcap(pcap, _all_packets(with_answer=True))
+    state = write_learned_state(workdir / "learned.state", BOUND)
     proc = subprocess.run([str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(pcap),
-                           "--forwarded", str(forwarded), "--json"],
+                           "--forwarded", str(forwarded), "--outside-mac", frames.UPSTREAM_MAC,
+                           "--learned-state", str(state), "--json"],
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import DEMO_PCAP, DEMO_POLICY, SOURCE_DIR, run_replay
+from conftest import DEMO_PCAP, DEMO_POLICY, SOURCE_DIR, run_demo_replay
 from denial_records import retimed, write_jsonl
 
 SQL = SOURCE_DIR / "packaging" / "sql"
@@ -25,7 +25,7 @@ def loaded(tmp_path_factory):
     if not sqlite3:
         pytest.fail("sqlite3 is not installed (scripts/bootstrap.sh installs it)")
     work = tmp_path_factory.mktemp("sql")
-    run = run_replay(work / "replay", DEMO_POLICY, pcap=DEMO_PCAP)
+    run = run_demo_replay(work / "replay")
     assert run.returncode == 0 and run.denials, run.stderr
     records = []
     for time, count in zip(TIMES, COUNTS):

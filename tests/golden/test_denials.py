@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import DEMO_PCAP, DEMO_POLICY, SLUICECTL, run_replay, run_sluicectl
+from conftest import DEMO_PCAP, DEMO_POLICY, SLUICECTL, run_demo_replay, run_sluicectl
 from denial_records import retimed, write_jsonl, write_pb
 
 NOW = "2026-11-22T20:00:00Z"
@@ -23,7 +23,7 @@ AGGREGATED = 5  # the count every record of the middle file stands for
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    run = run_replay(tmp_path_factory.mktemp("demo_replay"), DEMO_POLICY, pcap=DEMO_PCAP)
+    run = run_demo_replay(tmp_path_factory.mktemp("demo_replay"))
     assert run.returncode == 0, run.stderr
     assert run.denials and len(run.denials) >= 8
     return run
@@ -237,7 +237,7 @@ def test_suggest_names_networks_resolvers_with_evidence(demo, suggested_policy):
 def test_suggest_applied_lets_the_replayed_traffic_pass(suggested_policy, tmp_path):
     _, policy = suggested_policy
     assert run_sluicectl("validate", policy).returncode == 0
-    run = run_replay(tmp_path, policy, pcap=DEMO_PCAP)
+    run = run_demo_replay(tmp_path, policy)
     assert run.returncode == 0, run.stderr
     left = [r for r in run.denials or []
             if r["reason"] in ("domain_not_allowed", "ip_not_allowed", "dns_resolver_not_allowed")]

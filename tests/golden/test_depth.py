@@ -16,7 +16,7 @@ import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import IP, TCP
 
-from conftest import SLUICECTL, read_jsonl
+from conftest import SLUICECTL, bindings_for, read_jsonl, write_learned_state
 from checks import assert_frames
 from pcapgen import frames
 from pcapgen.tls import client_hello
@@ -53,7 +53,10 @@ def replay(tmp_path, timed, *, config_text=None, flow_capacity=None):
     frames.write_timed_pcap(pcap, timed)
     cmd = [str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(pcap), "--json",
            "--flows", str(tmp_path / "flows.jsonl"), "--denials", str(tmp_path / "denials.jsonl"),
-           "--forwarded", str(tmp_path / "forwarded.pcap"), "--replies", str(tmp_path / "replies.pcap")]
+           "--forwarded", str(tmp_path / "forwarded.pcap"), "--replies", str(tmp_path / "replies.pcap"),
+           # the clients resolved the servers first (name-address binding, docs/POLICY.md)
+           "--learned-state", str(write_learned_state(tmp_path / "learned.state",
+                                                      bindings_for(POLICY, [TLS_SERVER, HTTP_SERVER])))]
     if config_text is not None:
         config = tmp_path / "appliance.textproto"
         config.write_text('ports { device: "net_null0" role: INSIDE }\n'

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import DEMO_PCAP, DEMO_POLICY, run_replay, run_sluicectl
+from conftest import DEMO_PCAP, DEMO_POLICY, run_demo_replay, run_sluicectl
 
 ADDED_NAME = "files.pythonhosted.org"
 REMOVED_NAME = ".github.com"
@@ -29,7 +29,7 @@ def replays(policies, tmp_path_factory):
     runs = []
     for name, policy in (("old", old), ("new", new)):
         workdir = tmp_path_factory.mktemp(name)
-        run = run_replay(workdir, policy, pcap=DEMO_PCAP)
+        run = run_demo_replay(workdir, policy)
         assert run.returncode == 0, run.stderr
         runs.append((run, workdir / "replay_flows.jsonl"))  # where run_replay writes the flow log
     return runs

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from checks import assert_flow_line, assert_frames, assert_record, denial_fields, frames_of
-from conftest import SLUICECTL, SOURCE_DIR, read_jsonl
+from conftest import SLUICECTL, SOURCE_DIR, bindings_for, read_jsonl, write_learned_state
 from pcapgen import frames, quic
 from pcapgen.cases import Case, Source, _judgement
 from pcapgen.tls import client_hello
@@ -33,6 +33,7 @@ STAGING = Source("watch", "spark-staging", False)
 DESKTOPS = Source("browsers", "desktops", True)
 SOURCES = {"198.18.1": PROD, "198.18.2": STAGING, "198.18.9": DESKTOPS}
 SERVER = "198.19.10.1"
+UNBOUND = "198.19.10.99"  # no DNS answer gave this address
 DCID = bytes.fromhex("51756963dc1d0001")
 
 
@@ -42,14 +43,15 @@ def message(sni="pypi.org", **options):
     return client_hello(sni, alpn=("h3",), **options)[5:]
 
 
-def quic_case(name, client, sport, datagrams, reason, destination, *, dport=443, after=(), dtype="QUIC_SNI"):
+def quic_case(name, client, sport, datagrams, reason, destination, *, dport=443, after=(), dtype="QUIC_SNI",
+              server=SERVER):
     """A QUIC flow of `datagrams` (UDP payloads), the last of which decides, then `after`
     (payloads the client sends once the flow is decided)."""
     source = SOURCES[client.rsplit(".", 1)[0]]
-    packets = [frames.udp_packet(client, sport, SERVER, dport, d) for d in datagrams]
-    later = [frames.udp_packet(client, sport, SERVER, dport, d) for d in after]
+    packets = [frames.udp_packet(client, sport, server, dport, d) for d in datagrams]
+    later = [frames.udp_packet(client, sport, server, dport, d) for d in after]
     verdict, record, flow_fields = _judgement(client, reason, dtype, destination, source,
-                                              sport, SERVER, dport, "UDP")
+                                              sport, server, dport, "UDP")
     if verdict == "DROP":
         forwarded = packets[:-1]
         replies = [frames.expected_icmp_unreachable(p) for p in packets[-1:] + later]
@@ -117,9 +119,13 @@ def _cases():
     cases.append(quic_case("initial_under_1200_bytes", client, 50122, small, "quic_initial_too_small", SERVER))
     cases.append(quic_case("short_header_first", client, 50123, [b"\x41" + bytes(1199)], "quic_not_initial",
                            SERVER))
-    # Not a QUIC port: judged on the address, as every UDP flow.
-    cases.append(quic_case("udp_other_port", client, 50124, one("pypi.org"), "ip_not_allowed", SERVER,
-                           dport=8444, dtype="IP"))
+    # Not a QUIC port: judged on the address, as every UDP flow (one no DNS answer gave: SERVER
+    # is bound to pypi.org, whose rule allows every port).
+    cases.append(quic_case("udp_other_port", client, 50124, one("pypi.org"), "ip_not_allowed", UNBOUND,
+                           dport=8444, dtype="IP", server=UNBOUND))
+    # An allowed name to an address no DNS answer gave for it.
+    cases.append(quic_case("allowed_name_unbound_address", client, 50125, one("pypi.org"),
+                           "name_address_mismatch", "pypi.org", server=UNBOUND))
     return cases
 
 
@@ -142,7 +148,9 @@ def run(tmp_path_factory):
     frames.write_pcap(workdir / "in.pcap", [p for c in CASES for p in c.packets])
     cmd = [str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(workdir / "in.pcap"),
            "--flows", str(workdir / "flows.jsonl"), "--denials", str(workdir / "denials.jsonl"),
-           "--forwarded", str(workdir / "forwarded.pcap"), "--replies", str(workdir / "replies.pcap")]
+           "--forwarded", str(workdir / "forwarded.pcap"), "--replies", str(workdir / "replies.pcap"),
+           # the clients resolved SERVER first (name-address binding, docs/POLICY.md)
+           "--learned-state", str(write_learned_state(workdir / "learned.state", bindings_for(POLICY, [SERVER])))]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     (workdir / "stdout.txt").write_text(proc.stdout)
     assert proc.returncode == 0, proc.stderr

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from checks import EVENT_TIME, FLOW_LOG_FIELDS, denial_fields
-from conftest import RUN_TIMEOUT_S, SOURCE_DIR, read_jsonl, run_sluicectl
+from conftest import RUN_TIMEOUT_S, SOURCE_DIR, bindings_for, read_jsonl, run_sluicectl, write_learned_state
 from policy_text import allowed_domains, domain_allowed
 
 HERE = Path(__file__).resolve().parent
@@ -196,8 +196,13 @@ def replay(tmp_path_factory):
     """`sluicectl replay --json` over the capture as it is: both directions, in capture order."""
     workdir = tmp_path_factory.mktemp("real_clients")
     flows_path, denials_path = workdir / "flows.jsonl", workdir / "denials.jsonl"
+    # The capture holds no DNS (its clients pinned names with --resolve): its servers are bound
+    # as the answers the clients would have had bind them (docs/POLICY.md, "The name must match
+    # the destination"); binding itself is tested in test_attacks.py and test_inside_port.py.
+    state = write_learned_state(workdir / "learned.state",
+                                bindings_for(POLICY, sorted({f.server for f in FLOWS})))
     proc = run_sluicectl("replay", "--policy", POLICY, "--pcap", PCAP, "--flows", flows_path,
-                         "--denials", denials_path, "--json")
+                         "--denials", denials_path, "--learned-state", state, "--json")
     (workdir / "stdout.txt").write_text(proc.stdout)
     (workdir / "stderr.txt").write_text(proc.stderr)
     assert proc.returncode == 0, f"sluicectl replay exit {proc.returncode}\n{proc.stderr}"

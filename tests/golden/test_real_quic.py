@@ -31,7 +31,7 @@ import pytest
 from scapy.layers.l2 import Ether
 
 from checks import EVENT_TIME, FLOW_LOG_FIELDS, denial_fields
-from conftest import RUN_TIMEOUT_S, SOURCE_DIR, read_jsonl, run_sluicectl
+from conftest import RUN_TIMEOUT_S, SOURCE_DIR, read_jsonl, run_sluicectl, bindings_for, write_learned_state
 from policy_text import allowed_domains, domain_allowed
 from pcapgen import frames
 
@@ -157,9 +157,13 @@ def replay(tmp_path_factory):
     paths = {what: workdir / name for what, name in (
         ("flows", "flows.jsonl"), ("denials", "denials.jsonl"),
         ("forwarded", "forwarded.pcap"), ("replies", "replies.pcap"))}
+    # No DNS in the capture (the clients pinned their names): its servers are bound as the
+    # clients' answers would bind them (docs/POLICY.md, "The name must match the destination").
+    state = write_learned_state(workdir / "learned.state",
+                                bindings_for(POLICY, sorted({f.server for f in FLOWS})))
     proc = run_sluicectl("replay", "--policy", POLICY, "--pcap", PCAP, "--flows", paths["flows"],
                          "--denials", paths["denials"], "--forwarded", paths["forwarded"],
-                         "--replies", paths["replies"], "--json")
+                         "--replies", paths["replies"], "--learned-state", state, "--json")
     (workdir / "stdout.txt").write_text(proc.stdout)
     (workdir / "stderr.txt").write_text(proc.stderr)
     assert proc.returncode == 0, f"sluicectl replay exit {proc.returncode}\n{proc.stderr}"

@@ -1,4 +1,5 @@
-"""sluicectl replay over one capture holding both directions in their natural order: the
+"""sluicectl replay over one capture holding both directions in their natural order (the
+responder's frames enter on the outside port, --outside-mac): the
 responder's packets are return traffic of the flow they answer (no extra flows), a TLS flow
 whose ClientHello never came stays PENDING, and denials are the same as sluiced's."""
 
@@ -43,6 +44,13 @@ def _conversations():
         cases.append(_flow(name, source, (client, sport, TLS_SERVER, 443), verdict, reason,
                            "SNI", sni, pkts))
 
+    # The client resolves first: the answer binds pypi.org to TLS_SERVER (docs/POLICY.md, "The
+    # name must match the destination"); the query comes before its answer.
+    query = frames.dns_query(PROD_HOST, 43004, RESOLVER, "pypi.org", query_id=0x4304)
+    cases.append(_flow("replay_dns_allowed", PROD, (PROD_HOST, 43004, RESOLVER, 53), "ALLOW",
+                       "allowed_dns_resolver", "DNS", RESOLVER,
+                       [query, frames.dns_answer(query, TLS_SERVER)], protocol="UDP"))
+
     tls("replay_tls_allowed", PROD, PROD_HOST, 43001, "pypi.org", "ALLOW", "allowed_domain")
     tls("replay_tls_denied_enforce", PROD, PROD_HOST, 43002, "evil.example.org", "DROP",
         "domain_not_allowed")
@@ -54,10 +62,6 @@ def _conversations():
                        (STAGING_HOST, 43003, HTTP_SERVER, 80), "DRY_RUN_DENIAL",
                        "domain_not_allowed", "HTTP_HOST", "evil.example.org", pkts))
 
-    query = frames.dns_query(PROD_HOST, 43004, RESOLVER, "pypi.org", query_id=0x4304)
-    cases.append(_flow("replay_dns_allowed", PROD, (PROD_HOST, 43004, RESOLVER, 53), "ALLOW",
-                       "allowed_dns_resolver", "DNS", RESOLVER,
-                       [query, frames.dns_answer(query, TLS_SERVER)], protocol="UDP"))
 
     f = frames.TcpFlow(PROD_HOST, 43005, TLS_SERVER, 443)
     cases.append(_flow("replay_tls_no_payload_pending", PROD, (PROD_HOST, 43005, TLS_SERVER, 443),
@@ -71,7 +75,8 @@ CASES = _conversations()
 @pytest.fixture(scope="module")
 def replay_run(tmp_path_factory):
     packets = [p for c in CASES for p in c.packets]
-    run = run_replay(tmp_path_factory.mktemp("replay"), GOLDEN_POLICY, packets)
+    run = run_replay(tmp_path_factory.mktemp("replay"), GOLDEN_POLICY, packets,
+                     outside_mac=frames.UPSTREAM_MAC)
     assert run.returncode == 0, run.describe()
     return run
 

@@ -17,7 +17,8 @@ import subprocess
 
 import pytest
 
-from conftest import GOLDEN_POLICY, RUN_TIMEOUT_S, SLUICECTL, read_jsonl, run_sluiced, run_sluicectl
+from conftest import (GOLDEN_POLICY, RUN_TIMEOUT_S, SLUICECTL, bindings_for, read_jsonl, run_sluiced,
+                      run_sluicectl, write_learned_state)
 from pcapgen import frames
 from pcapgen.tls import client_hello
 from scenarios import HTTP_SERVER, PROD_HOST, RESOLVER, TLS_SERVER
@@ -56,6 +57,7 @@ def _traffic():
 
 
 INSIDE, OUTSIDE = _traffic()
+BOUND = bindings_for(GOLDEN_POLICY, [TLS_SERVER, HTTP_SERVER])
 
 
 def _replay(workdir, *extra):
@@ -73,10 +75,12 @@ def _replay(workdir, *extra):
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("replay_sides")
-    run = run_sluiced(workdir / "sluiced", GOLDEN_POLICY, INSIDE, OUTSIDE)
+    # The servers were resolved before the capture (both read the same learned-address state).
+    run = run_sluiced(workdir / "sluiced", GOLDEN_POLICY, INSIDE, OUTSIDE, learned=BOUND)
     assert run.returncode == 0, run.describe()
     (workdir / "replay").mkdir()
-    return run, _replay(workdir / "replay", "--outside-mac", frames.UPSTREAM_MAC)
+    state = write_learned_state(workdir / "replay" / "learned.state", BOUND)
+    return run, _replay(workdir / "replay", "--outside-mac", frames.UPSTREAM_MAC, "--learned-state", str(state))
 
 
 def _verdicts(flows):

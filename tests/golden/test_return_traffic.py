@@ -10,11 +10,11 @@ import pytest
 from scapy.layers.inet import IP, TCP
 
 from checks import assert_frames, assert_record, denial_fields, frames_of
-from conftest import GOLDEN_POLICY, SOURCE_DIR, run_sluiced
+from conftest import GOLDEN_POLICY, SOURCE_DIR, bindings_for, run_sluiced
 from pcapgen import frames
 from pcapgen.cases import Case
 from pcapgen.tls import client_hello
-from scenarios import APPLIANCE, PROD, PROD_HOST, RESOLVER, STAGING, STAGING_HOST, TLS_SERVER, DB
+from scenarios import APPLIANCE, BOUND_SERVERS, PROD, PROD_HOST, RESOLVER, STAGING, STAGING_HOST, TLS_SERVER, DB
 
 DENIAL_FIELDS = denial_fields(SOURCE_DIR / "proto" / "denial.proto")
 # A ServerHello-shaped record: the appliance does not read replies, it only forwards them.
@@ -108,7 +108,8 @@ def both_ports_run(tmp_path_factory):
     inside = [p for e in FLOWS for p in e.inside]
     assert len(inside) < 32, "the inside burst must hold the whole inside pcap"
     outside = [p for e in ALL for p in e.outside]
-    run = run_sluiced(tmp_path_factory.mktemp("both_ports"), GOLDEN_POLICY, inside, outside)
+    run = run_sluiced(tmp_path_factory.mktemp("both_ports"), GOLDEN_POLICY, inside, outside,
+                      learned=bindings_for(GOLDEN_POLICY, BOUND_SERVERS))
     assert run.returncode == 0, run.describe()
     return run
 

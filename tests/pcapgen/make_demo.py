@@ -8,6 +8,16 @@
 Packets from inside hosts only (no server replies), one flow after another. The outcome of each
 flow under configs/demo/policy.textproto is written next to it; tests/golden/test_demo.py checks
 the appliance against these outcomes and that this script reproduces the committed file.
+
+Name-address binding: an allowed name passes only to an address a DNS answer gave for it, so the
+capture opens with the clients' queries to the policy's resolver for the names they then use,
+and configs/demo/answers.pcap (the OUTSIDE port's input, also written here) holds the resolver's
+answers to them, query for query (same id, ports and question). The worker reads a burst of up
+to 32 packets from the inside port, then one from the outside port: the first 32 inside packets
+hold the queries and flows that need no answer, so every answer is read before the first
+ClientHello or request that needs it (checked by deciding_after_first_burst()).
+
+    /usr/bin/python3 tests/pcapgen/make_demo.py            # also writes configs/demo/answers.pcap
 """
 
 import os
@@ -21,6 +31,8 @@ from pcapgen.tls import client_hello  # noqa: E402
 
 SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_OUTPUT = os.path.join(SOURCE_ROOT, "configs", "demo", "demo.pcap")
+ANSWERS_OUTPUT = os.path.join(SOURCE_ROOT, "configs", "demo", "answers.pcap")
+BURST = 32  # packets a worker takes from one port before it polls the other
 
 PROD = Source("spark-egress", "spark-prod", enforce=True)
 STAGING = Source("spark-egress", "spark-staging", enforce=False)
@@ -54,7 +66,62 @@ def http(name, source, client, sport, host, reason, note):
                             reason, "HTTP_HOST", host, note=note)
 
 
+# (client, name): the queries the clients make before they connect; the answers bind the names'
+# addresses for the clients' policy (spark-egress for prod and staging, baseline unattached).
+# files.pythonhosted.org is not allowed: its answer teaches nothing (until a policy allows it).
+RESOLVED = [(PROD_HOST, "pypi.org"), (PROD_HOST, "files.pythonhosted.org"),
+            (PROD_HOST, "myacct.blob.core.windows.net"),
+            (PROD_HOST_2, "api.github.com"), (PROD_HOST_2, "github.com"),
+            (UNATTACHED_HOST, "pypi.org")]
+
+
+def _query(i, client, name):
+    return frames.dns_query(client, 50100 + i, RESOLVER, name, query_id=50100 + i)  # as dns_case
+
+
+def resolution_cases():
+    """One allowed DNS flow a name; the answer comes back out of the inside port."""
+    cases = []
+    for i, (client, name) in enumerate(RESOLVED):
+        source = UNATTACHED if client == UNATTACHED_HOST else PROD
+        case = dns_case(f"resolve-{name}-{client}", source, client, 50100 + i,
+                        RESOLVER, name, "allowed_dns_resolver",
+                        note=f"the client resolves {name} first: the answer binds {SERVER[name]}"
+                        if name != "files.pythonhosted.org" else
+                        "resolved too, but the policy does not allow the name: its answer teaches nothing")
+        assert bytes(case.packets[0]) == bytes(_query(i, client, name))
+        case.resets = [answers()[i]]  # what leaves the inside port: the resolver's answer
+        cases.append(case)
+    return cases
+
+
+def answers():
+    return [frames.dns_answer(_query(i, client, name), SERVER[name])
+            for i, (client, name) in enumerate(RESOLVED)]
+
+
 def build_cases():
+    cases = _flows()
+    needs_answer = [c for c in cases if c.flow["reason"] == "allowed_domain"]
+    first = [c for c in cases if c not in needs_answer]
+    return resolution_cases() + first + needs_answer
+
+
+def deciding_after_first_burst(cases):
+    """True when no flow that needs an answer (an allowed name) has its deciding packet (its
+    third: SYN, ACK, the message) among the first BURST, and every query is among them."""
+    seen = 0
+    for case in cases:
+        for i, _ in enumerate(case.packets):
+            seen += 1
+            if case.flow["reason"] == "allowed_domain" and i == 2 and seen <= BURST:
+                return False
+            if case.name.startswith("resolve-") and seen > BURST:
+                return False
+    return True
+
+
+def _flows():
     return [
         tls("prod-tls-pypi", PROD, PROD_HOST, 50001, "pypi.org", "allowed_domain",
             "exact name on the list"),
@@ -121,9 +188,13 @@ def main(argv):
     if argv[1:2] == ["--table"]:
         print(table(cases))
         return 0
+    assert deciding_after_first_burst(cases), "a hello would be judged before its answer"
     output = argv[1] if len(argv) > 1 else DEFAULT_OUTPUT
     frames.write_pcap(output, packets(cases))
     print(f"{output}: {len(cases)} flows, {len(packets(cases))} packets")
+    if len(argv) <= 1:
+        frames.write_pcap(ANSWERS_OUTPUT, answers())
+        print(f"{ANSWERS_OUTPUT}: {len(answers())} answers")
     return 0
 
 

@@ -9,11 +9,14 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "controlplane/policy/cidr.h"
+#include "dataplane/policy/learned_addresses.h"
 #include "dataplane/worker/packet_processor.h"
 #include "tests/unit/bytes.h"
 #include "tests/unit/policy_fixture.h"
@@ -45,6 +48,18 @@ class WorkerFixture : public ::testing::Test {
     setup.reply_pool = pool_;
     setup.counters = counters_.get();
     setup.emit_allowed_flows = emit_allowed_;
+    // The suites' clients resolved their servers first: the default server addresses are bound
+    // to an allowed name for every policy (name-address binding), unless a suite says otherwise.
+    if (bind_default_servers_) {
+      std::vector<LearnedAddressTable::Input> inputs;
+      for (const auto& ruleset : policy_->policies)
+        for (const char* server : {"198.19.0.80", "2001:db8:ff::443"})
+          inputs.push_back({*parse_ip(server), ruleset.counter_slot, "pypi.org", ~0ull});
+      const uint64_t consumed[kMaxLearningWorkers] = {};
+      bound_table_ = LearnedAddressTable::build(inputs, consumed);
+      bound_.store(bound_table_.get());
+      setup.learned_table = &bound_;
+    }
     adjust(setup);
     processor_ = std::make_unique<PacketProcessor>(setup);
   }
@@ -95,6 +110,9 @@ class WorkerFixture : public ::testing::Test {
   static inline int instance_ = 0;
   uint32_t capacity_ = 1024;
   bool emit_allowed_ = false;
+  bool bind_default_servers_ = true;
+  std::atomic<const LearnedAddressTable*> bound_{nullptr};
+  std::unique_ptr<LearnedAddressTable> bound_table_;
   std::unique_ptr<CompiledPolicy> policy_;
   rte_ring* ring_ = nullptr;
   FlowTable flows_;

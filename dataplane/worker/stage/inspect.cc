@@ -92,14 +92,17 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
   decision.type = DestinationType::http_host;
   HttpRequestInfo request;
   std::string_view raw_name;
+  bool to_proxy = false;  // a CONNECT to a proxy the policy names: the proxy resolves the target
   switch (parse_http_request(stream, request)) {
     case HttpRequestStatus::ok:
       raw_name = request.host;
       decision.reason = Reason::allowed_domain;  // judged on the name, if it is a valid one
       // A CONNECT asks the server to be a proxy: a tunnel to any host it names. Only to a proxy
       // the policy names, and then its target is judged like any Host.
-      if (request.method == "CONNECT" && !proxy_allowed(policy, flow, facts))
-        decision.reason = Reason::http_connect_not_allowed;
+      if (request.method == "CONNECT") {
+        to_proxy = proxy_allowed(policy, flow, facts);
+        if (!to_proxy) decision.reason = Reason::http_connect_not_allowed;
+      }
       break;
     case HttpRequestStatus::incomplete:
       if (!stream_is_whole) return Decision{};
@@ -113,8 +116,10 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
   }
   const bool name_ok = keep_name(raw_name, name);
   if (decision.reason == Reason::allowed_domain && !name_ok) decision.reason = Reason::http_invalid_host;
-  if (decision.reason == Reason::allowed_domain)
+  if (decision.reason == Reason::allowed_domain && to_proxy)
     return judge_.judge_name(policy, flow, name, decision.type, facts.responder_port);
+  if (decision.reason == Reason::allowed_domain)
+    return judge_.judge_bound_name(policy, facts, flow, name, decision.type, facts.responder_port, now_tsc);
   return decision;  // denied by its own reason
 }
 
@@ -166,7 +171,7 @@ Decision Inspector::judge_client_hello(const CompiledPolicy& policy, ClientHello
   }
   if (status != ClientHelloStatus::ok) name.length = 0;
   if (decision.reason == Reason::allowed_domain)
-    return judge_.judge_name(policy, flow, name, type, facts.responder_port);
+    return judge_.judge_bound_name(policy, facts, flow, name, type, facts.responder_port, now_tsc);
   if (judge_address) return judge_.judge_address_instead(policy, facts, flow, name, decision.reason, type, now_tsc);
   return decision;  // denied by its own reason
 }

@@ -56,6 +56,18 @@ Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts&
   return decision;
 }
 
+std::string_view Judge::learned_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                     uint64_t now_tsc) const {
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  if (!setup_.learned_table) return {};
+  const LearnedAddressTable* table = setup_.learned_table->load(std::memory_order_acquire);
+  const uint64_t consumed = table ? table->consumed(setup_.worker_index) : 0;
+  if (const LearnedAddressTable::Entry* entry = table ? table->find(rules.counter_slot, facts.responder, now_tsc)
+                                                      : nullptr)
+    return table->name(*entry);
+  return learner_.recent_name(consumed, rules.counter_slot, facts.responder, now_tsc);
+}
+
 // Traffic to an address a DNS answer for an allowed name handed to this policy's hosts.
 Decision Judge::judge_learned(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
                               FlowName& name, uint64_t now_tsc) const {
@@ -63,16 +75,8 @@ Decision Judge::judge_learned(const CompiledPolicy& policy, const FlowFacts& fac
   decision.decided = true;
   decision.reason = Reason::ip_not_allowed;
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
-  if (!setup_.learned_table || !rules.domains) return decision;
-  std::string_view learned;
-  const LearnedAddressTable* table = setup_.learned_table->load(std::memory_order_acquire);
-  const uint64_t consumed = table ? table->consumed(setup_.worker_index) : 0;
-  if (const LearnedAddressTable::Entry* entry = table ? table->find(rules.counter_slot, facts.responder, now_tsc)
-                                                      : nullptr) {
-    learned = table->name(*entry);
-  } else {
-    learned = learner_.recent_name(consumed, rules.counter_slot, facts.responder, now_tsc);
-  }
+  if (!rules.domains) return decision;
+  std::string_view learned = learned_name(policy, facts, flow, now_tsc);
   if (learned.empty()) return decision;
   std::memcpy(name.bytes, learned.data(), learned.size());
   name.length = uint8_t(learned.size());
@@ -81,6 +85,32 @@ Decision Judge::judge_learned(const CompiledPolicy& policy, const FlowFacts& fac
   if (by_name.allowed) by_name.reason = Reason::allowed_dns_learned;
   else by_name.reason = Reason::ip_not_allowed;  // learned, but no rule for the name allows this port
   return by_name;
+}
+
+// Bound to the policy, not to the one name: the table keeps one name per (policy, address),
+// the latest answer's, and CDNs hand one address to many names (pypi.org and
+// files.pythonhosted.org, github.com and its asset hosts). A hello naming one allowed name to an
+// address learned for another allowed name (on this port) reaches nothing the learned name could
+// not reach itself, so requiring the very same name would stop no byte and only break clients
+// depending on the order of their answers. docs/POLICY.md, "The name must match the destination".
+bool Judge::bound(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow, uint16_t port,
+                  uint64_t now_tsc) const {
+  const CompiledRuleset& rules = policy.policies[flow.policy_index];
+  std::string_view learned = learned_name(policy, facts, flow, now_tsc);
+  return !learned.empty() && rules.domain_allows(learned, port, policy.scratch[setup_.worker_index]);
+}
+
+Decision Judge::judge_bound_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                 const FlowName& name, DestinationType type, uint16_t port, uint64_t now_tsc) const {
+  Decision decision = judge_name(policy, flow, name, type, port);
+  if (!decision.allowed || bound(policy, facts, flow, port, now_tsc)) return decision;
+  if (policy.policies[flow.policy_index].allow_unbound_names) {
+    decision.reason = Reason::allowed_unbound_name;
+  } else {
+    decision.allowed = false;
+    decision.reason = Reason::name_address_mismatch;
+  }
+  return decision;
 }
 
 Decision Judge::judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name,
@@ -126,6 +156,11 @@ Decision Judge::rejudge(const CompiledPolicy& policy, const FlowFacts& facts, Fl
   Decision decision = judge_destination(policy, facts, flow, name, now_tsc);
   if (decision.decided) return decision;
   if (flow.verdict == FlowVerdict::pending) return decision;  // still waiting for its payload
+  // Denied or let through for want of a binding: bound again now (an answer may have come, the
+  // switch may have changed). An allowed name stays judged on the name alone: its address was
+  // bound when it opened, and an open connection outlives the answer's TTL.
+  if (flow.reason == Reason::name_address_mismatch || flow.reason == Reason::allowed_unbound_name)
+    return judge_bound_name(policy, facts, flow, name, flow.destination_type, port, now_tsc);
   if (judged_on_name(flow.reason)) return judge_name(policy, flow, name, flow.destination_type, port);
   if (flow.reason == Reason::allowed_full_access || flow.reason == Reason::allowed_network ||
       flow.reason == Reason::allowed_dns_resolver || flow.reason == Reason::rejudge_name_unknown) {
