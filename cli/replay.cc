@@ -163,6 +163,8 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
     // The capture's own timestamps are the clock: timeouts and DNS TTLs replay as they happened.
     setup.external_clock = true;
     setup.learned_table = &learned_table;
+    // Without --outside-mac every frame enters "inside": answers cannot be told from forgeries.
+    setup.sides_known = options.has_outside_mac;
     WorkerRigOptions rig_options;
     rig_options.name = "replay";
     rig_options.mbuf_cache = 128;

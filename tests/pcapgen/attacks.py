@@ -160,6 +160,8 @@ def attacks():
     low = _tcp_decoy("decoy_ttl_1", 45012, _last_hop)
     low.reason = "ttl_too_low"
     cases += [bad, low]
+    from pcapgen import dns_attacks  # imports this module's names
+    cases += dns_attacks.attacks()
     return cases
 
 
@@ -199,4 +201,4 @@ def controls():
         Control("connect_to_named_proxy", [proxy.syn(), proxy.ack(), proxy.data(
             b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")]),
         Control("dns_to_resolver", [dns], "no source route: what the source-routed cases pretend to be"),
-    ]
+    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls()
