@@ -171,6 +171,8 @@ int replay_capture(const ReplayOptions& options, const policy::PolicySet& policy
       }
       publish_learned_table(learned_table, learned.build_table(), nullptr);
     }
+    // Without --outside-mac every frame enters "inside": answers cannot be told from forgeries.
+    setup.sides_known = options.has_outside_mac;
     WorkerRigOptions rig_options;
     rig_options.name = "replay";
     rig_options.mbuf_cache = 128;

@@ -46,6 +46,11 @@ namespace sluice {
   X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
   X(http_connect_not_allowed, "a CONNECT (proxy request) on an HTTP port to an address:port that is not one of the policy's allowed_proxies") \
   X(name_address_mismatch, "the SNI, Host or QUIC SNI is allowed, but no DNS answer the appliance saw (within TTL + grace) gave the destination address for a name the policy allows on this port") \
+  X(dns_name_not_allowed, "a DNS query to an allowed resolver for a name no allowed domain, resolvable name or reverse-lookup rule of the policy covers") \
+  X(dns_query_malformed, "a message to an allowed resolver that is not one DNS query a stub resolver sends: truncated, a response or other opcode, compression or records a query does not carry, trailing bytes, an IP fragment") \
+  X(dns_query_not_one_question, "a DNS query whose question count (QDCOUNT) is not 1") \
+  X(dns_query_invalid_name, "a DNS query for the root or a name with bytes outside host name syntax") \
+  X(dns_tcp_message_split, "a DNS-over-TCP segment that does not hold whole length-prefixed messages") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -61,6 +66,7 @@ namespace sluice {
   X(neighbour_discovery_malformed, "ND or MLD to a link-local or link-scope multicast destination with a wrong hop limit, code or body (RFC 4861, RFC 2710, RFC 3810)") \
   X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
   X(ttl_too_low, "a payload segment of a flow still waiting for its verdict whose TTL or hop limit (at most 1) cannot reach the server") \
+  X(dns_answer_from_inside, "a DNS answer on a resolver flow arriving from the inside port (forged by a workload)") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -151,6 +151,24 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
          [](const WorkerCounters& w) -> const Counter& { return w.dns_addresses_learned; });
   single("sluice_dns_learned_dropped_total", "Learned addresses lost because the ring to the control thread was full.",
          [](const WorkerCounters& w) -> const Counter& { return w.dns_learned_dropped_ring_full; });
+  single("sluice_dns_queries_allowed_total", "DNS queries to allowed resolvers for names the policy allows.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_queries_allowed; });
+  single("sluice_dns_queries_denied_total", "DNS queries to allowed resolvers denied on their name or shape (DRY_RUN ones too).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_queries_denied; });
+  single("sluice_dns_refusals_sent_total", "NXDOMAIN/REFUSED answers the appliance sent for denied DNS queries.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_refusals_sent; });
+  single("sluice_dns_pending_evicted_total", "Forwarded DNS queries forgotten unanswered to make room for newer ones.",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_pending_evicted; });
+  single("sluice_dns_answers_from_inside_total", "DNS answers arriving from the inside port (dropped, nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_from_inside; });
+  single("sluice_dns_answers_unsolicited_total", "DNS answers matching no forwarded query by id, addresses and ports (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_unsolicited; });
+  single("sluice_dns_answers_question_mismatch_total", "DNS answers whose question differs from the forwarded query's (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_question_mismatch; });
+  single("sluice_dns_answers_late_total", "DNS answers arriving after their query's deadline (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_late; });
+  single("sluice_dns_answers_bad_name_total", "DNS answers with a name outside host-name syntax in the question or CNAME chain (nothing learned).",
+         [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_bad_name; });
   auto expired = family("sluice_flows_expired_total", "Flows removed by idle aging, by the state they were in.", MetricType::Counter);
   for (int state = 0; state < kFlowStateCount; ++state)
     add(expired, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_expired[state]; })),

@@ -101,6 +101,28 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
   }
   for (const auto& resolver : source.dns_resolvers())
     if (auto address = parse_ip(resolver)) out.dns_resolvers.push_back(*address);
+  if (source.resolvable_names_size() > 0) {
+    std::vector<DomainRule> names;
+    for (const auto& text : source.resolvable_names()) {
+      DomainPattern pattern;
+      std::string problem = parse_domain_pattern(text, pattern);
+      if (!problem.empty() || !pattern.ports.empty()) {
+        error = "policy " + source.name() + ": resolvable name \"" + text + "\": " +
+                (problem.empty() ? "takes no ports" : problem);
+        return false;
+      }
+      names.push_back({to_match_kind(pattern.kind), pattern.base, static_cast<uint32_t>(names.size())});
+    }
+    out.resolvable_names = DomainMatcher::compile(names, error, cache);
+    if (!out.resolvable_names) {
+      error = "policy " + source.name() + ": resolvable_names: " + error;
+      return false;
+    }
+  }
+  out.dns_reverse_lookups = source.dns_reverse_lookups();
+  out.dns_denial = source.dns_denial() == policy::DNS_DENIAL_REFUSED ? DnsDenial::refused
+                   : source.dns_denial() == policy::DNS_DENIAL_DROP  ? DnsDenial::drop
+                                                                     : DnsDenial::nxdomain;
   for (const auto& text : source.allowed_proxies()) {
     ProxyAddress proxy;
     if (parse_proxy_address(text, proxy).empty()) out.allowed_proxies.push_back({proxy.address, proxy.port});
@@ -222,7 +244,8 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
   policy->scratch.assign(worker_count, nullptr);
   for (auto& scratch : policy->scratch)
     for (const auto& ruleset : policy->policies)
-      if (!ruleset.domains->reserve_scratch(&scratch)) {
+      if (!ruleset.domains->reserve_scratch(&scratch) ||
+          (ruleset.resolvable_names && !ruleset.resolvable_names->reserve_scratch(&scratch))) {
         result.error = "cannot allocate Hyperscan scratch";
         return result;
       }

@@ -284,8 +284,13 @@ class PolicySetValidator {
       if (policy.allowed_domains_size() > 0) add(path + ".allowed_domains", full_with_list("allowed_domains"));
       if (policy.allowed_networks_size() > 0) add(path + ".allowed_networks", full_with_list("allowed_networks"));
       if (policy.allowed_proxies_size() > 0) add(path + ".allowed_proxies", full_with_list("allowed_proxies"));
+      if (policy.resolvable_names_size() > 0) add(path + ".resolvable_names", full_with_list("resolvable_names"));
     }
     check_domains(policy, path);
+    check_resolvable_names(policy, path);
+    if (!policy::DnsDenial_IsValid(policy.dns_denial())) {
+      add(path + ".dns_denial", "unknown dns_denial " + std::to_string(policy.dns_denial()));
+    }
     for (int i = 0; i < policy.allowed_networks_size(); ++i) {
       check_network(policy.allowed_networks(i), indexed(path + ".allowed_networks", i));
     }
@@ -332,6 +337,33 @@ class PolicySetValidator {
       if (!inserted) {
         add(field, "duplicate domain pattern " + quoted_text(text) + ", first at " +
                        describe_location(locator_, indexed(path + ".allowed_domains", it->second)));
+      }
+    }
+  }
+
+  // Same syntax and breadth rules as allowed_domains, without ports: a query goes to port 53.
+  void check_resolvable_names(const Policy& policy, const std::string& path) {
+    std::map<std::pair<DomainPatternKind, std::string>, int> first_index;
+    for (int i = 0; i < policy.resolvable_names_size(); ++i) {
+      const std::string& text = policy.resolvable_names(i);
+      const std::string field = indexed(path + ".resolvable_names", i);
+      DomainPattern pattern;
+      if (std::string problem = parse_domain_pattern(text, pattern); !problem.empty()) {
+        add(field, quoted_text(text) + ": " + problem);
+        continue;
+      }
+      if (!pattern.ports.empty()) {
+        add(field, quoted_text(text) + ": a resolvable name takes no ports");
+        continue;
+      }
+      if (std::string problem = breadth_problem(pattern); !problem.empty()) {
+        add(field, quoted_text(text) + " " + problem);
+        continue;
+      }
+      const auto [it, inserted] = first_index.try_emplace({pattern.kind, pattern.base}, i);
+      if (!inserted) {
+        add(field, "duplicate resolvable name " + quoted_text(text) + ", first at " +
+                       describe_location(locator_, indexed(path + ".resolvable_names", it->second)));
       }
     }
   }

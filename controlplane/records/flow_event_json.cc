@@ -111,6 +111,10 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
   line += ",\"flow_id\":" + std::to_string(event.flow_id);
   line += ",\"appliance\":" + json_string(appliance);
   line += ",\"count\":" + std::to_string(count);
+  if (event.dns_query) {
+    line += ",\"dns_event\":{\"domain_name\":" + json_string(std::string_view(event.name, event.name_length)) +
+            ",\"rcode\":" + std::to_string(event.dns_rcode) + "}";
+  }
   line += "}";
   return line;
 }
@@ -133,6 +137,10 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
   record.set_flow_id(event.flow_id);
   record.set_appliance(appliance);
   record.set_count(count);
+  if (event.dns_query) {
+    record.mutable_dns_event()->set_domain_name(std::string(event.name, event.name_length));
+    record.mutable_dns_event()->set_rcode(event.dns_rcode);
+  }
   return record.SerializeAsString();
 }
 

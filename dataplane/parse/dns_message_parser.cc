@@ -286,6 +286,12 @@ DnsParseStatus parse_dns_response(std::span<const uint8_t> message, DnsAnswerInf
   if (auto status = follow_cnames(message, answers, answer_count, chain, out); status != DnsParseStatus::ok) {
     return status;
   }
+  for (int i = 0; i <= chain.depth; ++i) {
+    char normalised[kMaxHostnameLength];
+    size_t length = 0;
+    if (normalize_hostname({chain.names[i].text, chain.names[i].length}, normalised, length) != HostnameStatus::ok)
+      out.name_outside_hostname_syntax = true;
+  }
   // Only a successful standard query teaches addresses: an UPDATE's sections mean other things,
   // and an error answer has nothing to teach.
   const bool learnable = out.opcode == 0 && out.rcode == 0;

@@ -50,6 +50,9 @@ struct DnsAnswerInfo {
   // A/AAAA beyond kMaxDnsAddresses, whose owner is not on the chain, or in a response that is not
   // a successful standard query (opcode != 0 or rcode != 0).
   uint16_t addresses_skipped = 0;
+  // The query name or a name of the CNAME chain followed has bytes outside host-name syntax
+  // (normalize_hostname): a caller that matches names must not learn from this answer.
+  bool name_outside_hostname_syntax = false;
 };
 
 // `message` is one whole DNS message (a UDP payload). Bytes after the last record are ignored.

@@ -88,6 +88,9 @@ struct TlsExceptions {
   bool not_tls_judge_address = false;
 };
 
+// policy.proto's DnsDenial: what a query for a name the policy does not allow gets.
+enum class DnsDenial : uint8_t { nxdomain, refused, drop };
+
 struct CompiledRuleset {
   std::string name;
   // Index of this policy's counters (WorkerCounters::flows_by_policy): stable across
@@ -106,6 +109,11 @@ struct CompiledRuleset {
   // ruleset built without ports), but the compiler sizes it to domain_patterns.
   std::vector<std::vector<PortRange>> domain_ports;
   std::vector<IpAddress> dns_resolvers;
+  // DNS query judging (docs/POLICY.md, DNS): names that may be resolved without being allowed
+  // as destinations (null: none), reverse lookups, and the answer to a denied query.
+  std::unique_ptr<DomainMatcher> resolvable_names;
+  bool dns_reverse_lookups = false;
+  DnsDenial dns_denial = DnsDenial::nxdomain;
   struct Proxy {
     IpAddress address;
     uint16_t port = 0;

@@ -33,6 +33,11 @@ struct alignas(8) FlowEvent {
   uint8_t tls_alpn_length = 0;
   char tls_alpn[kMaxRecordedAlpn] = {};  // the first ALPN protocol offered, cut to size
   uint16_t tls_version = 0;              // the highest version offered (0x0304 = TLS 1.3)
+  // A denied DNS query (one message, not a flow; `name` is its query name, empty when it had
+  // none readable): the rcode the appliance answered (or, in DRY_RUN, would have answered) it
+  // with, -1 when it answers nothing (DROP, a TCP reset, a malformed query).
+  bool dns_query = false;
+  int8_t dns_rcode = -1;
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

@@ -27,6 +27,7 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       judge_(setup_, learner_),
       inspector_(setup_, judge_),
       emitter_(setup_),
+      dns_guard_(setup_, learner_, emitter_),
       replier_(setup_, tsc_hz_),
       lifecycle_(setup_, tsc_hz_, inspector_) {
   fragments_.init(setup_.fragment_slots, uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
@@ -120,9 +121,33 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     }
   }
 
-  if (!packet.from_initiator && parsed.payload_length > 0 && flow.destination_type == DestinationType::dns &&
-      flow.verdict == FlowVerdict::allowed)
-    learner_.learn_from_answer(policy, packet, flow, burst_tsc_);
+  if (flow.destination_type == DestinationType::dns) [[unlikely]] {
+    if (!packet.from_initiator && ingress == Side::inside && setup_.sides_known) {
+      // The resolver is outside: its address on the inside port is a workload forging answers.
+      bump(setup_.counters->dns_answers_from_inside);
+      drop(packet.mbuf, Reason::dns_answer_from_inside);
+      return;
+    }
+    if (parsed.payload_length > 0 && flow.verdict == FlowVerdict::allowed &&
+        flow.reason == Reason::allowed_dns_resolver) {
+      if (!packet.from_initiator) {
+        learner_.learn_from_answer(policy, packet, flow, burst_tsc_);
+      } else if (DnsQueryOutcome query = dns_guard_.judge_client_packet(policy, packet, flow, burst_tsc_);
+                 query.drop) {
+        if (parsed.l4_protocol == kIpProtoTcp) {
+          // The stream is the resolver's to read whole: a denied message ends the connection
+          // (reset to both ends below, like any flow denied on this packet).
+          flow.verdict = FlowVerdict::denied_enforced;
+          flow.reason = query.reason;
+          packet.decided_now = true;
+        } else {
+          if (query.rcode >= 0) replier_.answer_dns(packet, query.question_end, uint8_t(query.rcode), out);
+          drop(packet.mbuf, query.reason);
+          return;
+        }
+      }
+    }
+  }
   if (parsed.is_fragment) fragments_.remember(parsed, position, flow.flow_id, burst_tsc_);
 
   switch (flow.verdict) {

@@ -15,6 +15,7 @@
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/policy/learned_addresses.h"
 #include "dataplane/worker/flow_event.h"
+#include "dataplane/worker/stage/dns_guard.h"
 #include "dataplane/worker/stage/emit.h"
 #include "dataplane/worker/stage/flow_lifecycle.h"
 #include "dataplane/worker/stage/inspect.h"
@@ -73,6 +74,13 @@ struct PacketProcessorSetup {
   rte_ring* learned = nullptr;
   const std::atomic<const LearnedAddressTable*>* learned_table = nullptr;
   DnsLearningLimits dns_learning;
+  // Forwarded DNS queries remembered per worker until answered (their answers alone teach), and
+  // how long an answer may take. A full set of the table forgets its oldest query.
+  uint32_t dns_pending_queries = 1024;
+  uint32_t dns_answer_deadline_seconds = 10;
+  // False when the caller cannot tell the ports apart (`sluicectl replay` without
+  // --outside-mac: every frame enters "inside"): answers on the inside are then not refused.
+  bool sides_known = true;
   // When true the caller sets the clock (set_clock) instead of the TSC: `sluicectl replay`
   // runs on the capture's timestamps so that timeouts and TTLs replay as they happened.
   bool external_clock = false;
@@ -113,6 +121,7 @@ class PacketProcessor {
   Judge judge_;
   Inspector inspector_;
   Emitter emitter_;
+  DnsGuard dns_guard_;
   Replier replier_;
   FlowLifecycle lifecycle_;
   FragmentTracker fragments_;

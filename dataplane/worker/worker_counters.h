@@ -49,6 +49,15 @@ struct alignas(64) WorkerCounters {
   Counter dns_answers_name_not_allowed = 0;  // … for a name no allowed domain matches: nothing learned
   Counter dns_addresses_learned = 0;     // addresses sent to the control thread
   Counter dns_learned_dropped_ring_full = 0;  // … lost because the learning ring was full
+  Counter dns_queries_allowed = 0;       // queries to allowed resolvers whose name the policy allows
+  Counter dns_queries_denied = 0;        // … denied (DRY_RUN ones too), each message once
+  Counter dns_refusals_sent = 0;         // NXDOMAIN/REFUSED answers the appliance built for denied queries
+  Counter dns_pending_evicted = 0;       // forwarded queries forgotten unanswered to make room
+  Counter dns_answers_from_inside = 0;   // answers arriving on the inside port (forged): dropped, nothing learned
+  Counter dns_answers_unsolicited = 0;   // answers to no pending query (id, addresses, ports): nothing learned
+  Counter dns_answers_question_mismatch = 0;  // … whose question differs from the pending query's
+  Counter dns_answers_late = 0;          // … arriving after the query's deadline
+  Counter dns_answers_bad_name = 0;      // … with a name outside host-name syntax (query name or CNAME chain)
   Counter dropped_packets[kReasonCount] = {};  // per reason
   Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
   Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};  // by CompiledRuleset::counter_slot

@@ -25,7 +25,7 @@ STEPS = [
     ("c3 https public v6", lambda ca: clients.curl("c3", services.PUBLIC, family=6, cafile=ca), (D, "ALLOW", "allowed_domain")),
     ("c3 python www v4", lambda ca: clients.pyssl("c3", services.WWW, cafile=ca), (D, "DROP", "domain_not_allowed")),
     ("c1 dig resolver v4", lambda ca: clients.dig("c1", rig.RESOLVER4, services.WWW), (E, "ALLOW", "allowed_dns_resolver")),
-    ("c3 dig resolver v6", lambda ca: clients.dig("c3", rig.RESOLVER6, services.WWW, "AAAA"), (D, "ALLOW", "allowed_dns_resolver")),
+    ("c3 dig resolver v6", lambda ca: clients.dig("c3", rig.RESOLVER6, services.PUBLIC, "AAAA"), (D, "ALLOW", "allowed_dns_resolver")),
     ("c1 dig rogue v4", lambda ca: clients.dig("c1", rig.ROGUE4, services.WWW, wait_s=1), (E, "DROP", "dns_resolver_not_allowed")),
     ("c2 dig rogue v6", lambda ca: clients.dig("c2", rig.ROGUE6, services.WWW, "AAAA"), (E, "DRY_RUN_DENIAL", "dns_resolver_not_allowed")),
 ]

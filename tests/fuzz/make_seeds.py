@@ -11,6 +11,7 @@ several records, unusual HTTP heads, the attacker corpus of tests/pcapgen/attack
     tls_client_hello_parser  TCP payloads to port 443
     http_request_parser      TCP payloads to port 80
     dns_message_parser       UDP payloads from or to port 53
+    dns_query_parser         the queries among them (client to port 53)
     hostname                 the names those flows carry, plus edge cases
 
 Files are named by the SHA-1 of their content, as libFuzzer names what it finds, so running this
@@ -214,6 +215,8 @@ def main():
         elif kind == "udp" and 53 in ports:
             write("dns_message_parser", payload, counts)
             message = DNS(payload)
+            if not message.qr:
+                write("dns_query_parser", payload, counts)
             for question in [message.qd] if message.qd else []:
                 names.add(question.qname)
     for payload in tls_payloads():

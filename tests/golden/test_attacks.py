@@ -98,6 +98,8 @@ def test_attack_stopped_replay(replay_out, attack):
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
 def test_control_passes_sluiced(sluiced_out, control):
+    if control.extra.get("replay_only"):
+        pytest.skip("needs frames from the outside port in order with the inside's: replay only")
     assert not _missing(sluiced_out, control), f"{control.name}: not forwarded by sluiced ({control.note})"
 
 

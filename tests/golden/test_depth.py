@@ -298,9 +298,14 @@ def test_dns_cname_chain_learned_used_then_expired(tmp_path):
     # The flow opened while the address was learned outlives the answer.
     forwarded = result.forwarded
     assert bytes(learned_data_late) in forwarded
-    assert bytes(answer) in forwarded and bytes(other_answer) in forwarded
-    assert_frames(result.replies, [frames.expected_reset(p) for p in
-                                   (before, wrong_port, off_chain, unallowed, expired)], "replies")
+    # The query for a name the policy does not allow never left: the appliance answered it
+    # NXDOMAIN, and the answer that came anyway answers nothing the appliance forwarded.
+    assert bytes(answer) in forwarded and bytes(other_query) not in forwarded
+    assert_frames(result.replies, [frames.expected_reset(before), frames.expected_dns_refusal(other_query)]
+                  + [frames.expected_reset(p) for p in (wrong_port, off_chain, unallowed, expired)], "replies")
+    assert [(d["reason"], d["destination"], d.get("dns_event")) for d in result.denials
+            if d["destination_type"] == "DNS"] == [
+        ("dns_name_not_allowed", "evil.example.org", {"domain_name": "evil.example.org", "rcode": 3})]
 
 
 def test_learned_aaaa_allows_ipv6(tmp_path):

@@ -184,6 +184,8 @@ def attacks():
                                lambda m: client_hello("pypi.org", alpn=("h2", m.decode()))))
     cases.append(_spoofed_name("spoofed_host_unresolved", 45014, 80,
                                lambda m: frames.http_get("pypi.org", extra_headers=["X-Data: " + m.decode()])))
+    from pcapgen import dns_attacks  # imports this module's names
+    cases += dns_attacks.attacks()
     return cases
 
 
@@ -223,7 +225,7 @@ def controls():
         Control("connect_to_named_proxy", [proxy.syn(), proxy.ack(), proxy.data(
             b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")]),
         Control("dns_to_resolver", [dns], "no source route: what the source-routed cases pretend to be"),
-    ]
+    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls()
 
 
 def resolved_control():

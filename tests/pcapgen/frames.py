@@ -287,6 +287,24 @@ def expected_icmp_unreachable(pkt):
     return finish(frame)
 
 
+def expected_dns_refusal(query_pkt, rcode=3):
+    """The answer the appliance must send for a UDP DNS query `query_pkt` the policy denies
+    (contract: from the resolver's address and port back to the client, TTL/hop limit 64, IPv4
+    id 0 without DF, MACs swapped; the query's id and question, RD copied, QR and RA set,
+    `rcode` (3 NXDOMAIN, 5 REFUSED), no records)."""
+    message = bytes(query_pkt[UDP].payload)
+    question_length = len(bytes(DNS(message).qd[0]))
+    flags = 0x8000 | (message[2] & 0x01) << 8 | 0x0080 | rcode
+    echoed = (message[:2] + flags.to_bytes(2, "big") + b"\x00\x01\x00\x00\x00\x00\x00\x00"
+              + message[12:12 + question_length])
+    frame = reply_l2(query_pkt)
+    if IP in query_pkt:
+        frame = frame / IP(src=query_pkt[IP].dst, dst=query_pkt[IP].src, ttl=64, id=0, flags=0, tos=0)
+    else:
+        frame = frame / IPv6(src=query_pkt[IPv6].dst, dst=query_pkt[IPv6].src, hlim=64, tc=0, fl=0)
+    return finish(frame / UDP(sport=53, dport=query_pkt[UDP].sport) / Raw(echoed))
+
+
 def expected_onward_reset(pkt, seq=None):
     """The RST|ACK the appliance sends on to the far end in place of the denied packet `pkt`
     (contract: same MACs, addresses and ports, seq = `seq` or pkt's seq, ack = pkt's ack,

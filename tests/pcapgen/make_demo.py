@@ -162,7 +162,7 @@ def _flows():
         http("unattached-http-pypi", UNATTACHED, UNATTACHED_HOST, 50019, "pypi.org",
              "allowed_domain", "default policy, HTTP"),
         dns_case("unattached-dns-resolver", UNATTACHED, UNATTACHED_HOST, 50020, RESOLVER,
-                 "github.com", "allowed_dns_resolver", note="the default policy's resolver"),
+                 "pypi.org", "allowed_dns_resolver", note="the default policy's resolver"),
     ]
 
 

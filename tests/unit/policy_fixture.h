@@ -22,6 +22,7 @@ policies {
   allowed_networks { cidr: "198.19.0.0/16" protocol: UDP ports: "123" }
   dns_resolvers: "198.19.255.53"
   allowed_proxies: "198.19.30.1:80"
+  resolvable_names: ".internal.example"
 }
 policies { name: "open" access_mode: FULL enforcement: ENFORCE }
 policies { name: "baseline" access_mode: RESTRICTED enforcement: ENFORCE allowed_domains: "pypi.org" }

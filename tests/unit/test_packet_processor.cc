@@ -141,8 +141,10 @@ TEST_F(PacketProcessorTest, AllowedNetworkChecksProtocolAndPort) {
 }
 
 TEST_F(PacketProcessorTest, DnsGoesOnlyToTheAllowedResolver) {
-  Tcp4 allowed{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
-  Tcp4 other{.dst = "198.19.254.53", .src_port = 5354, .dst_port = 53, .payload = Bytes(12, 0)};
+  // A query for pypi.org (type A): queries are judged by name too (test_packet_processor_dns.cc).
+  const Bytes query{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 4, 'p', 'y', 'p', 'i', 3, 'o', 'r', 'g', 0, 0, 1, 0, 1};
+  Tcp4 allowed{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = query};
+  Tcp4 other{.dst = "198.19.254.53", .src_port = 5354, .dst_port = 53, .payload = query};
   burst(Side::inside, {test::tcp4_frame(allowed, 17), test::tcp4_frame(other, 17)});
   EXPECT_EQ(out_.forward_count, 1);
   // No TCP reset for UDP: an ICMP "administratively prohibited" error from the denied resolver.
@@ -548,99 +550,6 @@ TEST_F(FlowAgingTest, ReturnTrafficOfAnExpiredFlowIsUnsolicited) {
   EXPECT_EQ(out_.forward_count, 0);
   EXPECT_EQ(dropped(Reason::unsolicited_inbound), 1u);
   EXPECT_EQ(flows_.size(), 0u);
-}
-
-// DNS learning as the worker sees it: answers become events on the learning ring, and the SYN
-// that follows at once is allowed from the worker's own recent list, before any table exists.
-class DnsLearningTest : public PacketProcessorTest {
- protected:
-  void SetUp() override {
-    learned_ring_ = rte_ring_create_elem(("learned_" + std::to_string(instance_ + 1)).c_str(),
-                                         sizeof(LearnedAddressEvent), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(learned_ring_, nullptr);
-    PacketProcessorTest::SetUp();
-  }
-  void TearDown() override {
-    PacketProcessorTest::TearDown();
-    rte_ring_free(learned_ring_);
-  }
-  void adjust(PacketProcessorSetup& setup) override {
-    setup.learned = learned_ring_;
-    setup.learned_table = &table_;
-    setup.dns_learning = {.min_ttl = 30, .max_ttl = 3600, .grace = 0};
-  }
-  // A DNS response for `name` (type A) with one A record `address` and TTL `ttl`.
-  static Bytes dns_answer(const std::string& name, std::array<uint8_t, 4> address, uint32_t ttl) {
-    Bytes message{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
-    Bytes encoded;
-    size_t start = 0;
-    while (start <= name.size()) {
-      size_t dot = name.find('.', start);
-      if (dot == std::string::npos) dot = name.size();
-      encoded.push_back(uint8_t(dot - start));
-      encoded.insert(encoded.end(), name.begin() + long(start), name.begin() + long(dot));
-      start = dot + 1;
-    }
-    encoded.push_back(0);
-    message.insert(message.end(), encoded.begin(), encoded.end());
-    message.insert(message.end(), {0, 1, 0, 1});                 // QTYPE A, QCLASS IN
-    message.insert(message.end(), {0xc0, 0x0c, 0, 1, 0, 1});     // the question's name, A, IN
-    message.insert(message.end(), {uint8_t(ttl >> 24), uint8_t(ttl >> 16), uint8_t(ttl >> 8), uint8_t(ttl), 0, 4});
-    message.insert(message.end(), address.begin(), address.end());
-    return message;
-  }
-  std::vector<LearnedAddressEvent> learned() {
-    std::vector<LearnedAddressEvent> taken(16);
-    unsigned count = rte_ring_sc_dequeue_burst_elem(learned_ring_, taken.data(), sizeof(LearnedAddressEvent), 16, nullptr);
-    taken.resize(count);
-    return taken;
-  }
-  rte_ring* learned_ring_ = nullptr;
-  std::atomic<const LearnedAddressTable*> table_{nullptr};
-};
-
-TEST_F(DnsLearningTest, AnswerForAnAllowedNameTeachesItsAddressAtOnce) {
-  Tcp4 query{.dst = "198.19.255.53", .src_port = 5353, .dst_port = 53, .payload = Bytes(12, 0)};
-  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5353,
-              .payload = dns_answer("files.pypi.org.blob.core.windows.net", {198, 19, 50, 5}, 5)};
-  burst(Side::inside, {test::tcp4_frame(query, 17)});
-  burst(Side::outside, {test::tcp4_frame(answer, 17)});
-  EXPECT_EQ(out_.forward_count, 1);  // the answer itself passes
-  auto taught = learned();
-  ASSERT_EQ(taught.size(), 1u);
-  EXPECT_EQ(std::string(taught[0].name, taught[0].name_length), "files.pypi.org.blob.core.windows.net");
-  EXPECT_EQ(taught[0].ttl_seconds, 30u);  // 5 s raised to min_ttl
-  EXPECT_EQ(taught[0].address.bytes[3], 5);
-
-  Tcp4 syn{.dst = "198.19.50.5", .src_port = 40100, .dst_port = 9000, .flags = kSyn, .seq = 1, .ack = 0};
-  burst(Side::inside, {test::tcp4_frame(syn)});
-  EXPECT_EQ(out_.forward_count, 1);
-  EXPECT_EQ(read(counters_->flow_verdicts[static_cast<int>(Reason::allowed_dns_learned)]), 1u);
-}
-
-TEST_F(DnsLearningTest, AnswerForANameNoRuleAllowsTeachesNothing) {
-  Tcp4 query{.dst = "198.19.255.53", .src_port = 5354, .dst_port = 53, .payload = Bytes(12, 0)};
-  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5354,
-              .payload = dns_answer("exfil.example.net", {198, 19, 50, 6}, 300)};
-  burst(Side::inside, {test::tcp4_frame(query, 17)});
-  burst(Side::outside, {test::tcp4_frame(answer, 17)});
-  EXPECT_TRUE(learned().empty());
-  EXPECT_EQ(read(counters_->dns_answers_name_not_allowed), 1u);
-  Tcp4 syn{.dst = "198.19.50.6", .src_port = 40101, .dst_port = 9000, .flags = kSyn, .seq = 1, .ack = 0};
-  burst(Side::inside, {test::tcp4_frame(syn)});
-  EXPECT_EQ(out_.forward_count, 0);
-  EXPECT_EQ(dropped(Reason::ip_not_allowed), 1u);
-}
-
-TEST_F(DnsLearningTest, MalformedAnswerIsCountedAndStillPasses) {
-  Tcp4 query{.dst = "198.19.255.53", .src_port = 5355, .dst_port = 53, .payload = Bytes(12, 0)};
-  Tcp4 answer{.src = "198.19.255.53", .dst = "198.18.1.10", .src_port = 53, .dst_port = 5355,
-              .payload = Bytes{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 63}};
-  burst(Side::inside, {test::tcp4_frame(query, 17)});
-  burst(Side::outside, {test::tcp4_frame(answer, 17)});
-  EXPECT_EQ(out_.forward_count, 1);
-  EXPECT_EQ(read(counters_->dns_answers_unparsed), 1u);
-  EXPECT_TRUE(learned().empty());
 }
 
 }  // namespace

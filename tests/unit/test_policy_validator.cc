@@ -603,6 +603,29 @@ default_policy: "web"
                                });
 }
 
+TEST(PolicyValidator, ResolvableNames) {
+  const LoadedPolicy loaded = load(R"(policies {
+  name: "web"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  resolvable_names: ".corp.example"
+  resolvable_names: "db.corp.example:5432"
+  resolvable_names: "*.com"
+  resolvable_names: ".Corp.Example."
+  dns_reverse_lookups: true
+  dns_denial: DNS_DENIAL_REFUSED
+}
+default_policy: "web"
+)");
+  expect_errors(loaded.errors, {
+                                   {6, "policies[0].resolvable_names[1]",
+                                    "\"db.corp.example:5432\": a resolvable name takes no ports"},
+                                   {7, "policies[0].resolvable_names[2]", "\"*.com\" is over-broad: com is a public suffix"},
+                                   {8, "policies[0].resolvable_names[3]",
+                                    "duplicate resolvable name \".Corp.Example.\", first at line 5"},
+                               });
+}
+
 TEST(PolicyValidator, AllowedProxiesWithFullAccess) {
   const LoadedPolicy loaded = load(R"(policies {
   name: "web"

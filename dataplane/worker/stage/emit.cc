@@ -1,5 +1,6 @@
 #include "dataplane/worker/stage/emit.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_ring.h>
@@ -69,6 +70,30 @@ void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const Fl
     event.tls_alpn_length = hello.alpn_length;
     std::memcpy(event.tls_alpn, hello.alpn, hello.alpn_length);
   }
+  enqueue(event);
+}
+
+void Emitter::emit_dns_denial(const FlowEntry& flow, const FlowFacts& facts, std::string_view query_name,
+                              Reason reason, FlowVerdict verdict, int8_t rcode, uint64_t now_tsc) {
+  if (!setup_.events) return;
+  FlowEvent event;
+  event.flow_id = flow.flow_id;
+  event.tsc = now_tsc;
+  event.generation = flow.generation;
+  event.src = facts.initiator;
+  event.dst = facts.responder;
+  event.src_port = facts.initiator_port;
+  event.dst_port = facts.responder_port;
+  event.attachment_index = flow.attachment_index;
+  event.policy_index = flow.policy_index;
+  event.protocol = facts.protocol;
+  event.verdict = verdict;
+  event.reason = reason;
+  event.destination_type = DestinationType::dns;
+  event.name_length = uint8_t(std::min(query_name.size(), sizeof event.name));
+  std::memcpy(event.name, query_name.data(), event.name_length);
+  event.dns_query = true;
+  event.dns_rcode = rcode;
   enqueue(event);
 }
 

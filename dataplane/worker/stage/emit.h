@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "dataplane/flow/flow_key.h"
 #include "dataplane/flow/flow_table.h"
@@ -22,6 +23,11 @@ class Emitter {
   // (and its event was sent). `hello` is the ClientHello the packet at hand completed.
   bool apply(const CompiledPolicy& policy, const Decision& decision, const FlowFacts& facts, FlowEntry& flow,
              const FlowName& name, const HelloFacts& hello, bool is_first_verdict, uint64_t now_tsc);
+
+  // One denied DNS query on an allowed resolver flow (the flow's own verdict stands): recorded
+  // as a DNS denial with its query name and the rcode it got (-1: none).
+  void emit_dns_denial(const FlowEntry& flow, const FlowFacts& facts, std::string_view query_name, Reason reason,
+                       FlowVerdict verdict, int8_t rcode, uint64_t now_tsc);
 
   // A flow aged out while still waiting for its first payload (flow log only).
   void emit_pending(const FlowKey& key, const FlowEntry& flow);

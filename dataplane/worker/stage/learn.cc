@@ -11,6 +11,14 @@
 
 namespace sluice {
 
+DnsLearner::DnsLearner(const PacketProcessorSetup& setup, uint64_t tsc_hz) : setup_(setup), tsc_hz_(tsc_hz) {
+  pending_.init(setup_.dns_pending_queries, uint64_t(setup_.dns_answer_deadline_seconds) * tsc_hz_);
+}
+
+void DnsLearner::expect_answer(const DnsTransaction& query, uint64_t now_tsc) {
+  if (pending_.remember(query, now_tsc)) bump(setup_.counters->dns_pending_evicted);
+}
+
 // An answer from a resolver the policy allows, to one of its hosts: when the queried name is
 // an allowed domain, the addresses it (or its CNAME chain) resolves to become usable by this
 // policy's hosts on the ports the domain's rules allow.
@@ -30,6 +38,30 @@ void DnsLearner::learn_from_answer(const CompiledPolicy& policy, const PacketCon
     return;
   }
   bump(counters.dns_answers_parsed);
+  // Only the answer to a query this worker forwarded teaches: same client and resolver, ports,
+  // protocol, id and question, before the deadline. Anything else was not asked for.
+  DnsTransaction transaction;
+  transaction.client = parsed.dst;
+  transaction.resolver = parsed.src;
+  transaction.client_port = parsed.dst_port;
+  transaction.resolver_port = parsed.src_port;
+  transaction.protocol = parsed.l4_protocol;
+  transaction.id = answer.id;
+  transaction.query_type = answer.query_type;
+  transaction.query_class = answer.query_class;
+  transaction.name = {answer.query_name, answer.query_name_length};
+  switch (pending_.take(transaction, now_tsc)) {
+    case DnsAnswerMatch::answered: break;
+    case DnsAnswerMatch::no_query: bump(counters.dns_answers_unsolicited); return;
+    case DnsAnswerMatch::question_differs: bump(counters.dns_answers_question_mismatch); return;
+    case DnsAnswerMatch::late: bump(counters.dns_answers_late); return;
+  }
+  // The matcher frames names with \x01/\x02 boundary bytes: a name holding them (or any byte
+  // a host name cannot) could match rules it does not name.
+  if (answer.name_outside_hostname_syntax) {
+    bump(counters.dns_answers_bad_name);
+    return;
+  }
   if (answer.address_count == 0 || answer.query_name_length == 0) return;
   if (rules.domains->match({answer.query_name, answer.query_name_length}, policy.scratch[setup_.worker_index]) ==
       kNoDomainMatch) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "dataplane/domain/hostname.h"
+#include "dataplane/flow/dns_pending_queries.h"
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/worker/stage/packet_context.h"
 
@@ -17,9 +18,13 @@ struct PacketProcessorSetup;
 
 class DnsLearner {
  public:
-  DnsLearner(const PacketProcessorSetup& setup, uint64_t tsc_hz) : setup_(setup), tsc_hz_(tsc_hz) {}
+  DnsLearner(const PacketProcessorSetup& setup, uint64_t tsc_hz);
 
-  // An answer to one of the flow's hosts, on an allowed flow to a resolver.
+  // A query the appliance forwarded (DNS guard stage): its answer may teach.
+  void expect_answer(const DnsTransaction& query, uint64_t now_tsc);
+
+  // An answer to one of the flow's hosts, on an allowed flow to a resolver, that arrived from
+  // the outside port. It teaches only when it answers a query expect_answer() was told of.
   void learn_from_answer(const CompiledPolicy& policy, const PacketContext& packet, const FlowEntry& flow,
                          uint64_t now_tsc);
 
@@ -45,6 +50,7 @@ class DnsLearner {
 
   const PacketProcessorSetup& setup_;
   uint64_t tsc_hz_;
+  DnsPendingQueries pending_;
   uint64_t learned_sequence_ = 0;
   RecentlyLearned recently_learned_[kRecentlyLearned];
   int recently_learned_next_ = 0;

@@ -4,6 +4,7 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/verdict/dns_refusal.h"
 #include "dataplane/verdict/icmp_unreachable.h"
 #include "dataplane/verdict/tcp_reset.h"
 #include "dataplane/worker/packet_processor.h"
@@ -74,6 +75,16 @@ void Replier::send_onward_reset(const PacketContext& packet, uint32_t seq, Burst
   // Refused without an ACK on the packet: the far end then has no connection to tear down.
   auto build = [&](std::span<uint8_t> room) { return build_tcp_reset_onward(packet.frame, packet.parsed, seq, room); };
   if (send_built(build, out.forward, out.forward_count)) bump(setup_.counters->onward_resets_sent);
+}
+
+// One answer a query, no larger than the query (header and question only): the client gets no
+// more from the appliance than it sent, so it cannot be made an amplifier.
+void Replier::answer_dns(const PacketContext& packet, size_t question_end, uint8_t rcode, BurstOutput& out) {
+  auto build = [&](std::span<uint8_t> room) {
+    return build_dns_refusal(packet.frame, packet.parsed, question_end, rcode, room);
+  };
+  bump(send_built(build, out.replies, out.reply_count) ? setup_.counters->dns_refusals_sent
+                                                       : setup_.counters->resets_not_sent);
 }
 
 void Replier::send_icmp_unreachable(const PacketContext& packet, BurstOutput& out) {

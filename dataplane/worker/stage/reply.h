@@ -4,6 +4,7 @@
 // a denied flow are answered within a rate (token bucket on the burst clock).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "dataplane/worker/stage/packet_context.h"
@@ -21,6 +22,10 @@ class Replier {
 
   // The packet at hand belongs to a flow denied in enforce mode (and is about to be dropped).
   void tell_endpoints(const PacketContext& packet, const FlowEntry& flow, uint64_t now_tsc, BurstOutput& out);
+
+  // A UDP DNS query denied on its name (and about to be dropped): the appliance's own answer,
+  // `rcode` (NXDOMAIN or REFUSED) to the question that ends at `question_end` of its payload.
+  void answer_dns(const PacketContext& packet, size_t question_end, uint8_t rcode, BurstOutput& out);
 
  private:
   template <typename Build>
