@@ -25,16 +25,16 @@ namespace sluice {
   X(tls_not_client_hello, "the first bytes on a TLS port are not a TLS ClientHello")           \
   X(tls_malformed, "a ClientHello whose lengths contradict each other")                        \
   X(tls_client_hello_too_large, "a ClientHello longer than the reassembly bound (tls_max_client_hello_bytes)") \
-  X(http_not_request, "the first bytes on an HTTP port are not an HTTP/1.x request")           \
+  X(http_not_request, "bytes on an HTTP port where a request must start (the first, or after a body) are not an HTTP/1.x request")           \
   X(http_malformed, "an HTTP request head that breaks the syntax")                             \
   X(http_missing_host, "an HTTP request without a Host")                                       \
   X(http_duplicate_host, "an HTTP request with more than one Host header")                     \
   X(http_host_mismatch, "the absolute-form target's host differs from the Host header")        \
   X(http_invalid_host, "a Host with bytes outside host name syntax")                           \
   X(http_head_too_large, "an HTTP request head longer than the bound (http_max_head_bytes)")   \
-  X(tcp_overlap_conflict, "overlapping TCP segments of a ClientHello or request head whose bytes disagree") \
+  X(tcp_overlap_conflict, "overlapping TCP segments of a ClientHello or request head whose bytes disagree, before the verdict or after it (a retransmission rewriting a judged message the server has not acknowledged)") \
   X(tcp_segments_scattered, "a ClientHello or request head in more separate pieces than reassembly tracks") \
-  X(reassembly_capacity_exhausted, "a ClientHello or request head needing reassembly while every reassembly buffer of the worker is in use (fail closed)") \
+  X(reassembly_capacity_exhausted, "a ClientHello or request head (the first or a later one) needing a reassembly buffer while every reassembly buffer of the worker is in use (fail closed)") \
   X(rejudge_name_unknown, "allowed before a policy reload without its name read; the new policy judges on a name") \
   X(quic_not_initial, "on a QUIC port, a client datagram that is not a QUIC Initial: the flow's first, or one while its ClientHello is incomplete") \
   X(quic_unknown_version, "a QUIC long header of a version other than v1 (RFC 9000) or v2 (RFC 9369): its Initial cannot be read") \
@@ -51,6 +51,13 @@ namespace sluice {
   X(dns_query_not_one_question, "a DNS query whose question count (QDCOUNT) is not 1") \
   X(dns_query_invalid_name, "a DNS query for the root or a name with bytes outside host name syntax") \
   X(dns_tcp_message_split, "a DNS-over-TCP segment that does not hold whole length-prefixed messages") \
+  X(http_host_changed, "a later request on an allowed HTTP connection (keep-alive, pipelined) names another host than the one the connection was allowed for") \
+  X(http_framing_ambiguous, "an HTTP request whose body length a server could read two ways: Content-Length and Transfer-Encoding, either twice, or a Content-Length that is not a plain number") \
+  X(http_transfer_encoding_unsupported, "an HTTP request with a Transfer-Encoding other than exactly chunked: where its body ends cannot be followed") \
+  X(http_chunk_malformed, "a chunked HTTP body whose chunk-size line, chunk end or trailer breaks RFC 9112 7.1") \
+  X(http_upgrade_not_followed, "bytes after an HTTP request that asked to switch protocols (Upgrade): what follows cannot be read") \
+  X(tls_second_hello_mismatch, "a later ClientHello on an allowed TLS connection (or the first in an allowed CONNECT tunnel) that names another server, none, or cannot be read") \
+  X(tls_not_record, "bytes after the ClientHello on a TLS connection that are not a TLS record (content type, version or length no TLS endpoint sends)") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -67,6 +74,9 @@ namespace sluice {
   X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
   X(ttl_too_low, "a payload segment of a flow still waiting for its verdict whose TTL or hop limit (at most 1) cannot reach the server") \
   X(dns_answer_from_inside, "a DNS answer on a resolver flow arriving from the inside port (forged by a workload)") \
+  X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict, or of a followed TLS/HTTP connection, whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
+  X(ttl_too_low, "a payload segment of a flow still waiting for its verdict, or of a followed TLS/HTTP connection, whose TTL or hop limit (at most 1) cannot reach the server") \
+  X(tcp_stream_gap, "a client segment of a followed TLS/HTTP connection that starts beyond the next byte expected: the framing in between is unknown, so it waits for the client to send it in order") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

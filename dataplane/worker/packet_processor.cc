@@ -26,6 +26,7 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       learner_(setup_, tsc_hz_),
       judge_(setup_, learner_),
       inspector_(setup_, judge_),
+      follower_(setup_, inspector_.reassembler()),
       emitter_(setup_),
       dns_guard_(setup_, learner_, emitter_),
       replier_(setup_, tsc_hz_),
@@ -114,11 +115,15 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   // case (established traffic) goes straight on to learning and acting.
   const bool settled = !is_new && flow.verdict != FlowVerdict::pending && flow.generation == policy.generation;
   if (!settled) [[unlikely]] {
-    judge(policy, packet, flow, setup_.flows->name(position), is_new);
+    judge(policy, packet, flow, position, is_new);
     if (packet.drop_before_judging != Reason::count) {
       drop(packet.mbuf, packet.drop_before_judging);
       return;
     }
+  }
+  // Every later message of an allowed TLS/HTTP connection is judged too (stage/follow.h).
+  if (StreamFollower::follows(flow) && !packet.followed) [[unlikely]] {
+    if (!follow(policy, packet, flow, position)) return;
   }
 
   if (flow.destination_type == DestinationType::dns) [[unlikely]] {
@@ -173,8 +178,9 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
 
 // A new flow, a flow judged under an older policy generation, or one still waiting for the
 // name in its first bytes.
-void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
+void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
                             bool is_new) {
+  FlowName& name = setup_.flows->name(position);
   const auto& parsed = packet.parsed;
   const bool from_initiator = packet.from_initiator;
   FlowFacts facts;
@@ -218,9 +224,39 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       return;
     }
     Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
+    // An allowed first message: what came with it (a pipelined request, a body) is followed now.
+    if (decision.decided && decision.allowed && decision.reason == Reason::allowed_domain &&
+        parsed.l4_protocol == kIpProtoTcp)
+      decision = follower_.begin(packet, flow, position, name, decision);
     packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
   }
-  if (flow.verdict != FlowVerdict::pending) inspector_.release(flow);
+  // A followed flow keeps its slot: it holds the judged message until the server acknowledges it.
+  if (flow.verdict != FlowVerdict::pending && !StreamFollower::follows(flow)) inspector_.release(flow);
+}
+
+// A packet of a followed flow: false when it was dropped here (a segment beyond a gap, or one the
+// server would not take), else on to act under the flow's (possibly new) verdict.
+bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position) {
+  FlowName& name = setup_.flows->name(position);
+  const FollowOutcome outcome = follower_.follow(packet, flow, position, name);
+  if (outcome.drop != Reason::count) {
+    drop(packet.mbuf, outcome.drop);
+    return false;
+  }
+  if (!outcome.decision.decided) return true;
+  const auto& parsed = packet.parsed;
+  const bool from_initiator = packet.from_initiator;
+  FlowFacts facts;
+  facts.initiator = from_initiator ? parsed.src : parsed.dst;
+  facts.responder = from_initiator ? parsed.dst : parsed.src;
+  facts.initiator_port = from_initiator ? parsed.src_port : parsed.dst_port;
+  facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
+  facts.protocol = parsed.l4_protocol;
+  // The connection's verdict is now the later message's: a record of its own, counted like a
+  // first verdict (docs/METRICS.md).
+  packet.decided_now = emitter_.apply(policy, outcome.decision, facts, flow, name, packet.hello, true, burst_tsc_);
+  inspector_.release(flow);
+  return true;
 }
 
 void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOutput& out) {

@@ -18,6 +18,7 @@
 #include "dataplane/worker/stage/dns_guard.h"
 #include "dataplane/worker/stage/emit.h"
 #include "dataplane/worker/stage/flow_lifecycle.h"
+#include "dataplane/worker/stage/follow.h"
 #include "dataplane/worker/stage/inspect.h"
 #include "dataplane/worker/stage/judge.h"
 #include "dataplane/worker/stage/learn.h"
@@ -110,7 +111,8 @@ class PacketProcessor {
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
   void handle_later_fragment(const PacketContext& packet, BurstOutput& out);
-  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name, bool is_new);
+  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, bool is_new);
+  bool follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position);
   void drop(rte_mbuf* packet, Reason reason);
 
   // The stages (dataplane/worker/stage/), each owning its own worker-private state. Declared in
@@ -120,6 +122,7 @@ class PacketProcessor {
   DnsLearner learner_;
   Judge judge_;
   Inspector inspector_;
+  StreamFollower follower_;
   Emitter emitter_;
   DnsGuard dns_guard_;
   Replier replier_;

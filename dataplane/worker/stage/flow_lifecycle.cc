@@ -80,11 +80,15 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
     refused = Reason::unsolicited_inbound;
     return -1;
   }
-  // A new connection on the 5-tuple of a closed one (a reused port) is judged afresh; the same
-  // SYN again (same initial sequence number) is a retransmission of the old one.
+  // A SYN on the 5-tuple of a closed or reset connection starts a new connection, judged afresh
+  // whatever its sequence number: an allowed connection must not lend its verdict (or the place
+  // its stream was followed to) to the next one. Only a connection that was never allowed and
+  // never answered keeps its verdict for the same SYN again (a retransmission of a SYN that was
+  // refused), so that a client's retries make no new records.
+  const bool same_syn_again = (flow.tcp_flags_seen & kSeenClientSyn) && parsed.tcp_seq + 1 == flow.client_next_seq &&
+                              !(flow.tcp_flags_seen & kSeenServerSynAck) && flow.verdict != FlowVerdict::allowed;
   const bool reused = flow.in_use && !expired && from_initiator && flow.state == FlowState::closed &&
-                      parsed.l4_protocol == kIpProtoTcp && is_pure_syn(parsed) &&
-                      !((flow.tcp_flags_seen & kSeenClientSyn) && parsed.tcp_seq + 1 == flow.client_next_seq);
+                      parsed.l4_protocol == kIpProtoTcp && is_pure_syn(parsed) && !same_syn_again;
   if (reused) inspector_.release(flow);
   is_new = !flow.in_use || reused || expired;
   if (is_new) {

@@ -54,6 +54,9 @@ class Inspector {
 
   bool quic_ready() const { return decryptor_.ready(); }
 
+  // The reassembly slots, which the follow stage also uses for the later messages of a flow.
+  StreamReassembler& reassembler() { return reassembler_; }
+
  private:
   Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,
                         PacketContext& packet, FlowEntry& flow, FlowName& name, const FlowFacts& facts,

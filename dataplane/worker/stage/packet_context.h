@@ -42,6 +42,7 @@ struct PacketContext {
   bool pending_drop = false;
   Reason pending_drop_reason = Reason::quic_not_initial;
   HelloFacts hello;
+  bool followed = false;  // the follow stage has read this packet's bytes (its flow's first verdict)
 };
 
 // The flow as its initiator (the inside host) sees it, whichever side sent the packet at hand.

@@ -1,0 +1,94 @@
+// Follow stage: after a TLS or HTTP flow is allowed on its first message, every later client byte
+// is followed so that every message on the connection is judged, not only the first:
+//   HTTP: request head → body (Content-Length or chunked) → next head, whose Host must be the
+//         one the connection was allowed for (keep-alive, pipelining);
+//   TLS:  record header by record header; a later ClientHello must name the allowed server
+//         (a HelloRetryRequest's second hello does), and bytes that are no TLS are refused.
+// A message spread over segments is gathered in a reassembly slot; once judged, it stays there
+// until the server acknowledges it, so that a retransmission rewriting it is a conflict. The
+// per-flow state (FollowState) is a few dozen bytes at the flow's table position; bodies and
+// record payloads are skipped, never buffered. Worker-private, no allocation on the packet path.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+
+#include "dataplane/flow/flow_table.h"
+#include "dataplane/flow/http_stream_follower.h"
+#include "dataplane/flow/stream_reassembler.h"
+#include "dataplane/flow/tls_record_follower.h"
+#include "dataplane/worker/stage/packet_context.h"
+
+namespace sluice {
+
+struct PacketProcessorSetup;
+
+// Where a followed flow's client stream is. Zeroed memory is "no flow" (flow ids start at 1).
+struct FollowState {
+  uint64_t flow_id;      // the flow this state belongs to: table positions are reused
+  uint32_t next_seq;     // the client's next byte to follow
+  uint32_t message_seq;  // the first byte of the message in the flow's reassembly slot
+  uint32_t held_end;     // holding: one past the judged message kept until acknowledged
+  bool tls;              // TLS records (also a CONNECT tunnel's), else HTTP requests
+  bool collecting;       // the slot is gathering a message that is not complete yet
+  bool holding;          // the slot holds a judged message the server has not acknowledged
+  bool first;            // the message at hand is the one the inspect stage already judged
+  bool upgraded;         // HTTP: a request asked to switch protocols; nothing after it is readable
+  bool connect_allowed;  // HTTP: the connection was allowed on a CONNECT to a named proxy
+  bool tunnel;           // TLS inside an allowed CONNECT: its first record must be a ClientHello
+  HttpBodyState http;
+  TlsRecordState tls_records;
+};
+
+// What following did to the packet at hand: dropped alone (`drop`), or the flow's new verdict
+// (`decision.decided`: a later message denied).
+struct FollowOutcome {
+  Reason drop = Reason::count;
+  Decision decision;
+};
+
+class StreamFollower {
+ public:
+  // Reserves one FollowState per flow-table position (zeroed pages, touched only when used).
+  StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler);
+
+  // True for the flows this stage follows: TCP, allowed on a ClientHello's SNI or a request's Host.
+  static bool follows(const FlowEntry& flow) {
+    return flow.verdict == FlowVerdict::allowed && flow.reason == Reason::allowed_domain &&
+           flow.protocol == kIpProtoTcp &&
+           (flow.destination_type == DestinationType::sni || flow.destination_type == DestinationType::http_host);
+  }
+
+  // The packet whose first message the inspect stage just allowed (`allowed`): starts following
+  // at that message, reads the rest of the stream gathered so far (a pipelined request, a body,
+  // more records), and returns `allowed` or the denial of what followed it.
+  Decision begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name, const Decision& allowed);
+
+  // Any later packet of a followed flow, either side.
+  FollowOutcome follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name);
+
+ private:
+  struct FreeMemory {
+    void operator()(FollowState* states) const { std::free(states); }
+  };
+
+  Decision feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes);
+  Decision collect(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
+                   size_t& used);
+  Decision judge_head(FollowState& state, FlowName& name, std::span<const uint8_t> head);
+  Decision judge_hello(FollowState& state, FlowName& name, std::span<const uint8_t> stream, size_t& message_bytes);
+  bool start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq);
+  bool agrees_with_held(const FlowEntry& flow, uint32_t seq, std::span<const uint8_t> bytes);
+  void release(FollowState& state, FlowEntry& flow);
+  Decision deny(const FollowState& state, Reason reason) const;
+
+  const PacketProcessorSetup& setup_;
+  StreamReassembler& reassembler_;  // the inspect stage's slots, shared: a flow holds one at a time
+  std::unique_ptr<FollowState, FreeMemory> states_;  // one per flow-table position
+  std::unique_ptr<uint8_t[]> hello_scratch_;         // joins a later ClientHello spread over records
+  std::unique_ptr<uint8_t[]> stream_copy_;           // a first message gathered in a slot, read from here
+};
+
+}  // namespace sluice

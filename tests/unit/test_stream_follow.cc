@@ -1,0 +1,328 @@
+// The follow stage on the real packet path: every request and every ClientHello on an allowed
+// connection is judged, the framing between them is followed exactly, and what cannot be
+// followed (a gap, a rewritten retransmission, an unknown encoding, an upgrade) is refused by
+// its reason.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "dataplane/worker/packet_processor.h"
+#include "tests/unit/frame_builder.h"
+#include "tests/unit/worker_fixture.h"
+
+namespace sluice {
+namespace {
+
+using test::Bytes;
+using test::Tcp4;
+using test::operator+;
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kPshAck = 0x18;
+
+Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+Bytes get(const std::string& host, const std::string& path = "/") {
+  return text("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+}
+
+// One client connection; data() carries on where the last segment ended.
+struct Connection {
+  const char* src = "198.18.1.10";
+  const char* dst = "198.19.0.80";
+  uint16_t src_port = 40000;
+  uint16_t dst_port = 80;
+  uint32_t next = 1000;
+
+  Bytes segment(uint8_t flags, uint32_t seq, const Bytes& payload = {}, uint8_t ttl = 64) const {
+    Tcp4 spec{.src = src, .dst = dst, .src_port = src_port, .dst_port = dst_port, .flags = flags, .seq = seq,
+              .payload = payload};
+    Bytes frame = test::tcp4_frame(spec);
+    frame[22] = ttl;
+    return frame;
+  }
+  Bytes syn() const { return segment(kSyn, 999); }
+  Bytes data(const Bytes& payload) {
+    Bytes frame = segment(kPshAck, next, payload);
+    next += uint32_t(payload.size());
+    return frame;
+  }
+  Bytes at(uint32_t seq, const Bytes& payload) const { return segment(kPshAck, seq, payload); }
+  // The server acknowledging every byte the client sent.
+  Bytes server_ack() const {
+    Tcp4 spec{.src = dst, .dst = src, .src_port = dst_port, .dst_port = src_port, .flags = kAck, .seq = 5000,
+              .ack = next};
+    return test::tcp4_frame(spec);
+  }
+};
+
+class StreamFollowTest : public test::WorkerFixture {
+ protected:
+  // Sends one frame from the inside; true when it was forwarded.
+  bool sends(const Bytes& frame) {
+    burst(Side::inside, {frame});
+    return out_.forward_count == 1;
+  }
+  uint64_t verdicts(Reason reason) const { return read(counters_->flow_verdicts[static_cast<int>(reason)]); }
+};
+
+TEST_F(StreamFollowTest, KeepAliveRequestsToTheAllowedHostAllPass) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(sends(c.data(get("pypi.org", "/simple/" + std::to_string(i))))) << i;
+  EXPECT_TRUE(sends(c.data(get("PyPI.org."))));  // the same name, written differently
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(StreamFollowTest, KeepAliveRequestToAnotherHostIsDeniedWithItsOwnRecord) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  // Another allowed host too: a connection stays with the host it was allowed for.
+  EXPECT_FALSE(sends(c.data(get("api.github.com", "/<<EXFIL>>"))));
+  EXPECT_EQ(out_.reply_count, 1);  // the client is reset
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(recorded[0].reason, Reason::http_host_changed);
+  EXPECT_EQ(recorded[0].destination_type, DestinationType::http_host);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "api.github.com");
+  EXPECT_EQ(verdicts(Reason::http_host_changed), 1u);
+  EXPECT_FALSE(sends(c.data(get("pypi.org"))));  // the connection is over
+  EXPECT_EQ(dropped(Reason::flow_denied), 1u);
+}
+
+TEST_F(StreamFollowTest, PipelinedRequestInTheFirstSegmentIsJudgedWithIt) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  EXPECT_FALSE(sends(c.data(get("pypi.org") + get("exfil.example.net"))));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);  // one record: the first verdict is the denial
+  EXPECT_EQ(recorded[0].reason, Reason::http_host_changed);
+  EXPECT_EQ(verdicts(Reason::allowed_domain), 0u);
+
+  Connection same{.src_port = 40001};
+  ASSERT_TRUE(sends(same.syn()));
+  EXPECT_TRUE(sends(same.data(get("pypi.org") + get("pypi.org", "/two"))));
+}
+
+TEST_F(StreamFollowTest, ContentLengthBodyIsSkippedOverSegments) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  const std::string body(3000, 'x');
+  ASSERT_TRUE(sends(c.data(text("POST /up HTTP/1.1\r\nHost: pypi.org\r\nContent-Length: 3000\r\n\r\n"))));
+  // A body that looks like a request is still body.
+  EXPECT_TRUE(sends(c.data(get("exfil.example.net"))));
+  EXPECT_TRUE(sends(c.data(text(body.substr(0, 3000 - get("exfil.example.net").size())))));
+  EXPECT_TRUE(sends(c.data(get("pypi.org"))));
+  EXPECT_FALSE(sends(c.data(get("exfil.example.net"))));
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+}
+
+TEST_F(StreamFollowTest, ChunkedBodyHidingARequestHeadIsBodyNotARequest) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  const std::string hidden = "GET / HTTP/1.1\r\nHost: exfil.example.net\r\n\r\n";
+  char size[8];
+  snprintf(size, sizeof size, "%zx", hidden.size());
+  ASSERT_TRUE(sends(c.data(text("POST / HTTP/1.1\r\nHost: pypi.org\r\nTransfer-Encoding: chunked\r\n\r\n"))));
+  EXPECT_TRUE(sends(c.data(text(std::string(size) + "\r\n" + hidden.substr(0, 10)))));
+  EXPECT_TRUE(sends(c.data(text(hidden.substr(10) + "\r\n0\r\n\r\n"))));
+  EXPECT_TRUE(sends(c.data(get("pypi.org"))));
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(StreamFollowTest, FramingTheServerCouldReadAnotherWayIsDenied) {
+  struct Case {
+    const char* headers;
+    Reason reason;
+  } cases[] = {
+      {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", Reason::http_framing_ambiguous},
+      {"Content-Length: 5\r\nContent-Length: 6\r\n", Reason::http_framing_ambiguous},
+      {"Content-Length: +5\r\n", Reason::http_framing_ambiguous},
+      {"Transfer-Encoding: gzip, chunked\r\n", Reason::http_transfer_encoding_unsupported},
+  };
+  uint16_t port = 41000;
+  for (const Case& test_case : cases) {
+    Connection c{.src_port = port++};
+    ASSERT_TRUE(sends(c.syn()));
+    ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+    EXPECT_FALSE(sends(c.data(text(std::string("POST / HTTP/1.1\r\nHost: pypi.org\r\n") + test_case.headers +
+                                   "\r\nhello"))))
+        << test_case.headers;
+    auto recorded = events();
+    ASSERT_EQ(recorded.size(), 1u);
+    EXPECT_EQ(recorded[0].reason, test_case.reason) << test_case.headers;
+  }
+}
+
+TEST_F(StreamFollowTest, MalformedChunkIsDenied) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(text("POST / HTTP/1.1\r\nHost: pypi.org\r\nTransfer-Encoding: chunked\r\n\r\n"))));
+  EXPECT_FALSE(sends(c.data(text("5\nhello\r\n0\r\n\r\n"))));
+  EXPECT_EQ(events().at(0).reason, Reason::http_chunk_malformed);
+}
+
+TEST_F(StreamFollowTest, ALaterHeadSplitOverSegmentsIsJudgedWhenComplete) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const Bytes head = get("exfil.example.net");
+  EXPECT_TRUE(sends(c.data(Bytes(head.begin(), head.begin() + 20))));  // a piece: forwarded
+  EXPECT_FALSE(sends(c.data(Bytes(head.begin() + 20, head.end()))));
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+}
+
+TEST_F(StreamFollowTest, ASegmentBeyondAGapIsDroppedUntilTheGapIsFilled) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const Bytes second = get("pypi.org", "/2");
+  const uint32_t at = c.next;
+  c.next += uint32_t(second.size());
+  const Bytes third = c.data(get("exfil.example.net"));
+  EXPECT_FALSE(sends(third));
+  EXPECT_EQ(dropped(Reason::tcp_stream_gap), 1u);
+  EXPECT_TRUE(events().empty());  // the flow is still allowed
+  EXPECT_TRUE(sends(c.at(at, second)));
+  EXPECT_FALSE(sends(third));  // in order now, and judged
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+}
+
+TEST_F(StreamFollowTest, ARetransmissionRewritingAJudgedRequestIsAConflict) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  const Bytes first = get("pypi.org", "/aaaaaaaaaaaaaaaaaaaa");
+  ASSERT_TRUE(sends(c.data(first)));
+  EXPECT_TRUE(sends(c.at(1000, first)));  // the same bytes again: a retransmission
+  const Bytes rewritten = get("evil.net", "/aaaaaaaaaaaaaaaaaaaa");
+  ASSERT_EQ(rewritten.size(), first.size());
+  EXPECT_FALSE(sends(c.at(1000, rewritten)));
+  EXPECT_EQ(events().at(0).reason, Reason::tcp_overlap_conflict);
+}
+
+TEST_F(StreamFollowTest, WhatTheServerAcknowledgedIsNoLongerHeld) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org", "/aaaaaaaaaaaaaaaaaaaa"))));
+  burst(Side::outside, {c.server_ack()});
+  ASSERT_EQ(out_.forward_count, 1);
+  // The server has these bytes and drops a copy; the follower no longer compares them.
+  EXPECT_TRUE(sends(c.at(1000, get("evil.net", "/aaaaaaaaaaaaaaaaaaaa"))));
+  EXPECT_TRUE(sends(c.data(get("pypi.org"))));
+}
+
+TEST_F(StreamFollowTest, SegmentsTheServerWouldNotTakeAreNotFollowed) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const uint32_t at = c.next;
+  Bytes decoy = c.segment(kPshAck, at, get("pypi.org"), 1);  // TTL 1: dies at the next router
+  EXPECT_FALSE(sends(decoy));
+  EXPECT_EQ(dropped(Reason::ttl_too_low), 1u);
+  Bytes corrupt = c.at(at, get("pypi.org"));
+  corrupt[50] ^= 0x5a;
+  EXPECT_FALSE(sends(corrupt));
+  EXPECT_EQ(dropped(Reason::tcp_checksum_bad), 1u);
+  EXPECT_FALSE(sends(c.data(get("exfil.example.net"))));  // the real bytes at that place
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+}
+
+TEST_F(StreamFollowTest, NothingAfterAnUpgradeRequestIsFollowed) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(text("GET /ws HTTP/1.1\r\nHost: pypi.org\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\n\r\n"))));
+  EXPECT_FALSE(sends(c.data(text("\x81\x05hello"))));
+  EXPECT_EQ(events().at(0).reason, Reason::http_upgrade_not_followed);
+}
+
+TEST_F(StreamFollowTest, DryRunRecordsTheLaterRequestAndPasses) {
+  Connection c{.src = "198.18.2.10"};
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  EXPECT_TRUE(sends(c.data(get("exfil.example.net"))));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_dry_run);
+  EXPECT_EQ(recorded[0].reason, Reason::http_host_changed);
+}
+
+TEST_F(StreamFollowTest, ASecondClientHelloMustNameTheSameServer) {
+  Connection retry{.dst_port = 443};
+  ASSERT_TRUE(sends(retry.syn()));
+  ASSERT_TRUE(sends(retry.data(test::client_hello("pypi.org"))));
+  // A HelloRetryRequest's answer: ChangeCipherSpec (compatibility mode) and the hello again.
+  EXPECT_TRUE(sends(retry.data(Bytes{20, 3, 3, 0, 1, 1})));
+  EXPECT_TRUE(sends(retry.data(test::client_hello("PYPI.org"))));
+  EXPECT_TRUE(sends(retry.data(Bytes{23, 3, 3, 0, 3, 1, 2, 3})));  // application data
+  EXPECT_TRUE(events().empty());
+
+  Connection other{.src_port = 40001, .dst_port = 443};
+  ASSERT_TRUE(sends(other.syn()));
+  ASSERT_TRUE(sends(other.data(test::client_hello("pypi.org"))));
+  const Bytes hello = test::client_hello("exfil.example.net");
+  EXPECT_TRUE(sends(other.data(Bytes(hello.begin(), hello.begin() + 30))));  // a piece of it
+  EXPECT_FALSE(sends(other.data(Bytes(hello.begin() + 30, hello.end()))));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::tls_second_hello_mismatch);
+  EXPECT_EQ(recorded[0].destination_type, DestinationType::sni);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "exfil.example.net");
+}
+
+TEST_F(StreamFollowTest, BytesThatAreNoTlsOnATlsConnectionAreDenied) {
+  Connection c{.dst_port = 443};
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(test::client_hello("pypi.org"))));
+  EXPECT_FALSE(sends(c.data(get("exfil.example.net"))));
+  EXPECT_EQ(events().at(0).reason, Reason::tls_not_record);
+}
+
+TEST_F(StreamFollowTest, ATunnelThroughTheNamedProxyMustCarryTheTargetsHello) {
+  Connection good{.dst = "198.19.30.1"};
+  ASSERT_TRUE(sends(good.syn()));
+  ASSERT_TRUE(sends(good.data(text("CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n"))));
+  EXPECT_TRUE(sends(good.data(test::client_hello("pypi.org"))));
+  EXPECT_TRUE(sends(good.data(Bytes{23, 3, 3, 0, 2, 9, 9})));
+  EXPECT_TRUE(events().empty());
+
+  Connection bad{.dst = "198.19.30.1", .src_port = 40001};
+  ASSERT_TRUE(sends(bad.syn()));
+  ASSERT_TRUE(sends(bad.data(text("CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n"))));
+  EXPECT_FALSE(sends(bad.data(test::client_hello("exfil.example.net"))));
+  EXPECT_EQ(events().at(0).reason, Reason::tls_second_hello_mismatch);
+
+  Connection raw{.dst = "198.19.30.1", .src_port = 40002};
+  ASSERT_TRUE(sends(raw.syn()));
+  ASSERT_TRUE(sends(raw.data(text("CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n"))));
+  EXPECT_FALSE(sends(raw.data(Bytes{22, 3, 3, 0, 8, 2, 0, 0, 4, 1, 2, 3, 4})));  // a handshake record, no hello
+  EXPECT_EQ(events().at(0).reason, Reason::tls_not_client_hello);
+}
+
+TEST_F(StreamFollowTest, ASynOnAClosedConnectionIsJudgedAfreshWhateverItsSequenceNumber) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  burst(Side::outside, {c.server_ack()});
+  ASSERT_TRUE(sends(c.segment(0x04, c.next)));  // the client resets
+  // The same initial sequence number again: a new connection, not the old one's retransmission.
+  ASSERT_TRUE(sends(c.syn()));
+  c.next = 1000;
+  EXPECT_FALSE(sends(c.data(get("exfil.example.net"))));
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(recorded[0].flow_id, 2u);
+}
+
+TEST_F(StreamFollowTest, ARetransmittedSynOfARefusedConnectionMakesNoNewRecord) {
+  Connection c{.dst_port = 22};
+  EXPECT_FALSE(sends(c.syn()));
+  EXPECT_EQ(events().size(), 1u);
+  EXPECT_FALSE(sends(c.syn()));
+  EXPECT_TRUE(events().empty());
+}
+
+}  // namespace
+}  // namespace sluice
