@@ -44,6 +44,7 @@ namespace sluice {
   X(quic_crypto_too_large, "a ClientHello in QUIC Initials longer than the bound (tls_max_client_hello_bytes)") \
   X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
   X(http_connect_not_allowed, "a CONNECT (proxy request) on an HTTP port to an address:port that is not one of the policy's allowed_proxies") \
+  X(pending_deadline, "a TLS/HTTP flow still without its verdict when its deadline (tcp_handshake_seconds from its first packet; traffic does not extend it) passed") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -59,6 +60,12 @@ namespace sluice {
   X(neighbour_discovery_malformed, "ND or MLD to a link-local or link-scope multicast destination with a wrong hop limit, code or body (RFC 4861, RFC 2710, RFC 3810)") \
   X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
   X(ttl_too_low, "a payload segment of a flow still waiting for its verdict whose TTL or hop limit (at most 1) cannot reach the server") \
+  X(tcp_option_not_allowed, "a TCP packet of a flow still waiting for its verdict with an option other than EOL, NOP, MSS, window scale, SACK-permitted, SACK and timestamps (TCP Fast Open cookies, experimental kinds…)") \
+  X(tcp_option_malformed, "a TCP packet of a flow still waiting for its verdict whose options have a wrong length or non-zero bytes after EOL") \
+  X(tcp_syn_payload, "a SYN carrying data (TCP Fast Open) on a TLS/HTTP port: nothing but the judged message leaves before the verdict") \
+  X(tcp_segment_outside_message, "a payload segment of a flow still waiting for its verdict with no byte of the message not already held (before the message, or a repeat)") \
+  X(held_segments_full, "a piece of a message under reassembly while its flow's hold (or the worker's) is full: held pieces leave only at the verdict") \
+  X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -22,7 +22,7 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 
 # The parser sources each target links.
 declare -A sources=(
-  [packet_parser]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc"
+  [packet_parser]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc dataplane/parse/tcp_options.cc"
   [tls_client_hello_parser]="dataplane/parse/tls_client_hello_parser.cc"
   [http_request_parser]="dataplane/parse/http_request_parser.cc"
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc"

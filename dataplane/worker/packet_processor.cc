@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/parse/tcp_checksum.h"
+#include "dataplane/parse/tcp_options.h"
 #include "dataplane/worker/stage/classify.h"
 
 namespace sluice {
@@ -18,6 +19,24 @@ namespace {
 // A TTL or hop limit of 1 dies at the next router; the appliance does not know how many more
 // hops the server is away, so only this much is certain (docs/POLICY.md, threat model).
 constexpr uint8_t kLowestArrivingTtl = 1;
+
+// Before its verdict a TLS/HTTP flow's client may send nothing but the message being judged:
+// no data on its SYN (TCP Fast Open) and no TCP option the appliance cannot read. Reason::count
+// when the packet is fine.
+Reason pending_tcp_shape(std::span<const uint8_t> frame, const ParsedPacket& parsed) {
+  if ((parsed.tcp_flags & kTcpSyn) && parsed.payload_length > 0) return Reason::tcp_syn_payload;
+  switch (check_tcp_options(frame, parsed)) {
+    case TcpOptionsStatus::ok: return Reason::count;
+    case TcpOptionsStatus::not_allowed: return Reason::tcp_option_not_allowed;
+    case TcpOptionsStatus::malformed: return Reason::tcp_option_malformed;
+  }
+  return Reason::tcp_option_malformed;
+}
+
+DestinationType pending_destination_type(PortClass inspection) {
+  if (inspection == PortClass::http) return DestinationType::http_host;
+  return inspection == PortClass::quic ? DestinationType::quic_sni : DestinationType::sni;
+}
 }  // namespace
 
 PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
@@ -113,7 +132,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   // case (established traffic) goes straight on to learning and acting.
   const bool settled = !is_new && flow.verdict != FlowVerdict::pending && flow.generation == policy.generation;
   if (!settled) [[unlikely]] {
-    judge(policy, packet, flow, setup_.flows->name(position), is_new);
+    judge(policy, packet, flow, setup_.flows->name(position), is_new, out);
     if (packet.drop_before_judging != Reason::count) {
       drop(packet.mbuf, packet.drop_before_judging);
       return;
@@ -129,6 +148,11 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     case FlowVerdict::pending:
       if (packet.pending_drop) {
         drop(packet.mbuf, packet.pending_drop_reason);
+        return;
+      }
+      if (packet.hold) {
+        // A piece of the message: it leaves with the verdict (settle_held), not before.
+        if (!inspector_.hold(packet, flow)) drop(packet.mbuf, Reason::held_segments_full);
         return;
       }
       [[fallthrough]];
@@ -149,7 +173,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
 // A new flow, a flow judged under an older policy generation, or one still waiting for the
 // name in its first bytes.
 void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
-                            bool is_new) {
+                            bool is_new, BurstOutput& out) {
   const auto& parsed = packet.parsed;
   const bool from_initiator = packet.from_initiator;
   FlowFacts facts;
@@ -159,7 +183,14 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
   facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
   facts.protocol = parsed.l4_protocol;
 
-  if (is_new) {
+  if (!is_new && lifecycle_.pending_deadline_passed(flow, burst_tsc_)) {
+    // Undecided for too long, whatever it kept sending: denied, recorded, its pieces freed.
+    Decision late;
+    late.decided = true;
+    late.reason = Reason::pending_deadline;
+    late.type = pending_destination_type(flow.inspection);
+    packet.decided_now = emitter_.apply(policy, late, facts, flow, name, packet.hello, true, burst_tsc_);
+  } else if (is_new) {
     packet.decided_now = emitter_.apply(policy, judge_.judge_destination(policy, facts, flow, name, burst_tsc_),
                                         facts, flow, name, packet.hello, true, burst_tsc_);
   } else if (flow.generation != policy.generation) {
@@ -181,21 +212,60 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
     } else {
       inspector_.inspect_quic_server(packet, flow);
     }
-  } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0) {
-    // What is judged must be what the server gets: a segment it would discard (bad checksum) or
-    // never receive (no hop left) is neither inspected nor forwarded while the flow is undecided.
-    if (parsed.ttl <= kLowestArrivingTtl) {
-      packet.drop_before_judging = Reason::ttl_too_low;
+  } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.l4_protocol == kIpProtoTcp) {
+    const Reason shape = pending_tcp_shape(packet.frame, parsed);
+    if (shape != Reason::count) {
+      packet.drop_before_judging = shape;
       return;
     }
-    if (parsed.l4_protocol == kIpProtoTcp && !tcp_checksum_ok(packet.frame, parsed)) {
-      packet.drop_before_judging = Reason::tcp_checksum_bad;
-      return;
+    if (parsed.payload_length > 0) {
+      // What is judged must be what the server gets: a segment it would discard (bad checksum)
+      // or never receive (no hop left) is neither inspected nor forwarded while undecided.
+      if (parsed.ttl <= kLowestArrivingTtl) {
+        packet.drop_before_judging = Reason::ttl_too_low;
+        return;
+      }
+      if (!tcp_checksum_ok(packet.frame, parsed)) {
+        packet.drop_before_judging = Reason::tcp_checksum_bad;
+        return;
+      }
+      // A piece that could not be held is not read either: what is judged is what is held.
+      if (!inspector_.can_hold(flow, rte_pktmbuf_pkt_len(packet.mbuf))) {
+        packet.drop_before_judging = Reason::held_segments_full;
+        return;
+      }
+      const uint32_t held_before = inspector_.bytes_held(flow);
+      Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
+      packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
+      if (flow.verdict == FlowVerdict::pending) {
+        // Still undecided: a piece with new bytes of the message waits in the slot; one without
+        // (before the message, or a repeat of held bytes) has nothing it may carry out.
+        if (inspector_.bytes_held(flow) > held_before) {
+          packet.hold = true;
+        } else {
+          packet.pending_drop = true;
+          packet.pending_drop_reason = Reason::tcp_segment_outside_message;
+        }
+      }
     }
-    Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
-    packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
   }
-  if (flow.verdict != FlowVerdict::pending) inspector_.release(flow);
+  if (flow.verdict != FlowVerdict::pending) {
+    settle_held(packet, flow, out);
+    inspector_.release(flow);
+  }
+}
+
+// A flow's verdict settles its held pieces: they leave ahead of the packet that decided it when
+// the flow passes and that packet came from the client's side (held pieces go where it goes);
+// otherwise they are freed — under the flow's reason when denied, as discarded when a server
+// packet (a policy reload) allowed it (the client retransmits what the server never acked).
+void PacketProcessor::settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out) {
+  const bool passes = flow.verdict == FlowVerdict::allowed || flow.verdict == FlowVerdict::denied_dry_run;
+  if (passes && packet.from_initiator) {
+    out.forward_count += inspector_.release_held(flow, out.forward + out.forward_count);
+    return;
+  }
+  inspector_.discard_held(flow, passes ? Reason::held_segment_discarded : flow.reason);
 }
 
 void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOutput& out) {
@@ -221,7 +291,9 @@ void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOu
   }
 }
 
-uint32_t PacketProcessor::expire_idle(uint32_t budget) { return lifecycle_.expire_idle(budget, now(), emitter_); }
+uint32_t PacketProcessor::expire_idle(uint32_t budget, const CompiledPolicy* policy) {
+  return lifecycle_.expire_idle(budget, now(), emitter_, policy);
+}
 
 void PacketProcessor::drop(rte_mbuf* packet, Reason reason) {
   bump(setup_.counters->dropped_packets[static_cast<int>(reason)]);

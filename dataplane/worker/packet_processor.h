@@ -31,11 +31,15 @@ struct rte_ring;
 namespace sluice {
 
 inline constexpr uint16_t kBurstSize = 32;
+// A packet that settles a flow's verdict releases the pieces held for it (held_segments.h) ahead
+// of itself: at most kMaxHeldSegments more a packet.
+inline constexpr uint16_t kBurstForwardCapacity = kBurstSize * (1 + kMaxHeldSegments);
 
 struct BurstOutput {
-  // Out of the other side's port: forwarded packets, and resets sent on to the far end. A burst
-  // adds at most one onward reset per packet it drops.
-  rte_mbuf* forward[kBurstSize];
+  // Out of the other side's port: forwarded packets (held pieces released at their flow's
+  // verdict among them), and resets sent on to the far end. A burst adds at most one onward
+  // reset per packet it drops.
+  rte_mbuf* forward[kBurstForwardCapacity];
   uint16_t forward_count = 0;
   rte_mbuf* replies[kBurstSize];  // back out of the ingress port (TCP resets, ICMP errors)
   uint16_t reply_count = 0;
@@ -60,6 +64,9 @@ struct PacketProcessorSetup {
   uint32_t tls_max_client_hello_bytes = 16384;  // reassembly bound of a ClientHello
   uint32_t http_max_head_bytes = 8192;          // reassembly bound of an HTTP request head
   uint32_t reassembly_slots = 1024;             // ClientHellos/heads being reassembled at once
+  // Pieces of messages under reassembly held (their mbufs kept) until their flow's verdict, over
+  // all slots: bounds the receive mbufs stalled flows can pin. More are dropped (held_segments_full).
+  uint32_t held_segments = 2048;
   // QUIC flows whose ClientHello is being read at once; each slot holds tls_max_client_hello_bytes
   // of CRYPTO stream and a bit a byte of what arrived. More are denied (quic_capacity_exhausted).
   uint32_t quic_slots = 256;
@@ -91,7 +98,8 @@ class PacketProcessor {
   // Idle aging: looks at up to `budget` flow-table positions (round robin) and removes the flows
   // idle past their state's timeout. The worker calls it every loop iteration, with a larger
   // budget when idle, so that aging costs nothing per packet.
-  uint32_t expire_idle(uint32_t budget);
+  // `policy` (may be null) tells a flow denied at its pending deadline DROP from DRY_RUN_DENIAL.
+  uint32_t expire_idle(uint32_t budget, const CompiledPolicy* policy = nullptr);
 
   void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
   uint16_t worker_index() const { return setup_.worker_index; }
@@ -101,7 +109,9 @@ class PacketProcessor {
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
   void handle_later_fragment(const PacketContext& packet, BurstOutput& out);
-  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name, bool is_new);
+  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name, bool is_new,
+             BurstOutput& out);
+  void settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out);
   void drop(rte_mbuf* packet, Reason reason);
 
   // The stages (dataplane/worker/stage/), each owning its own worker-private state. Declared in

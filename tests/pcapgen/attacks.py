@@ -160,6 +160,8 @@ def attacks():
     low = _tcp_decoy("decoy_ttl_1", 45012, _last_hop)
     low.reason = "ttl_too_low"
     cases += [bad, low]
+    from pcapgen import attacks_pieces  # imports this module's names
+    cases += attacks_pieces.attacks()
     return cases
 
 
@@ -185,6 +187,7 @@ def controls():
     http = frames.TcpFlow(CLIENT, 45021, HTTP_SERVER, 80)
     proxy = frames.TcpFlow(CLIENT, 45022, PROXY, PROXY_PORT)
     dns = frames.dns_query(CLIENT, 45023, RESOLVER, "pypi.org", query_id=0x4523)
+    from pcapgen import attacks_pieces  # imports this module's names
     return [
         Control("arp_request", [request]),
         Control("arp_request_padded", [padded], "zero padding to the 60-byte minimum"),
@@ -199,4 +202,4 @@ def controls():
         Control("connect_to_named_proxy", [proxy.syn(), proxy.ack(), proxy.data(
             b"CONNECT pypi.org:443 HTTP/1.1\r\nHost: pypi.org:443\r\n\r\n")]),
         Control("dns_to_resolver", [dns], "no source route: what the source-routed cases pretend to be"),
-    ]
+    ] + attacks_pieces.controls()

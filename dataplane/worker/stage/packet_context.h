@@ -41,6 +41,8 @@ struct PacketContext {
   // its Initials while the ClientHello is incomplete): dropped under `pending_drop_reason`.
   bool pending_drop = false;
   Reason pending_drop_reason = Reason::quic_not_initial;
+  // A piece of a pending TCP flow's message: held in its reassembly slot until the verdict.
+  bool hold = false;
   HelloFacts hello;
 };
 
