@@ -45,6 +45,8 @@ namespace sluice {
   X(quic_capacity_exhausted, "a new QUIC flow while every QUIC CRYPTO buffer of the worker is in use (fail closed)") \
   X(http_connect_not_allowed, "a CONNECT (proxy request) on an HTTP port to an address:port that is not one of the policy's allowed_proxies") \
   X(pending_deadline, "a TLS/HTTP flow still without its verdict when its deadline (tcp_handshake_seconds from its first packet; traffic does not extend it) passed") \
+  X(fragment_overlap_conflict, "overlapping IP fragments of a datagram carrying a ClientHello or request head whose bytes disagree") \
+  X(fragment_malformed, "an IP fragment of a datagram carrying a ClientHello or request head that contradicts it: a non-final fragment not a multiple of 8 bytes, bytes past its end, a second end, an empty fragment, more than 16 fragments, or a datagram past the reassembly bound") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -66,6 +68,8 @@ namespace sluice {
   X(tcp_segment_outside_message, "a payload segment of a flow still waiting for its verdict with no byte of the message not already held (before the message, or a repeat)") \
   X(held_segments_full, "a piece of a message under reassembly while its flow's hold (or the worker's) is full: held pieces leave only at the verdict") \
   X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict") \
+  X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
+  X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

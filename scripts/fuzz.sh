@@ -27,6 +27,7 @@ declare -A sources=(
   [http_request_parser]="dataplane/parse/http_request_parser.cc"
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc"
   [hostname]="dataplane/domain/hostname.cc"
+  [fragment_reassembler]="dataplane/flow/fragment_reassembler.cc"
   [quic_initial]="dataplane/quic/quic_status.cc dataplane/quic/quic_packet_header.cc dataplane/quic/quic_initial_decryptor.cc dataplane/quic/quic_crypto_stream.cc dataplane/quic/quic_initial_frames.cc dataplane/quic/quic_initial_reader.cc dataplane/parse/tls_client_hello_parser.cc"
 )
 # Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).

@@ -49,6 +49,12 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       replier_(setup_, tsc_hz_),
       lifecycle_(setup_, tsc_hz_, inspector_) {
   fragments_.init(setup_.fragment_slots, uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
+  const uint32_t datagram_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes) + kMaxL4Header;
+  datagrams_.init(setup_.fragment_reassembly_slots, datagram_bytes,
+                  uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
+  held_fragments_.init(setup_.fragment_reassembly_slots, 2 * datagram_bytes + kMaxDatagramFragments * kMaxL3Header,
+                       setup_.fragment_reassembly_slots * kMaxDatagramFragments);
+  datagram_frame_.reset(new uint8_t[kMaxL3Header + datagram_bytes]);
 }
 
 uint64_t PacketProcessor::now() const { return setup_.external_clock ? clock_tsc_ : rte_rdtsc(); }
@@ -115,7 +121,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     return;
   }
   if (parsed.is_later_fragment) {
-    handle_later_fragment(packet, out);
+    handle_later_fragment(policy, packet, out);
     return;
   }
 
@@ -148,6 +154,10 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     case FlowVerdict::pending:
       if (packet.pending_drop) {
         drop(packet.mbuf, packet.pending_drop_reason);
+        return;
+      }
+      if (packet.first_fragment) {
+        take_fragment(policy, packet, position, out);
         return;
       }
       if (packet.hold) {
@@ -218,6 +228,11 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       packet.drop_before_judging = shape;
       return;
     }
+    if (parsed.is_fragment && !packet.reassembled) {
+      // Its payload is judged once the datagram is whole (the checksum covers all of it).
+      packet.first_fragment = true;
+      return;
+    }
     if (parsed.payload_length > 0) {
       // What is judged must be what the server gets: a segment it would discard (bad checksum)
       // or never receive (no hop left) is neither inspected nor forwarded while undecided.
@@ -230,7 +245,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
         return;
       }
       // A piece that could not be held is not read either: what is judged is what is held.
-      if (!inspector_.can_hold(flow, rte_pktmbuf_pkt_len(packet.mbuf))) {
+      if (!inspector_.can_hold(flow, uint32_t(packet.frame.size()), packet.pieces)) {
         packet.drop_before_judging = Reason::held_segments_full;
         return;
       }
@@ -268,7 +283,7 @@ void PacketProcessor::settle_held(const PacketContext& packet, const FlowEntry& 
   inspector_.discard_held(flow, passes ? Reason::held_segment_discarded : flow.reason);
 }
 
-void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOutput& out) {
+void PacketProcessor::handle_later_fragment(const CompiledPolicy& policy, PacketContext& packet, BurstOutput& out) {
   int32_t position = -1;
   uint64_t flow_id = 0;
   if (!fragments_.find(packet.parsed, burst_tsc_, position, flow_id)) {
@@ -278,6 +293,12 @@ void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOu
   const FlowEntry& flow = setup_.flows->entry(position);
   if (!flow.in_use || flow.flow_id != flow_id) {
     drop(packet.mbuf, Reason::fragment_without_first);  // the flow aged out meanwhile
+    return;
+  }
+  if (flow.protocol == kIpProtoTcp && datagrams_.find(packet.parsed, burst_tsc_) >= 0) {
+    // A piece of a datagram under reassembly (or one whose first fragment the flow's verdict
+    // overtook): packet_processor_fragments.cc.
+    take_fragment(policy, packet, position, out);
     return;
   }
   switch (flow.verdict) {

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/flow_timeouts.h"
+#include "dataplane/flow/fragment_reassembler.h"
 #include "dataplane/flow/fragment_tracker.h"
 #include "dataplane/flow/stream_reassembler.h"
 #include "dataplane/policy/compiled_policy.h"
@@ -34,6 +36,11 @@ inline constexpr uint16_t kBurstSize = 32;
 // A packet that settles a flow's verdict releases the pieces held for it (held_segments.h) ahead
 // of itself: at most kMaxHeldSegments more a packet.
 inline constexpr uint16_t kBurstForwardCapacity = kBurstSize * (1 + kMaxHeldSegments);
+// A reassembled IP datagram is judged as one frame: the first fragment's headers (Ethernet to
+// the fragment header, at most kMaxL3Header bytes) and the datagram (a TCP header of at most
+// kMaxL4Header bytes, then the message's bound).
+inline constexpr uint32_t kMaxL3Header = 256;
+inline constexpr uint32_t kMaxL4Header = 60;
 
 struct BurstOutput {
   // Out of the other side's port: forwarded packets (held pieces released at their flow's
@@ -72,6 +79,9 @@ struct PacketProcessorSetup {
   uint32_t quic_slots = 256;
   uint32_t fragment_slots = 4096;               // first fragments remembered
   uint32_t fragment_lifetime_seconds = 30;
+  // IP datagrams carrying a piece of a message under judgement reassembled at once (each up to
+  // the larger message bound plus a TCP header); more are dropped (fragment_capacity_exhausted).
+  uint32_t fragment_reassembly_slots = 64;
   uint32_t deny_replies_per_second = 10000;     // resets/ICMP errors for retries of denied flows
   // DNS learning: answers from allowed resolvers for allowed names become LearnedAddressEvents
   // on `learned` (single producer: this worker); workers read the control thread's published
@@ -108,7 +118,13 @@ class PacketProcessor {
   uint64_t now() const;
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
-  void handle_later_fragment(const PacketContext& packet, BurstOutput& out);
+  void handle_later_fragment(const CompiledPolicy& policy, PacketContext& packet, BurstOutput& out);
+  // packet_processor_fragments.cc: IP fragments of a flow still waiting for its verdict.
+  void take_fragment(const CompiledPolicy& policy, PacketContext& packet, int32_t position, BurstOutput& out);
+  void judge_datagram(const CompiledPolicy& policy, int32_t slot, int32_t position, BurstOutput& out);
+  void deny_by_fragment(const CompiledPolicy& policy, int32_t slot, int32_t position, Reason reason);
+  void settle_fragments(const PacketContext& packet, int32_t slot, const FlowEntry& flow, BurstOutput& out);
+  int32_t start_datagram(const PacketContext& packet);
   void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name, bool is_new,
              BurstOutput& out);
   void settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out);
@@ -125,6 +141,9 @@ class PacketProcessor {
   Replier replier_;
   FlowLifecycle lifecycle_;
   FragmentTracker fragments_;
+  FragmentReassembler datagrams_;             // fragmented datagrams of pending flows
+  HeldSegments held_fragments_;               // their fragments' mbufs, by datagram slot
+  std::unique_ptr<uint8_t[]> datagram_frame_;  // a reassembled datagram as one frame, to judge
   uint64_t burst_tsc_ = 0;  // the clock at the start of the burst being processed
   uint64_t clock_tsc_ = 0;  // external_clock only
 };

@@ -45,7 +45,8 @@ bool same(const ParsedPacket& a, const ParsedPacket& b) {
          a.is_later_fragment == b.is_later_fragment && a.src == b.src && a.dst == b.dst &&
          a.src_port == b.src_port && a.dst_port == b.dst_port && a.tcp_flags == b.tcp_flags &&
          a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code &&
-         a.ttl == b.ttl && a.source_routed == b.source_routed;
+         a.ttl == b.ttl && a.source_routed == b.source_routed && a.fragment_offset == b.fragment_offset &&
+         a.more_fragments == b.more_fragments;
 }
 
 }  // namespace

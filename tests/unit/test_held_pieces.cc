@@ -214,3 +214,112 @@ TEST_F(HeldPiecesTest, AQuietFlowWithoutPayloadAgesOutWithoutARecord) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// IPv4 fragments of `frame` (from tcp4_frame): the IP payload cut at `cuts` (multiples of 8).
+std::vector<Bytes> fragments_of(const Bytes& frame, std::vector<size_t> cuts, uint16_t id = 0x4242) {
+  const Bytes headers(frame.begin(), frame.begin() + 34);
+  const Bytes l4(frame.begin() + 34, frame.end());
+  cuts.insert(cuts.begin(), 0);
+  cuts.push_back(l4.size());
+  std::vector<Bytes> out;
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    Bytes piece = headers;
+    piece.insert(piece.end(), l4.begin() + long(cuts[i]), l4.begin() + long(cuts[i + 1]));
+    const uint16_t total = uint16_t(20 + cuts[i + 1] - cuts[i]);
+    piece[16] = uint8_t(total >> 8);
+    piece[17] = uint8_t(total);
+    piece[18] = uint8_t(id >> 8);
+    piece[19] = uint8_t(id);
+    const uint16_t flags = uint16_t((i + 2 < cuts.size() ? 0x2000 : 0) | (cuts[i] / 8));
+    piece[20] = uint8_t(flags >> 8);
+    piece[21] = uint8_t(flags);
+    out.push_back(piece);
+  }
+  return out;
+}
+
+using FragmentedHelloTest = HeldPiecesTest;
+
+TEST_F(FragmentedHelloTest, AnAllowedHelloInFragmentsIsJudgedAndLeavesWhole) {
+  handshake();
+  auto pieces = fragments_of(segment(0, test::client_hello("pypi.org")), {40, 80});
+  burst(Side::inside, {pieces[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {pieces[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {pieces[2]});
+  ASSERT_EQ(out_.forward_count, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(forwarded_bytes(i), pieces[size_t(i)]) << i;
+  // Fragments after the verdict follow it.
+  auto later = fragments_of(segment(200, Bytes(100, 'x')), {64}, 0x4343);
+  burst(Side::inside, later);
+  EXPECT_EQ(out_.forward_count, 2);
+}
+
+TEST_F(FragmentedHelloTest, ADeniedHelloInFragmentsIsDeniedWithARecord) {
+  handshake();
+  auto pieces = fragments_of(segment(0, test::client_hello("exfil.example.net")), {48});
+  burst(Side::inside, {pieces[0]});
+  burst(Side::inside, {pieces[1]});
+  EXPECT_EQ(out_.forward_count, 1) << "only the onward reset";
+  EXPECT_EQ(dropped(Reason::domain_not_allowed), 2u);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::domain_not_allowed);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "exfil.example.net");
+}
+
+TEST_F(FragmentedHelloTest, AHelloAcrossAFragmentedAndAPlainSegmentIsHeldWhole) {
+  handshake();
+  const Bytes hello = test::client_hello("pypi.org");
+  auto pieces = fragments_of(segment(0, slice(hello, 0, 60)), {40});
+  burst(Side::inside, pieces);
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {segment(60, slice(hello, 60, hello.size()))});
+  ASSERT_EQ(out_.forward_count, 3);
+  EXPECT_EQ(forwarded_bytes(0), pieces[0]);
+  EXPECT_EQ(forwarded_bytes(1), pieces[1]);
+}
+
+TEST_F(FragmentedHelloTest, DisagreeingOverlapDeniesTheFlow) {
+  handshake();
+  const Bytes frame = segment(0, test::client_hello("pypi.org"));
+  auto pieces = fragments_of(frame, {48});
+  Bytes forged = fragments_of(frame, {40})[1];  // overlaps bytes 40-47 of the first
+  forged[34 + 2] ^= 0x20;
+  burst(Side::inside, {pieces[0]});
+  burst(Side::inside, {forged});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::fragment_overlap_conflict), 2u);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::fragment_overlap_conflict);
+  burst(Side::inside, {pieces[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+}
+
+TEST_F(FragmentedHelloTest, AMalformedFragmentDeniesTheFlow) {
+  handshake();
+  auto pieces = fragments_of(segment(0, test::client_hello("pypi.org")), {48});
+  Bytes odd = pieces[0];
+  odd.resize(odd.size() - 3);  // a non-final fragment of 45 bytes
+  odd[17] = uint8_t(odd[17] - 3);
+  burst(Side::inside, {odd});
+  EXPECT_EQ(dropped(Reason::fragment_malformed), 1u);
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::fragment_malformed);
+}
+
+TEST_F(FragmentedHelloTest, AFirstFragmentWithAnUnknownOptionIsDropped) {
+  handshake();
+  Bytes frame = test::with_tcp_options(segment(0, test::client_hello("pypi.org")), {254, 4, 'M', 'K'});
+  burst(Side::inside, {fragments_of(frame, {48})[0]});
+  EXPECT_EQ(dropped(Reason::tcp_option_not_allowed), 1u);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -30,10 +30,14 @@ class HeldSegments {
   // message's first byte; false when a bound is reached (the caller drops it).
   bool hold(int32_t slot, rte_mbuf* mbuf, int32_t offset, uint32_t frame_bytes);
   // True when hold() would take a piece of `frame_bytes` into `slot`.
-  bool fits(int32_t slot, uint32_t frame_bytes) const {
-    if (!valid(slot) || total_ >= worker_mbufs_) return false;
+  bool fits(int32_t slot, uint32_t frame_bytes, uint32_t pieces = 1) const {
+    if (!valid(slot) || total_ + pieces > worker_mbufs_) return false;
     const Slot& held = slots_[size_t(slot)];
-    return held.count < kMaxHeldSegments && held.bytes + frame_bytes <= slot_bytes_;
+    return held.count + pieces <= kMaxHeldSegments && held.bytes + frame_bytes <= slot_bytes_;
+  }
+  // The piece at the lowest offset (nullptr when none): a datagram's first fragment.
+  rte_mbuf* first(int32_t slot) const {
+    return valid(slot) && slots_[size_t(slot)].count ? slots_[size_t(slot)].pieces[0].mbuf : nullptr;
   }
   // Moves the slot's pieces to `out` in sequence order (arrival order among equals); returns how
   // many. `out` has room for kMaxHeldSegments.

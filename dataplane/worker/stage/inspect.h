@@ -60,10 +60,12 @@ class Inspector {
   // The hold of a pending TCP flow's pieces (inspect_hold.cc). Bytes of the message the flow's
   // slot holds (0 without a slot): a payload segment that does not raise it brought nothing new.
   uint32_t bytes_held(const FlowEntry& flow) const;
-  // True when one more piece of `frame_bytes` fits the flow's hold and the worker's.
-  bool can_hold(const FlowEntry& flow, uint32_t frame_bytes) const;
+  // True when `pieces` more mbufs of `frame_bytes` in all fit the flow's hold and the worker's.
+  bool can_hold(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces = 1) const;
   // Holds the packet's mbuf in the flow's slot; false when full (the caller drops it).
   bool hold(const PacketContext& packet, const FlowEntry& flow);
+  // Holds `mbuf` (a fragment of the segment at `seq`) in the flow's slot; false when full.
+  bool hold_mbuf(const FlowEntry& flow, rte_mbuf* mbuf, uint32_t seq, uint32_t frame_bytes);
   // At the verdict: the held pieces move to `out` in sequence order (returns how many; room for
   // kMaxHeldSegments), or are freed and counted as dropped under `reason`.
   uint16_t release_held(const FlowEntry& flow, rte_mbuf** out);

@@ -12,9 +12,16 @@ uint32_t Inspector::bytes_held(const FlowEntry& flow) const {
   return reassembler_.bytes_held(flow.reassembly_slot);
 }
 
-bool Inspector::can_hold(const FlowEntry& flow, uint32_t frame_bytes) const {
-  if (flow.reassembly_slot < 0) return held_.held_total() < setup_.held_segments;  // its slot starts empty
-  return held_.fits(flow.reassembly_slot, frame_bytes);
+bool Inspector::can_hold(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces) const {
+  if (flow.reassembly_slot < 0)  // its slot starts empty
+    return held_.held_total() + pieces <= setup_.held_segments && pieces <= uint32_t(kMaxHeldSegments);
+  return held_.fits(flow.reassembly_slot, frame_bytes, pieces);
+}
+
+bool Inspector::hold_mbuf(const FlowEntry& flow, rte_mbuf* mbuf, uint32_t seq, uint32_t frame_bytes) {
+  if (flow.reassembly_slot < 0 || flow.inspection == PortClass::quic) return false;
+  const int32_t offset = int32_t(seq - reassembler_.base_seq(flow.reassembly_slot));
+  return held_.hold(flow.reassembly_slot, mbuf, offset, frame_bytes);
 }
 
 bool Inspector::hold(const PacketContext& packet, const FlowEntry& flow) {
