@@ -221,7 +221,7 @@ int replay_capture(const ReplayOptions& options, const policy::PolicySet& policy
       dump_and_free(platform.replies, output.replies, output.reply_count, burst_time);
       in_burst = 0;
       sink.drain(events, {policy.get(), nullptr});
-      processor.expire_idle(kReplayAgingBudget);
+      processor.expire_idle(kReplayAgingBudget, policy.get());
       sink.drain(events, {policy.get(), nullptr});
       // No worker runs beside a replay: the new table replaces the old one at once.
       learned.drain(platform.rig.learned());

@@ -15,19 +15,20 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
 
 # The parser sources each target links.
 declare -A sources=(
-  [packet_parser]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc"
+  [packet_parser]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc dataplane/parse/tcp_options.cc"
   [tls_client_hello_parser]="dataplane/parse/tls_client_hello_parser.cc"
   [http_request_parser]="dataplane/parse/http_request_parser.cc"
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc dataplane/domain/hostname.cc"
   [dns_query_parser]="dataplane/parse/dns_query_parser.cc dataplane/domain/hostname.cc"
   [hostname]="dataplane/domain/hostname.cc"
+  [fragment_reassembler]="dataplane/flow/fragment_reassembler.cc"
   [quic_initial]="dataplane/quic/quic_status.cc dataplane/quic/quic_packet_header.cc dataplane/quic/quic_hmac_sha256.cc dataplane/quic/quic_initial_decryptor.cc dataplane/quic/quic_crypto_stream.cc dataplane/quic/quic_initial_frames.cc dataplane/quic/quic_initial_reader.cc dataplane/parse/tls_client_hello_parser.cc"
   [http_stream_follower]="dataplane/flow/http_stream_follower.cc dataplane/parse/http_request_parser.cc"
   [tls_record_follower]="dataplane/flow/tls_record_follower.cc"

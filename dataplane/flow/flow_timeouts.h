@@ -9,7 +9,9 @@
 namespace sluice {
 
 struct FlowTimeoutSeconds {
-  uint32_t tcp_handshake = 30;     // syn_sent, and a TLS/HTTP flow still waiting for its verdict
+  // syn_sent, and a TLS/HTTP flow still waiting for its verdict; for the latter also its deadline
+  // from its first packet, which traffic does not extend (pending_deadline_passed).
+  uint32_t tcp_handshake = 30;
   uint32_t tcp_established = 3600;
   uint32_t tcp_closing = 60;       // one FIN seen
   uint32_t tcp_closed = 10;        // both FINs or a RST: late retransmissions still match
@@ -34,6 +36,15 @@ class FlowTimeouts {
     }
     if (protocol == 6) return cycles_[kEstablished];  // TCP picked up mid-stream
     return protocol == 17 ? cycles_[kUdp] : cycles_[kOther];
+  }
+
+  // Packet path and aging sweep: a flow still waiting for its verdict whose first packet is
+  // older than the pending limit. Read off the flow's coarse creation tick (flow_entry.h), so it
+  // may fire up to a tick (0.25–0.5 s) early or late; its packets never move it.
+  bool pending_deadline_passed(const FlowEntry& flow, uint64_t now_tsc) const {
+    if (flow.verdict != FlowVerdict::pending) return false;
+    const uint64_t age_ticks = (flow_tick(now_tsc) - flow.created_tick) & kFlowTickMask;
+    return (age_ticks << kFlowTickShift) > cycles_[kPending];
   }
 
  private:

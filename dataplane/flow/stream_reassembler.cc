@@ -88,4 +88,11 @@ std::span<const uint8_t> StreamReassembler::contiguous(int32_t slot) const {
   return {bytes_of(slot), state.ranges[0].end};
 }
 
+uint32_t StreamReassembler::bytes_held(int32_t slot) const {
+  const State& state = states_[size_t(slot)];
+  uint32_t total = 0;
+  for (int i = 0; i < state.range_count; ++i) total += state.ranges[i].end - state.ranges[i].begin;
+  return total;
+}
+
 }  // namespace sluice

@@ -42,6 +42,9 @@ class StreamReassembler {
   // The bytes received from the base without a gap.
   std::span<const uint8_t> contiguous(int32_t slot) const;
   uint32_t base_seq(int32_t slot) const { return states_[size_t(slot)].base_seq; }
+  // How many bytes of the message the slot holds, gaps left out: grows exactly when add() took
+  // a byte it did not have.
+  uint32_t bytes_held(int32_t slot) const;
 
   uint32_t slot_bytes() const { return slot_bytes_; }
   uint32_t slots_in_use() const { return uint32_t(states_.size() - free_count_); }

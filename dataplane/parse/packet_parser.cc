@@ -124,7 +124,11 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
   const uint16_t fragment = load_be16(p + 6);
   const uint16_t fragment_offset = fragment & kIpv4FragmentOffsetMask;
   out.is_fragment = (fragment & kIpv4MoreFragments) != 0 || fragment_offset != 0;
-  if (out.is_fragment) out.fragment_id = load_be16(p + 4);
+  if (out.is_fragment) {
+    out.fragment_id = load_be16(p + 4);
+    out.fragment_offset = uint16_t(fragment_offset * 8);
+    out.more_fragments = (fragment & kIpv4MoreFragments) != 0;
+  }
   if (header_length > kIpv4MinHeaderLength) {
     PacketParseError error = parse_ipv4_options(p + kIpv4MinHeaderLength, header_length - kIpv4MinHeaderLength, out);
     if (error != PacketParseError::none) return error;
@@ -175,6 +179,8 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
     if (next_header == kIpv6Fragment) {
       out.is_fragment = true;
       out.fragment_id = load_be32(h + 4);
+      out.fragment_offset = uint16_t(load_be16(h + 2) & 0xfff8);
+      out.more_fragments = (h[3] & 1) != 0;
     }
     next_header = h[0];
     position += length;

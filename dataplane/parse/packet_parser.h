@@ -66,6 +66,8 @@ struct ParsedPacket {
   bool is_fragment = false;        // any IPv4/IPv6 fragment
   bool is_later_fragment = false;  // a fragment with offset != 0: no L4 header in it
   uint32_t fragment_id = 0;        // IPv4 identification or IPv6 fragment header id (fragments only)
+  uint16_t fragment_offset = 0;    // fragments only: where its bytes (from l4_offset) lie in the datagram, in bytes
+  bool more_fragments = false;     // fragments only: the MF / M flag (false on the last one)
   IpAddress src;
   IpAddress dst;
   uint16_t src_port = 0;  // host byte order; 0 for portless protocols

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/parse/tcp_checksum.h"
+#include "dataplane/parse/tcp_options.h"
 #include "dataplane/worker/stage/classify.h"
 
 namespace sluice {
@@ -18,6 +19,24 @@ namespace {
 // A TTL or hop limit of 1 dies at the next router; the appliance does not know how many more
 // hops the server is away, so only this much is certain (docs/POLICY.md, threat model).
 constexpr uint8_t kLowestArrivingTtl = 1;
+
+// Before its verdict a TLS/HTTP flow's client may send nothing but the message being judged:
+// no data on its SYN (TCP Fast Open) and no TCP option the appliance cannot read. Reason::count
+// when the packet is fine.
+Reason pending_tcp_shape(std::span<const uint8_t> frame, const ParsedPacket& parsed) {
+  if ((parsed.tcp_flags & kTcpSyn) && parsed.payload_length > 0) return Reason::tcp_syn_payload;
+  switch (check_tcp_options(frame, parsed)) {
+    case TcpOptionsStatus::ok: return Reason::count;
+    case TcpOptionsStatus::not_allowed: return Reason::tcp_option_not_allowed;
+    case TcpOptionsStatus::malformed: return Reason::tcp_option_malformed;
+  }
+  return Reason::tcp_option_malformed;
+}
+
+DestinationType pending_destination_type(PortClass inspection) {
+  if (inspection == PortClass::http) return DestinationType::http_host;
+  return inspection == PortClass::quic ? DestinationType::quic_sni : DestinationType::sni;
+}
 }  // namespace
 
 PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
@@ -32,6 +51,12 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       replier_(setup_, tsc_hz_),
       lifecycle_(setup_, tsc_hz_, inspector_) {
   fragments_.init(setup_.fragment_slots, uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
+  const uint32_t datagram_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes) + kMaxL4Header;
+  datagrams_.init(setup_.fragment_reassembly_slots, datagram_bytes,
+                  uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
+  held_fragments_.init(setup_.fragment_reassembly_slots, 2 * datagram_bytes + kMaxDatagramFragments * kMaxL3Header,
+                       setup_.fragment_reassembly_slots * kMaxDatagramFragments);
+  datagram_frame_.reset(new uint8_t[kMaxL3Header + datagram_bytes]);
 }
 
 uint64_t PacketProcessor::now() const { return setup_.external_clock ? clock_tsc_ : rte_rdtsc(); }
@@ -98,7 +123,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     return;
   }
   if (parsed.is_later_fragment) {
-    handle_later_fragment(packet, out);
+    handle_later_fragment(policy, packet, out);
     return;
   }
 
@@ -115,7 +140,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   // case (established traffic) goes straight on to learning and acting.
   const bool settled = !is_new && flow.verdict != FlowVerdict::pending && flow.generation == policy.generation;
   if (!settled) [[unlikely]] {
-    judge(policy, packet, flow, position, is_new);
+    judge(policy, packet, flow, position, is_new, out);
     if (packet.drop_before_judging != Reason::count) {
       drop(packet.mbuf, packet.drop_before_judging);
       return;
@@ -161,6 +186,15 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
         drop(packet.mbuf, packet.pending_drop_reason);
         return;
       }
+      if (packet.first_fragment) {
+        take_fragment(policy, packet, position, out);
+        return;
+      }
+      if (packet.hold) {
+        // A piece of the message: it leaves with the verdict (settle_held), not before.
+        if (!inspector_.hold(packet, flow)) drop(packet.mbuf, Reason::held_segments_full);
+        return;
+      }
       [[fallthrough]];
     case FlowVerdict::allowed:
     case FlowVerdict::denied_dry_run:
@@ -179,7 +213,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
 // A new flow, a flow judged under an older policy generation, or one still waiting for the
 // name in its first bytes.
 void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
-                            bool is_new) {
+                            bool is_new, BurstOutput& out) {
   FlowName& name = setup_.flows->name(position);
   const auto& parsed = packet.parsed;
   const bool from_initiator = packet.from_initiator;
@@ -190,7 +224,14 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
   facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
   facts.protocol = parsed.l4_protocol;
 
-  if (is_new) {
+  if (!is_new && lifecycle_.pending_deadline_passed(flow, burst_tsc_)) {
+    // Undecided for too long, whatever it kept sending: denied, recorded, its pieces freed.
+    Decision late;
+    late.decided = true;
+    late.reason = Reason::pending_deadline;
+    late.type = pending_destination_type(flow.inspection);
+    packet.decided_now = emitter_.apply(policy, late, facts, flow, name, packet.hello, true, burst_tsc_);
+  } else if (is_new) {
     packet.decided_now = emitter_.apply(policy, judge_.judge_destination(policy, facts, flow, name, burst_tsc_),
                                         facts, flow, name, packet.hello, true, burst_tsc_);
   } else if (flow.generation != policy.generation) {
@@ -212,26 +253,56 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
     } else {
       inspector_.inspect_quic_server(packet, flow);
     }
-  } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.payload_length > 0) {
-    // What is judged must be what the server gets: a segment it would discard (bad checksum) or
-    // never receive (no hop left) is neither inspected nor forwarded while the flow is undecided.
-    if (parsed.ttl <= kLowestArrivingTtl) {
-      packet.drop_before_judging = Reason::ttl_too_low;
+  } else if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.l4_protocol == kIpProtoTcp) {
+    const Reason shape = pending_tcp_shape(packet.frame, parsed);
+    if (shape != Reason::count) {
+      packet.drop_before_judging = shape;
       return;
     }
-    if (parsed.l4_protocol == kIpProtoTcp && !tcp_checksum_ok(packet.frame, parsed)) {
-      packet.drop_before_judging = Reason::tcp_checksum_bad;
+    if (parsed.is_fragment && !packet.reassembled) {
+      // Its payload is judged once the datagram is whole (the checksum covers all of it).
+      packet.first_fragment = true;
       return;
     }
-    Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
-    // An allowed first message: what came with it (a pipelined request, a body) is followed now.
-    if (decision.decided && decision.allowed && decision.reason == Reason::allowed_domain &&
-        parsed.l4_protocol == kIpProtoTcp)
-      decision = follower_.begin(packet, flow, position, name, decision);
-    packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
+    if (parsed.payload_length > 0) {
+      // What is judged must be what the server gets: a segment it would discard (bad checksum)
+      // or never receive (no hop left) is neither inspected nor forwarded while undecided.
+      if (parsed.ttl <= kLowestArrivingTtl) {
+        packet.drop_before_judging = Reason::ttl_too_low;
+        return;
+      }
+      if (!tcp_checksum_ok(packet.frame, parsed)) {
+        packet.drop_before_judging = Reason::tcp_checksum_bad;
+        return;
+      }
+      // A piece that could not be held is not read either: what is judged is what is held.
+      if (!inspector_.can_hold(flow, uint32_t(packet.frame.size()), packet.pieces)) {
+        packet.drop_before_judging = Reason::held_segments_full;
+        return;
+      }
+      const uint32_t held_before = inspector_.bytes_held(flow);
+      Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
+      // An allowed first message: what came with it (a pipelined request, a body) is followed now.
+      if (decision.decided && decision.allowed && decision.reason == Reason::allowed_domain)
+        decision = follower_.begin(packet, flow, position, name, decision);
+      packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
+      if (flow.verdict == FlowVerdict::pending) {
+        // Still undecided: a piece with new bytes of the message waits in the slot; one without
+        // (before the message, or a repeat of held bytes) has nothing it may carry out.
+        if (inspector_.bytes_held(flow) > held_before) {
+          packet.hold = true;
+        } else {
+          packet.pending_drop = true;
+          packet.pending_drop_reason = Reason::tcp_segment_outside_message;
+        }
+      }
+    }
   }
-  // A followed flow keeps its slot: it holds the judged message until the server acknowledges it.
-  if (flow.verdict != FlowVerdict::pending && !StreamFollower::follows(flow)) inspector_.release(flow);
+  if (flow.verdict != FlowVerdict::pending) {
+    settle_held(packet, flow, out);
+    // A followed flow keeps its slot: it holds the judged message until the server acknowledges it.
+    if (!StreamFollower::follows(flow)) inspector_.release(flow);
+  }
 }
 
 // A packet of a followed flow: false when it was dropped here (a segment beyond a gap, or one the
@@ -259,7 +330,20 @@ bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet
   return true;
 }
 
-void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOutput& out) {
+// A flow's verdict settles its held pieces: they leave ahead of the packet that decided it when
+// the flow passes and that packet came from the client's side (held pieces go where it goes);
+// otherwise they are freed — under the flow's reason when denied, as discarded when a server
+// packet (a policy reload) allowed it (the client retransmits what the server never acked).
+void PacketProcessor::settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out) {
+  const bool passes = flow.verdict == FlowVerdict::allowed || flow.verdict == FlowVerdict::denied_dry_run;
+  if (passes && packet.from_initiator) {
+    out.forward_count += inspector_.release_held(flow, out.forward + out.forward_count);
+    return;
+  }
+  inspector_.discard_held(flow, passes ? Reason::held_segment_discarded : flow.reason);
+}
+
+void PacketProcessor::handle_later_fragment(const CompiledPolicy& policy, PacketContext& packet, BurstOutput& out) {
   int32_t position = -1;
   uint64_t flow_id = 0;
   if (!fragments_.find(packet.parsed, burst_tsc_, position, flow_id)) {
@@ -269,6 +353,12 @@ void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOu
   const FlowEntry& flow = setup_.flows->entry(position);
   if (!flow.in_use || flow.flow_id != flow_id) {
     drop(packet.mbuf, Reason::fragment_without_first);  // the flow aged out meanwhile
+    return;
+  }
+  if (flow.protocol == kIpProtoTcp && datagrams_.find(packet.parsed, burst_tsc_) >= 0) {
+    // A piece of a datagram under reassembly (or one whose first fragment the flow's verdict
+    // overtook): packet_processor_fragments.cc.
+    take_fragment(policy, packet, position, out);
     return;
   }
   switch (flow.verdict) {
@@ -282,7 +372,9 @@ void PacketProcessor::handle_later_fragment(const PacketContext& packet, BurstOu
   }
 }
 
-uint32_t PacketProcessor::expire_idle(uint32_t budget) { return lifecycle_.expire_idle(budget, now(), emitter_); }
+uint32_t PacketProcessor::expire_idle(uint32_t budget, const CompiledPolicy* policy) {
+  return lifecycle_.expire_idle(budget, now(), emitter_, policy);
+}
 
 void PacketProcessor::drop(rte_mbuf* packet, Reason reason) {
   bump(setup_.counters->dropped_packets[static_cast<int>(reason)]);

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flow/flow_timeouts.h"
+#include "dataplane/flow/fragment_reassembler.h"
 #include "dataplane/flow/fragment_tracker.h"
 #include "dataplane/flow/stream_reassembler.h"
 #include "dataplane/policy/compiled_policy.h"
@@ -33,11 +35,20 @@ struct rte_ring;
 namespace sluice {
 
 inline constexpr uint16_t kBurstSize = 32;
+// A packet that settles a flow's verdict releases the pieces held for it (held_segments.h) ahead
+// of itself: at most kMaxHeldSegments more a packet.
+inline constexpr uint16_t kBurstForwardCapacity = kBurstSize * (1 + kMaxHeldSegments);
+// A reassembled IP datagram is judged as one frame: the first fragment's headers (Ethernet to
+// the fragment header, at most kMaxL3Header bytes) and the datagram (a TCP header of at most
+// kMaxL4Header bytes, then the message's bound).
+inline constexpr uint32_t kMaxL3Header = 256;
+inline constexpr uint32_t kMaxL4Header = 60;
 
 struct BurstOutput {
-  // Out of the other side's port: forwarded packets, and resets sent on to the far end. A burst
-  // adds at most one onward reset per packet it drops.
-  rte_mbuf* forward[kBurstSize];
+  // Out of the other side's port: forwarded packets (held pieces released at their flow's
+  // verdict among them), and resets sent on to the far end. A burst adds at most one onward
+  // reset per packet it drops.
+  rte_mbuf* forward[kBurstForwardCapacity];
   uint16_t forward_count = 0;
   rte_mbuf* replies[kBurstSize];  // back out of the ingress port (TCP resets, ICMP errors)
   uint16_t reply_count = 0;
@@ -62,11 +73,17 @@ struct PacketProcessorSetup {
   uint32_t tls_max_client_hello_bytes = 16384;  // reassembly bound of a ClientHello
   uint32_t http_max_head_bytes = 8192;          // reassembly bound of an HTTP request head
   uint32_t reassembly_slots = 1024;             // ClientHellos/heads being reassembled at once
+  // Pieces of messages under reassembly held (their mbufs kept) until their flow's verdict, over
+  // all slots: bounds the receive mbufs stalled flows can pin. More are dropped (held_segments_full).
+  uint32_t held_segments = 2048;
   // QUIC flows whose ClientHello is being read at once; each slot holds tls_max_client_hello_bytes
   // of CRYPTO stream and a bit a byte of what arrived. More are denied (quic_capacity_exhausted).
   uint32_t quic_slots = 256;
   uint32_t fragment_slots = 4096;               // first fragments remembered
   uint32_t fragment_lifetime_seconds = 30;
+  // IP datagrams carrying a piece of a message under judgement reassembled at once (each up to
+  // the larger message bound plus a TCP header); more are dropped (fragment_capacity_exhausted).
+  uint32_t fragment_reassembly_slots = 64;
   uint32_t deny_replies_per_second = 10000;     // resets/ICMP errors for retries of denied flows
   // DNS learning: answers from allowed resolvers for allowed names become LearnedAddressEvents
   // on `learned` (single producer: this worker); workers read the control thread's published
@@ -101,7 +118,8 @@ class PacketProcessor {
   // Idle aging: looks at up to `budget` flow-table positions (round robin) and removes the flows
   // idle past their state's timeout. The worker calls it every loop iteration, with a larger
   // budget when idle, so that aging costs nothing per packet.
-  uint32_t expire_idle(uint32_t budget);
+  // `policy` (may be null) tells a flow denied at its pending deadline DROP from DRY_RUN_DENIAL.
+  uint32_t expire_idle(uint32_t budget, const CompiledPolicy* policy = nullptr);
 
   void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
   uint16_t worker_index() const { return setup_.worker_index; }
@@ -110,9 +128,17 @@ class PacketProcessor {
   uint64_t now() const;
   void handle_packet(const CompiledPolicy& policy, Side ingress, PacketContext& packet, int32_t position,
                      BurstOutput& out);
-  void handle_later_fragment(const PacketContext& packet, BurstOutput& out);
-  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, bool is_new);
+  void handle_later_fragment(const CompiledPolicy& policy, PacketContext& packet, BurstOutput& out);
+  // packet_processor_fragments.cc: IP fragments of a flow still waiting for its verdict.
+  void take_fragment(const CompiledPolicy& policy, PacketContext& packet, int32_t position, BurstOutput& out);
+  void judge_datagram(const CompiledPolicy& policy, int32_t slot, int32_t position, BurstOutput& out);
+  void deny_by_fragment(const CompiledPolicy& policy, int32_t slot, int32_t position, Reason reason);
+  void settle_fragments(const PacketContext& packet, int32_t slot, const FlowEntry& flow, BurstOutput& out);
+  int32_t start_datagram(const PacketContext& packet);
+  void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, bool is_new,
+             BurstOutput& out);
   bool follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position);
+  void settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out);
   void drop(rte_mbuf* packet, Reason reason);
 
   // The stages (dataplane/worker/stage/), each owning its own worker-private state. Declared in
@@ -128,6 +154,9 @@ class PacketProcessor {
   Replier replier_;
   FlowLifecycle lifecycle_;
   FragmentTracker fragments_;
+  FragmentReassembler datagrams_;             // fragmented datagrams of pending flows
+  HeldSegments held_fragments_;               // their fragments' mbufs, by datagram slot
+  std::unique_ptr<uint8_t[]> datagram_frame_;  // a reassembled datagram as one frame, to judge
   uint64_t burst_tsc_ = 0;  // the clock at the start of the burst being processed
   uint64_t clock_tsc_ = 0;  // external_clock only
 };

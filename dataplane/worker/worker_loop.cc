@@ -58,7 +58,7 @@ int run_worker_loop(void* arg) {
     }
     // Idle aging walks a slice of the flow table each iteration: more when there was nothing to
     // do, a little when busy so that a saturated worker still ages its flows.
-    setup.processor->expire_idle(moved_packets ? kAgingBudgetBusy : kAgingBudgetIdle);
+    setup.processor->expire_idle(moved_packets ? kAgingBudgetBusy : kAgingBudgetIdle, policy);
     // Past this point the worker holds no pointer into any policy generation.
     rte_rcu_qsbr_quiescent(shared.qsbr, setup.qsbr_thread_id);
     bump(counters.loops);

@@ -1,11 +1,12 @@
 // libFuzzer target: parse_packet over arbitrary frames, and the checks the packet path runs on a
-// parsed frame (link-local ICMPv6, TCP checksum).
+// parsed frame (link-local ICMPv6, TCP checksum, TCP options).
 #include <cstring>
 #include <vector>
 
 #include "dataplane/parse/link_local_icmpv6.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/parse/tcp_checksum.h"
+#include "dataplane/parse/tcp_options.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace sluice;
@@ -44,7 +45,8 @@ bool same(const ParsedPacket& a, const ParsedPacket& b) {
          a.is_later_fragment == b.is_later_fragment && a.src == b.src && a.dst == b.dst &&
          a.src_port == b.src_port && a.dst_port == b.dst_port && a.tcp_flags == b.tcp_flags &&
          a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code &&
-         a.ttl == b.ttl && a.source_routed == b.source_routed;
+         a.ttl == b.ttl && a.source_routed == b.source_routed && a.fragment_offset == b.fragment_offset &&
+         a.more_fragments == b.more_fragments;
 }
 
 }  // namespace
@@ -59,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::span<const uint8_t> frame(data, size < kMaxFrame ? size : kMaxFrame);
     (void)classify_link_local_icmpv6(frame, parsed);
     (void)tcp_checksum_ok(frame, parsed);
+    if (parsed.l4_protocol == kIpProtoTcp && !parsed.is_later_fragment) (void)check_tcp_options(frame, parsed);
   }
 
   // Ethernet pads short frames, and the payload is bounded by the IP length: bytes after the IP

@@ -242,6 +242,8 @@ def attacks():
                                lambda m: frames.http_get("pypi.org", extra_headers=["X-Data: " + m.decode()])))
     from pcapgen import dns_attacks  # imports this module's names
     cases += dns_attacks.attacks()
+    from pcapgen import attacks_pieces  # imports this module's names
+    cases += attacks_pieces.attacks()
     return cases
 
 
@@ -270,6 +272,7 @@ def controls():
     keepalive = frames.TcpFlow(CLIENT, 45024, HTTP_SERVER, 80)
     chunked = frames.TcpFlow(CLIENT, 45025, HTTP_SERVER, 80)
     retry = frames.TcpFlow(CLIENT, 45026, TLS_SERVER, 443)
+    from pcapgen import attacks_pieces  # imports this module's names
     return [
         Control("arp_request", [request]),
         Control("arp_request_padded", [padded], "zero padding to the 60-byte minimum"),
@@ -296,7 +299,7 @@ def controls():
                                              retry.data(b"\x14\x03\x03\x00\x01\x01"),
                                              retry.data(client_hello("pypi.org", key_share=False))],
                 "after a HelloRetryRequest: ChangeCipherSpec and the hello again, same name"),
-    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls()
+    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls()
 
 
 def resolved_control():

@@ -109,6 +109,24 @@ inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
   return frame;
 }
 
+// `frame` (from tcp4_frame) with `options` (a multiple of 4 bytes) after its fixed TCP header:
+// data offset, IPv4 total length and TCP checksum follow.
+inline Bytes with_tcp_options(Bytes frame, const Bytes& options) {
+  frame.insert(frame.begin() + 54, options.begin(), options.end());
+  frame[46] = uint8_t((5 + options.size() / 4) << 4);
+  const uint16_t total = uint16_t((frame[16] << 8 | frame[17]) + options.size());
+  frame[16] = uint8_t(total >> 8);
+  frame[17] = uint8_t(total);
+  frame[50] = frame[51] = 0;
+  IpAddress source{4}, destination{4};
+  std::memcpy(source.bytes, frame.data() + 26, 4);
+  std::memcpy(destination.bytes, frame.data() + 30, 4);
+  const uint16_t checksum = l4_checksum(source, destination, 6, std::span<const uint8_t>(frame).subspan(34));
+  frame[50] = uint8_t(checksum >> 8);
+  frame[51] = uint8_t(checksum);
+  return frame;
+}
+
 inline Bytes http_get(const std::string& host) {
   std::string head = "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: test\r\n\r\n";
   return Bytes(head.begin(), head.end());

@@ -103,6 +103,12 @@ void Emitter::emit_pending(const FlowKey& key, const FlowEntry& flow) {
   enqueue(event);
 }
 
+void Emitter::emit_denied(const FlowKey& key, const FlowEntry& flow) {
+  if (!setup_.events) return;
+  FlowEvent event = pending_flow_event(key, flow);
+  enqueue(event);
+}
+
 void Emitter::enqueue(FlowEvent& event) {
   if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
     bump(setup_.counters->events_dropped_ring_full);

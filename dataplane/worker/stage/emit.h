@@ -31,6 +31,8 @@ class Emitter {
 
   // A flow aged out while still waiting for its first payload (flow log only).
   void emit_pending(const FlowKey& key, const FlowEntry& flow);
+  // A pending flow the aging sweep denied at its deadline (its verdict and reason already set).
+  void emit_denied(const FlowKey& key, const FlowEntry& flow);
 
  private:
   void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name, const HelloFacts& hello,

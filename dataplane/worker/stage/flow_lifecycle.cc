@@ -106,7 +106,8 @@ int32_t FlowLifecycle::admit(Side ingress, PacketContext& packet, int32_t positi
   return position;
 }
 
-uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter) {
+uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter,
+                                   const CompiledPolicy* policy) {
   const uint32_t positions = flows_.position_count();
   if (positions == 0) return 0;
   uint32_t expired = 0;
@@ -117,7 +118,15 @@ uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& 
     aging_cursor_ = aging_cursor_ + 1 == positions ? 0 : aging_cursor_ + 1;
     FlowEntry& flow = flows_.entry(position);
     if (!flow.in_use) continue;
-    if (!idle_past_timeout(flow, now_tsc)) {
+    const bool idle = idle_past_timeout(flow, now_tsc);
+    // A flow that went quiet without sending a byte ages out as before (flow log: no payload);
+    // one mid-message, or still talking, is denied at its deadline.
+    if (policy && timeouts_.pending_deadline_passed(flow, now_tsc) && (!idle || flow.reassembly_slot >= 0) &&
+        flows_.key_at(position, key)) {
+      deny_at_deadline(*policy, key, flow, emitter);
+      continue;
+    }
+    if (!idle) {
       if (flow.verdict == FlowVerdict::pending)
         pass_oldest_pending_ticks_ =
             std::max(pass_oldest_pending_ticks_, (flow_tick(now_tsc) - flow.created_tick) & kFlowTickMask);
@@ -139,6 +148,18 @@ void FlowLifecycle::finish_pass() {
   counters_.oldest_pending_age_ms.store(tsc_hz_ ? uint64_t(cycles * 1000.0 / double(tsc_hz_)) : 0,
                                         std::memory_order_relaxed);
   pass_oldest_pending_ticks_ = 0;
+}
+
+void FlowLifecycle::deny_at_deadline(const CompiledPolicy& policy, const FlowKey& key, FlowEntry& flow,
+                                     Emitter& emitter) {
+  const bool dry_run = flow.attachment_index < policy.attachments.size() &&
+                       policy.attachments[flow.attachment_index].enforcement == Enforcement::dry_run;
+  flow.verdict = dry_run ? FlowVerdict::denied_dry_run : FlowVerdict::denied_enforced;
+  flow.reason = Reason::pending_deadline;
+  inspector_.discard_held(flow, Reason::pending_deadline);
+  inspector_.release(flow);
+  bump(counters_.flow_verdicts[static_cast<int>(Reason::pending_deadline)]);
+  emitter.emit_denied(key, flow);
 }
 
 void FlowLifecycle::count_expiry(FlowEntry& flow) {

@@ -30,10 +30,18 @@ class FlowLifecycle {
                 Reason& refused);
 
   // Looks at up to `budget` positions (round robin) and removes the flows idle past their
-  // state's timeout; a flow still waiting for its verdict is reported through `emitter`. Each
+  // state's timeout; a flow still waiting for its verdict is reported through `emitter`. A
+  // pending flow past its deadline (pending_deadline_passed) that sent part of its message or is
+  // still active is denied instead (pending_deadline, a record; `policy` tells DROP from
+  // DRY_RUN_DENIAL, null: swept as before) and stays until it idles out. Each
   // complete pass over the table also publishes the oldest pending flow's age
   // (WorkerCounters::oldest_pending_age_ms), read off entries the sweep loads anyway.
-  uint32_t expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter);
+  uint32_t expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter, const CompiledPolicy* policy);
+
+  // A TLS/HTTP flow still waiting for its verdict longer than its deadline allows.
+  bool pending_deadline_passed(const FlowEntry& flow, uint64_t now_tsc) const {
+    return timeouts_.pending_deadline_passed(flow, now_tsc);
+  }
 
  private:
   bool idle_past_timeout(const FlowEntry& flow, uint64_t now_tsc) const {
@@ -41,6 +49,7 @@ class FlowLifecycle {
   }
   void count_expiry(FlowEntry& flow);  // counts an idle flow's end and frees its reassembly slot
   void finish_pass();                  // publishes the pass's oldest pending age and starts anew
+  void deny_at_deadline(const CompiledPolicy& policy, const FlowKey& key, FlowEntry& flow, Emitter& emitter);
 
   const PacketProcessorSetup& setup_;
   FlowTable& flows_;

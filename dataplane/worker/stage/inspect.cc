@@ -26,12 +26,14 @@ Inspector::Inspector(const PacketProcessorSetup& setup, const Judge& judge) : se
   reassembler_.init(setup_.reassembly_slots, slot_bytes);
   hello_scratch_.reset(new uint8_t[setup_.tls_max_client_hello_bytes]);
   quic_slots_.init(setup_.quic_slots, setup_.tls_max_client_hello_bytes);
+  // Frame bytes a slot: the message twice over leaves room for headers and partial overlaps.
+  held_.init(setup_.reassembly_slots, 2 * slot_bytes, setup_.held_segments);
 }
 
 // A ClientHello or request head may arrive in several segments. The first one is parsed where
 // it lies; only when it is not the whole message (or arrives out of order) do its bytes go to a
-// reassembly slot. Every segment that is kept is forwarded: it holds message bytes only, so no
-// application data reaches the server before the verdict.
+// reassembly slot. The segments kept in a slot are held there (inspect_hold.cc) until the
+// verdict: nothing of an undecided message reaches the server.
 Decision Inspector::inspect_payload(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow,
                                     FlowName& name, const FlowFacts& facts, uint64_t now_tsc) {
   const auto& parsed = packet.parsed;
@@ -60,8 +62,8 @@ Decision Inspector::inspect_payload(const CompiledPolicy& policy, PacketContext&
   }
   const int32_t slot = flow.reassembly_slot;
   const size_t held_before = reassembler_.contiguous(slot).size();
-  // The server has every byte before the first gap: that is where its reset must point.
-  packet.onward_seq = reassembler_.base_seq(slot) + uint32_t(held_before);
+  // Every piece in the slot is held, none reached the server: its reset points at the base.
+  packet.onward_seq = reassembler_.base_seq(slot);
   switch (reassembler_.add(slot, payload_seq, payload, bound)) {
     case ReassemblyResult::ok: break;
     case ReassemblyResult::conflict: decision.reason = Reason::tcp_overlap_conflict; return decision;

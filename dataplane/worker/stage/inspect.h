@@ -15,6 +15,7 @@
 #include "dataplane/parse/tls_client_hello_parser.h"
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/quic/quic_initial_decryptor.h"
+#include "dataplane/worker/stage/held_segments.h"
 #include "dataplane/worker/stage/packet_context.h"
 #include "dataplane/worker/stage/quic_slots.h"
 
@@ -44,13 +45,31 @@ class Inspector {
   void inspect_quic_server(const PacketContext& packet, FlowEntry& flow);
 
   // Frees the flow's reassembly or QUIC slot, if it holds one (the field serves both: a flow is
-  // TCP or UDP).
+  // TCP or UDP), and any pieces still held in it (held_segment_discarded).
   void release(FlowEntry& flow) {
     if (flow.reassembly_slot < 0) return;
-    if (flow.inspection == PortClass::quic) quic_slots_.release(flow.reassembly_slot);
-    else reassembler_.release(flow.reassembly_slot);
+    if (flow.inspection == PortClass::quic) {
+      quic_slots_.release(flow.reassembly_slot);
+    } else {
+      discard_held(flow, Reason::held_segment_discarded);
+      reassembler_.release(flow.reassembly_slot);
+    }
     flow.reassembly_slot = kNoReassemblySlot;
   }
+
+  // The hold of a pending TCP flow's pieces (inspect_hold.cc). Bytes of the message the flow's
+  // slot holds (0 without a slot): a payload segment that does not raise it brought nothing new.
+  uint32_t bytes_held(const FlowEntry& flow) const;
+  // True when `pieces` more mbufs of `frame_bytes` in all fit the flow's hold and the worker's.
+  bool can_hold(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces = 1) const;
+  // Holds the packet's mbuf in the flow's slot; false when full (the caller drops it).
+  bool hold(const PacketContext& packet, const FlowEntry& flow);
+  // Holds `mbuf` (a fragment of the segment at `seq`) in the flow's slot; false when full.
+  bool hold_mbuf(const FlowEntry& flow, rte_mbuf* mbuf, uint32_t seq, uint32_t frame_bytes);
+  // At the verdict: the held pieces move to `out` in sequence order (returns how many; room for
+  // kMaxHeldSegments), or are freed and counted as dropped under `reason`.
+  uint16_t release_held(const FlowEntry& flow, rte_mbuf** out);
+  void discard_held(const FlowEntry& flow, Reason reason);
 
   bool quic_ready() const { return decryptor_.ready(); }
 
@@ -72,6 +91,7 @@ class Inspector {
   std::unique_ptr<uint8_t[]> hello_scratch_;  // joins a ClientHello spread over TLS records
   QuicInitialDecryptor decryptor_;            // libcrypto contexts and plaintext buffer, made once
   QuicSlots quic_slots_;                      // CRYPTO streams of QUIC flows still pending
+  HeldSegments held_;                         // mbufs of the pieces in reassembler_'s slots, by slot
 };
 
 }  // namespace sluice

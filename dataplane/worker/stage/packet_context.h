@@ -41,6 +41,14 @@ struct PacketContext {
   // its Initials while the ClientHello is incomplete): dropped under `pending_drop_reason`.
   bool pending_drop = false;
   Reason pending_drop_reason = Reason::quic_not_initial;
+  // A piece of a pending TCP flow's message: held in its reassembly slot until the verdict.
+  bool hold = false;
+  // The first fragment of a datagram of a pending TCP flow: its bytes go to fragment reassembly.
+  bool first_fragment = false;
+  // A datagram put back together from `pieces` fragments (packet_processor_fragments.cc): its
+  // frame is the appliance's, no mbuf stands for it.
+  bool reassembled = false;
+  uint8_t pieces = 1;
   HelloFacts hello;
   bool followed = false;  // the follow stage has read this packet's bytes (its flow's first verdict)
 };

@@ -1,0 +1,117 @@
+"""Attacks on the bytes before a TLS/HTTP flow's verdict, and their controls (part of the corpus of
+tests/pcapgen/attacks.py, scored the same way by tests/golden/test_attacks.py).
+
+While a flow is undecided nothing may leave but the message being judged, and its pieces only
+with the verdict: a ClientHello split into pieces whose early pieces carry the marker, segments
+before the message or beyond a gap, data on the SYN (TCP Fast Open), TCP options the appliance
+cannot read. Each case names a host the policy does not allow unless it says otherwise.
+"""
+
+from scapy.layers.inet import IP, TCP
+
+from pcapgen import frames
+from pcapgen.attacks import ATTACKER, CLIENT, TLS_SERVER, Attack, Control, marker
+from pcapgen.tls import client_hello
+
+DENIED = "exfil.example"
+
+
+def _marked_hello(sni, m, size=600):
+    """A ClientHello whose padding extension (the record's last bytes) is the marker repeated."""
+    hello = bytearray(client_hello(sni, pad_to=size))
+    fill = (m * (size // len(m) + 1))[:size // 2]
+    hello[-len(fill):] = fill
+    return bytes(hello)
+
+
+def _pieces(data, cuts):
+    bounds = [0, *cuts, len(data)]
+    return [(bounds[i], data[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)]
+
+
+def _segment(flow, offset, payload, **kwargs):
+    """A client segment at `offset` bytes into the stream, leaving the flow's next sequence alone."""
+    return flow._client("PA", payload, seq=flow.isn + 1 + offset, ack=flow._server_ack(), **kwargs)
+
+
+def _with_raw_options(pkt, raw):
+    """`pkt` (no TCP options) with the bytes `raw` as its TCP options, NOPs before them to a
+    multiple of 4 bytes."""
+    from scapy.layers.l2 import Ether
+    assert not pkt[TCP].options
+    raw = b"\x01" * (-len(raw) % 4) + raw
+    whole = bytes(pkt)
+    tcp_at = len(whole) - len(bytes(pkt[TCP]))
+    header = bytearray(whole[tcp_at:tcp_at + 20])
+    header[12] = ((20 + len(raw)) // 4) << 4
+    rebuilt = Ether(whole[:tcp_at] + bytes(header) + raw + whole[tcp_at + 20:])
+    del rebuilt[IP].len
+    del rebuilt[IP].chksum
+    del rebuilt[TCP].chksum
+    return frames.finish(rebuilt)
+
+
+def attacks():
+    cases = []
+
+    # The early pieces of a denied hello carry the marker in its padding; held, then freed.
+    m = marker("hello_pieces_held")
+    flow = frames.TcpFlow(CLIENT, 46001, ATTACKER, 443)
+    hello = _marked_hello(DENIED, m)
+    pieces = _pieces(hello, [300, 450])
+    cases.append(Attack("hello_pieces_held", [flow.syn(), flow.ack()]
+                        + [_segment(flow, off, part) for off, part in (pieces[1], pieces[2], pieces[0])],
+                        "domain_not_allowed", m, "the later pieces first, so the early ones wait for the gap"))
+
+    # A segment beyond a gap (past the hello's end, inside the reassembly bound), then the hello.
+    m = marker("segment_beyond_gap")
+    flow = frames.TcpFlow(CLIENT, 46002, ATTACKER, 443)
+    hello = client_hello(DENIED)
+    beyond = _segment(flow, len(hello) + 200, m * 8)
+    cases.append(Attack("segment_beyond_gap", [flow.syn(), flow.ack(), beyond,
+                                               _segment(flow, 0, hello[:100]), _segment(flow, 100, hello[100:])],
+                        "domain_not_allowed", m))
+
+    # Data before the message (in the SYN's sequence space, out of the window the server takes):
+    # it holds no byte of the message, so it has nothing it may carry.
+    m = marker("segment_before_message")
+    flow = frames.TcpFlow(CLIENT, 46003, TLS_SERVER, 443)
+    before = flow._client("PA", m * 8, seq=(flow.isn - 5000) & 0xFFFFFFFF, ack=flow._server_ack())
+    hello = client_hello(DENIED)
+    cases.append(Attack("segment_before_message", [flow.syn(), flow.ack(), _segment(flow, 0, hello[:50]), before,
+                                                   _segment(flow, 50, hello[50:])],
+                        "tcp_segment_outside_message", m))
+
+    # TCP Fast Open: data on the SYN, and a cookie option carrying the marker.
+    m = marker("syn_data")
+    flow = frames.TcpFlow(CLIENT, 46004, ATTACKER, 443)
+    syn = flow.syn()
+    cases.append(Attack("syn_data", [frames.finish(syn / (m * 4))], "tcp_syn_payload", m,
+                        "a SYN carrying data, standard options"))
+    m = marker("tfo_cookie")
+    flow = frames.TcpFlow(CLIENT, 46005, ATTACKER, 443)
+    syn = flow._client("S", seq=flow.isn, ack=0)
+    cookie = m[:16]  # a cookie is 4 to 16 bytes (RFC 7413)
+    cases.append(Attack("tfo_cookie", [_with_raw_options(syn, bytes([34, 2 + len(cookie)]) + cookie)],
+                        "tcp_option_not_allowed", cookie, "TCP Fast Open cookie option (kind 34)"))
+
+    # An option the appliance cannot read on a flow that would be allowed: the option never leaves.
+    m = marker("unknown_option")
+    flow = frames.TcpFlow(CLIENT, 46006, TLS_SERVER, 443)
+    option = m
+    cases.append(Attack("unknown_option", [flow.syn(), _with_raw_options(flow.ack(), bytes([254, 2 + len(option)]) + option),
+                                           flow.data(client_hello("pypi.org"))],
+                        "tcp_option_not_allowed", option, "experimental kind 254 before the verdict"))
+    m = marker("bytes_after_eol")
+    flow = frames.TcpFlow(CLIENT, 46007, TLS_SERVER, 443)
+    after_eol = m
+    cases.append(Attack("bytes_after_eol", [flow.syn(), _with_raw_options(flow.ack(), b"\x00" + after_eol)],
+                        "tcp_option_malformed", after_eol, "EOL, then bytes no stack reads"))
+    return cases
+
+
+def controls():
+    hello = client_hello("pypi.org")
+    flow = frames.TcpFlow(CLIENT, 46020, TLS_SERVER, 443)
+    pieces = [flow.syn(), flow.ack()] + [flow.data(part) for _, part in _pieces(hello, [60, 140])]
+    return [Control("hello_in_three_segments", pieces, "held until the third completes it, then all leave")]
