@@ -74,8 +74,6 @@ namespace sluice {
   X(ipv6_routing_header_type0, "an IPv6 packet with a type-0 routing header (deprecated by RFC 5095)") \
   X(arp_malformed, "an ARP frame that is not Ethernet/IPv4 ARP request or reply, or carries non-zero bytes or more than minimum-frame padding after its body") \
   X(neighbour_discovery_malformed, "ND or MLD to a link-local or link-scope multicast destination with a wrong hop limit, code or body (RFC 4861, RFC 2710, RFC 3810)") \
-  X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
-  X(ttl_too_low, "a payload segment of a flow still waiting for its verdict whose TTL or hop limit (at most 1) cannot reach the server") \
   X(dns_answer_from_inside, "a DNS answer on a resolver flow arriving from the inside port (forged by a workload)") \
   X(tcp_checksum_bad, "a payload segment of a flow still waiting for its verdict, or of a followed TLS/HTTP connection, whose TCP checksum is wrong (the server would discard it, so it is not judged)") \
   X(ttl_too_low, "a payload segment of a flow still waiting for its verdict, or of a followed TLS/HTTP connection, whose TTL or hop limit (at most 1) cannot reach the server") \
