@@ -144,7 +144,9 @@ def test_lintian_finds_no_error_or_warning(package):
 def test_installed_binaries_are_hardened(package, binary):
     need("hardening-check")
     _, root = package
-    result = subprocess.run(["hardening-check", str(root / binary)], capture_output=True, text=True)
+    # Debian 12's dpkg-buildflags has no CET (-fcf-protection) or stack-clash feature yet (they
+    # came with dpkg 1.22); everything it does have must be there.
+    result = subprocess.run(["hardening-check", "--nocfprotection", str(root / binary)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for feature in ["Position Independent Executable: yes", "Stack protected: yes",
                     "Read-only relocations: yes", "Immediate binding: yes"]:
