@@ -4,8 +4,9 @@ Fast checks on the meson build: the man pages render without a groff warning and
 page names every command `sluicectl help` lists; the unit passes `systemd-analyze verify` and
 keeps its `systemd-analyze security` exposure. With SLUICE_PACKAGE_BUILD=1 (the meson test
 `debian_package`), the package itself: dpkg-buildpackage through scripts/build-deb.sh, lintian
-with no error or warning that debian/sluice.lintian-overrides does not justify, hardening flags
-on the installed binaries, and the files a packager expects."""
+with no error or warning (a tag that must stay goes to debian/sluice.lintian-overrides with a
+comment why; none does today), hardening flags on the installed binaries, and the files a
+packager expects."""
 
 import os
 import re
@@ -144,7 +145,9 @@ def test_lintian_finds_no_error_or_warning(package):
 def test_installed_binaries_are_hardened(package, binary):
     need("hardening-check")
     _, root = package
-    result = subprocess.run(["hardening-check", str(root / binary)], capture_output=True, text=True)
+    # Debian 12's dpkg-buildflags has no CET (-fcf-protection) or stack-clash feature yet (they
+    # came with dpkg 1.22); everything it does have must be there.
+    result = subprocess.run(["hardening-check", "--nocfprotection", str(root / binary)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for feature in ["Position Independent Executable: yes", "Stack protected: yes",
                     "Read-only relocations: yes", "Immediate binding: yes"]:
@@ -173,7 +176,9 @@ def test_package_holds_what_a_packager_expects(package):
     assert "/etc/sluice/appliance.textproto" in (root / "DEBIAN" / "conffiles").read_text()
     # Installed disabled and not started; an upgrade restarts a running sluiced.
     postinst = (root / "DEBIAN" / "postinst").read_text()
-    assert "deb-systemd-invoke" in postinst and "try-restart" in postinst
-    assert "deb-systemd-invoke $_dh_action 'sluice.service'" not in postinst.replace('"', "'")
+    assert "deb-systemd-invoke try-restart sluice.service" in postinst
+    assert "deb-systemd-helper enable" in postinst and "was-enabled" in postinst  # only if it was
+    assert "deb-systemd-invoke start" not in postinst and "$_dh_action" not in postinst
+    assert "deb-systemd-invoke stop sluice.service" in (root / "DEBIAN" / "prerm").read_text()
     dbgsym = sorted(deb.parent.glob("sluice-dbgsym_*_amd64.*deb"))
     assert dbgsym, "no -dbgsym package next to the .deb"
