@@ -303,7 +303,7 @@ check_mode_diffs_and_validates() {  # --check --diff: the diff against the live 
   grep -qF '+  allowed_domains: "checkmode.example.org"' "$work/check1.log" &&
     [ "$(task_result "$work/check1.log" 'sluice_config : Validate the policy candidate with sluicectl')" = ok ] &&
     [ "$(task_result "$work/check1.log" 'sluice_config : Check the appliance config candidate with sluiced --check-config')" = ok ] &&
-    ! grep -q 'RUNNING HANDLER' "$work/check1.log" &&
+    [ "$(task_result "$work/check1.log" 'sluice_config : Replace the live policy')" = changed ] &&
     [ "$(sha256sum < "$root/etc/sluice/policy.textproto")" = "$before" ]
 }
 check_mode_refuses_bad_policy() {  # the target's sluicectl refuses in check mode too
