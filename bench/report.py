@@ -162,10 +162,11 @@ def quic_table(results):
 
 def quic_report(results):
     machine = results["machine"]
+    load = f"; load average at start {results['load']}" if results.get("load") else ""
     return ("### New QUIC connections\n\n"
             f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
-            f"source {machine.get('source', '–')}; {results['repetitions']} repetitions, median (min–max).\n\n"
-            + quic_table(results) + "\n")
+            f"source {machine.get('source', '–')}{load}; {results['repetitions']} repetitions, "
+            "median (min–max).\n\n" + quic_table(results) + "\n")
 
 
 def compile_table(side):
@@ -409,6 +410,9 @@ def main():
     source = directory / "source.txt"
     if source.exists():
         results["machine"]["source"] = source.read_text().strip()
+    load = directory / "load.txt"
+    if load.exists():
+        results["load"] = load.read_text().strip()
     has_quic = any(p["group"] == "new_quic" for p in results["profiles"])
     quic_text = quic_report(results) if has_quic else ""
     if args.section == "quic":

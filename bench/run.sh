@@ -71,6 +71,7 @@ while [ "$waited" -lt "$wait_quiet" ] && awk '{exit !($1 >= 0.5)}' /proc/loadavg
   waited=$((waited + 10))
 done
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy machine's figures say less
 # Which code was measured (read-only git commands).
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
   git diff-index --quiet HEAD -- dataplane controlplane cli bench 2>/dev/null || revision="$revision + uncommitted changes"
