@@ -1,11 +1,12 @@
 // sluice_bench: runs every benchmark of issue #5 in one process and writes one JSON file.
 //
 //   sluice_bench [--quick] [--out results.json] [--scratch DIR] [--only ID[,ID...]] [--reps N]
-//                [--sluice-only]
+//                [--sluice-only] [--connections N]
 //
 // --quick shrinks every profile to seconds (the harness tests use it); --only keeps the profiles
 // whose id starts with one of the given prefixes (and skips the side measures unless named:
-// compile, flow_memory, writer, latency); --sluice-only skips the baseline runs (for perf).
+// compile, flow_memory, writer, latency); --sluice-only skips the baseline runs (for perf);
+// --connections sets the new connections of a TLS/HTTP run (QUIC runs a quarter of them).
 #include <sys/utsname.h>
 
 #include <filesystem>
@@ -39,6 +40,7 @@ struct Options {
   std::string scratch = "/tmp/sluice-bench";
   std::vector<std::string> only;
   int reps = 0;
+  uint32_t connections = 0;  // new connections a TLS/HTTP run (QUIC: a quarter); 0 = the default
 };
 
 bool parse(int argc, char** argv, Options& options) {
@@ -51,6 +53,7 @@ bool parse(int argc, char** argv, Options& options) {
     else if (arg == "--out") options.out = value();
     else if (arg == "--scratch") options.scratch = value();
     else if (arg == "--reps") options.reps = std::stoi(value());
+    else if (arg == "--connections") options.connections = static_cast<uint32_t>(std::stoul(value()));
     else if (arg == "--only") {
       std::stringstream list(value());
       std::string item;
@@ -174,16 +177,22 @@ int run(const Options& options) {
     }
     // 2./3. New connections against each policy (and the shared-suffix list, TLS only).
     uint32_t connections = options.quick ? 2048 : 524288;  // runs of ~0.5 s: long enough to judge
-    for (auto kind : {NewConnectionKind::tls_typical, NewConnectionKind::tls_post_quantum, NewConnectionKind::http})
+    if (options.connections) connections = options.connections;
+    for (auto kind : {NewConnectionKind::tls_typical, NewConnectionKind::tls_post_quantum, NewConnectionKind::http,
+                      NewConnectionKind::quic})
       for (const auto& policy : policies) {
         bool shared = policy.style == DomainStyle::shared_suffix;
         if (shared && kind != NewConnectionKind::tls_typical) continue;
+        // QUIC against the smallest and the largest list (its cost is the Initials, not the match).
+        if (kind == NewConnectionKind::quic && policy.domains == 2500) continue;
         std::string id = std::string("new_") + to_string(kind) + "_" + std::to_string(policy.domains) + "_domains" +
                          (shared ? "_shared_suffix" : "");
         if (!wanted(options, id)) continue;
         log("running " + id);
-        // The shared-suffix list is slow to match: fewer connections keep its run short.
-        record(run_new_connections(context, policy, kind, shared ? connections / 8 : connections));
+        // The shared-suffix list is slow to match, and a QUIC connection costs a key derivation and
+        // two decryptions: fewer connections keep their runs short.
+        record(run_new_connections(context, policy, kind,
+                                   shared ? connections / 8 : kind == NewConnectionKind::quic ? connections / 4 : connections));
       }
     // 4. The mix.
     if (wanted(options, "mix_")) {

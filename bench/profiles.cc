@@ -12,6 +12,7 @@
 
 #include "bench/domains.h"
 #include "bench/packet_store.h"
+#include "bench/quic_traffic.h"
 #include "dataplane/parse/ip_address.h"
 
 namespace sluice::bench {
@@ -96,7 +97,8 @@ void add_connection(ScheduleBuilder& builder, const ConnectionFrames& frames, do
 }
 
 struct NewConnection {
-  ConnectionFrames frames;
+  ConnectionFrames frames;  // TCP kinds
+  std::vector<Bytes> datagrams;  // QUIC: the client's Initial datagrams, whole frames
   std::string name;
   bool allowed = false;
 };
@@ -107,6 +109,14 @@ NewConnection make_connection(uint32_t index, NewConnectionKind kind, const Benc
   connection.allowed = random() & 1;
   connection.name = connection.allowed ? allowed_name(static_cast<uint32_t>(random() % policy.domains), policy.style)
                                        : denied_name(index, policy.domains, policy.style);
+  if (kind == NewConnectionKind::quic) {
+    const Endpoint client = new_client(index), server = new_server(index, 443);
+    // A DCID of the connection's own: every connection derives its keys afresh.
+    for (const Bytes& payload : quic_initials(connection.name, 0x51c0000000000000ull | index)) {
+      connection.datagrams.push_back(udp_frame(client, server, payload));
+    }
+    return connection;
+  }
   Bytes payload = kind == NewConnectionKind::http
                       ? http_request(connection.name)
                       : client_hello(connection.name,
@@ -246,6 +256,7 @@ const char* to_string(NewConnectionKind kind) {
     case NewConnectionKind::tls_typical: return "tls_typical";
     case NewConnectionKind::tls_post_quantum: return "tls_post_quantum";
     case NewConnectionKind::http: return "http";
+    case NewConnectionKind::quic: return "quic";
   }
   return "?";
 }
@@ -321,9 +332,11 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
   ProfileResult result;
   std::string kind_name = to_string(kind);
   result.id = "new_" + kind_name + "_" + std::to_string(domains) + "_domains" + (shared ? "_shared_suffix" : "");
-  result.group = kind == NewConnectionKind::http ? "new_http" : "new_tls";
-  result.title = "new " + std::string(kind == NewConnectionKind::http ? "HTTP" : "TLS") + " connections" +
+  const bool quic = kind == NewConnectionKind::quic;
+  result.group = kind == NewConnectionKind::http ? "new_http" : quic ? "new_quic" : "new_tls";
+  result.title = "new " + std::string(kind == NewConnectionKind::http ? "HTTP" : quic ? "QUIC" : "TLS") + " connections" +
                  (kind == NewConnectionKind::tls_post_quantum ? " (post-quantum ClientHello, 2 segments)" : "") +
+                 (quic ? " (post-quantum ClientHello, 2 Initials)" : "") +
                  ", " + std::to_string(domains) + " domains" + (shared ? " under one suffix" : "");
   // Room for twice the run's connections: a table run to the brim would time its overflow chains.
   uint32_t capacity = std::max<uint32_t>(65536, next_power_of_two(2 * connections));
@@ -336,6 +349,19 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
   for (uint32_t c = 0; c < connections; ++c) {
     NewConnection connection = make_connection(c, kind, bench_policy, random);
     allowed += connection.allowed;
+    if (quic) {
+      if (connection.datagrams.empty()) {
+        result.error = "cannot protect a QUIC Initial (libcrypto)";
+        return result;
+      }
+      packets_per_connection = connection.datagrams.size();
+      payload_bytes = 0;
+      for (const auto& datagram : connection.datagrams) {
+        payload_bytes += datagram.size();
+        builder.add(Side::inside, double(c) * double(packets_per_connection), datagram);
+      }
+      continue;
+    }
     packets_per_connection = 3 + connection.frames.payload.size();
     payload_bytes = 0;
     for (const auto& part : connection.frames.payload) payload_bytes += part.size();

@@ -54,10 +54,12 @@ struct SluiceWorker : RigWorker {
 ProfileResult run_established(BenchContext& context, const BenchPolicy& policy, uint32_t flows,
                               uint64_t packets_per_run);
 
-enum class NewConnectionKind { tls_typical, tls_post_quantum, http };
+// quic: a new QUIC connection's two Initial datagrams (bench/quic_traffic.h), no handshake first.
+enum class NewConnectionKind { tls_typical, tls_post_quantum, http, quic };
 const char* to_string(NewConnectionKind kind);
 
-// 2./3. New connections (SYN, SYN-ACK, ACK, first payload), half to allowed names, half not.
+// 2./3. New connections (SYN, SYN-ACK, ACK, first payload; for QUIC its two Initials), half to
+// allowed names, half not.
 ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& policy, NewConnectionKind kind,
                                   uint32_t connections);
 

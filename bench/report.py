@@ -19,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
+# The QUIC section has a block of its own, so that `bench/run.sh --section quic` can refresh it alone.
+QUIC_BEGIN, QUIC_END = "<!-- bench:quic:begin -->", "<!-- bench:quic:end -->"
 GOAL_MPPS, GOAL_RATIO, GOAL_CPS = 15.0, 0.5, 1e6
 VPP_ACL_MPPS, IDS_MPPS = 11.0, 0.1
 
@@ -127,6 +129,44 @@ def goals_table(results):
     lines = ["| goal (per worker core, this machine) | measured | |", "| --- | ---: | --- |"]
     lines += [f"| {goal} | {value} | {verdict} |" for goal, value, verdict in rows]
     return "\n".join(lines)
+
+
+def quic_table(results):
+    """New QUIC connections a second against the new TLS connections of the same run, by policy size."""
+    rows = []
+    for profile in results["profiles"]:
+        params = profile.get("params", {})
+        if profile["group"] != "new_quic":
+            continue
+        domains = params.get("domains")
+        quic = spread(profile["sluice"], "connections_per_second")
+        tls_profile = profile_by_id(results, f"new_tls_typical_{domains}_domains")
+        pq_profile = profile_by_id(results, f"new_tls_post_quantum_{domains}_domains")
+        tls = spread(tls_profile["sluice"], "connections_per_second") if tls_profile else (None, None, None)
+        pq = spread(pq_profile["sluice"], "connections_per_second") if pq_profile else (None, None, None)
+        cycles = spread(profile["sluice"], "cycles_per_packet")[0]
+        per_connection = cycles * params.get("packets_per_connection", 2) if cycles else None
+        ratio = quic[0] / tls[0] if quic[0] and tls[0] else None
+        status = "" if profile.get("ok", True) else f" **failed: {profile.get('error')}**"
+        rows.append(f"| {domains:,}{status} | {fmt(quic[0])} ({fmt(quic[1])}–{fmt(quic[2])}) | "
+                    f"{fmt(per_connection)} | {fmt(tls[0])} ({fmt(tls[1])}–{fmt(tls[2])}) | "
+                    f"{fmt(pq[0]) if pq[0] else '–'} | {f'{ratio:.2f} ×' if ratio else '–'} | "
+                    f"{fmt(profile.get('connections_per_run'))} | {verdict_note(profile)} |")
+    if not rows:
+        return "No QUIC profile in this run."
+    lines = ["| domains | new QUIC connections/s | cycles a connection | new TLS connections/s (typical hello, same run) | "
+             "TLS, post-quantum hello (same run) | QUIC / TLS | connections a run | what the run did |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    return "\n".join(lines + rows)
+
+
+def quic_report(results):
+    machine = results["machine"]
+    load = f"; load average at start {results['load']}" if results.get("load") else ""
+    return ("### New QUIC connections\n\n"
+            f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
+            f"source {machine.get('source', '–')}{load}; {results['repetitions']} repetitions, "
+            "median (min–max).\n\n" + quic_table(results) + "\n")
 
 
 def compile_table(side):
@@ -362,18 +402,37 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--doc")
+    parser.add_argument("--section", choices=["quic"],
+                        help="the run holds this section's profiles only: refresh its block of --doc alone")
     args = parser.parse_args()
     directory = pathlib.Path(args.dir)
-    (directory / "results.md").write_text(report(directory))
+    results = json.loads((directory / "results.json").read_text())
+    source = directory / "source.txt"
+    if source.exists():
+        results["machine"]["source"] = source.read_text().strip()
+    load = directory / "load.txt"
+    if load.exists():
+        results["load"] = load.read_text().strip()
+    has_quic = any(p["group"] == "new_quic" for p in results["profiles"])
+    quic_text = quic_report(results) if has_quic else ""
+    if args.section == "quic":
+        (directory / "results.md").write_text(quic_text)
+    else:
+        (directory / "results.md").write_text(report(directory) + ("\n" + quic_text if quic_text else ""))
     if args.doc:
         doc = pathlib.Path(args.doc)
-        text = report(directory, os.path.relpath(directory, doc.parent) + "/")
         body = doc.read_text()
-        if BEGIN in body and END in body:
-            body = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{text}{END}", body, flags=re.S)
-            doc.write_text(body)
-        else:
-            print(f"report: {doc} has no {BEGIN} … {END} block; left alone")
+        blocks = [] if args.section == "quic" else \
+            [(BEGIN, END, report(directory, os.path.relpath(directory, doc.parent) + "/"))]
+        if has_quic:
+            blocks.append((QUIC_BEGIN, QUIC_END, quic_text))
+        for begin, end, block in blocks:
+            if begin in body and end in body:
+                body = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: f"{begin}\n{block}{end}", body,
+                              flags=re.S)
+            else:
+                print(f"report: {doc} has no {begin} … {end} block; left alone")
+        doc.write_text(body)
     print(f"report: wrote {directory / 'results.md'} and the plots")
 
 

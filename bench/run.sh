@@ -5,6 +5,11 @@
 #
 #   bench/run.sh            full run (~8 min): bench/results/, and the figures in docs/PERFORMANCE.md
 #   bench/run.sh --quick    seconds, into build/bench-quick/ (no profile, docs untouched)
+#   bench/run.sh --section quic
+#                           only the new-QUIC-connection profiles and the new-TLS ones they are
+#                           compared with (65,536 TLS connections a run, SLUICE_BENCH_CONNECTIONS
+#                           changes it), into bench/results-quic/; refreshes only the QUIC block
+#                           of docs/PERFORMANCE.md
 #
 # The harness's own tests (packets in = packets out) run with the others: meson test --suite bench.
 #
@@ -13,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick=0 perf=1 doc=1 wait_quiet=600 out=""
+quick=0 perf=1 doc=1 wait_quiet=600 out="" section=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -21,13 +26,21 @@ while [ $# -gt 0 ]; do
     --no-doc) doc=0 ;;
     --out) out="$2"; shift ;;
     --wait-quiet) wait_quiet="$2"; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
+    --section) section="$2"; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--section quic] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$quick" = 1 ]; then
   out=${out:-build/bench-quick} perf=0 doc=0 wait_quiet=0
   bench_args=(--quick)
+elif [ "$section" = quic ]; then
+  out=${out:-bench/results-quic} perf=0
+  # Fewer connections than the full run (runs of ~0.1 s on a quiet machine), five repetitions.
+  bench_args=(--only new_quic_,new_tls_typical_100_domains,new_tls_typical_100000_domains --reps 5
+              --connections "${SLUICE_BENCH_CONNECTIONS:-65536}")
+elif [ -n "$section" ]; then
+  echo "bench: unknown section $section (known: quic)" >&2; exit 2
 else
   out=${out:-bench/results}
   bench_args=()
@@ -47,7 +60,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # SLUICE_BUILD_DIR: another meson build directory than ./build (configured already).
 build=${SLUICE_BUILD_DIR:-build}
-if [ "$build" = build ]; then scripts/build.sh >/dev/null; else ninja -C "$build" bench/sluice_bench >/dev/null; fi
+if [ "$build" = build ] && [ -z "$section" ]; then scripts/build.sh >/dev/null; else ninja -C "$build" bench/sluice_bench >/dev/null; fi
 mkdir -p "$out" "$scratch"
 
 # Two busy-polling lcores measure nothing useful while a compiler shares the machine.
@@ -58,6 +71,7 @@ while [ "$waited" -lt "$wait_quiet" ] && awk '{exit !($1 >= 0.5)}' /proc/loadavg
   waited=$((waited + 10))
 done
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy machine's figures say less
 # Which code was measured (read-only git commands).
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
   git diff-index --quiet HEAD -- dataplane controlplane cli bench 2>/dev/null || revision="$revision + uncommitted changes"
@@ -65,7 +79,7 @@ if revision=$(git rev-parse --short HEAD 2>/dev/null); then
 fi
 
 "$build/bench/sluice_bench" "${bench_args[@]}" --out "$out/results.json" --scratch "$scratch"
-/usr/bin/python3 bench/ndpi_peer.py --scratch "$scratch" --out "$out/ndpi.json"
+[ -z "$section" ] && /usr/bin/python3 bench/ndpi_peer.py --scratch "$scratch" --out "$out/ndpi.json"
 
 # The hot path of the goal profiles: cpu-clock samples of the worker thread only.
 if [ "$perf" = 1 ] && command -v perf >/dev/null; then
@@ -83,5 +97,6 @@ fi
 
 doc_args=()
 [ "$doc" = 1 ] && doc_args=(--doc docs/PERFORMANCE.md)
+[ -n "$section" ] && doc_args+=(--section "$section")
 /usr/bin/python3 bench/report.py --dir "$out" "${doc_args[@]}"
 echo "bench: results in $out (results.json, results.md, *.png)"

@@ -158,6 +158,25 @@ TEST_F(HarnessTest, PostQuantumHellosAreMeasuredAsTheDataplaneJudgesThem) {
   EXPECT_EQ(reason_count(run.dropped_by_reason, Reason::domain_not_allowed), denied);
 }
 
+TEST_F(HarnessTest, NewQuicConnectionsAreJudgedOnTheirInitials) {
+  auto bench = context();
+  constexpr uint32_t kConnections = 256;
+  ProfileResult result = run_new_connections(bench, bench_policy_, NewConnectionKind::quic, kConnections);
+  ASSERT_TRUE(result.error.empty()) << result.error;
+  expect_baseline_passes_everything(result);
+  const RunResult& run = expect_worker_accounts_for_everything(result);
+  EXPECT_EQ(run.offered_total(), kConnections * 2u);  // two Initials a connection
+  EXPECT_EQ(run.flows_created, kConnections);
+  uint64_t allowed = reason_count(run.verdicts_by_reason, Reason::allowed_domain);
+  uint64_t denied = reason_count(run.verdicts_by_reason, Reason::domain_not_allowed);
+  EXPECT_EQ(allowed, static_cast<uint64_t>(result.params.find("allowed_connections")->number()));
+  EXPECT_GT(denied, 0u);
+  EXPECT_EQ(allowed + denied, kConnections);  // every ClientHello decrypted, joined and judged
+  // The second Initial completes the hello: a denied flow's drop is that datagram itself.
+  EXPECT_EQ(reason_count(run.dropped_by_reason, Reason::domain_not_allowed), denied);
+  EXPECT_EQ(run.worker_dropped, denied);
+}
+
 TEST_F(HarnessTest, HttpAndMixedTrafficAreAccountedFor) {
   auto bench = context();
   ProfileResult http = run_new_connections(bench, bench_policy_, NewConnectionKind::http, 256);

@@ -57,7 +57,7 @@ http {{
         ssl_certificate {dir}/cert.pem;
         ssl_certificate_key {dir}/key.pem;
         location / {{ return 200 "e2e $host $scheme\\n"; }}
-        # test_real_clients.py: a dumb-HTTP git repository and a pip-like index, as plain files
+        # test_client_tools.py: a dumb-HTTP git repository and a pip-like index, as plain files
         location /files/ {{ alias {dir}/files/; }}
     }}
 }}

@@ -11,8 +11,8 @@ protection itself.
 - a denied name (pinned to the web server's address, so that it is judged on the Initial whatever
   DNS answers for it): the datagram that completes the ClientHello is dropped, so the server never
   holds a whole ClientHello; Chromium gets the ICMP error at once and fails the request (QUIC
-  session closed with ERR_ADDRESS_UNREACHABLE), opens no TCP connection, and exactly one DROP
-  record QUIC_SNI domain_not_allowed is written;
+  session closed with ERR_ADDRESS_UNREACHABLE), opens no TCP connection, and one DROP record
+  QUIC_SNI domain_not_allowed is written a QUIC connection (Chromium may retry once on a second);
 - the DRY_RUN subnet: the same denied name reaches the server, one DRY_RUN_DENIAL record.
 
 Chromium sends a GREASE ECH extension in every ClientHello, so the module runs with
@@ -81,9 +81,12 @@ def test_allowed_name_reaches_the_server_with_its_sni(quic_rig, sluice):
 def test_denied_name_is_refused_recorded_and_chromium_fails(quic_rig, sluice):
     mark = Mark(sluice)
     result, arrived = browse(quic_rig, "c1", services.EVIL, pin=rig.WEB4)
+    # One record a QUIC connection: Chromium may retry the request once on a second connection
+    # (another source port) after the first one fails, and that one is denied and recorded too.
     records = mark.new_denials(1, where=lambda r: r["src_ip"] == client_ip("c1", 4))
-    assert len(records) == 1, records
-    check_record(records[0], expected_record("c1", 4, dst_ip=rig.WEB4, dst_port=443, protocol="UDP",
+    assert 1 <= len(records) <= 2 and len({r["src_port"] for r in records}) == len(records), records
+    for record in records:
+        check_record(record, expected_record("c1", 4, dst_ip=rig.WEB4, dst_port=443, protocol="UDP",
                                              destination_type="QUIC_SNI", destination=services.EVIL,
                                              reason="domain_not_allowed"))
     # The Initial that completes the ClientHello is dropped: the server never holds it whole
@@ -94,16 +97,16 @@ def test_denied_name_is_refused_recorded_and_chromium_fails(quic_rig, sluice):
     assert any("ERR_ADDRESS_UNREACHABLE" in q.get("details", "") for q in result.quic_errors), result
     flows = quic_flows(mark, "c1")
     assert all(f["protocol"] == "UDP" for f in flows), flows
-    assert [f["verdict"] for f in flows] == ["DROP"], flows
+    assert [f["verdict"] for f in flows] == ["DROP"] * len(records), flows
     d = mark.deltas()
-    assert d("sluice_dropped_packets_total", reason="domain_not_allowed") == 1
+    assert d("sluice_dropped_packets_total", reason="domain_not_allowed") == len(records)
 
 
 def test_dry_run_subnet_reaches_the_denied_name_with_a_record(quic_rig, sluice):
     mark = Mark(sluice)
     result, arrived = browse(quic_rig, "c2", services.EVIL, pin=rig.WEB4)
     records = mark.new_denials(1, where=lambda r: r["src_ip"] == client_ip("c2", 4))
-    assert len(records) == 1, records
+    assert len(records) == 1, records  # nothing fails: Chromium has no reason to retry
     check_record(records[0], expected_record("c2", 4, dst_ip=rig.WEB4, dst_port=443, protocol="UDP",
                                              destination_type="QUIC_SNI", destination=services.EVIL,
                                              reason="domain_not_allowed"))

@@ -2,8 +2,8 @@
 // Initial packets (docs/QUIC.md). Each client datagram is read into the flow's CRYPTO stream slot
 // (any order, coalesced, across datagrams); once the first handshake message is whole it is judged
 // by the same ClientHello rules as TLS over TCP. While undecided, only Initial datagrams pass:
-// they carry nothing but handshake bytes the server needs for its answer. No allocation here;
-// the decryptor derives a new DCID's keys inside libcrypto once per connection (quic_initial_decryptor.h).
+// they carry nothing but handshake bytes the server needs for its answer. No allocation here, nor
+// in the decryptor, which derives a new DCID's keys once per connection (quic_initial_decryptor.h).
 #include <algorithm>
 #include <cstring>
 
