@@ -61,11 +61,11 @@ def test_replay_refuses_a_file_that_is_not_a_pcap(tmp_path):
 def test_replay_of_a_capture_cut_mid_packet_reports_the_damage(tmp_path):
     demo = (SOURCE_DIR / "configs" / "demo" / "demo.pcap").read_bytes()
     cut = tmp_path / "cut.pcap"
-    cut.write_bytes(demo[:3000])  # 24 whole packets, then a record cut short
+    cut.write_bytes(demo[:3000])  # 28 whole packets, then a record cut short
     result = run(SLUICECTL, "replay", "--policy", DEMO_POLICY, "--pcap", cut)
     assert result.returncode == 2
     assert f"{cut}: truncated dump file" in result.stderr
-    assert "inside:  in 24," in result.stdout  # what could be read was replayed
+    assert "inside:  in 28," in result.stdout  # what could be read was replayed
 
 
 def test_validate_of_an_unreadable_policy_names_the_file(tmp_path):

@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from conftest import DEMO_PCAP, DEMO_POLICY, SLUICED, SOURCE_DIR, _require
+from conftest import DEMO_ANSWERS, DEMO_PCAP, DEMO_POLICY, SLUICED, SOURCE_DIR, _require
 from scrape import free_port, http_get, metric
 from scapy.utils import rdpcap
 
-EMPTY_PCAP = SOURCE_DIR / "configs" / "demo" / "empty.pcap"
 
 
 def flows_with_verdict(text, verdict):
@@ -31,7 +30,7 @@ def scraped_run(tmp_path_factory):
     demo_packets = len(rdpcap(str(DEMO_PCAP)))
     command = [str(SLUICED), "--policy", str(DEMO_POLICY), "--log-dir", str(workdir / "logs"),
                "--inside", f"net_pcap0,rx_pcap={DEMO_PCAP},tx_pcap={workdir / 'inside-tx.pcap'}",
-               "--outside", f"net_pcap1,rx_pcap={EMPTY_PCAP},tx_pcap={workdir / 'outside-tx.pcap'}",
+               "--outside", f"net_pcap1,rx_pcap={DEMO_ANSWERS},tx_pcap={workdir / 'outside-tx.pcap'}",
                "--metrics-address", address, "--exit-on-idle-ms", "0",
                "--health-address", "", "--admin-socket", str(workdir / "admin.sock")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -128,7 +127,7 @@ def test_driver_statistics_and_flow_gauge_agree_with_the_workers(scraped_run):
     assert metric(metrics, "sluice_ethdev_tx_packets_total", port="outside") == \
         metric(metrics, "sluice_port_tx_packets_total", port="outside")
     assert metric(metrics, "sluice_ethdev_missed_packets_total", port="inside") == 0
-    assert metric(metrics, "sluice_flows_active", worker="0") == metric(metrics, "sluice_flows_created_total") == 20
+    assert metric(metrics, "sluice_flows_active", worker="0") == metric(metrics, "sluice_flows_created_total") == 26
     assert metric(metrics, "sluice_flow_table_capacity", worker="0") == 1048576  # flow_capacity's default
     assert metric(metrics, "sluice_packet_parse_errors_total", error="truncated_ipv4") == 0
     assert 0 <= metric(metrics, "sluice_worker_busy_ratio", worker="0") <= 1

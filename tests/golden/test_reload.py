@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GOLDEN_POLICY, SLUICECTL, SLUICED, _require, read_jsonl
+from conftest import bindings_for, write_learned_state
 from scrape import free_port, http_get, metric
 from pcapgen import frames
 from pcapgen.tls import client_hello
@@ -52,7 +53,10 @@ class Daemon:
              "--inside", f"net_pcap0,rx_pcap={self.inside_rx},tx_pcap={self.inside_tx},infinite_rx=1",
              "--outside", "net_null0,no-rx=1", "--log-dir", str(self.log_dir),
              "--metrics-address", self.metrics, "--health-address", self.health,
-             "--admin-socket", str(self.socket), "--exit-on-idle-ms", "0"],
+             "--admin-socket", str(self.socket), "--exit-on-idle-ms", "0",
+             # the client resolved its server first (name-address binding, docs/POLICY.md)
+             "--learned-state", str(write_learned_state(self.workdir / "learned.state",
+                                                        bindings_for(GOLDEN_POLICY, [SERVER])))],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.stdout = self.stderr = ""
         wait_for(lambda: self.process.poll() is not None or http_get(self.health, "/readyz")[0] == 200,
