@@ -14,6 +14,10 @@ uint64_t mix(uint64_t hash, const void* data, size_t length) {
 
 }  // namespace
 
+uint64_t DnsPendingQueries::name_hash(std::string_view name) {
+  return mix(0xcbf29ce484222325ull ^ name.size(), name.data(), name.size());
+}
+
 void DnsPendingQueries::init(uint32_t capacity, uint64_t deadline_tsc) {
   uint32_t size = kWays;
   while (size < capacity) size <<= 1;
@@ -29,7 +33,7 @@ bool DnsPendingQueries::same_transaction(const Entry& entry, const DnsTransactio
 
 bool DnsPendingQueries::same_question(const Entry& entry, const DnsTransaction& t) {
   return entry.query_type == t.query_type && entry.query_class == t.query_class &&
-         entry.name_length == t.name.size() && std::memcmp(entry.name, t.name.data(), t.name.size()) == 0;
+         entry.name_hash == name_hash(t.name);
 }
 
 // The question is not part of the hash: an answer with a changed question must find the
@@ -46,7 +50,7 @@ DnsPendingQueries::Entry* DnsPendingQueries::set_of(const DnsTransaction& t) {
 }
 
 bool DnsPendingQueries::remember(const DnsTransaction& query, uint64_t now_tsc) {
-  if (entries_.empty() || query.name.size() > kMaxHostnameLength) return false;
+  if (entries_.empty()) return false;
   Entry* set = set_of(query);
   Entry* slot = nullptr;
   for (uint32_t way = 0; way < kWays && !slot; ++way)
@@ -69,8 +73,7 @@ bool DnsPendingQueries::remember(const DnsTransaction& query, uint64_t now_tsc) 
   slot->query_type = query.query_type;
   slot->query_class = query.query_class;
   slot->protocol = query.protocol;
-  slot->name_length = uint8_t(query.name.size());
-  std::memcpy(slot->name, query.name.data(), query.name.size());
+  slot->name_hash = name_hash(query.name);
   return evicted;
 }
 

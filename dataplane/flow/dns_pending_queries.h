@@ -37,7 +37,7 @@ enum class DnsAnswerMatch : uint8_t {
 
 class DnsPendingQueries {
  public:
-  static constexpr uint32_t kWays = 4;
+  static constexpr uint32_t kWays = 8;
 
   // `capacity` is rounded up to a power of two of at least kWays; control side (allocates).
   void init(uint32_t capacity, uint64_t deadline_tsc);
@@ -62,11 +62,13 @@ class DnsPendingQueries {
     uint16_t query_type = 0;
     uint16_t query_class = 0;
     uint8_t protocol = 0;
-    uint8_t name_length = 0;
-    char name[kMaxHostnameLength];
+    // The question's name as a 64-bit hash: an entry stays one cache line, and a name that
+    // differs yet hashes the same must also come from the resolver with this id and ports.
+    uint64_t name_hash = 0;
   };
   static bool same_transaction(const Entry& entry, const DnsTransaction& t);
   static bool same_question(const Entry& entry, const DnsTransaction& t);
+  static uint64_t name_hash(std::string_view name);
   Entry* set_of(const DnsTransaction& t);
 
   std::vector<Entry> entries_;

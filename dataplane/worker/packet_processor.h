@@ -94,7 +94,7 @@ struct PacketProcessorSetup {
   DnsLearningLimits dns_learning;
   // Forwarded DNS queries remembered per worker until answered (their answers alone teach), and
   // how long an answer may take. A full set of the table forgets its oldest query.
-  uint32_t dns_pending_queries = 1024;
+  uint32_t dns_pending_queries = 4096;
   uint32_t dns_answer_deadline_seconds = 10;
   // False when the caller cannot tell the ports apart (`sluicectl replay` without
   // --outside-mac: every frame enters "inside"): answers on the inside are then not refused.

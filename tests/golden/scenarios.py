@@ -72,12 +72,13 @@ def _arp_case():
 
 
 def _fragment_case():
-    """A DNS query in two IPv4 fragments: the first (with the UDP header) is judged, the second
-    follows its verdict."""
+    """A UDP datagram in two IPv4 fragments from a full-access host: the first (with the UDP
+    header) is judged, the second follows its verdict. (Not DNS: a fragmented query to a
+    resolver is denied dns_query_malformed, since its name would be judged on one piece.)"""
     sport = next(_ports)
-    frags = frames.ipv4_fragments(PROD_HOST, sport, RESOLVER, 53, bytes(64), 32)
-    case = udp_case("ip_fragments_follow_first", PROD, frags, "allowed_dns_resolver", "DNS",
-                    RESOLVER, note="first fragment judged, the second follows it")
+    frags = frames.ipv4_fragments(BASTION_HOST, sport, HTTP_SERVER, 9000, bytes(64), 32)
+    case = udp_case("ip_fragments_follow_first", BASTION, frags, "allowed_full_access", "IP",
+                    HTTP_SERVER, note="first fragment judged, the second follows it")
     case.extra["match"] = lambda pkt: IP in pkt and pkt[IP].id == 0x4242
     return case
 

@@ -51,12 +51,13 @@ TEST(DnsPendingQueries, AnAnswerAfterTheDeadlineIsLate) {
 
 TEST(DnsPendingQueries, AFullTableForgetsItsOldestQueries) {
   DnsPendingQueries pending;
-  pending.init(4, 1000);  // one set of four ways
-  ASSERT_EQ(pending.capacity(), 4u);
-  for (uint16_t id = 1; id <= 4; ++id) EXPECT_FALSE(pending.remember(transaction(id), id));
-  EXPECT_TRUE(pending.remember(transaction(5), 5));
-  EXPECT_EQ(pending.take(transaction(1), 6), DnsAnswerMatch::no_query);  // the oldest went
-  for (uint16_t id = 2; id <= 5; ++id) EXPECT_EQ(pending.take(transaction(id), 6), DnsAnswerMatch::answered);
+  pending.init(1, 1000);  // one set of kWays ways
+  constexpr uint16_t kWays = DnsPendingQueries::kWays;
+  ASSERT_EQ(pending.capacity(), kWays);
+  for (uint16_t id = 1; id <= kWays; ++id) EXPECT_FALSE(pending.remember(transaction(id), id));
+  EXPECT_TRUE(pending.remember(transaction(kWays + 1), kWays + 1));
+  EXPECT_EQ(pending.take(transaction(1), 100), DnsAnswerMatch::no_query);  // the oldest went
+  for (uint16_t id = 2; id <= kWays + 1; ++id) EXPECT_EQ(pending.take(transaction(id), 100), DnsAnswerMatch::answered);
 }
 
 }  // namespace
