@@ -94,7 +94,7 @@ Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t p
     // Judged where it lay, in this one segment (data on a SYN starts one past its sequence).
     // Held in a slot when one is free; without one it is followed all the same, unheld.
     state.next_seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
-    start_collecting(state, flow, state.next_seq);
+    if (may_hold()) start_collecting(state, flow, state.next_seq);
     stream = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   }
   Decision decision = feed(state, flow, name, stream);
@@ -164,11 +164,12 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
           state.tls_records = TlsRecordState{};
           continue;
         }
-        if (start_collecting(state, flow, state.next_seq)) continue;
-        // No slot free: a head whole in this segment is judged where it lies (and not held for
-        // comparison); only one that needs gathering is refused (fail closed).
         const size_t head = http_head_length(bytes);
-        if (!head || head > setup_.http_max_head_bytes) return deny(state, Reason::reassembly_capacity_exhausted);
+        const bool whole = head && head <= setup_.http_max_head_bytes;
+        if ((!whole || may_hold()) && start_collecting(state, flow, state.next_seq)) continue;
+        // No slot to spare: a head whole in this segment is judged where it lies (and not held
+        // for comparison); only one that needs gathering is refused (fail closed).
+        if (!whole) return deny(state, Reason::reassembly_capacity_exhausted);
         if (Decision decision = judge_head(state, name, bytes.first(head)); decision.decided) return decision;
         state.first = false;
         used = head;
@@ -194,12 +195,15 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
           // The hello's record began kHelloPrefixBytes back, perhaps in an earlier segment: the
           // state kept those bytes, so the slot starts with them.
           const uint32_t record_seq = state.next_seq + uint32_t(used) - kHelloPrefixBytes;
-          if (start_collecting(state, flow, record_seq)) {
+          const uint32_t record_bytes =
+              kTlsRecordHeaderBytes + (uint32_t(state.tls_records.prefix[3]) << 8 | state.tls_records.prefix[4]);
+          const bool whole = used >= kHelloPrefixBytes && bytes.size() - (used - kHelloPrefixBytes) >= record_bytes;
+          if ((!whole || may_hold()) && start_collecting(state, flow, record_seq)) {
             reassembler_.add(flow.reassembly_slot, record_seq, {state.tls_records.prefix, kHelloPrefixBytes},
                              setup_.tls_max_client_hello_bytes);
             break;
           }
-          // No slot free: a hello whole in this segment is judged where it lies (not held).
+          // No slot to spare: a hello whole in this segment is judged where it lies (not held).
           if (used < kHelloPrefixBytes) return deny(state, Reason::reassembly_capacity_exhausted);
           size_t message_bytes = 0;
           const size_t start = used - kHelloPrefixBytes;
