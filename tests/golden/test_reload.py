@@ -105,7 +105,8 @@ def daemon_factory(tmp_path):
 
 def tls_flow_packets(sni, sport=41500):
     flow = frames.TcpFlow(CLIENT, sport, SERVER, 443)
-    return [flow.syn(), flow.ack(), flow.data(client_hello(sni)), flow.data(b"x" * 200)]
+    # After the hello, a TLS application-data record (the connection is followed record by record).
+    return [flow.syn(), flow.ack(), flow.data(client_hello(sni)), flow.data(b"\x17\x03\x03\x00\xc3" + b"x" * 195)]
 
 
 def test_sighup_revoking_a_domain_resets_its_open_flow(daemon_factory):

@@ -326,3 +326,41 @@ TEST_F(StreamFollowTest, ARetransmittedSynOfARefusedConnectionMakesNoNewRecord) 
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Without a free reassembly slot, a later message whole in its segment is still judged (where it
+// lies, unheld); only one that needs gathering is refused.
+class StreamFollowWithoutSlotsTest : public StreamFollowTest {
+ protected:
+  void adjust(PacketProcessorSetup& setup) override { setup.reassembly_slots = 0; }
+};
+
+TEST_F(StreamFollowWithoutSlotsTest, WholeMessagesAreJudgedWhereTheyLie) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org") + get("pypi.org", "/two"))));
+  EXPECT_TRUE(sends(c.data(get("pypi.org", "/three"))));
+  EXPECT_FALSE(sends(c.data(get("exfil.example.net"))));
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+
+  Connection tls{.src_port = 40001, .dst_port = 443};
+  ASSERT_TRUE(sends(tls.syn()));
+  ASSERT_TRUE(sends(tls.data(test::client_hello("pypi.org"))));
+  EXPECT_TRUE(sends(tls.data(test::client_hello("pypi.org"))));
+  EXPECT_FALSE(sends(tls.data(test::client_hello("exfil.example.net"))));
+  EXPECT_EQ(events().at(0).reason, Reason::tls_second_hello_mismatch);
+}
+
+TEST_F(StreamFollowWithoutSlotsTest, AMessageThatNeedsGatheringIsRefused) {
+  Connection c;
+  ASSERT_TRUE(sends(c.syn()));
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const Bytes head = get("pypi.org", "/next");
+  EXPECT_FALSE(sends(c.data(Bytes(head.begin(), head.begin() + 20))));
+  EXPECT_EQ(events().at(0).reason, Reason::reassembly_capacity_exhausted);
+}
+
+}  // namespace
+}  // namespace sluice

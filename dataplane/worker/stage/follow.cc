@@ -92,8 +92,9 @@ Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t p
     stream = {stream_copy_.get(), held.size()};
   } else {
     // Judged where it lay, in this one segment (data on a SYN starts one past its sequence).
+    // Held in a slot when one is free; without one it is followed all the same, unheld.
     state.next_seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
-    if (!start_collecting(state, flow, state.next_seq)) return deny(state, Reason::reassembly_capacity_exhausted);
+    if (may_hold()) start_collecting(state, flow, state.next_seq);
     stream = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   }
   Decision decision = feed(state, flow, name, stream);
@@ -163,11 +164,18 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
           state.tls_records = TlsRecordState{};
           continue;
         }
-        if (!start_collecting(state, flow, state.next_seq)) return deny(state, Reason::reassembly_capacity_exhausted);
-        continue;
-      }
-      if (follow_http_body(state.http, bytes, used) == HttpBodyStatus::chunk_malformed)
+        const size_t head = http_head_length(bytes);
+        const bool whole = head && head <= setup_.http_max_head_bytes;
+        if ((!whole || may_hold()) && start_collecting(state, flow, state.next_seq)) continue;
+        // No slot to spare: a head whole in this segment is judged where it lies (and not held
+        // for comparison); only one that needs gathering is refused (fail closed).
+        if (!whole) return deny(state, Reason::reassembly_capacity_exhausted);
+        if (Decision decision = judge_head(state, name, bytes.first(head)); decision.decided) return decision;
+        state.first = false;
+        used = head;
+      } else if (follow_http_body(state.http, bytes, used) == HttpBodyStatus::chunk_malformed) {
         return deny(state, Reason::http_chunk_malformed);
+      }
     } else {
       const bool at_boundary = state.tls_records.prefix_bytes == 0 && state.tls_records.body_remaining == 0;
       if (state.tunnel && at_boundary && bytes[0] != kTlsHandshakeByte)
@@ -187,9 +195,23 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
           // The hello's record began kHelloPrefixBytes back, perhaps in an earlier segment: the
           // state kept those bytes, so the slot starts with them.
           const uint32_t record_seq = state.next_seq + uint32_t(used) - kHelloPrefixBytes;
-          if (!start_collecting(state, flow, record_seq)) return deny(state, Reason::reassembly_capacity_exhausted);
-          reassembler_.add(flow.reassembly_slot, record_seq, {state.tls_records.prefix, kHelloPrefixBytes},
-                           setup_.tls_max_client_hello_bytes);
+          const uint32_t record_bytes =
+              kTlsRecordHeaderBytes + (uint32_t(state.tls_records.prefix[3]) << 8 | state.tls_records.prefix[4]);
+          const bool whole = used >= kHelloPrefixBytes && bytes.size() - (used - kHelloPrefixBytes) >= record_bytes;
+          if ((!whole || may_hold()) && start_collecting(state, flow, record_seq)) {
+            reassembler_.add(flow.reassembly_slot, record_seq, {state.tls_records.prefix, kHelloPrefixBytes},
+                             setup_.tls_max_client_hello_bytes);
+            break;
+          }
+          // No slot to spare: a hello whole in this segment is judged where it lies (not held).
+          if (used < kHelloPrefixBytes) return deny(state, Reason::reassembly_capacity_exhausted);
+          size_t message_bytes = 0;
+          const size_t start = used - kHelloPrefixBytes;
+          if (Decision decision = judge_hello(state, name, bytes.subspan(start), message_bytes); decision.decided)
+            return decision;
+          if (message_bytes == 0) return deny(state, Reason::reassembly_capacity_exhausted);
+          state.first = false;
+          used = start + message_bytes;
           break;
         }
       }

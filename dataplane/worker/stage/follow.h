@@ -82,6 +82,11 @@ class StreamFollower {
   bool start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq);
   bool agrees_with_held(const FlowEntry& flow, uint32_t seq, std::span<const uint8_t> bytes);
   void release(FollowState& state, FlowEntry& flow);
+  // Holding a whole message for comparison may use three quarters of the slots: the rest stay
+  // for messages that must be gathered (a first ClientHello over segments, a later head).
+  bool may_hold() const {
+    return reassembler_.slots_in_use() < reassembler_.slot_count() - reassembler_.slot_count() / 4;
+  }
   Decision deny(const FollowState& state, Reason reason) const;
 
   const PacketProcessorSetup& setup_;
