@@ -283,7 +283,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       const uint32_t held_before = inspector_.bytes_held(flow);
       Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
       // An allowed first message: what came with it (a pipelined request, a body) is followed now.
-      if (decision.decided && decision.allowed && decision.reason == Reason::allowed_domain)
+      if (decision.decided && decision.allowed && StreamFollower::allowed_on_name(decision.reason))
         decision = follower_.begin(packet, flow, position, name, decision);
       packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
       if (flow.verdict == FlowVerdict::pending) {

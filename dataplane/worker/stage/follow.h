@@ -54,9 +54,16 @@ class StreamFollower {
   // Reserves one FollowState per flow-table position (zeroed pages, touched only when used).
   StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler);
 
+  // The allow reasons reached on a name: bound to the destination, or let through unbound by a
+  // policy's allow_unbound_names (followed all the same: the switch waives the binding, not the
+  // rest of the judgement).
+  static bool allowed_on_name(Reason reason) {
+    return reason == Reason::allowed_domain || reason == Reason::allowed_unbound_name;
+  }
+
   // True for the flows this stage follows: TCP, allowed on a ClientHello's SNI or a request's Host.
   static bool follows(const FlowEntry& flow) {
-    return flow.verdict == FlowVerdict::allowed && flow.reason == Reason::allowed_domain &&
+    return flow.verdict == FlowVerdict::allowed && allowed_on_name(flow.reason) &&
            flow.protocol == kIpProtoTcp &&
            (flow.destination_type == DestinationType::sni || flow.destination_type == DestinationType::http_host);
   }
