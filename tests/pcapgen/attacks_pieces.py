@@ -38,20 +38,33 @@ def _segment(flow, offset, payload, **kwargs):
 
 
 def _with_raw_options(pkt, raw):
-    """`pkt` (no TCP options) with the bytes `raw` as its TCP options, NOPs before them to a
-    multiple of 4 bytes."""
-    from scapy.layers.l2 import Ether
-    assert not pkt[TCP].options
+    """`pkt` (IPv4, no TCP options) as frame bytes with `raw` as its TCP options, NOPs before them
+    to a multiple of 4 bytes."""
+    assert IP in pkt and not pkt[TCP].options
     raw = b"\x01" * (-len(raw) % 4) + raw
     whole = bytes(pkt)
     tcp_at = len(whole) - len(bytes(pkt[TCP]))
     header = bytearray(whole[tcp_at:tcp_at + 20])
     header[12] = ((20 + len(raw)) // 4) << 4
-    rebuilt = Ether(whole[:tcp_at] + bytes(header) + raw + whole[tcp_at + 20:])
-    del rebuilt[IP].len
-    del rebuilt[IP].chksum
-    del rebuilt[TCP].chksum
-    return frames.finish(rebuilt)
+    frame = bytearray(whole[:tcp_at] + bytes(header) + raw + whole[tcp_at + 20:])
+    total = int.from_bytes(frame[16:18], "big") + len(raw)  # IPv4 only
+    frame[16:18] = total.to_bytes(2, "big")
+    # Checksums by hand: scapy would re-encode the options (and drop what follows an EOL).
+    frame[24:26] = b"\0\0"
+    frame[24:26] = _checksum(bytes(frame[14:34])).to_bytes(2, "big")
+    segment = bytes(frame[tcp_at:])
+    frame[tcp_at + 16:tcp_at + 18] = _checksum(bytes(frame[26:34]) + bytes([0, 6]) + len(segment).to_bytes(2, "big")
+                                               + segment).to_bytes(2, "big")
+    return bytes(frame)
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
 
 
 def _ip_fragments(pkt, cuts, fragment_id):
@@ -110,8 +123,8 @@ def attacks():
     # TCP Fast Open: data on the SYN, and a cookie option carrying the marker.
     m = marker("syn_data")
     flow = frames.TcpFlow(CLIENT, 46004, ATTACKER, 443)
-    syn = flow.syn()
-    cases.append(Attack("syn_data", [frames.finish(syn / (m * 4))], "tcp_syn_payload", m,
+    syn = flow._client("S", m * 4, seq=flow.isn, ack=0, options=frames.SYN_OPTIONS)
+    cases.append(Attack("syn_data", [syn], "tcp_syn_payload", m,
                         "a SYN carrying data, standard options"))
     m = marker("tfo_cookie")
     flow = frames.TcpFlow(CLIENT, 46005, ATTACKER, 443)
