@@ -36,8 +36,9 @@ namespace sluice {
 
 inline constexpr uint16_t kBurstSize = 32;
 // A packet that settles a flow's verdict releases the pieces held for it (held_segments.h) ahead
-// of itself: at most kMaxHeldSegments more a packet.
-inline constexpr uint16_t kBurstForwardCapacity = kBurstSize * (1 + kMaxHeldSegments);
+// of itself, and when it completes an IP datagram, that datagram's fragments: at most
+// 2 × kMaxHeldSegments more a packet, besides itself or an onward reset.
+inline constexpr uint16_t kBurstForwardCapacity = kBurstSize * (2 + 2 * kMaxHeldSegments);
 // A reassembled IP datagram is judged as one frame: the first fragment's headers (Ethernet to
 // the fragment header, at most kMaxL3Header bytes) and the datagram (a TCP header of at most
 // kMaxL4Header bytes, then the message's bound).

@@ -166,10 +166,13 @@ void PacketProcessor::settle_fragments(const PacketContext& packet, int32_t slot
         dropped_as = packet.pending_drop_reason;
         break;
       }
+      if (!packet.hold) {  // a datagram without payload carries nothing to hold
+        out.forward_count += held_fragments_.release_to(slot, out.forward + out.forward_count);
+        break;
+      }
       count = held_fragments_.release_to(slot, fragments);
       for (uint16_t i = 0; i < count; ++i)
-        if (!packet.hold || !inspector_.hold_mbuf(flow, fragments[i], packet.parsed.tcp_seq,
-                                                  rte_pktmbuf_pkt_len(fragments[i])))
+        if (!inspector_.hold_mbuf(flow, fragments[i], packet.parsed.tcp_seq, rte_pktmbuf_pkt_len(fragments[i])))
           drop(fragments[i], Reason::held_segments_full);
       break;
     case FlowVerdict::allowed:

@@ -8,9 +8,12 @@ cannot read. Each case names a host the policy does not allow unless it says oth
 """
 
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
 from pcapgen import frames
-from pcapgen.attacks import ATTACKER, CLIENT, TLS_SERVER, Attack, Control, marker
+from pcapgen.attacks import ATTACKER, ATTACKER_V6, CLIENT, CLIENT_V6, TLS_SERVER, Attack, Control, marker
 from pcapgen.tls import client_hello
 
 DENIED = "exfil.example"
@@ -35,20 +38,55 @@ def _segment(flow, offset, payload, **kwargs):
 
 
 def _with_raw_options(pkt, raw):
-    """`pkt` (no TCP options) with the bytes `raw` as its TCP options, NOPs before them to a
-    multiple of 4 bytes."""
-    from scapy.layers.l2 import Ether
-    assert not pkt[TCP].options
+    """`pkt` (IPv4, no TCP options) as frame bytes with `raw` as its TCP options, NOPs before them
+    to a multiple of 4 bytes."""
+    assert IP in pkt and not pkt[TCP].options
     raw = b"\x01" * (-len(raw) % 4) + raw
     whole = bytes(pkt)
     tcp_at = len(whole) - len(bytes(pkt[TCP]))
     header = bytearray(whole[tcp_at:tcp_at + 20])
     header[12] = ((20 + len(raw)) // 4) << 4
-    rebuilt = Ether(whole[:tcp_at] + bytes(header) + raw + whole[tcp_at + 20:])
-    del rebuilt[IP].len
-    del rebuilt[IP].chksum
-    del rebuilt[TCP].chksum
-    return frames.finish(rebuilt)
+    frame = bytearray(whole[:tcp_at] + bytes(header) + raw + whole[tcp_at + 20:])
+    total = int.from_bytes(frame[16:18], "big") + len(raw)  # IPv4 only
+    frame[16:18] = total.to_bytes(2, "big")
+    # Checksums by hand: scapy would re-encode the options (and drop what follows an EOL).
+    frame[24:26] = b"\0\0"
+    frame[24:26] = _checksum(bytes(frame[14:34])).to_bytes(2, "big")
+    segment = bytes(frame[tcp_at:])
+    frame[tcp_at + 16:tcp_at + 18] = _checksum(bytes(frame[26:34]) + bytes([0, 6]) + len(segment).to_bytes(2, "big")
+                                               + segment).to_bytes(2, "big")
+    return bytes(frame)
+
+
+def _checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _ip_fragments(pkt, cuts, fragment_id):
+    """The TCP segment `pkt` split by IP fragmentation: its L4 bytes cut at `cuts` (multiples of
+    8), IPv4 fragments or IPv6 fragment headers, each frame finished."""
+    v6 = IPv6 in pkt
+    ip = pkt[IPv6] if v6 else pkt[IP]
+    l4 = bytes(ip.payload)
+    bounds = [0, *cuts, len(l4)]
+    out = []
+    for i in range(len(bounds) - 1):
+        begin, end = bounds[i], bounds[i + 1]
+        more = i + 2 < len(bounds)
+        ether = Ether(src=pkt[Ether].src, dst=pkt[Ether].dst)
+        if v6:
+            frame = (ether / IPv6(src=ip.src, dst=ip.dst, hlim=64, nh=44)
+                     / IPv6ExtHdrFragment(nh=6, offset=begin // 8, m=int(more), id=fragment_id) / Raw(l4[begin:end]))
+        else:
+            frame = (ether / IP(src=ip.src, dst=ip.dst, ttl=64, id=fragment_id, flags="MF" if more else 0,
+                                frag=begin // 8, proto=6) / Raw(l4[begin:end]))
+        out.append(frames.finish(frame))
+    return out
 
 
 def attacks():
@@ -85,8 +123,8 @@ def attacks():
     # TCP Fast Open: data on the SYN, and a cookie option carrying the marker.
     m = marker("syn_data")
     flow = frames.TcpFlow(CLIENT, 46004, ATTACKER, 443)
-    syn = flow.syn()
-    cases.append(Attack("syn_data", [frames.finish(syn / (m * 4))], "tcp_syn_payload", m,
+    syn = flow._client("S", m * 4, seq=flow.isn, ack=0, options=frames.SYN_OPTIONS)
+    cases.append(Attack("syn_data", [syn], "tcp_syn_payload", m,
                         "a SYN carrying data, standard options"))
     m = marker("tfo_cookie")
     flow = frames.TcpFlow(CLIENT, 46005, ATTACKER, 443)
@@ -107,6 +145,25 @@ def attacks():
     after_eol = m
     cases.append(Attack("bytes_after_eol", [flow.syn(), _with_raw_options(flow.ack(), b"\x00" + after_eol)],
                         "tcp_option_malformed", after_eol, "EOL, then bytes no stack reads"))
+
+    # A denied hello (marker in its padding) split by IP fragmentation: reassembled and judged.
+    for name, client, server, sport in (("fragments_of_denied_hello", CLIENT, ATTACKER, 46008),
+                                        ("fragments_of_denied_hello_v6", CLIENT_V6, ATTACKER_V6, 46009)):
+        m = marker(name)
+        flow = frames.TcpFlow(client, sport, server, 443)
+        hello = _marked_hello(DENIED, m)
+        cases.append(Attack(name, [flow.syn(), flow.ack(), *_ip_fragments(_segment(flow, 0, hello), [240, 480], 0x5100 + sport % 256)],
+                            "domain_not_allowed", m))
+
+    # Overlapping fragments that disagree: the second rewrites the hello's padding with the marker.
+    m = marker("fragment_overlap")
+    flow = frames.TcpFlow(CLIENT, 46010, TLS_SERVER, 443)
+    hello = client_hello("pypi.org", pad_to=600)
+    honest = _ip_fragments(_segment(flow, 0, hello), [576], 0x5200)  # L4: 20 + 600 bytes
+    forged_hello = hello[:-len(m) * 2] + m * 2                       # the last 48 bytes
+    forged = _ip_fragments(_segment(flow, 0, forged_hello), [568], 0x5200)[1]  # overlaps 568-575
+    cases.append(Attack("fragment_overlap", [flow.syn(), flow.ack(), honest[0], forged, honest[1]],
+                        "fragment_overlap_conflict", m, "an allowed name; the overlap decides which bytes the server keeps"))
     return cases
 
 
@@ -114,4 +171,8 @@ def controls():
     hello = client_hello("pypi.org")
     flow = frames.TcpFlow(CLIENT, 46020, TLS_SERVER, 443)
     pieces = [flow.syn(), flow.ack()] + [flow.data(part) for _, part in _pieces(hello, [60, 140])]
-    return [Control("hello_in_three_segments", pieces, "held until the third completes it, then all leave")]
+    fragmented = frames.TcpFlow(CLIENT, 46021, TLS_SERVER, 443)
+    fragmented_pieces = [fragmented.syn(), fragmented.ack(),
+                         *_ip_fragments(_segment(fragmented, 0, client_hello("pypi.org", pad_to=600)), [240, 480], 0x5300)]
+    return [Control("hello_in_three_segments", pieces, "held until the third completes it, then all leave"),
+            Control("fragmented_allowed_hello", fragmented_pieces, "three IPv4 fragments, judged whole, all forwarded")]
