@@ -253,10 +253,12 @@ TEST_F(FragmentedHelloTest, AnAllowedHelloInFragmentsIsJudgedAndLeavesWhole) {
   burst(Side::inside, {pieces[2]});
   ASSERT_EQ(out_.forward_count, 3);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(forwarded_bytes(i), pieces[size_t(i)]) << i;
-  // Fragments after the verdict follow it.
+  // After the verdict the connection is followed (every later message judged), and the follow
+  // stage reads whole segments only: fragments of a followed connection are dropped, not
+  // forwarded unread (docs/POLICY.md, "Every message on a connection").
   auto later = fragments_of(segment(200, Bytes(100, 'x')), {64}, 0x4343);
   burst(Side::inside, later);
-  EXPECT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(out_.forward_count, 0);
 }
 
 TEST_F(FragmentedHelloTest, ADeniedHelloInFragmentsIsDeniedWithARecord) {
