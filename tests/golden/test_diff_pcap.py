@@ -30,6 +30,12 @@ REMOVED = ".github.com"           # allowed only by the old set (api.github.com 
 
 def _traffic():
     packets = []
+    # The clients resolved first: answers (from the upstream router's MAC) for an allowed name
+    # bind the servers' addresses for both policies (name-address binding, docs/POLICY.md).
+    for i, (client, server) in enumerate([(PROD_HOST, TLS_SERVER), (PROD_HOST, HTTP_SERVER),
+                                          (STAGING_HOST, TLS_SERVER)]):
+        query = frames.dns_query(client, 45100 + i, RESOLVER, "pypi.org", query_id=0x4510 + i)
+        packets.extend([query, frames.dns_answer(query, server)])
 
     def tls_flow(client, port, name):
         flow = frames.TcpFlow(client, port, TLS_SERVER, 443)

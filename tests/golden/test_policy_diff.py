@@ -61,6 +61,10 @@ def test_flows_whose_verdict_changes_agree_with_the_dataplane(policies, replays)
     expected = set()
     for flow in old_run.flows:
         other = new_by_key[key(flow)]
+        if other["reason"].startswith("dns_") and flow["destination_type"] == "DNS":
+            # A query denied by its name under the new set: the flow log names the resolver, not
+            # the query, so diff --flows cannot tell (docs/SLUICECTL.md); diff --pcap can.
+            continue
         if (flow["verdict"], flow["reason"]) != (other["verdict"], other["reason"]):
             expected.add((flow["src_ip"], flow["sni"] or flow["http_host"] or flow["dst_ip"],
                           flow["verdict"], other["verdict"]))

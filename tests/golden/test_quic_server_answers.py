@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from checks import assert_frames
-from conftest import RUN_TIMEOUT_S, SLUICECTL, read_jsonl
+from conftest import RUN_TIMEOUT_S, SLUICECTL, read_jsonl, write_learned_state
 from pcapgen import frames, quic
 from pcapgen.tls import client_hello
 
@@ -98,7 +98,10 @@ def replayed(tmp_path_factory):
     forwarded, replies, flows = workdir / "forwarded.pcap", workdir / "replies.pcap", workdir / "flows.jsonl"
     proc = subprocess.run([str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(pcap),
                            "--forwarded", str(forwarded), "--replies", str(replies), "--flows", str(flows),
-                           "--outside-mac", frames.UPSTREAM_MAC, "--json"],
+                           "--outside-mac", frames.UPSTREAM_MAC, "--json",
+                           # The client resolved pypi.org to SERVER first (name-address binding).
+                           "--learned-state", str(write_learned_state(workdir / "learned.state",
+                                                                      [("restricted", SERVER, "pypi.org")]))],
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr
     return (frames.read_pcap_frames(forwarded), frames.read_pcap_frames(replies), read_jsonl(flows),
