@@ -11,7 +11,9 @@ import re
 PORT_KEYS = {"role", "device", "bind_id"}
 POLICY_SET_KEYS = {"name", "policies", "attachments", "default_policy", "default_source_label",
                    "tls_ports", "http_ports"}
-POLICY_KEYS = {"name", "access_mode", "enforcement", "allowed_domains", "allowed_networks", "dns_resolvers"}
+POLICY_KEYS = {"name", "access_mode", "enforcement", "allowed_domains", "allowed_networks", "dns_resolvers",
+               "resolvable_names", "dns_reverse_lookups", "dns_denial", "allow_unbound_names"}
+DNS_DENIALS = {"DNS_DENIAL_NXDOMAIN", "DNS_DENIAL_REFUSED", "DNS_DENIAL_DROP"}
 NETWORK_KEYS = {"cidr", "protocol", "ports", "description"}
 ATTACHMENT_KEYS = {"source_cidr", "policy", "source_label", "enforcement_override"}
 ACCESS_MODES = {"FULL", "RESTRICTED"}
@@ -117,6 +119,13 @@ def _policy_errors(policy, where, errors):
                 errors.append(f"{rule_where}.ports[{port_index}]: {ports!r} is not a port or range like 443 or 8000-8100")
     for index, resolver in enumerate(_list(policy.get("dns_resolvers"), f"{where}.dns_resolvers", errors)):
         _address(resolver, f"{where}.dns_resolvers[{index}]", errors)
+    for index, domain in enumerate(_list(policy.get("resolvable_names"), f"{where}.resolvable_names", errors)):
+        if not isinstance(domain, str) or not domain:
+            errors.append(f"{where}.resolvable_names[{index}]: {domain!r} is not a domain pattern")
+    _choice(policy.get("dns_denial"), DNS_DENIALS, f"{where}.dns_denial", errors)
+    for flag in ("dns_reverse_lookups", "allow_unbound_names"):
+        if flag in policy and not isinstance(policy[flag], bool):
+            errors.append(f"{where}.{flag}: {policy[flag]!r} is not true or false")
     return name
 
 
