@@ -244,10 +244,28 @@ bool store_failed(const PacketStore& store, bool out_of_memory, ProfileResult& r
 
 }  // namespace
 
-bool SluiceWorker::init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error) {
+bool SluiceWorker::init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error,
+                        const BenchPolicy* resolved) {
   PacketProcessorSetup setup;
   setup.worker_index = 0;
   setup.emit_allowed_flows = emit_allowed_flows;
+  if (resolved) {
+    std::vector<LearnedAddressTable::Input> inputs;
+    const std::string name = allowed_name(0, resolved->style);
+    for (const auto& ruleset : resolved->compiled->policies)
+      for (int x = 1; x <= 250; ++x)
+        for (int y = 1; y <= 250; ++y) {
+          IpAddress address;
+          address.family = 4;
+          const uint8_t v4[4] = {198, 19, uint8_t(x), uint8_t(y)};
+          std::memcpy(address.bytes, v4, sizeof v4);
+          inputs.push_back({address, ruleset.counter_slot, name, ~0ull});
+        }
+    const uint64_t consumed[kMaxLearningWorkers] = {};
+    bound_table = LearnedAddressTable::build(inputs, consumed);
+    bound.store(bound_table.get());
+    setup.learned_table = &bound;
+  }
   return rig.worker_rig().make_worker(*this, capacity, setup, error);
 }
 
@@ -377,7 +395,7 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
 
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     auto worker = std::make_unique<SluiceWorker>();
-    if (!worker->init(*context.rig, capacity, false, error)) return nullptr;
+    if (!worker->init(*context.rig, capacity, false, error, &bench_policy)) return nullptr;
     return worker;
   };
   repeat(context, schedule, nullptr, policy, make_worker, result);
@@ -440,7 +458,8 @@ ProfileResult run_mix(BenchContext& context, const BenchPolicy& bench_policy, ui
 
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     auto worker = std::make_unique<SluiceWorker>();
-    if (!worker->init(*context.rig, capacity, false, error) || !warm_up(*worker, policy, kEstablishedFlows, error))
+    if (!worker->init(*context.rig, capacity, false, error, &bench_policy) ||
+        !warm_up(*worker, policy, kEstablishedFlows, error))
       return nullptr;
     return worker;
   };
@@ -508,7 +527,8 @@ ProfileResult run_dpi_reference(BenchContext& context, const BenchPolicy& bench_
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     events.clear();  // the names of the last repetition are written out
     auto worker = std::make_unique<SluiceWorker>();
-    if (!worker->init(*context.rig, std::max<uint32_t>(65536, next_power_of_two(connections)), true, error))
+    if (!worker->init(*context.rig, std::max<uint32_t>(65536, next_power_of_two(connections)), true, error,
+                      &bench_policy))
       return nullptr;
     return worker;
   };

@@ -3,6 +3,7 @@
 // `repetitions` times, so that every figure has a same-run baseline and a spread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@
 #include "bench/json.h"
 #include "bench/ring_rig.h"
 #include "dataplane/flow/flow_table.h"
+#include "dataplane/policy/compiled_policy.h"
+#include "dataplane/policy/learned_addresses.h"
 
 namespace sluice::bench {
 
@@ -42,8 +45,15 @@ struct BenchPolicy {
 };
 
 // A fresh worker: its own flow table, counters and PacketProcessor on the rig's rings and pools.
+// With `resolved`, every new-connection server address (198.19.1-250.1-250) is bound to one of
+// the policy's allowed names, as if its clients had resolved it through the appliance first:
+// name-address binding then looks up and matches the learned name for every connection, as it
+// does for real clients (the bench's traffic carries no DNS before its hellos).
 struct SluiceWorker : RigWorker {
-  bool init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error);
+  bool init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows, std::string& error,
+            const BenchPolicy* resolved = nullptr);
+  std::unique_ptr<LearnedAddressTable> bound_table;
+  std::atomic<const LearnedAddressTable*> bound{nullptr};
   WorkerSpec spec(const CompiledPolicy& policy) {
     return {WorkerKind::sluice, processor.get(), counters.get(), &policy};
   }
