@@ -224,8 +224,11 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
   facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
   facts.protocol = parsed.l4_protocol;
 
-  if (!is_new && lifecycle_.pending_deadline_passed(flow, burst_tsc_)) {
-    // Undecided for too long, whatever it kept sending: denied, recorded, its pieces freed.
+  if (!is_new && lifecycle_.pending_deadline_passed(flow, burst_tsc_) &&
+      (flow.reassembly_slot >= 0 || packet.parsed.payload_length > 0)) {
+    // Undecided for too long, mid-message or starting one only now: denied, recorded, its
+    // pieces freed. A packet without payload of a flow that never began a message (a
+    // preconnect closing) carries nothing: it passes, and the flow ages out unrecorded.
     Decision late;
     late.decided = true;
     late.reason = Reason::pending_deadline;

@@ -91,7 +91,9 @@ def test_denied_name_is_refused_recorded_and_chromium_fails(quic_rig, sluice):
     # One record a QUIC connection: Chromium may retry the request once on a second connection
     # (another source port) after the first one fails, and that one is denied and recorded too.
     records = mark.new_denials(1, where=lambda r: _quic_record_of(r, "c1"))
-    assert 1 <= len(records) <= 2 and len({r["src_port"] for r in records}) == len(records), records
+    # One record a connection: Chromium may retry on new connections (seen: up to two retries),
+    # each denied and recorded once (distinct source ports).
+    assert 1 <= len(records) <= 4 and len({r["src_port"] for r in records}) == len(records), records
     for record in records:
         check_record(record, expected_record("c1", 4, dst_ip=rig.WEB4, dst_port=443, protocol="UDP",
                                              destination_type="QUIC_SNI", destination=services.EVIL,

@@ -119,9 +119,10 @@ uint32_t FlowLifecycle::expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& 
     FlowEntry& flow = flows_.entry(position);
     if (!flow.in_use) continue;
     const bool idle = idle_past_timeout(flow, now_tsc);
-    // A flow that went quiet without sending a byte ages out as before (flow log: no payload);
-    // one mid-message, or still talking, is denied at its deadline.
-    if (policy && timeouts_.pending_deadline_passed(flow, now_tsc) && (!idle || flow.reassembly_slot >= 0) &&
+    // A flow that never sent a byte of a message (a browser's preconnect, a connection opened
+    // before a restart) ages out as before (flow log: no payload), whatever headers it still
+    // sends: they carry nothing. One mid-message is denied at its deadline.
+    if (policy && timeouts_.pending_deadline_passed(flow, now_tsc) && flow.reassembly_slot >= 0 &&
         flows_.key_at(position, key)) {
       deny_at_deadline(*policy, key, flow, emitter);
       continue;
