@@ -77,10 +77,12 @@ CpuTimes cpu_times() {
 
 }  // namespace
 
-uint64_t finished_packets(const WorkerCounters& counters) {
-  uint64_t total = read(counters.tx_packets[0]) + read(counters.tx_packets[1]);
-  for (const auto& dropped : counters.dropped_packets) total += read(dropped);
-  return total - frames_made(counters);
+int64_t finished_packets(const WorkerCounters& counters) {
+  // Signed: read while the worker runs, the counters are not one snapshot. A reset counted as
+  // made before its transmission is counted may make the sum dip below an earlier reading.
+  int64_t total = static_cast<int64_t>(read(counters.tx_packets[0]) + read(counters.tx_packets[1]));
+  for (const auto& dropped : counters.dropped_packets) total += static_cast<int64_t>(read(dropped));
+  return total - static_cast<int64_t>(frames_made(counters));
 }
 
 RingRig::~RingRig() {
@@ -146,11 +148,18 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
         return result;
       }
 
+  // Every run starts on empty rings: frames left by an earlier run would be counted in this one.
+  for (int side = 0; side < kSideCount; ++side)
+    if (rte_ring_count(rx_[side]) || rte_ring_count(tx_[side])) {
+      result.error = std::string("frames left on the rings of ") + kPortNames[side] + " by an earlier run";
+      return result;
+    }
+
   // The worker: launched before the clock starts, spinning on empty rings.
   auto passthrough_counters = std::make_unique<WorkerCounters>();
   WorkerCounters& counters = worker.kind == WorkerKind::sluice ? *worker.counters : *passthrough_counters;
   CounterSnapshot before = snapshot(counters);
-  const uint64_t finished_before = finished_packets(counters);
+  const int64_t finished_before = finished_packets(counters);
   std::atomic<bool> passthrough_stop{false};
   PassthroughSetup passthrough;
   WorkerShared shared;
@@ -265,7 +274,11 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
     }
     // The worker's counters are read only once everything is offered: reading lines it writes
     // on every burst would slow it down.
-    if (all_offered && (iteration & 15) == 0 && finished_packets(counters) - finished_before >= offered_total) {
+    // Done when the worker has taken every frame off its rx rings and counted each one: a reading
+    // of racing counters alone once ended a run with 480 frames still queued (the next run then
+    // saw them). After the stop, the worker finishes the burst in hand before it returns.
+    if (all_offered && (iteration & 15) == 0 && rte_ring_count(rx_[0]) + rte_ring_count(rx_[1]) == 0 &&
+        finished_packets(counters) - finished_before >= static_cast<int64_t>(offered_total)) {
       end = rte_rdtsc();
       break;
     }

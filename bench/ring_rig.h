@@ -122,6 +122,6 @@ class RingRig {
 
 // Packets a worker has finished with: forwarded + dropped (each reset counts once in tx and
 // once in resets_sent, so it cancels out).
-uint64_t finished_packets(const WorkerCounters& counters);
+int64_t finished_packets(const WorkerCounters& counters);
 
 }  // namespace sluice::bench
