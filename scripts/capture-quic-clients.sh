@@ -40,48 +40,13 @@ NAMES4=(www.quic.example static.other.example cdn.other.example ads.tracker.exam
 NAMES6=(quic.example cdn.other.example)
 
 WORK=$(mktemp -d /tmp/sluice-qcapture.XXXXXX)
-TCPDUMP_PID=
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -n $TCPDUMP_PID ]] && kill -0 "$TCPDUMP_PID" 2>/dev/null; then
-    kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null
-  fi
-  # Chromium helpers left behind, if any (only processes of our namespaces).
-  for ns in "$NS_CLI" "$NS_SRV"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-  done
-  ip netns del "$NS_CLI" 2>/dev/null   # takes the veth pair with it
-  ip netns del "$NS_SRV" 2>/dev/null
-  ip link del "$VETH_CLI" 2>/dev/null
-  rm -rf "$WORK"
-  if (( rc != 0 )); then echo "capture-quic-clients: failed (exit $rc); everything removed" >&2; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_cli() { ip netns exec "$NS_CLI" "$@"; }
+RIG_NAME=capture-quic-clients
+# shellcheck source=scripts/lib/capture_rig.sh
+source "$(dirname "$0")/lib/capture_rig.sh"
 
 # --- namespaces and the veth pair -----------------------------------------------------------
-ip netns add "$NS_CLI"
-ip netns add "$NS_SRV"
-ip link add "$VETH_CLI" type veth peer name "$VETH_SRV"
-ip link set "$VETH_CLI" netns "$NS_CLI"
-ip link set "$VETH_SRV" netns "$NS_SRV"
-for ns in "$NS_CLI" "$NS_SRV"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
-  ip -n "$ns" link set lo up
-done
+capture_rig_up
 ip netns exec "$NS_SRV" sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
-for dev_ns in "$VETH_CLI:$NS_CLI" "$VETH_SRV:$NS_SRV"; do
-  dev=${dev_ns%%:*} ns=${dev_ns#*:}
-  ip -n "$ns" link set "$dev" mtu 1500
-  # Wire-sized datagrams with their checksums filled in: no GSO/GRO, no checksum offload.
-  ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null
-  ip -n "$ns" link set "$dev" up
-done
 ip -n "$NS_CLI" addr add "$CLI4/15" dev "$VETH_CLI"
 ip -n "$NS_CLI" addr add "$CLI6/64" dev "$VETH_CLI" nodad
 srv_mac=$(ip -n "$NS_SRV" -br link show "$VETH_SRV" | awk '{print $3}')
@@ -89,11 +54,7 @@ ip -n "$NS_CLI" neigh replace "$SRV4" lladdr "$srv_mac" dev "$VETH_CLI" nud perm
 ip -n "$NS_CLI" neigh replace "$SRV6" lladdr "$srv_mac" dev "$VETH_CLI" nud permanent
 
 # --- capture --------------------------------------------------------------------------------
-ip netns exec "$NS_CLI" tcpdump -i "$VETH_CLI" -s 0 -U -n -Z root -w "$WORK/raw.pcap" \
-  udp port 443 2>"$WORK/tcpdump.err" &
-TCPDUMP_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
-sleep 0.5
+capture_start "$WORK/raw.pcap" udp port 443
 
 # --- chromium, one name at a time -----------------------------------------------------------
 chrome() {  # chrome SERVER-ADDRESS NAME
@@ -112,9 +73,7 @@ chrome() {  # chrome SERVER-ADDRESS NAME
 for name in "${NAMES4[@]}"; do chrome "$SRV4" "$name"; done
 for name in "${NAMES6[@]}"; do chrome "[$SRV6]" "$name"; done
 
-sleep 1
-kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true
-TCPDUMP_PID=
+capture_stop
 
 # --- keep the test flows, the first datagrams of each ---------------------------------------
 # A flow is kept when it goes from our client to our server's port 443 and the SNI tshark reads

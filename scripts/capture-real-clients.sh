@@ -36,52 +36,16 @@ NAMES=(www.real.example api.real.example real.example cdn.other.example static.o
        ads.tracker.example)
 
 WORK=$(mktemp -d /tmp/sluice-capture.XXXXXX)
-NGINX_PID=
-TCPDUMP_PID=
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -n $TCPDUMP_PID ]] && kill -0 "$TCPDUMP_PID" 2>/dev/null; then
-    kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null
-  fi
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill -QUIT "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null
-  fi
-  # Chromium helpers left behind in the client namespace, if any (only processes of our namespaces).
-  for ns in "$NS_CLI" "$NS_SRV"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-  done
-  ip netns del "$NS_CLI" 2>/dev/null   # takes the veth pair with it
-  ip netns del "$NS_SRV" 2>/dev/null
-  ip link del "$VETH_CLI" 2>/dev/null
-  rm -rf "$WORK"
-  if (( rc != 0 )); then echo "capture-real-clients: failed (exit $rc); everything removed" >&2; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-in_cli() { ip netns exec "$NS_CLI" "$@"; }
+RIG_NAME=capture-real-clients
+# shellcheck source=scripts/lib/capture_rig.sh
+source "$(dirname "$0")/lib/capture_rig.sh"
 
 # --- namespaces and the veth pair -----------------------------------------------------------
-ip netns add "$NS_CLI"
-ip netns add "$NS_SRV"
-ip link add "$VETH_CLI" type veth peer name "$VETH_SRV"
-ip link set "$VETH_CLI" netns "$NS_CLI"
-ip link set "$VETH_SRV" netns "$NS_SRV"
-for side in cli srv; do
-  if [[ $side == cli ]]; then ns=$NS_CLI dev=$VETH_CLI a4=$CLI4 a6=$CLI6
-  else ns=$NS_SRV dev=$VETH_SRV a4=$SRV4 a6=$SRV6; fi
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
-  ip -n "$ns" link set lo up
-  ip -n "$ns" link set "$dev" mtu 1500
-  # Wire-sized segments with their checksums filled in: no TSO/GSO/GRO, no checksum offload.
-  ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null
-  ip -n "$ns" addr add "$a4/15" dev "$dev"
-  ip -n "$ns" addr add "$a6/64" dev "$dev" nodad
-  ip -n "$ns" link set "$dev" up
-done
+capture_rig_up
+ip -n "$NS_CLI" addr add "$CLI4/15" dev "$VETH_CLI"
+ip -n "$NS_CLI" addr add "$CLI6/64" dev "$VETH_CLI" nodad
+ip -n "$NS_SRV" addr add "$SRV4/15" dev "$VETH_SRV"
+ip -n "$NS_SRV" addr add "$SRV6/64" dev "$VETH_SRV" nodad
 
 # --- certificate and nginx ------------------------------------------------------------------
 san=$(printf 'DNS:%s,' "${NAMES[@]}"); san=${san%,}
@@ -118,9 +82,9 @@ http {
   }
 }
 EOF
-# `ip netns exec` execs its command, so $! is nginx's (tcpdump's) own pid, as the trap needs.
+# `ip netns exec` execs its command, so $! is nginx's own pid, as the cleanup needs.
 ip netns exec "$NS_SRV" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx/error.log" &
-NGINX_PID=$!
+RIG_EXTRA_PID=$!
 ready=0
 for _ in $(seq 50); do
   if in_cli curl -s -o /dev/null --max-time 1 "http://$SRV4/" &&
@@ -130,11 +94,7 @@ done
 (( ready )) || { echo "capture-real-clients: nginx does not answer on v4 and v6" >&2; cat "$WORK/nginx/error.log" >&2; exit 1; }
 
 # --- capture --------------------------------------------------------------------------------
-ip netns exec "$NS_CLI" tcpdump -i "$VETH_CLI" -s 0 -U -n -Z root -w "$WORK/raw.pcap" tcp \
-  2>"$WORK/tcpdump.err" &
-TCPDUMP_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$WORK/tcpdump.err" && break; sleep 0.1; done
-sleep 0.5
+capture_start "$WORK/raw.pcap" tcp
 
 # --- clients --------------------------------------------------------------------------------
 # Every client runs once per flow, one at a time, so the flows follow each other in the capture.
@@ -199,9 +159,7 @@ pyssl "$SRV4" WWW.Real.Example
 pyssl "$SRV4" cdn.other.example
 pyssl "$SRV6" api.real.example
 
-sleep 1
-kill -INT "$TCPDUMP_PID"; wait "$TCPDUMP_PID" || true
-TCPDUMP_PID=
+capture_stop
 
 # --- keep the test flows, the first packets of each -----------------------------------------
 # A flow is kept when its client is ours, its server is ours on 80 or 443, and every name tshark
