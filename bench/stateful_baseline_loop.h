@@ -1,10 +1,11 @@
 // The stateful baseline: the floor of a stateful firewall's job, measured in the same run and on
 // the same traffic as Sluice. The pass-through loop's shape (rx burst from each port, tx burst to
-// the other, packets and bytes counted) plus what DPDK's l3fwd exact-match adds: each packet's
-// IPv4 5-tuple read from its headers, one rte_hash_lookup_bulk a burst over a table holding the
-// profile's flows, and the found flow's state touched (its packet count). No parsing beyond the
-// 5-tuple, no verdicts, no flow creation: a packet whose flow is not in the table is counted as
-// a miss and forwarded anyway, so that packets in = packets out whatever the traffic.
+// the other, packets and bytes counted) plus what DPDK's l3fwd exact-match adds: the burst's
+// headers prefetched, each packet's IPv4 5-tuple read from them, one rte_hash_lookup_bulk a
+// burst (it prefetches the buckets itself) over a table holding the profile's flows, and the
+// found flow's state touched (its packet count). No parsing beyond the 5-tuple, no verdicts, no
+// flow creation: a packet whose flow is not in the table is counted as a miss and forwarded
+// anyway, so that packets in = packets out whatever the traffic.
 #pragma once
 
 #include <atomic>
