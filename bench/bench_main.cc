@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <algorithm>
+#include <bit>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -214,6 +215,11 @@ int run(const Options& options) {
     if (wanted(options, "flow_memory")) {
       log("measuring memory per flow");
       side.set("flow_memory", measure_flow_memory(1 << 20));
+      // And at the capacity of each established profile's table, for the scaling table.
+      Json by_capacity = Json::array();
+      for (uint32_t flows : flow_counts)
+        by_capacity.push(measure_flow_memory(std::max<uint32_t>(65536, std::bit_ceil(flows))));
+      side.set("flow_memory_by_capacity", by_capacity);
     }
     if (wanted(options, "writer")) {
       log("measuring the denial writer");

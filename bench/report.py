@@ -358,10 +358,37 @@ def plot_cycles(results, directory):
     plt.close(fig)
 
 
+def established_by_flows(results):
+    return sorted((p for p in results["profiles"] if p["group"] == "established" and p.get("params", {}).get("flows")),
+                  key=lambda p: p["params"]["flows"])
+
+
+def scaling_table(results, side):
+    """Established traffic by table size: cycles a packet of Sluice and both baselines, and memory a flow."""
+    established = established_by_flows(results)
+    if not established:
+        return ""
+    memory = {m["capacity"]: m for m in side.get("flow_memory_by_capacity", []) if "error" not in m}
+    lines = ["| flows | table capacity | Sluice cycles/packet | stateful baseline | pass-through | Sluice ÷ stateful | "
+             "Sluice bytes a flow (beside the key) | stateful baseline bytes a flow |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p in established:
+        params = p["params"]
+        capacity = params.get("flow_table_capacity")
+        figure = memory.get(capacity)
+        sluice_bytes = (f"{figure['bytes_per_flow']:.0f} B ({figure['bytes_per_flow_beyond_key']:.0f} B)"
+                        if figure and "bytes_per_flow_beyond_key" in figure else "–")
+        floor_bytes = p.get("stateful_baseline", {}).get("bytes_per_flow")
+        lines.append(f"| {params['flows']:,} | {fmt(capacity)} | {fmt(spread(p['sluice'], 'cycles_per_packet')[0])} | "
+                     f"{fmt(spread(p.get('stateful_baseline', {}), 'cycles_per_packet')[0])} | "
+                     f"{fmt(spread(p['baseline'], 'cycles_per_packet')[0])} | {stateful_ratio_cell(p)} | "
+                     f"{sluice_bytes} | {f'{floor_bytes:.0f} B' if floor_bytes else '–'} |")
+    return "\n".join(lines)
+
+
 def plot_flow_table_scaling(results, directory):
     """Cycles a packet of established traffic against the number of flows, for Sluice and both baselines."""
-    established = sorted((p for p in results["profiles"] if p["group"] == "established" and p.get("params", {}).get("flows")),
-                         key=lambda p: p["params"]["flows"])
+    established = established_by_flows(results)
     if not established:
         return False
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -464,8 +491,9 @@ def report(directory, prefix=""):
         "### Goals\n\n" + goals_table(results, side),
         "### Packet profiles\n\n" + profiles_table(results),
         f"![packets per second]({prefix}throughput.png)\n\n![cycles per packet]({prefix}cycles_per_packet.png)\n\n"
-        + (f"![cycles a packet against flow-table size]({prefix}flow_table_scaling.png)\n\n" if scaling else "")
         + f"![new connections against allow-list size]({prefix}new_connections.png)",
+        "### Flow-table size: cycles a packet and memory a flow\n\n" + scaling_table(results, side)
+        + (f"\n\n![cycles a packet against flow-table size]({prefix}flow_table_scaling.png)" if scaling else ""),
         "### Policy compilation\n\n" + compile_table(side) + f"\n\n![compilation]({prefix}compile.png)",
         "### Memory, denial records, latency\n\n" + side_tables(side),
         "### DPI reference: nDPI over the same packets\n\n" + ndpi_table(results, ndpi),
