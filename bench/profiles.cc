@@ -165,6 +165,9 @@ void repeat(BenchContext& context, const Schedule& schedule, PacketStore* store,
       else if (floor.worker_forwarded != floor.offered_total())
         result.error = "stateful baseline: forwarded " + std::to_string(floor.worker_forwarded) + " of " +
                        std::to_string(floor.offered_total());
+      else if (floor.lookup_misses)  // its table is made from this traffic: a miss is a harness bug
+        result.error = "stateful baseline: " + std::to_string(floor.lookup_misses) +
+                       " lookups missed; its table does not hold the traffic's flows";
       result.stateful.push_back(floor);
       if (!result.error.empty()) break;
     }
