@@ -3,7 +3,8 @@
 //   sluice_bench [--quick] [--out results.json] [--scratch DIR] [--only ID[,ID...]] [--reps N]
 //                [--sluice-only] [--connections N]
 //
-// --quick shrinks every profile to seconds (the harness tests use it); --only keeps the profiles
+// --quick shrinks every profile to seconds (the harness tests use it) and leaves out the largest
+// ones (established 1M/4M flows, the 100k- and 1M-domain policies); --only keeps the profiles
 // whose id starts with one of the given prefixes (and skips the side measures unless named:
 // compile, flow_memory, writer, latency); --sluice-only skips the baseline runs (for perf);
 // --connections sets the new connections of a TLS/HTTP run (QUIC runs a quarter of them).
@@ -11,6 +12,7 @@
 
 #include <filesystem>
 #include <algorithm>
+#include <bit>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -165,9 +167,12 @@ int run(const Options& options) {
       if (!result.error.empty()) status = 1;
       profiles.push(json);
     };
-    // 1. Established flows.
-    for (uint32_t flows : {10000u, 1000000u}) {
-      if (options.quick && flows > 10000) flows = 100000;
+    // 1. Established flows, at flow-table sizes from cache-resident to far beyond the caches
+    // (the cost curve of issue 15); --quick keeps two small ones.
+    std::vector<uint32_t> flow_counts = options.quick ? std::vector<uint32_t>{10000, 100000}
+                                                      : std::vector<uint32_t>{10000, 100000, 1000000, 4000000};
+    for (uint32_t flows : flow_counts) {
+      // At least twice every flow a run (4M flows: 2.5 times), so that most lookups are not a first touch.
       uint64_t established_packets = options.quick ? 200000 : flows > 10000 ? 10000000 : 20000000;
       std::string id = "established_" + std::to_string(flows) + "_flows";
       if (wanted(options, id)) {
@@ -206,12 +211,15 @@ int run(const Options& options) {
                                options.scratch + "/dpi_reference.pcap", options.scratch + "/sluice_names.tsv",
                                options.scratch + "/expected_names.tsv"));
     }
-    results.set("profiles", profiles);
-
     Json side = Json::object();
     if (wanted(options, "flow_memory")) {
       log("measuring memory per flow");
       side.set("flow_memory", measure_flow_memory(1 << 20));
+      // And at the capacity of each established profile's table, for the scaling table.
+      Json by_capacity = Json::array();
+      for (uint32_t flows : flow_counts)
+        by_capacity.push(measure_flow_memory(std::max<uint32_t>(65536, std::bit_ceil(flows))));
+      side.set("flow_memory_by_capacity", by_capacity);
     }
     if (wanted(options, "writer")) {
       log("measuring the denial writer");
@@ -223,12 +231,23 @@ int run(const Options& options) {
       side.set("record_latency", measure_record_latency(context, policy_2500, options.scratch + "/latency-denials.jsonl",
                                                         options.quick ? 2000 : 20000, options.quick ? 0.5 : 3));
     }
-    if (!options.quick && wanted(options, "compile")) {
+    // The largest allow-list: its compile time is a figure, and new TLS connections against it are
+    // the last point of the connections-against-allow-list-size curve.
+    const std::string largest_tls = "new_tls_typical_1000000_domains";
+    if (!options.quick && (wanted(options, "compile") || wanted(options, largest_tls))) {
       policies.clear();  // room for the big one
       compiled.clear();
       log("compiling the 1,000,000-domain policy (about a minute)");
-      compile.push(measure_compile(1000000, DomainStyle::distinct));
+      std::unique_ptr<CompiledPolicy> largest;
+      Json figure = measure_compile(1000000, DomainStyle::distinct, &largest);
+      if (wanted(options, "compile")) compile.push(figure);
+      if (largest && wanted(options, largest_tls)) {
+        log("running " + largest_tls);
+        record(run_new_connections(context, {largest.get(), 1000000, DomainStyle::distinct},
+                                   NewConnectionKind::tls_typical, connections));
+      }
     }
+    results.set("profiles", profiles);
     side.set("compile", compile);
     results.set("side", side);
 

@@ -7,12 +7,14 @@
 #include <random>
 
 #include <pcap/pcap.h>
+#include <rte_byteorder.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include "bench/domains.h"
 #include "bench/packet_store.h"
 #include "bench/quic_traffic.h"
+#include "bench/stateful_baseline_loop.h"
 #include "dataplane/parse/ip_address.h"
 
 namespace sluice::bench {
@@ -126,20 +128,47 @@ NewConnection make_connection(uint32_t index, NewConnectionKind kind, const Benc
   return connection;
 }
 
-// Runs `schedule` `repetitions` times through the baseline and through a fresh (or, for a
+std::atomic<unsigned> g_table_number{0};
+
+// Runs `schedule` `repetitions` times through the pass-through, the stateful baseline (its
+// table holds the schedule's flows, `capacity` positions, as Sluice's) and a fresh (or, for a
 // cyclic schedule, the same warm) worker.
 template <typename MakeWorker>
 void repeat(BenchContext& context, const Schedule& schedule, PacketStore* store, const CompiledPolicy& policy,
-            MakeWorker make_worker, ProfileResult& result, RunOptions options = {}) {
+            uint32_t capacity, MakeWorker make_worker, ProfileResult& result, RunOptions options = {}) {
   std::unique_ptr<SluiceWorker> worker;
+  std::unique_ptr<StatefulBaselineTable> table;
+  if (!context.skip_baseline) {
+    table = std::make_unique<StatefulBaselineTable>();
+    std::vector<FiveTuple> keys = schedule_keys(schedule);
+    if (!table->build("bench_stateful_" + std::to_string(g_table_number++), keys, capacity, result.error)) {
+      result.error = "stateful baseline: " + result.error;
+      return;
+    }
+    result.stateful_keys = table->size();
+    result.stateful_bytes_per_flow = double(table->bytes()) / double(table->capacity());
+  }
   for (int rep = 0; rep < context.repetitions && result.error.empty(); ++rep) {
     if (!context.skip_baseline) {
       if (store) store->arm();
       RunOptions base_options = options;
       base_options.write_packets = false;
-      RunResult base = context.rig->run(schedule, {WorkerKind::passthrough, nullptr, nullptr, nullptr}, base_options);
+      RunResult base = context.rig->run(schedule, {WorkerKind::passthrough}, base_options);
       if (!base.ok) result.error = "baseline: " + base.error;
       result.baseline.push_back(base);
+      if (!result.error.empty()) break;
+      if (store) store->arm();
+      WorkerSpec stateful_spec{WorkerKind::stateful_baseline};
+      stateful_spec.table = table.get();
+      RunResult floor = context.rig->run(schedule, stateful_spec, options);
+      if (!floor.ok) result.error = "stateful baseline: " + floor.error;
+      else if (floor.worker_forwarded != floor.offered_total())
+        result.error = "stateful baseline: forwarded " + std::to_string(floor.worker_forwarded) + " of " +
+                       std::to_string(floor.offered_total());
+      else if (floor.lookup_misses)  // its table is made from this traffic: a miss is a harness bug
+        result.error = "stateful baseline: " + std::to_string(floor.lookup_misses) +
+                       " lookups missed; its table does not hold the traffic's flows";
+      result.stateful.push_back(floor);
       if (!result.error.empty()) break;
     }
     if (store) store->arm();
@@ -287,15 +316,27 @@ Json to_json(const ProfileResult& result) {
   json.set("connections_per_run", result.connections_per_run);
   Json sluice = summary_json(result.sluice, result.connections_per_run);
   Json baseline = summary_json(result.baseline, result.connections_per_run);
-  json.set("sluice", sluice).set("baseline", baseline);
+  Json stateful = summary_json(result.stateful, result.connections_per_run);
+  uint64_t misses = 0;
+  for (const auto& run : result.stateful) misses += run.lookup_misses;
+  stateful.set("flows_in_table", result.stateful_keys).set("bytes_per_flow", result.stateful_bytes_per_flow)
+      .set("lookup_misses", misses);
+  json.set("sluice", sluice).set("baseline", baseline).set("stateful_baseline", stateful);
   double sluice_mpps = sluice.find("mpps")->find("median")->number();
   double base_mpps = baseline.find("mpps")->find("median")->number();
+  // Packets a second against the pass-through's: the harness's own cost.
   json.set("ratio_to_baseline", base_mpps > 0 ? sluice_mpps / base_mpps : 0.0);
+  // Cycles a packet against the stateful baseline's: how far above the floor of the job (goal
+  // ≤ 1.3 at 1M flows). Medians of each; 0 when either is missing.
+  double sluice_cycles = sluice.find("cycles_per_packet")->find("median")->number();
+  double floor_cycles = stateful.find("cycles_per_packet")->find("median")->number();
+  json.set("cycles_ratio_to_stateful_baseline", floor_cycles > 0 ? sluice_cycles / floor_cycles : 0.0);
   Json runs = Json::object();
-  Json sluice_runs = Json::array(), base_runs = Json::array();
+  Json sluice_runs = Json::array(), base_runs = Json::array(), stateful_runs = Json::array();
   for (const auto& run : result.sluice) sluice_runs.push(run_json(run));
   for (const auto& run : result.baseline) base_runs.push(run_json(run));
-  runs.set("sluice", sluice_runs).set("baseline", base_runs);
+  for (const auto& run : result.stateful) stateful_runs.push(run_json(run).set("lookup_misses", run.lookup_misses));
+  runs.set("sluice", sluice_runs).set("baseline", base_runs).set("stateful_baseline", stateful_runs);
   json.set("runs", runs);
   return json;
 }
@@ -330,6 +371,14 @@ ProfileResult run_established(BenchContext& context, const BenchPolicy& bench_po
     }
     schedule.cyclic_offer[side] = packets_per_run * stamp->order[side].size() / flows;
   }
+  // The stateful baseline's table: every flow's 5-tuple, as the stamp writes it (network order).
+  schedule.flow_keys.reserve(flows);
+  for (uint32_t f = 0; f < flows; ++f) {
+    Endpoint client = established_client(f), server = established_server(f);
+    schedule.flow_keys.push_back(canonical_five_tuple(rte_cpu_to_be_32(client.ip), rte_cpu_to_be_16(client.port),
+                                                      rte_cpu_to_be_32(server.ip), rte_cpu_to_be_16(server.port),
+                                                      6));
+  }
   result.params.set("flows", flows).set("frame_bytes", 64).set("packets_per_run", packets_per_run)
       .set("flow_table_capacity", capacity).set("recycled_buffers", store.size());
 
@@ -338,7 +387,7 @@ ProfileResult run_established(BenchContext& context, const BenchPolicy& bench_po
     if (!worker->init(*context.rig, capacity, false, error) || !warm_up(*worker, policy, flows, error)) return nullptr;
     return worker;
   };
-  repeat(context, schedule, &store, policy, make_worker, result);
+  repeat(context, schedule, &store, policy, capacity, make_worker, result);
   return result;
 }
 
@@ -398,7 +447,7 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
     if (!worker->init(*context.rig, capacity, false, error, &bench_policy)) return nullptr;
     return worker;
   };
-  repeat(context, schedule, nullptr, policy, make_worker, result);
+  repeat(context, schedule, nullptr, policy, capacity, make_worker, result);
   return result;
 }
 
@@ -463,7 +512,7 @@ ProfileResult run_mix(BenchContext& context, const BenchPolicy& bench_policy, ui
       return nullptr;
     return worker;
   };
-  repeat(context, schedule, nullptr, policy, make_worker, result);
+  repeat(context, schedule, nullptr, policy, capacity, make_worker, result);
   return result;
 }
 
@@ -516,8 +565,9 @@ ProfileResult run_dpi_reference(BenchContext& context, const BenchPolicy& bench_
   }
   pcap_dump_close(dumper);
   pcap_close(dead);
+  const uint32_t capacity = std::max<uint32_t>(65536, next_power_of_two(connections));
   result.params.set("domains", domains).set("connections", connections).set("pcap", pcap_path)
-      .set("pcap_packets", pcap_packets);
+      .set("pcap_packets", pcap_packets).set("flow_table_capacity", capacity);
   Schedule schedule = builder.build();
 
   std::vector<FlowEvent> events;
@@ -527,12 +577,11 @@ ProfileResult run_dpi_reference(BenchContext& context, const BenchPolicy& bench_
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     events.clear();  // the names of the last repetition are written out
     auto worker = std::make_unique<SluiceWorker>();
-    if (!worker->init(*context.rig, std::max<uint32_t>(65536, next_power_of_two(connections)), true, error,
-                      &bench_policy))
+    if (!worker->init(*context.rig, capacity, true, error, &bench_policy))
       return nullptr;
     return worker;
   };
-  repeat(context, schedule, nullptr, policy, make_worker, result, options);
+  repeat(context, schedule, nullptr, policy, capacity, make_worker, result, options);
   std::ofstream names(names_path);
   for (const auto& event : events)
     names << to_string(event.destination_type) << '\t' << format_ip(event.src) << ':' << event.src_port << '\t'

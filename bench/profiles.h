@@ -1,6 +1,9 @@
 // The traffic profiles of issue #5. Each builds its packets once (before any clock), then runs
-// the same schedule through the pass-through baseline and through the real worker, alternately,
-// `repetitions` times, so that every figure has a same-run baseline and a spread.
+// the same schedule through the pass-through baseline, the stateful baseline and the real
+// worker, in turn, `repetitions` times, so that every figure has same-run baselines and a spread.
+// The pass-through is the harness's own cost; the stateful baseline (a 5-tuple lookup a packet
+// over the profile's flows, bench/stateful_baseline_loop.h) is the floor of the job, and
+// Sluice's cycles a packet are reported as a ratio to it.
 #pragma once
 
 #include <atomic>
@@ -30,7 +33,10 @@ struct ProfileResult {
   std::string title;
   Json params = Json::object();
   std::vector<RunResult> sluice;
-  std::vector<RunResult> baseline;
+  std::vector<RunResult> baseline;   // the pass-through
+  std::vector<RunResult> stateful;   // the stateful baseline
+  uint64_t stateful_keys = 0;        // flows in the stateful baseline's table
+  double stateful_bytes_per_flow = 0;  // its DPDK heap / capacity
   uint64_t connections_per_run = 0;  // new connections in one run (0: established only)
   std::string error;                 // set when a run failed; the figures are then not valid
 };

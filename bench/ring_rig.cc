@@ -19,6 +19,7 @@
 #include <rte_ring_elem.h>
 
 #include "bench/passthrough_loop.h"
+#include "bench/stateful_baseline_loop.h"
 #include "dataplane/port/ports.h"
 #include "dataplane/worker/worker_loop.h"
 
@@ -156,12 +157,18 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
     }
 
   // The worker: launched before the clock starts, spinning on empty rings.
-  auto passthrough_counters = std::make_unique<WorkerCounters>();
-  WorkerCounters& counters = worker.kind == WorkerKind::sluice ? *worker.counters : *passthrough_counters;
+  if (worker.kind == WorkerKind::stateful_baseline && !worker.table) {
+    result.error = "a stateful baseline without its table";
+    return result;
+  }
+  // The baselines count into counters of their own, made afresh for each run.
+  auto baseline_counters = std::make_unique<WorkerCounters>();
+  WorkerCounters& counters = worker.kind == WorkerKind::sluice ? *worker.counters : *baseline_counters;
   CounterSnapshot before = snapshot(counters);
   const int64_t finished_before = finished_packets(counters);
-  std::atomic<bool> passthrough_stop{false};
+  std::atomic<bool> baseline_stop{false};
   PassthroughSetup passthrough;
+  StatefulBaselineSetup stateful;
   WorkerShared shared;
   WorkerLoopSetup loop;
   int launched;
@@ -175,11 +182,18 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
     loop.ports[1] = ports_[1];
     loop.qsbr_thread_id = config_.worker_lcore;
     launched = rte_eal_remote_launch(run_worker_loop, &loop, config_.worker_lcore);
+  } else if (worker.kind == WorkerKind::stateful_baseline) {
+    stateful.ports[0] = ports_[0];
+    stateful.ports[1] = ports_[1];
+    stateful.counters = baseline_counters.get();
+    stateful.table = worker.table;
+    stateful.stop = &baseline_stop;
+    launched = rte_eal_remote_launch(run_stateful_baseline_loop, &stateful, config_.worker_lcore);
   } else {
     passthrough.ports[0] = ports_[0];
     passthrough.ports[1] = ports_[1];
-    passthrough.counters = passthrough_counters.get();
-    passthrough.stop = &passthrough_stop;
+    passthrough.counters = baseline_counters.get();
+    passthrough.stop = &baseline_stop;
     launched = rte_eal_remote_launch(run_passthrough_loop, &passthrough, config_.worker_lcore);
   }
   if (launched != 0) {
@@ -297,8 +311,9 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
 
   const CpuTimes cpu_after = cpu_times();
   if (worker.kind == WorkerKind::sluice) shared.stop.store(true, std::memory_order_relaxed);
-  else passthrough_stop.store(true, std::memory_order_relaxed);
+  else baseline_stop.store(true, std::memory_order_relaxed);
   rte_eal_wait_lcore(config_.worker_lcore);
+  result.lookup_misses = stateful.lookup_misses;  // written by the worker before it returned
 
   // After the clock: what is left on the tx rings, and the resets back to their pool.
   for (int port = 0; port < kSideCount; ++port) {

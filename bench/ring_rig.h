@@ -1,6 +1,6 @@
 // The replay rig: two net_ring ports ("inside", "outside") made with rte_eth_from_rings, a worker
-// lcore running either the real worker loop (run_worker_loop → PacketProcessor) or the
-// pass-through baseline, and a feeder on the main lcore that keeps the worker's rx rings full
+// lcore running the real worker loop (run_worker_loop → PacketProcessor), the pass-through
+// baseline or the stateful baseline (bench/stateful_baseline_loop.h), and a feeder on the main lcore that keeps the worker's rx rings full
 // from a Schedule and empties its tx rings. The clock runs from the feeder's first enqueue until
 // the worker's own counters account for every packet offered (forwarded + dropped).
 #pragma once
@@ -32,14 +32,20 @@ struct RigConfig {
   unsigned feed_pool_size = 32768 - 1;    // the recycled buffers finite schedules are copied into
 };
 
-enum class WorkerKind : uint8_t { sluice, passthrough };
+// sluice: the product's worker loop. passthrough: moves packets, the harness's own cost.
+// stateful_baseline: the pass-through plus a 5-tuple lookup a packet, the floor of the job.
+enum class WorkerKind : uint8_t { sluice, passthrough, stateful_baseline };
 
-// What a measured worker is made of; `processor`, `counters` and `policy` for WorkerKind::sluice.
+class StatefulBaselineTable;
+
+// What a measured worker is made of; `processor`, `counters` and `policy` for WorkerKind::sluice,
+// `table` (built from the schedule's keys) for WorkerKind::stateful_baseline.
 struct WorkerSpec {
   WorkerKind kind = WorkerKind::sluice;
   PacketProcessor* processor = nullptr;
   WorkerCounters* counters = nullptr;
   const CompiledPolicy* policy = nullptr;
+  const StatefulBaselineTable* table = nullptr;
 };
 
 struct RunOptions {
@@ -51,7 +57,8 @@ struct RunOptions {
   double tick_period_us = 1000;
   std::vector<FlowEvent>* keep_events = nullptr;  // collect the events instead of discarding them
   // Write packet contents as a NIC's DMA would (copy frames, restamp flows). The pass-through
-  // reads no packet byte, so its runs skip this: the feeder would only slow itself down.
+  // reads no packet byte, so its runs skip this: the feeder would only slow itself down. The
+  // stateful baseline reads the headers: its runs write them, as Sluice's do.
   bool write_packets = true;
 };
 
@@ -71,6 +78,7 @@ struct RunResult {
   uint64_t flows_created = 0;
   uint64_t events_dropped = 0;
   uint64_t events_seen = 0;               // events the feeder took off the ring
+  uint64_t lookup_misses = 0;             // stateful baseline: packets whose flow was not in its table
   std::array<uint64_t, kReasonCount> dropped_by_reason{};
   std::array<uint64_t, kReasonCount> verdicts_by_reason{};
   // Whether the worker, not the feeder, set the pace: the rx rings' mean backlog, and the share

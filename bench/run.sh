@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The benchmark command: builds Sluice, runs every profile against its same-run pass-through
-# baseline, runs the nDPI peer over the same packets, profiles the hot path, and writes JSON,
-# Markdown and PNG plots.
+# The benchmark command: builds Sluice, runs every profile against its same-run baselines (the
+# stateful baseline, one 5-tuple lookup a packet: the floor of the job; the pass-through: the
+# harness's own cost), runs the nDPI peer over the same packets, profiles the hot path, and
+# writes JSON, Markdown and PNG plots (among them cycles a packet against flow-table size and
+# new connections a second against allow-list size).
 #
-#   bench/run.sh            full run (~8 min): bench/results/, and the figures in docs/PERFORMANCE.md
+#   bench/run.sh            full run (~10 min on a quiet machine, an estimate: established traffic
+#                           at 10k/100k/1M/4M flows, allow-lists of 100 to 1M names, each with
+#                           both baselines, the 1M-name compile ~2 min of it): bench/results/,
+#                           and the figures in docs/PERFORMANCE.md
 #   bench/run.sh --quick    seconds, into build/bench-quick/ (no profile, docs untouched)
 #   bench/run.sh --section quic
 #                           only the new-QUIC-connection profiles and the new-TLS ones they are

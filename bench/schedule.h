@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench/five_tuple.h"
 #include "bench/traffic.h"
 #include "dataplane/worker/worker_counters.h"
 
@@ -63,6 +64,9 @@ struct Schedule {
   // would, so the worker finds them in the shared cache, not in its own.
   void (*restamp)(const void* context, int side, uint64_t position, rte_mbuf* const* packets, unsigned count) = nullptr;
   const void* restamp_context = nullptr;
+  // Cyclic only: the key of every flow the restamp writes, for the stateful baseline's table
+  // (a finite schedule's keys are read from its frames).
+  std::vector<FiveTuple> flow_keys;
 
   const FrameArena* arena = nullptr;  // finite schedules
 

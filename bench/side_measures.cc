@@ -1,5 +1,4 @@
 #include "bench/side_measures.h"
-
 #include <sys/vfs.h>
 
 #include <algorithm>
@@ -16,7 +15,9 @@
 #include <rte_ring_elem.h>
 
 #include "bench/domains.h"
+#include "bench/dpdk_heap.h"
 #include "bench/packet_store.h"
+#include "bench/stateful_baseline_loop.h"
 #include "controlplane/records/flow_event_json.h"
 #include "controlplane/records/flow_event_sink.h"
 #include "controlplane/records/denial_log.h"
@@ -32,15 +33,6 @@ uint64_t g_generation = 1000;  // LPM table names carry the generation: one per 
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-size_t heap_bytes() {
-  size_t total = 0;
-  for (unsigned socket = 0; socket < rte_socket_count(); ++socket) {
-    rte_malloc_socket_stats stats{};
-    if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(socket), &stats) == 0) total += stats.heap_allocsz_bytes;
-  }
-  return total;
 }
 
 std::string filesystem_of(const std::string& path) {
@@ -149,11 +141,11 @@ Json measure_compile(uint32_t domains, DomainStyle style, std::unique_ptr<Compil
 
 Json measure_flow_memory(uint32_t capacity) {
   Json json = Json::object();
-  size_t before = heap_bytes();
+  size_t before = dpdk_heap_bytes();
   FlowTable table;
   std::string error;
   if (!table.init("bench_memory_flows", capacity, SOCKET_ID_ANY, error)) return json.set("error", error);
-  size_t hash_bytes = heap_bytes() - before;
+  size_t hash_bytes = dpdk_heap_bytes() - before;
   // FlowTable keeps one FlowEntry per rte_hash position beside the hash (a std::vector), and
   // one FlowName a position, reserved but written (so resident) only for flows judged on a name.
   size_t entry_bytes = sizeof(FlowEntry) * size_t(capacity);
@@ -167,6 +159,14 @@ Json measure_flow_memory(uint32_t capacity) {
       .set("name_array_bytes", name_bytes)
       .set("bytes_per_flow", double(hash_bytes + entry_bytes) / double(capacity))
       .set("bytes_per_named_flow", double(hash_bytes + entry_bytes + name_bytes) / double(capacity));
+  // Issue 15's goal counts what a flow costs beside its key: at most 64 bytes.
+  json.set("bytes_per_flow_beyond_key", double(hash_bytes + entry_bytes) / double(capacity) - double(sizeof(FlowKey)))
+      .set("goal_bytes_per_flow_beyond_key", 64);
+  // The stateful baseline's table at the same capacity (16-byte key, 8 bytes of state), for scale.
+  StatefulBaselineTable floor;
+  if (floor.build("bench_memory_stateful", {}, capacity, error))
+    json.set("stateful_baseline_bytes_per_flow", double(floor.bytes()) / double(floor.capacity()))
+        .set("stateful_baseline_key_bytes", sizeof(FiveTuple));
   return json;
 }
 

@@ -1,7 +1,8 @@
 // The benchmark harness measures what it says: every packet it offers is accounted for, by the
-// pass-through baseline (packets in = packets out) and by the real worker (forwarded + dropped =
-// offered, its counters equal to the mbufs fed), and each profile's traffic gets the verdicts it
-// was built for. Nothing here depends on time.
+// pass-through baseline and the stateful baseline (packets in = packets out; the stateful one
+// finds every packet's flow in a table holding exactly the profile's flows) and by the real
+// worker (forwarded + dropped = offered, its counters equal to the mbufs fed), and each
+// profile's traffic gets the verdicts it was built for. Nothing here depends on time.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "bench/domains.h"
 #include "bench/profiles.h"
 #include "bench/side_measures.h"
+#include "bench/stateful_baseline_loop.h"
 #include "dataplane/port/eal.h"
 
 namespace sluice::bench {
@@ -59,16 +61,21 @@ class HarnessTest : public ::testing::Test {
     return context;
   }
 
-  // Packets in = packets out for the baseline, whatever the profile.
+  // Packets in = packets out for both baselines, whatever the profile; the stateful baseline's
+  // table holds every flow the traffic carries, so none of its lookups misses.
   static void expect_baseline_passes_everything(const ProfileResult& result) {
     ASSERT_EQ(result.baseline.size(), 1u);
-    const RunResult& base = result.baseline[0];
-    ASSERT_TRUE(base.ok) << base.error;
-    EXPECT_GT(base.offered_total(), 0u);
-    EXPECT_EQ(base.returned[0] + base.returned[1], base.offered_total());
-    EXPECT_EQ(base.worker_rx, base.offered_total());
-    EXPECT_EQ(base.worker_forwarded, base.offered_total());
-    EXPECT_EQ(base.worker_dropped, 0u);
+    ASSERT_EQ(result.stateful.size(), 1u);
+    for (const RunResult* base : {&result.baseline[0], &result.stateful[0]}) {
+      ASSERT_TRUE(base->ok) << base->error;
+      EXPECT_GT(base->offered_total(), 0u);
+      EXPECT_EQ(base->returned[0] + base->returned[1], base->offered_total());
+      EXPECT_EQ(base->worker_rx, base->offered_total());
+      EXPECT_EQ(base->worker_forwarded, base->offered_total());
+      EXPECT_EQ(base->worker_dropped, 0u);
+    }
+    EXPECT_EQ(result.stateful[0].lookup_misses, 0u);
+    EXPECT_GT(result.stateful_keys, 0u);
   }
 
   // The real worker: counters equal the mbufs fed, and every packet is forwarded or dropped.
@@ -116,6 +123,7 @@ TEST_F(HarnessTest, EstablishedTrafficIsAllForwardedByBothWorkers) {
   EXPECT_EQ(run.offered_total(), 50000u);
   EXPECT_EQ(run.worker_forwarded, 50000u);
   EXPECT_EQ(run.flows_created, 0u);  // every flow was established before the clock
+  EXPECT_EQ(result.stateful_keys, 1000u);  // the stateful baseline's table: the profile's flows
 }
 
 TEST_F(HarnessTest, NewTlsConnectionsGetOneVerdictEachAndDeniedOnesAreReset) {
@@ -131,6 +139,7 @@ TEST_F(HarnessTest, NewTlsConnectionsGetOneVerdictEachAndDeniedOnesAreReset) {
   EXPECT_GT(denied, 0u);
   EXPECT_EQ(run.offered_total(), kConnections * 4u);
   EXPECT_EQ(run.flows_created, kConnections);
+  EXPECT_EQ(result.stateful_keys, kConnections);  // one 5-tuple a connection, both directions
   EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::allowed_domain), allowed);
   EXPECT_EQ(reason_count(run.verdicts_by_reason, Reason::domain_not_allowed), denied);
   EXPECT_EQ(run.worker_dropped, denied);  // each denied ClientHello, nothing else
@@ -197,13 +206,82 @@ TEST_F(HarnessTest, HttpAndMixedTrafficAreAccountedFor) {
   EXPECT_EQ(reason_count(mixed.verdicts_by_reason, Reason::allowed_dns_resolver), dns);
 }
 
-TEST_F(HarnessTest, ResultsCarryTheBaselineRatio) {
+TEST_F(HarnessTest, ResultsCarryTheBaselineRatios) {
   auto bench = context();
   ProfileResult result = run_established(bench, bench_policy_, 100, 20000);
   Json json = to_json(result);
   ASSERT_TRUE(json.find("ratio_to_baseline").has_value());
   EXPECT_GT(json.find("ratio_to_baseline")->number(), 0);
   EXPECT_GT(json.find("baseline")->find("mpps")->find("median")->number(), 0);
+  ASSERT_TRUE(json.find("cycles_ratio_to_stateful_baseline").has_value());
+  EXPECT_GT(json.find("cycles_ratio_to_stateful_baseline")->number(), 0);
+  const Json stateful = *json.find("stateful_baseline");
+  EXPECT_GT(stateful.find("cycles_per_packet")->find("median")->number(), 0);
+  EXPECT_EQ(stateful.find("flows_in_table")->number(), 100);
+  EXPECT_EQ(stateful.find("lookup_misses")->number(), 0);
+  EXPECT_GT(stateful.find("bytes_per_flow")->number(), 16);  // at least its key
+}
+
+// Both directions of a flow make one key; the table holds exactly the keys it was given.
+TEST(StatefulBaselineTableTest, HoldsExactlyTheScheduleFlowsOneKeyForBothDirections) {
+  const Endpoint client{ipv4(198, 18, 0, 1), 40000}, server{ipv4(198, 19, 0, 1), 443};
+  const Endpoint other{ipv4(198, 18, 0, 2), 40000};
+  ScheduleBuilder builder;
+  builder.add(Side::inside, 0, tcp_frame({client, server, kTcpSyn, 1, 0, {}, 0}));
+  builder.add(Side::outside, 1, tcp_frame({server, client, kTcpSynAck, 9, 2, {}, 0}));
+  builder.add(Side::inside, 2, udp_frame(other, server, Bytes(20, 1)));
+  builder.add(Side::inside, 3, Bytes(60, 0));  // not IPv4: no key
+  Schedule schedule = builder.build();
+  std::vector<FiveTuple> keys = schedule_keys(schedule);
+  ASSERT_EQ(keys.size(), 2u);  // the TCP flow (both directions) and the UDP one
+
+  StatefulBaselineTable table;
+  std::string error;
+  ASSERT_TRUE(table.build("bench_test_stateful", keys, 1024, error)) << error;
+  EXPECT_EQ(table.size(), 2u);
+  for (const auto& key : keys) EXPECT_TRUE(table.contains(key));
+  FiveTuple forward, reverse, udp_to_other_port;
+  Bytes syn = tcp_frame({client, server, kTcpSyn, 1, 0, {}, 0});
+  Bytes syn_ack = tcp_frame({server, client, kTcpSynAck, 9, 2, {}, 0});
+  Bytes udp = udp_frame(other, {server.ip, 444}, Bytes(20, 1));
+  ASSERT_TRUE(five_tuple_of_frame(syn.data(), static_cast<uint32_t>(syn.size()), forward));
+  ASSERT_TRUE(five_tuple_of_frame(syn_ack.data(), static_cast<uint32_t>(syn_ack.size()), reverse));
+  ASSERT_TRUE(five_tuple_of_frame(udp.data(), static_cast<uint32_t>(udp.size()), udp_to_other_port));
+  EXPECT_EQ(forward, reverse);
+  EXPECT_TRUE(table.contains(forward));
+  EXPECT_FALSE(table.contains(udp_to_other_port));
+  EXPECT_GE(table.bytes(), table.capacity() * (sizeof(FiveTuple) + sizeof(uint64_t)));
+}
+
+// A packet whose flow is not in the table is counted as a miss and still forwarded: the miss
+// count is what tells a table that does not match its traffic.
+TEST_F(HarnessTest, StatefulBaselineCountsEveryMissAndStillForwardsEveryPacket) {
+  ScheduleBuilder builder;
+  std::vector<FiveTuple> half;
+  constexpr uint32_t kFlows = 64, kRounds = 8;
+  for (uint32_t round = 0; round < kRounds; ++round)
+    for (uint32_t flow = 0; flow < kFlows; ++flow) {
+      Endpoint client{ipv4(198, 18, 1, static_cast<uint8_t>(flow)), 50000}, server{ipv4(198, 19, 0, 1), 443};
+      Bytes frame = tcp_frame({client, server, kTcpAck, 1, 1, {}, 0});
+      builder.add(Side::inside, double(round * kFlows + flow), frame);
+      FiveTuple key;
+      ASSERT_TRUE(five_tuple_of_frame(frame.data(), static_cast<uint32_t>(frame.size()), key));
+      if (round == 0 && flow % 2 == 0) half.push_back(key);
+    }
+  Schedule schedule = builder.build();
+  StatefulBaselineTable table;
+  std::string error;
+  ASSERT_TRUE(table.build("bench_test_stateful_half", half, 1024, error)) << error;
+  WorkerSpec spec{WorkerKind::stateful_baseline};
+  spec.table = &table;
+  RunResult run = rig_->run(schedule, spec);
+  ASSERT_TRUE(run.ok) << run.error;
+  EXPECT_EQ(run.offered_total(), kFlows * kRounds);
+  EXPECT_EQ(run.worker_rx, run.offered_total());
+  EXPECT_EQ(run.worker_forwarded, run.offered_total());
+  EXPECT_EQ(run.returned[0] + run.returned[1], run.offered_total());
+  EXPECT_EQ(run.lookup_misses, kFlows / 2 * kRounds);
+  EXPECT_EQ(table.packets_counted(), kFlows / 2 * kRounds);  // each hit counted on its own flow
 }
 
 // The command-line harness end to end, in --quick mode: it writes a results file in which every
@@ -223,6 +301,8 @@ TEST(QuickModeTest, WritesResultsForEveryProfileItRuns) {
   EXPECT_NE(json.find("\"id\": \"new_tls_typical_100_domains\""), std::string::npos);
   EXPECT_NE(json.find("\"id\": \"mix_2500_domains\""), std::string::npos);
   EXPECT_NE(json.find("\"bytes_per_flow\""), std::string::npos);
+  EXPECT_NE(json.find("\"cycles_ratio_to_stateful_baseline\""), std::string::npos);
+  EXPECT_NE(json.find("\"bytes_per_flow_beyond_key\""), std::string::npos);
   EXPECT_EQ(json.find("\"ok\": false"), std::string::npos);
   std::filesystem::remove_all(dir);
   std::filesystem::remove(dir + ".json");
