@@ -121,6 +121,22 @@ TEST_F(FrameCutTest, ArpLeavesAsItsBody) {
   EXPECT_EQ(forwarded_bytes(1), arp);
 }
 
+// Neighbour discovery that stays on the link passes without a flow: cut after its IPv6 payload
+// length like any packet (what ND/MLD fields themselves hold is docs/POLICY.md's to say).
+TEST_F(FrameCutTest, OnLinkNeighbourDiscoveryLeavesAsItsPacket) {
+  // fe80::10 → ff02::1:ff00:1, hop limit 255: a solicitation for fe80::1 with a source
+  // link-layer address option (the frame's source MAC).
+  Bytes ns = {0x33, 0x33, 0xff, 0, 0, 1, 0x02, 0, 0, 0, 0, 0x01, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 32, 58, 255};
+  const Bytes src = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+  const Bytes dst = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1};
+  const Bytes target = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  ns = test::operator+(test::operator+(ns, src), dst);
+  ns = test::operator+(ns, Bytes{135, 0, 0, 0, 0, 0, 0, 0});
+  ns = test::operator+(test::operator+(ns, target), Bytes{1, 1, 0x02, 0, 0, 0, 0, 0x01});
+  expect_cut(Side::inside, {ns});
+  EXPECT_EQ(read(counters_->infrastructure_packets), 1u);
+}
+
 // Held pieces of a message leave with the verdict: cut too (they were cut on arrival).
 TEST_F(FrameCutTest, HeldPiecesLeaveCut) {
   const Bytes hello = test::client_hello("pypi.org");
