@@ -86,6 +86,7 @@ namespace sluice {
   X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict") \
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
+  X(ipv4_header_checksum_bad, "an IPv4 packet whose header checksum is wrong: the next router or host discards it, so its bytes are neither judged nor forwarded (ENFORCE and DRY_RUN)") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

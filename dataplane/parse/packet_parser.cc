@@ -116,6 +116,7 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
   if (total_length > available) return PacketParseError::truncated_ipv4;
 
   out.ip_version = 4;
+  out.l3_end = uint16_t(l3 + total_length);
   out.ttl = p[8];
   out.l4_protocol = p[9];
   read_address(p + 12, 4, out.src);
@@ -158,6 +159,7 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
   if (kIpv6HeaderLength + payload_length > available) return PacketParseError::truncated_ipv6;
 
   out.ip_version = 6;
+  out.l3_end = uint16_t(l3 + kIpv6HeaderLength + payload_length);
   out.ttl = p[7];
   read_address(p + 8, 6, out.src);
   read_address(p + 24, 6, out.dst);
@@ -197,7 +199,7 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
 
 // Ethernet/IPv4 ARP and nothing else: the body's fixed fields, then at most zero padding of a
 // short frame. A frame that merely says 0x0806 must not carry other bytes past the appliance.
-PacketParseError parse_arp(std::span<const uint8_t> frame, size_t l3) {
+PacketParseError parse_arp(std::span<const uint8_t> frame, size_t l3, ParsedPacket& out) {
   if (frame.size() - l3 < kArpBodyLength) return PacketParseError::bad_arp;
   const uint8_t* p = frame.data() + l3;
   const uint16_t operation = load_be16(p + 6);
@@ -205,6 +207,7 @@ PacketParseError parse_arp(std::span<const uint8_t> frame, size_t l3) {
       (operation != 1 && operation != 2))
     return PacketParseError::bad_arp;
   const size_t body_end = l3 + kArpBodyLength;
+  out.l3_end = uint16_t(body_end);
   if (frame.size() == body_end) return PacketParseError::none;
   if (frame.size() > kMaxPaddedArpFrame) return PacketParseError::arp_trailing_data;
   for (size_t i = body_end; i < frame.size(); ++i)
@@ -237,7 +240,7 @@ PacketParseError parse_packet(std::span<const uint8_t> frame, ParsedPacket& out)
     case kEtherTypeIpv6:
       return parse_ipv6(frame, offset, out);
     case kEtherTypeArp:
-      return parse_arp(frame, offset);
+      return parse_arp(frame, offset, out);
     default:
       return PacketParseError::unsupported_ethertype;
   }

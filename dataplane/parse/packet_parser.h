@@ -60,6 +60,9 @@ struct ParsedPacket {
   uint8_t ip_version = 0;  // 4, 6, or 0 for ARP
   uint16_t l3_offset = 0;
   uint16_t l4_offset = 0;
+  // Where the L3 packet ends in the frame: the IPv4 total length, the IPv6 header and payload
+  // length, the ARP body. Bytes after it (Ethernet padding, a trailer) belong to no layer.
+  uint16_t l3_end = 0;
   uint16_t payload_offset = 0;  // L4 payload (TCP/UDP); l4_offset for other protocols
   uint16_t payload_length = 0;  // bounded by the IP length, not by Ethernet padding
   uint8_t l4_protocol = 0;      // IP protocol number (after IPv6 extension headers)

@@ -109,6 +109,11 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
     drop(packet.mbuf, reason_for(packet.parse_error));
     return;
   }
+  if (packet.ipv4_header_checksum_bad) [[unlikely]] {
+    // The next router discards it: what the appliance would judge is not what arrives.
+    drop(packet.mbuf, Reason::ipv4_header_checksum_bad);
+    return;
+  }
   if (parsed.source_routed) [[unlikely]] {
     drop(packet.mbuf, parsed.ip_version == 4 ? Reason::ipv4_source_route : Reason::ipv6_routing_header_type0);
     return;

@@ -1,8 +1,10 @@
 // libFuzzer target: parse_packet over arbitrary frames, and the checks the packet path runs on a
-// parsed frame (link-local ICMPv6, TCP checksum, TCP options).
+// parsed frame (link-local ICMPv6, IPv4 header and TCP checksums, TCP options), and the cut of a
+// frame to its L3 packet (l3_end) that the packet path makes before anything else reads it.
 #include <cstring>
 #include <vector>
 
+#include "dataplane/parse/ipv4_header_checksum.h"
 #include "dataplane/parse/link_local_icmpv6.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/parse/tcp_checksum.h"
@@ -23,7 +25,13 @@ void check_offsets(const ParsedPacket& p, PacketParseError error, size_t frame_s
   FUZZ_CHECK(p.l3_offset <= limit);
   FUZZ_CHECK(p.l4_offset <= limit);
   FUZZ_CHECK(size_t(p.payload_offset) + p.payload_length <= limit);
-  if (error != PacketParseError::none || p.ethertype == kEtherTypeArp) return;
+  if (error != PacketParseError::none) return;
+  FUZZ_CHECK(p.l3_offset < p.l3_end && p.l3_end <= limit);
+  if (p.ethertype == kEtherTypeArp) {
+    FUZZ_CHECK(p.l3_end == p.l3_offset + 28);
+    return;
+  }
+  FUZZ_CHECK(size_t(p.payload_offset) + p.payload_length <= p.l3_end);
   FUZZ_CHECK(p.ethertype == kEtherTypeIpv4 || p.ethertype == kEtherTypeIpv6);
   FUZZ_CHECK(p.l3_offset == 14 + 4 * p.vlan_count);
   FUZZ_CHECK(p.ip_version == (p.ethertype == kEtherTypeIpv4 ? 4 : 6));
@@ -46,7 +54,7 @@ bool same(const ParsedPacket& a, const ParsedPacket& b) {
          a.src_port == b.src_port && a.dst_port == b.dst_port && a.tcp_flags == b.tcp_flags &&
          a.tcp_seq == b.tcp_seq && a.tcp_ack == b.tcp_ack && a.icmp_type == b.icmp_type && a.icmp_code == b.icmp_code &&
          a.ttl == b.ttl && a.source_routed == b.source_routed && a.fragment_offset == b.fragment_offset &&
-         a.more_fragments == b.more_fragments;
+         a.more_fragments == b.more_fragments && a.l3_end == b.l3_end;
 }
 
 }  // namespace
@@ -61,7 +69,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::span<const uint8_t> frame(data, size < kMaxFrame ? size : kMaxFrame);
     (void)classify_link_local_icmpv6(frame, parsed);
     (void)tcp_checksum_ok(frame, parsed);
+    (void)ipv4_header_checksum_ok(frame, parsed);
     if (parsed.l4_protocol == kIpProtoTcp && !parsed.is_later_fragment) (void)check_tcp_options(frame, parsed);
+  }
+
+  // The frame cut at l3_end (what the appliance forwards) reads exactly as the whole one did.
+  if (error == PacketParseError::none) {
+    const std::vector<uint8_t> cut(data, data + parsed.l3_end);  // exact size: ASan sees over-reads
+    ParsedPacket again;
+    FUZZ_CHECK(parse_packet(cut, again) == PacketParseError::none);
+    FUZZ_CHECK(same(parsed, again));
+    const std::span<const uint8_t> whole(data, size);
+    FUZZ_CHECK(ipv4_header_checksum_ok(cut, again) == ipv4_header_checksum_ok(whole, parsed));
   }
 
   // Ethernet pads short frames, and the payload is bounded by the IP length: bytes after the IP

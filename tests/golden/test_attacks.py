@@ -8,9 +8,11 @@ flow or frame whose every byte the attacker wants out carries that case's marker
     `sluicectl replay --forwarded`) contains its marker; the verdict alone proves nothing;
   * a control (ARP, ND/MLD on the link, an allowed HTTPS or HTTP flow, a CONNECT to the proxy the
     policy names, DNS to the allowed resolver) PASSES when every one of its frames comes out
-    unchanged, so that an appliance dropping everything scores zero;
+    unchanged (or as its `expected` frames: padding is cut from every frame), so that an
+    appliance dropping everything scores zero;
   * each attack's drop reason (docs/REASONS.md) is counted, so a case stopped by accident (by
-    some other check) shows up.
+    some other check) shows up; a case stopped by cutting its frames (an Ethernet trailer,
+    tests/pcapgen/attacks_trailers.py) drops nothing: its frames must come out without it.
 
 The corpus runs through sluiced (pcap PMD, inside port) and through `sluicectl replay`; both
 must stop every attack and pass every control.
@@ -81,19 +83,28 @@ def _leaks(forwarded, attack):
 
 
 def _missing(forwarded, control):
-    return [bytes(p) for p in control.packets if bytes(p) not in forwarded]
+    expected = control.extra.get("expected", control.packets)
+    return [bytes(p) for p in expected if bytes(p) not in forwarded]
+
+
+def _not_cut(forwarded, attack):
+    """A case stopped by cutting: the frames it must leave as, missing from what left."""
+    return [f for f in attack.forwarded if f not in forwarded]
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_stopped_sluiced(sluiced_out, attack):
     assert not _leaks(sluiced_out, attack), f"{attack.name}: its marker left through sluiced ({attack.note})"
+    assert not _not_cut(sluiced_out, attack), f"{attack.name}: not forwarded without its trailer"
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_attack_stopped_replay(replay_out, attack):
     forwarded, dropped = replay_out
     assert not _leaks(forwarded, attack), f"{attack.name}: its marker left through replay ({attack.note})"
-    assert dropped.get(attack.reason, 0) >= 1, f"{attack.name}: no drop counted as {attack.reason}: {dropped}"
+    assert not _not_cut(forwarded, attack), f"{attack.name}: not forwarded without its trailer"
+    if attack.reason:
+        assert dropped.get(attack.reason, 0) >= 1, f"{attack.name}: no drop counted as {attack.reason}: {dropped}"
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[c.name for c in CONTROLS])
@@ -113,3 +124,5 @@ def test_markers_are_real():
     for attack in ATTACKS:
         assert attack.marker and any(attack.marker in bytes(p) for p in attack.packets), attack.name
         assert not any(attack.marker in bytes(p) for c in CONTROLS for p in c.packets), attack.name
+        assert not any(attack.marker in f for f in attack.forwarded), attack.name
+        assert attack.reason or attack.forwarded, f"{attack.name}: stopped neither by a drop nor by a cut"

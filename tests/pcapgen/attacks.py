@@ -47,9 +47,10 @@ def marker(name):
 class Attack:
     name: str
     packets: list                 # into the inside port, in order
-    reason: str                   # the drop reason (docs/REASONS.md) that stops it
+    reason: str                   # the drop reason (docs/REASONS.md) that stops it; "": none drops
     marker: bytes = b""
     note: str = ""
+    forwarded: list = field(default_factory=list)  # frames that must leave as given (cut, not dropped)
 
 
 @dataclass
@@ -244,12 +245,16 @@ def attacks():
     cases += dns_attacks.attacks()
     from pcapgen import attacks_pieces  # imports this module's names
     cases += attacks_pieces.attacks()
+    from pcapgen import attacks_trailers  # imports this module's names
+    cases += attacks_trailers.attacks()
     return cases
 
 
 def controls():
     request = frames.arp_request(CLIENT, "198.18.1.1")
-    padded = frames.finish(request / Padding(b"\x00" * (60 - len(bytes(request)))))
+    # Another target than `request`'s: the padded request must come out as its own body.
+    unpadded = frames.arp_request(CLIENT, "198.18.1.2")
+    padded = frames.finish(unpadded / Padding(b"\x00" * (60 - len(bytes(unpadded)))))
     reply = frames.finish(Ether(src=frames.GATEWAY_MAC, dst=CLIENT_MAC)
                           / ARP(op="is-at", hwsrc=frames.GATEWAY_MAC, psrc="198.18.1.1", hwdst=CLIENT_MAC,
                                 pdst=CLIENT))
@@ -275,7 +280,9 @@ def controls():
     from pcapgen import attacks_pieces  # imports this module's names
     return [
         Control("arp_request", [request]),
-        Control("arp_request_padded", [padded], "zero padding to the 60-byte minimum"),
+        Control("arp_request_padded", [padded],
+                "zero padding to the 60-byte minimum passes, cut to the 28-byte body (the NIC pads again)",
+                extra={"expected": [bytes(unpadded)]}),
         Control("arp_reply", [reply]),
         Control("nd_solicitation_solicited_node", [ns]),
         Control("nd_advertisement_link_local", [na]),
@@ -299,7 +306,8 @@ def controls():
                                              retry.data(b"\x14\x03\x03\x00\x01\x01"),
                                              retry.data(client_hello("pypi.org", key_share=False))],
                 "after a HelloRetryRequest: ChangeCipherSpec and the hello again, same name"),
-    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls()
+    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls() \
+        + __import__("pcapgen.attacks_trailers", fromlist=["controls"]).controls()
 
 
 def resolved_control():

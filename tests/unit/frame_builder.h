@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dataplane/parse/tcp_checksum.h"
+#include "dataplane/verdict/internet_checksum.h"
 #include "tests/unit/bytes.h"
 
 namespace sluice::test {
@@ -67,8 +68,18 @@ struct Tcp4 {
   Bytes payload;
 };
 
-// Ethernet + IPv4 + TCP (+ payload). The TCP checksum is right (the dataplane checks it on the
-// payload of flows it judges); the IPv4 header checksum is left zero (nothing checks it).
+// The IPv4 header checksum of the IPv4 packet after an untagged Ethernet header in `frame`,
+// filled in (again, after a test changed a header field).
+inline void refresh_ipv4_checksum(Bytes& frame) {
+  const size_t header_length = size_t(frame[14] & 0x0f) * 4;
+  frame[24] = frame[25] = 0;
+  const uint16_t checksum = checksum_fold(checksum_sum(frame.data() + 14, header_length));
+  frame[24] = uint8_t(checksum >> 8);
+  frame[25] = uint8_t(checksum);
+}
+
+// Ethernet + IPv4 + TCP (+ payload). The IPv4 header and TCP checksums are right (the dataplane
+// checks the first on every IPv4 packet, the second on the payload of flows it judges).
 inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
   Bytes frame{0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
   put16(frame, 0x0800);
@@ -106,6 +117,7 @@ inline Bytes tcp4_frame(const Tcp4& spec, uint8_t ip_protocol = 6) {
     frame[50] = uint8_t(checksum >> 8);
     frame[51] = uint8_t(checksum);
   }
+  refresh_ipv4_checksum(frame);
   return frame;
 }
 
@@ -124,6 +136,7 @@ inline Bytes with_tcp_options(Bytes frame, const Bytes& options) {
   const uint16_t checksum = l4_checksum(source, destination, 6, std::span<const uint8_t>(frame).subspan(34));
   frame[50] = uint8_t(checksum >> 8);
   frame[51] = uint8_t(checksum);
+  refresh_ipv4_checksum(frame);
   return frame;
 }
 

@@ -236,6 +236,7 @@ std::vector<Bytes> fragments_of(const Bytes& frame, std::vector<size_t> cuts, ui
     const uint16_t flags = uint16_t((i + 2 < cuts.size() ? 0x2000 : 0) | (cuts[i] / 8));
     piece[20] = uint8_t(flags >> 8);
     piece[21] = uint8_t(flags);
+    test::refresh_ipv4_checksum(piece);
     out.push_back(piece);
   }
   return out;
@@ -309,6 +310,7 @@ TEST_F(FragmentedHelloTest, AMalformedFragmentDeniesTheFlow) {
   Bytes odd = pieces[0];
   odd.resize(odd.size() - 3);  // a non-final fragment of 45 bytes
   odd[17] = uint8_t(odd[17] - 3);
+  test::refresh_ipv4_checksum(odd);
   burst(Side::inside, {odd});
   EXPECT_EQ(dropped(Reason::fragment_malformed), 1u);
   auto recorded = events();

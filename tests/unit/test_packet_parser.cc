@@ -161,6 +161,55 @@ TEST(PacketParser, EthernetPaddingIsNotPayload) {
   EXPECT_EQ(p.payload_length, 1);
 }
 
+// l3_end is where the IP packet ends, whatever follows it in the frame: the packet path cuts
+// every forwarded frame there, so padding or a trailer never leaves.
+TEST(PacketParser, L3EndIsTheIpLength) {
+  ParsedPacket p;
+  const Bytes v4 = ethernet(0x0800) + ipv4(kIpProtoUdp, udp(1, 53, kHello));
+  ASSERT_EQ(parse(v4, p), PacketParseError::none);
+  EXPECT_EQ(p.l3_end, v4.size());
+  Bytes trailer = v4 + Bytes(200, 'X');
+  ASSERT_EQ(parse(trailer, p), PacketParseError::none);
+  EXPECT_EQ(p.l3_end, v4.size());
+
+  const Bytes tagged = ethernet(0x86DD, {0x88A8, 0x8100}) + ipv6(kIpProtoTcp, tcp(1, 443, 1, 2, kTcpAck, kHello));
+  ASSERT_EQ(parse(tagged + Bytes(30, 'X'), p), PacketParseError::none);
+  EXPECT_EQ(p.l3_end, tagged.size());
+
+  // A later fragment (no L4 header read) ends at its IP length too.
+  const Bytes later = ethernet(0x0800) + ipv4(kIpProtoUdp, kHello, 0x0001);
+  ASSERT_EQ(parse(later + Bytes(9, 'X'), p), PacketParseError::none);
+  EXPECT_TRUE(p.is_later_fragment);
+  EXPECT_EQ(p.l3_end, later.size());
+  const Bytes later6 = ethernet(0x86DD) + ipv6(44, ipv6_fragment(kIpProtoUdp, 2, false) + kHello);
+  ASSERT_EQ(parse(later6 + Bytes(9, 'X'), p), PacketParseError::none);
+  EXPECT_EQ(p.l3_end, later6.size());
+
+  // ARP ends at its 28-byte body, after zero padding too.
+  Bytes arp = ethernet(0x0806, {0x8100});
+  put16(arp, 1);
+  put16(arp, 0x0800);
+  arp = arp + Bytes{6, 4, 0, 1, 2, 0, 0, 0, 0, 1} + kSrc4 + Bytes(6, 0) + kDst4;
+  ASSERT_EQ(parse(arp + Bytes(64 - arp.size(), 0), p), PacketParseError::none);
+  EXPECT_EQ(p.l3_end, 18 + 28);
+}
+
+// An IP length claiming more than the frame holds is refused by name: no frame is forwarded
+// with bytes the parser did not see.
+TEST(PacketParser, IpLengthPastTheFrameIsRefused) {
+  ParsedPacket p;
+  Bytes v4 = ethernet(0x0800) + ipv4(kIpProtoUdp, udp(1, 53, kHello));
+  v4[16] = 0x05;  // total length 1280 + ...
+  EXPECT_EQ(parse(v4, p), PacketParseError::truncated_ipv4);
+  Bytes v6 = ethernet(0x86DD) + ipv6(kIpProtoUdp, udp(1, 53, kHello));
+  v6[18] = 0x05;
+  EXPECT_EQ(parse(v6, p), PacketParseError::truncated_ipv6);
+  // Padding behind the packet does not make up for a length past the frame's end.
+  Bytes short_by_one = ethernet(0x0800) + ipv4(kIpProtoUdp, udp(1, 53, kHello));
+  short_by_one.pop_back();
+  EXPECT_EQ(parse(short_by_one, p), PacketParseError::truncated_ipv4);
+}
+
 TEST(PacketParser, VlanAndQinQ) {
   ParsedPacket p;
   Bytes one = ethernet(0x0800, {0x8100}) + ipv4(kIpProtoUdp, udp(1, 2, kHello));

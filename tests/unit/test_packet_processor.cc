@@ -194,6 +194,7 @@ Bytes with_ipv4_option(Bytes frame, const Bytes& option) {  // `option`: a multi
   const uint16_t total = uint16_t((frame[16] << 8 | frame[17]) + option.size());
   frame[16] = uint8_t(total >> 8);
   frame[17] = uint8_t(total);
+  test::refresh_ipv4_checksum(frame);
   return frame;
 }
 
@@ -247,9 +248,11 @@ TEST_F(PacketProcessorTest, UndecidedFlowIgnoresASegmentWithABadChecksum) {
 TEST_F(PacketProcessorTest, UndecidedFlowIgnoresASegmentThatCannotArrive) {
   Tcp4 decoy{.dst_port = 80, .payload = test::http_get("pypi.org")};
   Bytes last_hop = test::tcp4_frame(decoy);
-  last_hop[22] = 1;  // TTL 1: the TCP checksum does not cover it
+  last_hop[22] = 1;  // TTL 1: the TCP checksum does not cover it (the IPv4 header's does)
+  test::refresh_ipv4_checksum(last_hop);
   Bytes dead = last_hop;
   dead[22] = 0;
+  test::refresh_ipv4_checksum(dead);
   burst(Side::inside, {last_hop, dead});
   EXPECT_EQ(out_.forward_count, 0);
   EXPECT_EQ(dropped(Reason::ttl_too_low), 2u);
@@ -257,6 +260,7 @@ TEST_F(PacketProcessorTest, UndecidedFlowIgnoresASegmentThatCannotArrive) {
   Tcp4 two_hops = decoy;
   Bytes ttl2 = test::tcp4_frame(two_hops);
   ttl2[22] = 2;
+  test::refresh_ipv4_checksum(ttl2);
   burst(Side::inside, {ttl2});
   EXPECT_EQ(out_.forward_count, 1);  // judged: pypi.org is allowed
 }
@@ -271,6 +275,7 @@ TEST_F(PacketProcessorTest, EstablishedFlowsNotFollowedAreNotChecksummed) {
   Bytes bad = test::tcp4_frame(body);
   bad[50] ^= 0x5a;
   bad[22] = 1;
+  test::refresh_ipv4_checksum(bad);
   burst(Side::inside, {bad});
   EXPECT_EQ(out_.forward_count, 1);
 }

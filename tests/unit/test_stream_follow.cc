@@ -38,6 +38,7 @@ struct Connection {
               .payload = payload};
     Bytes frame = test::tcp4_frame(spec);
     frame[22] = ttl;
+    test::refresh_ipv4_checksum(frame);
     return frame;
   }
   Bytes syn() const { return segment(kSyn, 999); }

@@ -30,6 +30,7 @@ struct PacketContext {
   std::span<const uint8_t> frame;
   ParsedPacket parsed;
   PacketParseError parse_error = PacketParseError::none;
+  bool ipv4_header_checksum_bad = false;  // set by classify: dropped, never judged or forwarded
   LinkLocalIcmpv6 link_control = LinkLocalIcmpv6::not_link_control;  // ND/MLD: set by classify
   Reason drop_before_judging = Reason::count;  // set by judge: drop without inspecting (bad checksum, low TTL)
   FlowKey key;
