@@ -58,9 +58,10 @@ namespace sluice {
   X(http_upgrade_not_followed, "bytes after an HTTP request that asked to switch protocols (Upgrade): what follows cannot be read") \
   X(tls_second_hello_mismatch, "a later ClientHello on an allowed TLS connection (or the first in an allowed CONNECT tunnel) that names another server, none, or cannot be read") \
   X(tls_not_record, "bytes after the ClientHello on a TLS connection that are not a TLS record (content type, version or length no TLS endpoint sends)") \
-  X(pending_deadline, "a TLS/HTTP flow still without its verdict when its deadline (tcp_handshake_seconds from its first packet; traffic does not extend it) passed") \
+  X(pending_deadline, "a TLS, HTTP or QUIC flow still without its verdict when its deadline (tcp_handshake_seconds from its first packet; traffic does not extend it) passed") \
   X(fragment_overlap_conflict, "overlapping IP fragments of a datagram carrying a ClientHello or request head whose bytes disagree") \
   X(fragment_malformed, "an IP fragment of a datagram carrying a ClientHello or request head that contradicts it: a non-final fragment not a multiple of 8 bytes, bytes past its end, a second end, an empty fragment, more than 16 fragments, or a datagram past the reassembly bound") \
+  X(quic_held_datagrams_full, "a QUIC Initial that leaves its flow's ClientHello incomplete while the flow already holds 16 datagrams (or twice tls_max_client_hello_bytes of frames, or the worker already holds its 2048 pieces): held datagrams leave only at the verdict, so the flow is denied (fail closed)") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \
@@ -83,7 +84,7 @@ namespace sluice {
   X(tcp_syn_payload, "a SYN carrying data (TCP Fast Open) on a TLS/HTTP port: nothing but the judged message leaves before the verdict") \
   X(tcp_segment_outside_message, "a payload segment of a flow still waiting for its verdict with no byte of the message not already held (before the message, or a repeat)") \
   X(held_segments_full, "a piece of a message under reassembly while its flow's hold (or the worker's) is full: held pieces leave only at the verdict") \
-  X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict") \
+  X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict, or a held QUIC Initial of a connection attempt a server's Retry or Version Negotiation ended") \
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
   X(ipv4_header_checksum_bad, "an IPv4 packet whose header checksum is wrong: the next router or host discards it, so its bytes are neither judged nor forwarded (ENFORCE and DRY_RUN)") \

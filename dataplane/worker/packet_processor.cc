@@ -196,7 +196,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
         return;
       }
       if (packet.hold) {
-        // A piece of the message: it leaves with the verdict (settle_held), not before.
+        // A piece of the message, or a QUIC Initial: it leaves with the verdict (settle_held).
         if (!inspector_.hold(packet, flow)) drop(packet.mbuf, Reason::held_segments_full);
         return;
       }
@@ -336,6 +336,14 @@ bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet
   packet.decided_now = emitter_.apply(policy, outcome.decision, facts, flow, name, packet.hello, true, burst_tsc_);
   inspector_.release(flow);
   return true;
+}
+
+void PacketProcessor::discard_held() {
+  inspector_.discard_all_held();
+  for (uint32_t slot = 0; slot < setup_.fragment_reassembly_slots; ++slot) {
+    const uint16_t freed = held_fragments_.discard(int32_t(slot));
+    if (freed) bump(setup_.counters->dropped_packets[static_cast<int>(Reason::held_segment_discarded)], freed);
+  }
 }
 
 // A flow's verdict settles its held pieces: they leave ahead of the packet that decided it when

@@ -74,8 +74,9 @@ struct PacketProcessorSetup {
   uint32_t tls_max_client_hello_bytes = 16384;  // reassembly bound of a ClientHello
   uint32_t http_max_head_bytes = 8192;          // reassembly bound of an HTTP request head
   uint32_t reassembly_slots = 1024;             // ClientHellos/heads being reassembled at once
-  // Pieces of messages under reassembly held (their mbufs kept) until their flow's verdict, over
-  // all slots: bounds the receive mbufs stalled flows can pin. More are dropped (held_segments_full).
+  // Pieces of messages under reassembly and QUIC Initials held (their mbufs kept) until their
+  // flow's verdict, over all slots: bounds the receive mbufs stalled flows can pin. More are
+  // dropped (held_segments_full), or deny their QUIC flow (quic_held_datagrams_full).
   uint32_t held_segments = 2048;
   // QUIC flows whose ClientHello is being read at once; each slot holds tls_max_client_hello_bytes
   // of CRYPTO stream and a bit a byte of what arrived. More are denied (quic_capacity_exhausted).
@@ -121,6 +122,10 @@ class PacketProcessor {
   // budget when idle, so that aging costs nothing per packet.
   // `policy` (may be null) tells a flow denied at its pending deadline DROP from DRY_RUN_DENIAL.
   uint32_t expire_idle(uint32_t budget, const CompiledPolicy* policy = nullptr);
+
+  // Frees every mbuf still held for a verdict (pieces of messages, QUIC Initials, fragments),
+  // counted held_segment_discarded. Call it before the buffers' pool goes away.
+  void discard_held();
 
   void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
   uint16_t worker_index() const { return setup_.worker_index; }

@@ -75,6 +75,7 @@ bool WorkerRig::make_worker(RigWorker& worker, uint32_t flow_capacity, PacketPro
 }
 
 void WorkerRig::release() {
+  if (worker_ && worker_->processor) worker_->processor->discard_held();  // into mbufs_, still there
   worker_.reset();
   if (qsbr_) rte_free(qsbr_);
   if (learned_) rte_ring_free(learned_);

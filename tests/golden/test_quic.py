@@ -7,10 +7,11 @@ The Initials are built by tests/pcapgen/quic.py with Debian's python3-cryptograp
 Expectations come from tests/golden/policies/quic.textproto and the contract (docs/POLICY.md,
 docs/REASONS.md, docs/QUIC.md), never from the program's output:
 
-- an Initial datagram of an undecided flow passes (it holds handshake bytes only); the datagram
-  that completes the ClientHello carries the verdict;
-- allowed: every datagram passes, later ones too; denied in ENFORCE: the deciding datagram is
-  dropped and answered with an ICMP administratively-prohibited error; DRY_RUN: all pass;
+- an Initial datagram of an undecided flow is held until the verdict, which the datagram that
+  completes the ClientHello carries;
+- allowed: the held datagrams leave in arrival order ahead of the deciding one, later ones pass;
+  denied in ENFORCE: none leaves, the deciding datagram is answered with an ICMP
+  administratively-prohibited error; DRY_RUN: all pass;
 - one flow-log line a flow and one denial record a denied flow, `destination_type: QUIC_SNI`.
 """
 
@@ -53,7 +54,7 @@ def quic_case(name, client, sport, datagrams, reason, destination, *, dport=443,
     verdict, record, flow_fields = _judgement(client, reason, dtype, destination, source,
                                               sport, server, dport, "UDP")
     if verdict == "DROP":
-        forwarded = packets[:-1]
+        forwarded = []  # the held Initials are freed with the deciding one
         replies = [frames.expected_icmp_unreachable(p) for p in packets[-1:] + later]
     else:
         forwarded, replies = packets + later, []

@@ -10,10 +10,12 @@ expected verdict from the policy's allowed_domains, read from the policy file (P
 rules; the policy judges the outer SNI of chromium's GREASE ECH hello, ech_judge_outer_sni):
 
 - the datagram in which tshark completes the ClientHello carries the verdict; the datagrams
-  before it pass (docs/QUIC.md);
-- allowed (`allowed_domain`) or DRY_RUN: every datagram of the flow is forwarded, unchanged;
-- denied in ENFORCE (`domain_not_allowed`): the deciding datagram and every later one are
-  dropped, each answered with an ICMP administratively-prohibited error;
+  before it are held until then (docs/QUIC.md);
+- allowed (`allowed_domain`) or DRY_RUN: every datagram of the flow is forwarded, unchanged, in
+  capture order;
+- denied in ENFORCE (`domain_not_allowed`): no datagram is forwarded; the held ones are freed,
+  and the deciding datagram and every later one are each answered with an ICMP
+  administratively-prohibited error;
 - one flow-log line a flow (`destination_type: QUIC_SNI`, protocol UDP) and one denial record
   a denied flow.
 
@@ -221,11 +223,11 @@ def test_flow(replay, flow):
                 "source_label": want.source_label, "protocol": "UDP"}
     assert got == expected, f"{flow.describe()}\n  sluice:   {got}\n  expected: {expected}"
 
-    # Datagrams: those before the deciding one pass; it and the later ones carry the verdict.
+    # Datagrams: those before the deciding one wait for it; it and the later ones carry the verdict.
     datagrams = [CAPTURED[n - 1] for n in flow.frames]
     deciding = flow.frames.index(flow.hello_frame)
     if want.verdict == "DROP":
-        forwarded, dropped = datagrams[:deciding], datagrams[deciding:]
+        forwarded, dropped = [], datagrams[deciding:]
     else:
         forwarded, dropped = datagrams, []
     assert _frames_of(flow, replay["forwarded"]) == forwarded, f"forwarded: {flow.describe()}"

@@ -4,8 +4,10 @@ Every attack frame carries its case's marker in every byte the attacker wants ou
 an option, padding); a case is stopped when no frame the appliance forwards carries that marker.
 Controls are what real hosts send (ARP, ND, MLD, an allowed HTTPS flow, a CONNECT to a proxy the
 policy names): their frames must all be forwarded, so that dropping everything scores zero.
-Used by tests/golden/test_attacks.py and tests/fuzz/make_seeds.py. Addresses as in
-tests/golden/scenarios.py, policy tests/golden/policies/attacks.textproto.
+Used by tests/golden/test_attacks.py and tests/fuzz/make_seeds.py; more cases in
+attacks_pieces.py (TCP before the verdict), attacks_quic.py (QUIC before the verdict) and
+dns_attacks.py. Addresses as in tests/golden/scenarios.py, policy
+tests/golden/policies/attacks.textproto.
 """
 
 from dataclasses import dataclass, field
@@ -247,6 +249,8 @@ def attacks():
     cases += attacks_pieces.attacks()
     from pcapgen import attacks_trailers  # imports this module's names
     cases += attacks_trailers.attacks()
+    from pcapgen import attacks_quic  # imports this module's names
+    cases += attacks_quic.attacks()
     return cases
 
 
@@ -306,8 +310,9 @@ def controls():
                                              retry.data(b"\x14\x03\x03\x00\x01\x01"),
                                              retry.data(client_hello("pypi.org", key_share=False))],
                 "after a HelloRetryRequest: ChangeCipherSpec and the hello again, same name"),
-    ] + __import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls() \
-        + __import__("pcapgen.attacks_trailers", fromlist=["controls"]).controls()
+    ] + (__import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls()
+         + __import__("pcapgen.attacks_trailers", fromlist=["controls"]).controls()
+         + __import__("pcapgen.attacks_quic", fromlist=["controls"]).controls())
 
 
 def resolved_control():

@@ -3,7 +3,9 @@
 // Hyperscan. Initials are protected by tests/unit/quic_initial_builder.h.
 #include <gtest/gtest.h>
 
+#include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_mempool.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -133,10 +135,20 @@ class QuicFlowTest : public test::WorkerFixture {
     return test::tcp4_frame(spec, kUdp);
   }
 
-  // One datagram from the inside host; true when it was forwarded.
+  // One datagram from the inside host; true when it was forwarded (alone: nothing held before it).
   bool send(const QuicBytes& payload, const char* src = "198.18.1.10") {
     burst(Side::inside, {udp_out(payload, src)});
     return out_.forward_count == 1;
+  }
+  // One datagram from the inside host; how many datagrams left (held ones released with it).
+  uint16_t sent(const QuicBytes& payload, const char* src = "198.18.1.10", uint16_t src_port = 40000) {
+    burst(Side::inside, {udp_out(payload, src, src_port)});
+    return out_.forward_count;
+  }
+  // The UDP payload of the `index`th forwarded frame (the test frames' IPv4 and UDP headers).
+  QuicBytes forwarded_payload(int index) const {
+    const Bytes frame = forwarded_bytes(index);
+    return QuicBytes(frame.begin() + 14 + 20 + 8, frame.end());
   }
 
   // The one event so far, checked to be a QUIC_SNI verdict.
@@ -214,12 +226,14 @@ TEST_F(QuicFlowTest, ClientHelloOverThreeInitialsIsJudgedInEveryOrder) {
       ++port;
       for (int k = 0; k < 2; ++k) {
         burst(Side::inside, {udp_out(parts[size_t(order[size_t(k)])], "198.18.1.10", port)});
-        EXPECT_EQ(out_.forward_count, 1) << "an Initial of an undecided flow passes";
+        EXPECT_EQ(out_.forward_count, 0) << "an Initial of an undecided flow waits for the verdict";
       }
       EXPECT_TRUE(events().empty());
       burst(Side::inside, {udp_out(parts[size_t(order[2])], "198.18.1.10", port)});
       const bool allowed = std::string(name) == "pypi.org";
-      EXPECT_EQ(out_.forward_count, allowed ? 1 : 0);
+      ASSERT_EQ(out_.forward_count, allowed ? 3 : 0);
+      for (int k = 0; allowed && k < 3; ++k)  // in arrival order, the deciding one last
+        EXPECT_EQ(forwarded_payload(k), parts[size_t(order[size_t(k)])]) << k;
       const FlowEvent event = only_event();
       EXPECT_EQ(event.reason, allowed ? Reason::allowed_domain : Reason::domain_not_allowed);
       EXPECT_EQ(name_of(event), name);
@@ -314,30 +328,37 @@ TEST_F(QuicFlowTest, UnreadableFirstDatagramsAreDeniedByTheirOwnReasons) {
 TEST_F(QuicFlowTest, NonInitialDatagramOfAnUndecidedFlowIsDroppedAndTheFlowWaits) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
   auto parts = split(message, {200});
-  EXPECT_TRUE(send(parts[0]));
+  EXPECT_FALSE(send(parts[0]));  // held
   EXPECT_FALSE(send(QuicBytes{0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}));  // 1-RTT data before the verdict
   EXPECT_EQ(dropped(Reason::quic_not_initial), 1u);
+  // A 0-RTT packet (long header, type 1) before the verdict: dropped too.
+  EXPECT_FALSE(send(QuicBytes{0xd0, 0, 0, 0, 1, 9, 0x51, 0x75, 0x69, 0x63, 0x44, 0x63, 0x69, 0x64, 0x01, 0, 40} +
+                    QuicBytes(40, 0x5a)));
+  EXPECT_EQ(dropped(Reason::quic_not_initial), 2u);
   EXPECT_TRUE(events().empty());
-  EXPECT_TRUE(send(parts[1]));
+  ASSERT_EQ(sent(parts[1]), 2);
+  EXPECT_EQ(forwarded_payload(0), parts[0]);
+  EXPECT_EQ(forwarded_payload(1), parts[1]);
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
 TEST_F(QuicFlowTest, DryRunLetsANonInitialDatagramOfAnUndecidedFlowPass) {
   auto parts = split(hello_message({.names = {"pypi.org"}, .filler = 300}), {200});
-  EXPECT_TRUE(send(parts[0], "198.18.2.10"));
+  EXPECT_FALSE(send(parts[0], "198.18.2.10"));  // held until the verdict, as in ENFORCE
   EXPECT_TRUE(send(QuicBytes{0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "198.18.2.10"));
   EXPECT_EQ(dropped(Reason::quic_not_initial), 0u);
-  EXPECT_TRUE(send(parts[1], "198.18.2.10"));
+  EXPECT_EQ(sent(parts[1], "198.18.2.10"), 2);
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
 TEST_F(QuicFlowTest, ChangedDcidOrConflictingCryptoDataDeniesTheFlow) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
   auto parts = split(message, {200});
-  EXPECT_TRUE(send(parts[0]));
+  EXPECT_FALSE(send(parts[0]));
   auto other = split(message, {200}, QuicBytes{9, 9, 9, 9, 9, 9, 9, 9});
   EXPECT_FALSE(send(other[1]));
   EXPECT_EQ(only_event().reason, Reason::quic_malformed);
+  EXPECT_EQ(dropped(Reason::quic_malformed), 2u) << "the held Initial and the deciding one";
 
   QuicBytes changed = message;
   changed[100] ^= 0xff;
@@ -351,15 +372,20 @@ const QuicBytes kClientScid = {0xc1, 0x1e, 0x47};  // what QuicFlowTest::initial
 
 TEST_F(QuicFlowTest, RetryMovesTheFlowToTheServersConnectionId) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
-  EXPECT_TRUE(send(split(message, {200})[0]));
+  EXPECT_FALSE(send(split(message, {200})[0]));  // held
   // A v1 Retry (RFC 9000 17.2.5): DCID = the client's SCID, SCID = the new DCID, a token, the
   // integrity tag over the client's original DCID (RFC 9001 5.8).
   const QuicBytes new_dcid = {0xaa, 0xbb, 0xcc, 0xdd, 0xee};
   burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, new_dcid, {0x74, 0x6b}, kDcid))});
   EXPECT_EQ(out_.forward_count, 1) << "the Retry reaches the client";
+  EXPECT_EQ(dropped(Reason::held_segment_discarded), 1u) << "the Initial of the attempt the Retry ended";
   // The client starts again: its ClientHello from offset 0, to the new DCID (shorter than 8: a
-  // Retry's may be), with keys from it.
-  for (const auto& part : split(message, {250}, new_dcid)) EXPECT_TRUE(send(part));
+  // Retry's may be), with keys from it. Only this attempt's Initials leave, with the verdict.
+  const auto parts = split(message, {250}, new_dcid);
+  EXPECT_EQ(sent(parts[0]), 0);
+  ASSERT_EQ(sent(parts[1]), 2);
+  EXPECT_EQ(forwarded_payload(0), parts[0]);
+  EXPECT_EQ(forwarded_payload(1), parts[1]);
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
@@ -375,10 +401,10 @@ class QuicDiscardedRetryTest : public QuicFlowTest, public ::testing::WithParamI
 TEST_P(QuicDiscardedRetryTest, LeavesTheFlowOnItsFirstDcid) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
   const auto parts = split(message, {200});
-  EXPECT_TRUE(send(parts[0]));
+  EXPECT_FALSE(send(parts[0]));
   burst(Side::outside, {udp_back(GetParam().make({0xaa, 0xbb, 0xcc, 0xdd, 0xee}))});
   EXPECT_EQ(out_.forward_count, 1) << "it reaches the client, which discards it";
-  EXPECT_TRUE(send(parts[1]));
+  EXPECT_EQ(sent(parts[1]), 2) << "the held Initial stays the flow's";
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
@@ -401,12 +427,14 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(QuicFlowTest, OnlyTheFirstRetryAndNoneAfterAServerInitialCounts) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
-  EXPECT_TRUE(send(split(message, {200})[0]));
+  EXPECT_FALSE(send(split(message, {200})[0]));
   const QuicBytes first = {0xaa, 0xbb, 0xcc, 0xdd, 0xee}, second = {1, 2, 3, 4, 5, 6, 7, 8};
   burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, first, {1}, kDcid))});
   // A second Retry (valid for the new DCID too) is discarded: the flow waits on `first`.
   burst(Side::outside, {udp_back(test::retry_packet(kQuicVersion1, kClientScid, second, {1}, first))});
-  for (const auto& part : split(message, {250}, first)) EXPECT_TRUE(send(part));
+  const auto parts = split(message, {250}, first);
+  EXPECT_EQ(sent(parts[0]), 0);
+  EXPECT_EQ(sent(parts[1]), 2);
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 
   // A server Initial (any long header of the client's version to its SCID) first: a Retry after it
@@ -422,14 +450,16 @@ TEST_F(QuicFlowTest, OnlyTheFirstRetryAndNoneAfterAServerInitialCounts) {
 
 TEST_F(QuicFlowTest, VersionNegotiationReachesTheClientWhichMayStartAgain) {
   const QuicBytes message = hello_message({.names = {"pypi.org"}, .filler = 300});
-  EXPECT_TRUE(send(split(message, {200})[0]));
+  EXPECT_FALSE(send(split(message, {200})[0]));
   burst(Side::outside, {udp_back(test::version_negotiation_packet(kClientScid, kDcid, {kQuicVersion2}))});
   EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::held_segment_discarded), 1u) << "the v1 attempt's Initial";
   // The client starts again in v2 with a new DCID, its ClientHello from offset 0.
   const QuicBytes fresh = {7, 6, 5, 4, 3, 2, 1, 0};
   burst(Side::inside, {udp_out(initial(test::crypto_frame(0, slice(message, 0, 100)), 1200, fresh, kQuicVersion2))});
   burst(Side::inside,
         {udp_out(initial(test::crypto_frame(100, slice(message, 100, message.size())), 1200, fresh, kQuicVersion2, 1))});
+  EXPECT_EQ(out_.forward_count, 2) << "the v2 attempt's two Initials";
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
 }
 
@@ -477,8 +507,129 @@ TEST_F(QuicFlowTest, EveryBufferInUseDeniesNewQuicFlows) {
   burst(Side::inside, {udp_out(parts[1], "198.18.1.10", 45000)});  // one completes, its slot frees
   EXPECT_EQ(only_event().reason, Reason::allowed_domain);
   burst(Side::inside, {udp_out(parts[0], "198.18.1.10", 45100)});
-  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(out_.forward_count, 0) << "held: the flow has a slot";
   EXPECT_TRUE(events().empty());
+  EXPECT_EQ(dropped(Reason::quic_capacity_exhausted), 1u);
+}
+
+// Nothing of an undecided QUIC flow leaves before its verdict: the Initials of a ClientHello still
+// incomplete are held (their CRYPTO data and padding would reach a server the policy then denies),
+// released in arrival order ahead of the deciding one on an allow, freed on a deny.
+class QuicHeldInitialsTest : public QuicFlowTest {
+ protected:
+  void adjust(PacketProcessorSetup& setup) override {
+    QuicFlowTest::adjust(setup);
+    setup.external_clock = true;
+    setup.timeouts.tcp_handshake = 5;  // the pending deadline
+  }
+  void SetUp() override {
+    QuicFlowTest::SetUp();
+    at_seconds(0);
+    free_before_ = rte_mempool_avail_count(pool_);
+  }
+  void at_seconds(double seconds) { processor_->set_clock(uint64_t((seconds + 1) * double(rte_get_tsc_hz()))); }
+  uint32_t sweep() { return processor_->expire_idle(flows_.position_count(), policy_.get()); }
+  // Mbufs of the pool taken and not given back since SetUp (out_ released first).
+  unsigned taken() {
+    release();
+    return free_before_ - rte_mempool_avail_count(pool_);
+  }
+  // A post-quantum-sized ClientHello in two Initials.
+  std::vector<QuicBytes> two_initials(const char* name) {
+    const QuicBytes message = hello_message({.names = {name}, .filler = 1400});
+    return split(message, {message.size() / 2});
+  }
+  unsigned free_before_ = 0;
+};
+
+TEST_F(QuicHeldInitialsTest, AnAllowedHellosInitialsLeaveTogetherInArrivalOrder) {
+  const auto parts = two_initials("pypi.org");
+  EXPECT_EQ(sent(parts[0]), 0) << "held: the ClientHello is incomplete";
+  EXPECT_EQ(taken(), 1u);
+  ASSERT_EQ(sent(parts[1]), 2);
+  EXPECT_EQ(forwarded_payload(0), parts[0]);
+  EXPECT_EQ(forwarded_payload(1), parts[1]);
+  EXPECT_EQ(only_event().reason, Reason::allowed_domain);
+  EXPECT_EQ(taken(), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, ADeniedHellosInitialsNeverLeave) {
+  const auto parts = two_initials("exfil.example.net");
+  EXPECT_EQ(sent(parts[0]), 0);
+  EXPECT_EQ(sent(parts[1]), 0);
+  EXPECT_EQ(out_.reply_count, 1);  // ICMP to the client
+  EXPECT_EQ(dropped(Reason::domain_not_allowed), 2u) << "the held Initial and the deciding one";
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(name_of(event), "exfil.example.net");
+  EXPECT_EQ(taken(), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, DryRunReleasesTheHeldInitialsWithTheDenial) {
+  const auto parts = two_initials("exfil.example.net");
+  EXPECT_EQ(sent(parts[0], "198.18.2.10"), 0);
+  ASSERT_EQ(sent(parts[1], "198.18.2.10"), 2);
+  EXPECT_EQ(forwarded_payload(0), parts[0]);
+  EXPECT_EQ(forwarded_payload(1), parts[1]);
+  EXPECT_EQ(only_event().verdict, FlowVerdict::denied_dry_run);
+  EXPECT_EQ(dropped(Reason::domain_not_allowed), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, MoreInitialsThanTheHoldTakesDenyTheFlow) {
+  const auto parts = two_initials("pypi.org");
+  // The same first half again and again (a retransmitting client, or one pinning buffers).
+  for (int i = 0; i < kMaxHeldSegments; ++i) EXPECT_EQ(sent(parts[0]), 0) << i;
+  EXPECT_TRUE(events().empty());
+  EXPECT_EQ(taken(), unsigned(kMaxHeldSegments));
+  EXPECT_EQ(sent(parts[0]), 0);
+  EXPECT_EQ(dropped(Reason::quic_held_datagrams_full), unsigned(kMaxHeldSegments) + 1);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::quic_held_datagrams_full);
+  EXPECT_EQ(event.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(sent(parts[1]), 0) << "the flow is denied";
+  EXPECT_EQ(taken(), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, AHeldFlowPastItsDeadlineIsDeniedByTheSweepAndFreesItsInitials) {
+  const auto parts = two_initials("pypi.org");
+  EXPECT_EQ(sent(parts[0]), 0);
+  at_seconds(4);
+  EXPECT_EQ(sweep(), 0u);
+  EXPECT_EQ(taken(), 1u);
+  at_seconds(7);  // past the 5 s deadline
+  sweep();
+  EXPECT_EQ(dropped(Reason::pending_deadline), 1u) << "the held Initial";
+  EXPECT_EQ(taken(), 0u);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::pending_deadline);
+  EXPECT_EQ(event.verdict, FlowVerdict::denied_enforced);
+  EXPECT_EQ(sent(parts[1]), 0) << "the rest comes too late";
+  // The denied flow idles out: nothing of it is left behind.
+  at_seconds(200);
+  EXPECT_EQ(sweep(), 1u);
+  EXPECT_EQ(taken(), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, AnInitialAfterTheDeadlineDeniesTheFlowAndFreesWhatItHeld) {
+  const auto parts = two_initials("pypi.org");
+  EXPECT_EQ(sent(parts[0]), 0);
+  at_seconds(4);
+  EXPECT_EQ(sent(parts[0]), 0) << "a retransmission, held too; it does not move the deadline";
+  at_seconds(7);  // past the deadline from the first datagram, not idle since the last
+  EXPECT_EQ(sent(parts[1]), 0);
+  EXPECT_EQ(dropped(Reason::pending_deadline), 3u) << "the two held Initials and the late one";
+  EXPECT_EQ(only_event().reason, Reason::pending_deadline);
+  EXPECT_EQ(taken(), 0u);
+}
+
+TEST_F(QuicHeldInitialsTest, AWorkerGoingAwayFreesWhatItHolds) {
+  const auto parts = two_initials("pypi.org");
+  EXPECT_EQ(sent(parts[0]), 0);
+  EXPECT_EQ(sent(parts[0], "198.18.1.10", 40001), 0);
+  EXPECT_EQ(taken(), 2u);
+  processor_->discard_held();
+  EXPECT_EQ(taken(), 0u);
+  EXPECT_EQ(dropped(Reason::held_segment_discarded), 2u);
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ class WorkerFixture : public ::testing::Test {
 
   void TearDown() override {
     release();
+    if (processor_) processor_->discard_held();  // the pool is shared by every suite
     rte_ring_free(ring_);
   }
 

@@ -26,8 +26,10 @@ Inspector::Inspector(const PacketProcessorSetup& setup, const Judge& judge) : se
   reassembler_.init(setup_.reassembly_slots, slot_bytes);
   hello_scratch_.reset(new uint8_t[setup_.tls_max_client_hello_bytes]);
   quic_slots_.init(setup_.quic_slots, setup_.tls_max_client_hello_bytes);
-  // Frame bytes a slot: the message twice over leaves room for headers and partial overlaps.
-  held_.init(setup_.reassembly_slots, 2 * slot_bytes, setup_.held_segments);
+  // Frame bytes a slot: the message twice over leaves room for headers and partial overlaps
+  // (and for a QUIC flow's kMaxHeldSegments datagrams of an Ethernet MTU). The QUIC slots'
+  // holds come after the reassembly slots' (held_slot()): one worker bound for both.
+  held_.init(setup_.reassembly_slots + setup_.quic_slots, 2 * slot_bytes, setup_.held_segments);
 }
 
 // A ClientHello or request head may arrive in several segments. The first one is parsed where

@@ -36,29 +36,32 @@ class Inspector {
                            const FlowFacts& facts, uint64_t now_tsc);
 
   // A datagram from the client of a pending QUIC flow (inspect_quic.cc): undecided while its
-  // ClientHello is incomplete. Sets the packet's pending_drop for a datagram that must not pass
-  // while the flow stays pending, and its hello facts when a ClientHello was parsed.
+  // ClientHello is incomplete. Sets the packet's hold for an Initial that leaves with the verdict,
+  // its pending_drop for a datagram that must not pass while the flow stays pending, and its
+  // hello facts when a ClientHello was parsed.
   Decision inspect_quic_client(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, FlowName& name,
                                const FlowFacts& facts, uint64_t now_tsc);
   // A datagram from the server of a pending QUIC flow: a Retry or Version Negotiation starts the
-  // client's connection attempt again (RFC 9000 6, 17.2.5); the datagram itself passes.
+  // client's connection attempt again (RFC 9000 6, 17.2.5), and frees the Initials held of the
+  // attempt it ends; the datagram itself passes.
   void inspect_quic_server(const PacketContext& packet, FlowEntry& flow);
 
   // Frees the flow's reassembly or QUIC slot, if it holds one (the field serves both: a flow is
   // TCP or UDP), and any pieces still held in it (held_segment_discarded).
   void release(FlowEntry& flow) {
     if (flow.reassembly_slot < 0) return;
+    discard_held(flow, Reason::held_segment_discarded);
     if (flow.inspection == PortClass::quic) {
       quic_slots_.release(flow.reassembly_slot);
     } else {
-      discard_held(flow, Reason::held_segment_discarded);
       reassembler_.release(flow.reassembly_slot);
     }
     flow.reassembly_slot = kNoReassemblySlot;
   }
 
-  // The hold of a pending TCP flow's pieces (inspect_hold.cc). Bytes of the message the flow's
-  // slot holds (0 without a slot): a payload segment that does not raise it brought nothing new.
+  // The hold of a pending flow's pieces: a TCP flow's segments, a QUIC flow's Initial datagrams
+  // (inspect_hold.cc). Bytes of the message a TCP flow's slot holds (0 without a slot, and for
+  // QUIC): a payload segment that does not raise it brought nothing new.
   uint32_t bytes_held(const FlowEntry& flow) const;
   // True when `pieces` more mbufs of `frame_bytes` in all fit the flow's hold and the worker's.
   bool can_hold(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces = 1) const;
@@ -70,6 +73,9 @@ class Inspector {
   // kMaxHeldSegments), or are freed and counted as dropped under `reason`.
   uint16_t release_held(const FlowEntry& flow, rte_mbuf** out);
   void discard_held(const FlowEntry& flow, Reason reason);
+  // Frees every piece still held (held_segment_discarded): the worker is going away, and its
+  // receive buffers with it after this.
+  void discard_all_held();
 
   bool quic_ready() const { return decryptor_.ready(); }
 
@@ -84,6 +90,10 @@ class Inspector {
                               DestinationType type, PacketContext& packet, FlowEntry& flow, FlowName& name,
                               const FlowFacts& facts, uint64_t now_tsc);
   static bool keep_name(std::string_view raw_name, FlowName& name);
+  void discard_abandoned_attempt(const FlowEntry& flow);
+  // The flow's slot in held_: its reassembly slot, or for QUIC its CRYPTO stream slot after all
+  // the reassembly slots; -1 without a slot.
+  int32_t held_slot(const FlowEntry& flow) const;
 
   const PacketProcessorSetup& setup_;
   const Judge& judge_;
@@ -91,7 +101,9 @@ class Inspector {
   std::unique_ptr<uint8_t[]> hello_scratch_;  // joins a ClientHello spread over TLS records
   QuicInitialDecryptor decryptor_;            // libcrypto contexts and plaintext buffer, made once
   QuicSlots quic_slots_;                      // CRYPTO streams of QUIC flows still pending
-  HeldSegments held_;                         // mbufs of the pieces in reassembler_'s slots, by slot
+  // Mbufs held until their flow's verdict: the pieces in reassembler_'s slots, by slot, then
+  // the Initial datagrams of quic_slots_'s flows (held_slot()).
+  HeldSegments held_;
 };
 
 }  // namespace sluice

@@ -1,8 +1,11 @@
 // Inspect stage, QUIC: a flow to a QUIC port is judged on the ClientHello its client sends in
 // Initial packets (docs/QUIC.md). Each client datagram is read into the flow's CRYPTO stream slot
 // (any order, coalesced, across datagrams); once the first handshake message is whole it is judged
-// by the same ClientHello rules as TLS over TCP. While undecided, only Initial datagrams pass:
-// they carry nothing but handshake bytes the server needs for its answer. No allocation here, nor
+// by the same ClientHello rules as TLS over TCP. While undecided nothing leaves: the Initial
+// datagrams are held in the flow's slot (inspect_hold.cc) and leave in arrival order ahead of the
+// one that completes the ClientHello on an allow (or a DRY_RUN denial), or are freed on a deny;
+// any other datagram is dropped (ENFORCE). Forwarded early, an Initial would carry its CRYPTO
+// bytes and padding to a server the policy then denies. No allocation here, nor
 // in the decryptor, which derives a new DCID's keys once per connection (quic_initial_decryptor.h).
 #include <algorithm>
 #include <cstring>
@@ -108,7 +111,15 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
       deny.reason = Reason::quic_crypto_too_large;
       return deny;
     }
-    return Decision{};  // the ClientHello is not whole yet: this Initial passes, the flow waits
+    // The ClientHello is not whole yet: this Initial waits for the verdict in the flow's hold.
+    // A flow that cannot hold it more is denied: it may not pass, and dropped alone it would leave
+    // the stream with bytes the server never gets.
+    if (!can_hold(flow, uint32_t(packet.frame.size()))) {
+      deny.reason = Reason::quic_held_datagrams_full;
+      return deny;
+    }
+    packet.hold = true;
+    return Decision{};
   }
   ClientHelloInfo hello;
   ClientHelloStatus hello_status = parse_client_hello_message(message, hello);
@@ -117,6 +128,11 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
   return judge_client_hello(policy, hello_status, hello, DestinationType::quic_sni, packet, flow, name, facts,
                             now_tsc);
 }
+
+// The client starts its connection again: the Initials it sent so far are abandoned, and their
+// CRYPTO bytes, forgotten with the stream, will never be judged. Released with the verdict on the
+// new attempt's ClientHello, they would carry unjudged bytes (another name, a marker) out.
+void Inspector::discard_abandoned_attempt(const FlowEntry& flow) { discard_held(flow, Reason::held_segment_discarded); }
 
 // A server's datagram on a pending flow. Only what a client would act on changes what the flow
 // waits for; whatever the client discards (RFC 9000 6.2, 17.2.5.2) changes nothing here either, so
@@ -147,6 +163,7 @@ void Inspector::inspect_quic_server(const PacketContext& packet, FlowEntry& flow
     }
     slot.restart();
     slot.negotiated = true;
+    discard_abandoned_attempt(flow);
     return;
   }
   if (status != QuicStatus::ok || header.version != slot.version) return;
@@ -168,6 +185,7 @@ void Inspector::inspect_quic_server(const PacketContext& packet, FlowEntry& flow
   const auto scid = slot.scid;
   const uint8_t scid_length = slot.scid_length;
   slot.restart();
+  discard_abandoned_attempt(flow);
   std::memcpy(slot.dcid.data(), new_dcid.data(), new_dcid.size());
   slot.dcid_length = uint8_t(new_dcid.size());
   slot.version = version;  // the same attempt goes on: same version, same client SCID

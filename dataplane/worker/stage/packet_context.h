@@ -42,7 +42,8 @@ struct PacketContext {
   // its Initials while the ClientHello is incomplete): dropped under `pending_drop_reason`.
   bool pending_drop = false;
   Reason pending_drop_reason = Reason::quic_not_initial;
-  // A piece of a pending TCP flow's message: held in its reassembly slot until the verdict.
+  // A piece of a pending TCP flow's message, or an Initial of a pending QUIC flow: held in the
+  // flow's slot until the verdict.
   bool hold = false;
   // The first fragment of a datagram of a pending TCP flow: its bytes go to fragment reassembly.
   bool first_fragment = false;
