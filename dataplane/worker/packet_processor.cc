@@ -45,7 +45,7 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       learner_(setup_, tsc_hz_),
       judge_(setup_, learner_),
       inspector_(setup_, judge_),
-      follower_(setup_, inspector_.reassembler()),
+      follower_(setup_, inspector_.reassembler(), inspector_.held()),
       emitter_(setup_),
       dns_guard_(setup_, learner_, emitter_),
       replier_(setup_, tsc_hz_),
@@ -153,7 +153,7 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   }
   // Every later message of an allowed TLS/HTTP connection is judged too (stage/follow.h).
   if (StreamFollower::follows(flow) && !packet.followed) [[unlikely]] {
-    if (!follow(policy, packet, flow, position)) return;
+    if (!follow(policy, packet, flow, position, out)) return;
   }
 
   if (flow.destination_type == DestinationType::dns) [[unlikely]] {
@@ -203,6 +203,12 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
       [[fallthrough]];
     case FlowVerdict::allowed:
     case FlowVerdict::denied_dry_run:
+      if (packet.follow_hold) [[unlikely]] {
+        // A piece of a later message: it leaves when that message is judged (stage/follow.h). The
+        // follow stage made sure the hold has room.
+        if (!inspector_.hold(packet, flow)) drop(packet.mbuf, Reason::held_segments_full);
+        return;
+      }
       out.forward[out.forward_count++] = packet.mbuf;
       return;
     case FlowVerdict::denied_enforced:
@@ -228,6 +234,10 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
   facts.initiator_port = from_initiator ? parsed.src_port : parsed.dst_port;
   facts.responder_port = from_initiator ? parsed.dst_port : parsed.src_port;
   facts.protocol = parsed.l4_protocol;
+  // A followed flow re-judged under a new generation: what its slot holds is the follow stage's
+  // (a later message still being gathered), not the first verdict's.
+  const bool followed_before = !is_new && StreamFollower::follows(flow);
+  ReleasedPieces released;
 
   if (!is_new && lifecycle_.pending_deadline_passed(flow, burst_tsc_) &&
       (flow.reassembly_slot >= 0 || packet.parsed.payload_length > 0)) {
@@ -292,8 +302,9 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
       // An allowed first message: what came with it (a pipelined request, a body) is followed now.
       if (decision.decided && decision.allowed && StreamFollower::allowed_on_name(decision.reason))
-        decision = follower_.begin(packet, flow, position, name, decision);
+        decision = follower_.begin(packet, flow, position, name, decision, packet.follow_hold, released);
       packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
+      settle_released(released, packet, flow, out);
       if (flow.verdict == FlowVerdict::pending) {
         // Still undecided: a piece with new bytes of the message waits in the slot; one without
         // (before the message, or a repeat of held bytes) has nothing it may carry out.
@@ -306,7 +317,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       }
     }
   }
-  if (flow.verdict != FlowVerdict::pending) {
+  if (flow.verdict != FlowVerdict::pending && !(followed_before && StreamFollower::follows(flow))) {
     settle_held(packet, flow, out);
     // A followed flow keeps its slot: it holds the judged message until the server acknowledges it.
     if (!StreamFollower::follows(flow)) inspector_.release(flow);
@@ -315,14 +326,22 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
 
 // A packet of a followed flow: false when it was dropped here (a segment beyond a gap, or one the
 // server would not take), else on to act under the flow's (possibly new) verdict.
-bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position) {
+bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
+                             BurstOutput& out) {
   FlowName& name = setup_.flows->name(position);
-  const FollowOutcome outcome = follower_.follow(packet, flow, position, name);
+  ReleasedPieces released;
+  const FollowOutcome outcome = follower_.follow(packet, flow, position, name, released);
   if (outcome.drop != Reason::count) {
+    settle_released(released, packet, flow, out);
     drop(packet.mbuf, outcome.drop);
     return false;
   }
-  if (!outcome.decision.decided) return true;
+  if (!outcome.decision.decided) {
+    // A later message allowed: its pieces leave ahead of this packet, which may itself wait.
+    settle_released(released, packet, flow, out);
+    packet.follow_hold = outcome.hold;
+    return true;
+  }
   const auto& parsed = packet.parsed;
   const bool from_initiator = packet.from_initiator;
   FlowFacts facts;
@@ -334,6 +353,10 @@ bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet
   // The connection's verdict is now the later message's: a record of its own, counted like a
   // first verdict (docs/METRICS.md).
   packet.decided_now = emitter_.apply(policy, outcome.decision, facts, flow, name, packet.hello, true, burst_tsc_);
+  // The denied message's pieces are freed under its reason (released, under DRY_RUN), with what
+  // this packet took from the slot before it.
+  settle_released(released, packet, flow, out);
+  settle_held(packet, flow, out);
   inspector_.release(flow);
   return true;
 }
@@ -344,6 +367,22 @@ void PacketProcessor::discard_held() {
     const uint16_t freed = held_fragments_.discard(int32_t(slot));
     if (freed) bump(setup_.counters->dropped_packets[static_cast<int>(Reason::held_segment_discarded)], freed);
   }
+}
+
+// Pieces the follow stage took out of a slot for this packet (follow.h): they go where a flow's
+// held pieces go at its verdict (settle_held).
+void PacketProcessor::settle_released(ReleasedPieces& released, const PacketContext& packet, const FlowEntry& flow,
+                                      BurstOutput& out) {
+  if (released.count == 0) return;
+  const bool passes = flow.verdict == FlowVerdict::allowed || flow.verdict == FlowVerdict::denied_dry_run;
+  if (passes && packet.from_initiator) {
+    for (uint16_t i = 0; i < released.count; ++i) out.forward[out.forward_count++] = released.mbufs[i];
+  } else {
+    for (uint16_t i = 0; i < released.count; ++i) rte_pktmbuf_free(released.mbufs[i]);
+    const Reason reason = passes ? Reason::held_segment_discarded : flow.reason;
+    bump(setup_.counters->dropped_packets[static_cast<int>(reason)], released.count);
+  }
+  released.count = 0;
 }
 
 // A flow's verdict settles its held pieces: they leave ahead of the packet that decided it when

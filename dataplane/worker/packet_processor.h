@@ -143,8 +143,10 @@ class PacketProcessor {
   int32_t start_datagram(const PacketContext& packet);
   void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, bool is_new,
              BurstOutput& out);
-  bool follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position);
+  bool follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, BurstOutput& out);
   void settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out);
+  void settle_released(ReleasedPieces& released, const PacketContext& packet, const FlowEntry& flow,
+                       BurstOutput& out);
   void drop(rte_mbuf* packet, Reason reason);
 
   // The stages (dataplane/worker/stage/), each owning its own worker-private state. Declared in

@@ -177,6 +177,13 @@ void PacketProcessor::settle_fragments(const PacketContext& packet, int32_t slot
       break;
     case FlowVerdict::allowed:
     case FlowVerdict::denied_dry_run:
+      if (packet.follow_hold) {  // the datagram ends inside a later message: it waits for that one
+        count = held_fragments_.release_to(slot, fragments);
+        for (uint16_t i = 0; i < count; ++i)
+          if (!inspector_.hold_mbuf(flow, fragments[i], packet.parsed.tcp_seq, rte_pktmbuf_pkt_len(fragments[i])))
+            drop(fragments[i], Reason::held_segments_full);
+        break;
+      }
       out.forward_count += held_fragments_.release_to(slot, out.forward + out.forward_count);
       break;
     case FlowVerdict::denied_enforced:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "dataplane/worker/packet_processor.h"
 #include "tests/unit/frame_builder.h"
@@ -169,7 +170,8 @@ TEST_F(StreamFollowTest, ALaterHeadSplitOverSegmentsIsJudgedWhenComplete) {
   ASSERT_TRUE(sends(c.syn()));
   ASSERT_TRUE(sends(c.data(get("pypi.org"))));
   const Bytes head = get("exfil.example.net");
-  EXPECT_TRUE(sends(c.data(Bytes(head.begin(), head.begin() + 20))));  // a piece: forwarded
+  EXPECT_FALSE(sends(c.data(Bytes(head.begin(), head.begin() + 20))));  // a piece: held
+  EXPECT_EQ(out_.forward_count, 0);
   EXPECT_FALSE(sends(c.data(Bytes(head.begin() + 20, head.end()))));
   EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
 }
@@ -263,8 +265,10 @@ TEST_F(StreamFollowTest, ASecondClientHelloMustNameTheSameServer) {
   ASSERT_TRUE(sends(other.syn()));
   ASSERT_TRUE(sends(other.data(test::client_hello("pypi.org"))));
   const Bytes hello = test::client_hello("exfil.example.net");
-  EXPECT_TRUE(sends(other.data(Bytes(hello.begin(), hello.begin() + 30))));  // a piece of it
+  EXPECT_FALSE(sends(other.data(Bytes(hello.begin(), hello.begin() + 30))));  // a piece of it: held
+  EXPECT_EQ(out_.forward_count, 0);
   EXPECT_FALSE(sends(other.data(Bytes(hello.begin() + 30, hello.end()))));
+  EXPECT_EQ(out_.forward_count, 0);
   auto recorded = events();
   ASSERT_EQ(recorded.size(), 1u);
   EXPECT_EQ(recorded[0].reason, Reason::tls_second_hello_mismatch);
@@ -363,6 +367,205 @@ TEST_F(StreamFollowWithoutSlotsTest, AMessageThatNeedsGatheringIsRefused) {
   const Bytes head = get("pypi.org", "/next");
   EXPECT_FALSE(sends(c.data(Bytes(head.begin(), head.begin() + 20))));
   EXPECT_EQ(events().at(0).reason, Reason::reassembly_capacity_exhausted);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// A later message spread over segments is held as a first one is: none of its pieces leaves
+// before it is judged; they leave in order after its last piece when it is allowed, and are
+// freed under its reason (the client reset, and the server at the first byte it was not sent)
+// when it is denied.
+class LaterMessageHoldTest : public StreamFollowTest {
+ protected:
+  // SYN, SYN-ACK and ACK: the server is known, so a denial resets it too.
+  void open(const Connection& c) {
+    ASSERT_TRUE(sends(c.syn()));
+    Tcp4 syn_ack{.src = c.dst, .dst = c.src, .src_port = c.dst_port, .dst_port = c.src_port, .flags = 0x12,
+                 .seq = 4999, .ack = c.next};
+    burst(Side::outside, {test::tcp4_frame(syn_ack)});
+    ASSERT_EQ(out_.forward_count, 1);
+    ASSERT_TRUE(sends(c.segment(kAck, c.next)));
+  }
+  // The frames of `message` cut at `cuts` (offsets into it), each carrying on from the last.
+  static std::vector<Bytes> pieces(Connection& c, const Bytes& message, std::vector<size_t> cuts) {
+    std::vector<Bytes> out;
+    size_t from = 0;
+    cuts.push_back(message.size());
+    for (size_t to : cuts) {
+      out.push_back(c.data(Bytes(message.begin() + long(from), message.begin() + long(to))));
+      from = to;
+    }
+    return out;
+  }
+  bool forwarded_carries(const std::string& marker) const {
+    for (uint16_t i = 0; i < out_.forward_count; ++i) {
+      const Bytes frame = forwarded_bytes(i);
+      if (std::string(frame.begin(), frame.end()).find(marker) != std::string::npos) return true;
+    }
+    return false;
+  }
+  uint32_t forwarded_seq(int index) const {
+    ParsedPacket parsed;
+    EXPECT_EQ(parse_packet(forwarded_bytes(index), parsed), PacketParseError::none);
+    return parsed.tcp_seq;
+  }
+};
+
+TEST_F(LaterMessageHoldTest, AKeepAliveRequestToAnotherHostInThreeSegmentsNeverLeaves) {
+  Connection c;
+  open(c);
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const uint32_t message_seq = c.next;
+  const auto frames = pieces(c, get("exfil.example.net", "/MARKER-aaaaaaaaaaaaaaaaaaaaaaaaaaaa"), {9, 30});
+  burst(Side::inside, {frames[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[2]});
+  ASSERT_EQ(out_.forward_count, 1) << "only the reset onward to the server";
+  EXPECT_FALSE(forwarded_carries("MARKER"));
+  EXPECT_FALSE(forwarded_carries("exfil"));
+  ParsedPacket reset;
+  ASSERT_EQ(parse_packet(forwarded_bytes(0), reset), PacketParseError::none);
+  EXPECT_TRUE(reset.tcp_flags & kTcpRst);
+  EXPECT_EQ(reset.tcp_seq, message_seq) << "the server was sent nothing of the message";
+  EXPECT_EQ(out_.reply_count, 1);  // the client is reset
+  EXPECT_EQ(dropped(Reason::http_host_changed), 3u) << "the two held pieces and the deciding one";
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::http_host_changed);
+  EXPECT_EQ(std::string(recorded[0].name, recorded[0].name_length), "exfil.example.net");
+  EXPECT_FALSE(sends(c.data(get("pypi.org"))));  // the connection is over
+}
+
+TEST_F(LaterMessageHoldTest, AKeepAliveRequestToTheSameHostInThreeSegmentsLeavesInOrderAfterTheLast) {
+  Connection c;
+  open(c);
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const auto frames = pieces(c, get("pypi.org", "/simple/requests/"), {5, 25});
+  burst(Side::inside, {frames[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[2]});
+  ASSERT_EQ(out_.forward_count, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(forwarded_bytes(i), frames[size_t(i)]) << i;
+  EXPECT_TRUE(events().empty());
+  EXPECT_TRUE(sends(c.data(get("pypi.org", "/next"))));  // and the connection goes on
+}
+
+TEST_F(LaterMessageHoldTest, ABodysTailAndTheNextHeadsStartInOneSegmentWaitForTheHead) {
+  Connection c;
+  open(c);
+  ASSERT_TRUE(sends(c.data(text("POST /up HTTP/1.1\r\nHost: pypi.org\r\nContent-Length: 5\r\n\r\n"))));
+  const Bytes next = get("pypi.org", "/after");
+  const Bytes first = c.data(text("hello") + Bytes(next.begin(), next.begin() + 10));
+  burst(Side::inside, {first});
+  EXPECT_EQ(out_.forward_count, 0);
+  const Bytes rest = c.data(Bytes(next.begin() + 10, next.end()));
+  burst(Side::inside, {rest});
+  ASSERT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(forwarded_bytes(0), first);
+  EXPECT_EQ(forwarded_bytes(1), rest);
+
+  Connection bad{.src_port = 40001};
+  open(bad);
+  ASSERT_TRUE(sends(bad.data(text("POST /up HTTP/1.1\r\nHost: pypi.org\r\nContent-Length: 5\r\n\r\n"))));
+  const Bytes exfil = get("exfil.example.net", "/MARKER");
+  burst(Side::inside, {bad.data(text("hello") + Bytes(exfil.begin(), exfil.begin() + 10))});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {bad.data(Bytes(exfil.begin() + 10, exfil.end()))});
+  EXPECT_FALSE(forwarded_carries("MARKER"));
+  EXPECT_EQ(dropped(Reason::http_host_changed), 2u);
+}
+
+TEST_F(LaterMessageHoldTest, APipelinedPieceInTheFirstSegmentWaitsWithIt) {
+  Connection c;
+  open(c);
+  const Bytes second = get("pypi.org", "/two");
+  const Bytes first = c.data(get("pypi.org") + Bytes(second.begin(), second.begin() + 12));
+  burst(Side::inside, {first});
+  EXPECT_EQ(out_.forward_count, 0);
+  const Bytes rest = c.data(Bytes(second.begin() + 12, second.end()));
+  burst(Side::inside, {rest});
+  ASSERT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(forwarded_bytes(0), first);
+  EXPECT_EQ(forwarded_bytes(1), rest);
+
+  Connection bad{.src_port = 40001};
+  open(bad);
+  const Bytes exfil = get("exfil.example.net", "/MARKER");
+  burst(Side::inside, {bad.data(get("pypi.org") + Bytes(exfil.begin(), exfil.begin() + 12))});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {bad.data(Bytes(exfil.begin() + 12, exfil.end()))});
+  EXPECT_FALSE(forwarded_carries("MARKER"));
+  EXPECT_EQ(events().at(0).reason, Reason::http_host_changed);
+}
+
+TEST_F(LaterMessageHoldTest, ASecondClientHelloInSegmentsIsHeldUntilJudged) {
+  Connection retry{.dst_port = 443};
+  open(retry);
+  ASSERT_TRUE(sends(retry.data(test::client_hello("pypi.org"))));
+  EXPECT_TRUE(sends(retry.data(Bytes{20, 3, 3, 0, 1, 1})));  // ChangeCipherSpec after a HelloRetryRequest
+  // A record header and handshake header whole in the first piece: a hello from its first byte.
+  const auto frames = pieces(retry, test::client_hello("pypi.org"), {20, 40});
+  burst(Side::inside, {frames[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[2]});
+  ASSERT_EQ(out_.forward_count, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(forwarded_bytes(i), frames[size_t(i)]) << i;
+  EXPECT_TRUE(sends(retry.data(Bytes{23, 3, 3, 0, 3, 1, 2, 3})));  // application data
+  EXPECT_TRUE(events().empty());
+
+  Connection other{.src_port = 40001, .dst_port = 443};
+  open(other);
+  ASSERT_TRUE(sends(other.data(test::client_hello("pypi.org"))));
+  const auto bad = pieces(other, test::client_hello("exfil.example.net"), {20, 40});
+  for (const Bytes& frame : bad) {
+    burst(Side::inside, {frame});
+    EXPECT_FALSE(forwarded_carries("exfil"));
+  }
+  EXPECT_EQ(dropped(Reason::tls_second_hello_mismatch), 3u);
+  EXPECT_EQ(events().at(0).reason, Reason::tls_second_hello_mismatch);
+}
+
+TEST_F(LaterMessageHoldTest, DryRunReleasesTheHeldPiecesWithTheDenial) {
+  Connection c{.src = "198.18.2.10"};
+  open(c);
+  ASSERT_TRUE(sends(c.data(get("pypi.org"))));
+  const auto frames = pieces(c, get("exfil.example.net"), {9, 30});
+  burst(Side::inside, {frames[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[1]});
+  EXPECT_EQ(out_.forward_count, 0);
+  burst(Side::inside, {frames[2]});
+  ASSERT_EQ(out_.forward_count, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(forwarded_bytes(i), frames[size_t(i)]) << i;
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_dry_run);
+}
+
+TEST_F(LaterMessageHoldTest, ARepeatOfHeldBytesIsDroppedAndOlderBytesPass) {
+  Connection c;
+  open(c);
+  const Bytes first = get("pypi.org");
+  ASSERT_TRUE(sends(c.data(first)));
+  const auto frames = pieces(c, get("pypi.org", "/two"), {10});
+  burst(Side::inside, {frames[0]});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_FALSE(sends(frames[0]));  // the held piece again
+  EXPECT_EQ(dropped(Reason::tcp_segment_outside_message), 1u);
+  EXPECT_TRUE(sends(c.at(1000, first)));  // the first request again: the server had it
+  burst(Side::inside, {frames[1]});
+  ASSERT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(forwarded_bytes(0), frames[0]);
 }
 
 }  // namespace

@@ -62,8 +62,9 @@ Reason reason_for(HttpFramingStatus status) {
 
 }  // namespace
 
-StreamFollower::StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler)
-    : setup_(setup), reassembler_(reassembler) {
+StreamFollower::StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler,
+                               HeldSegments& held)
+    : setup_(setup), reassembler_(reassembler), held_(held) {
   // calloc: zeroed pages the kernel maps on first touch, so unused positions cost no memory.
   const size_t positions = setup_.flows ? setup_.flows->position_count() : 0;
   states_.reset(static_cast<FollowState*>(std::calloc(std::max<size_t>(positions, 1), sizeof(FollowState))));
@@ -72,7 +73,7 @@ StreamFollower::StreamFollower(const PacketProcessorSetup& setup, StreamReassemb
 }
 
 Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
-                               const Decision& allowed) {
+                               const Decision& allowed, bool& hold, ReleasedPieces& released) {
   packet.followed = true;
   FollowState& state = states_.get()[position];
   state = FollowState{};
@@ -94,14 +95,16 @@ Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t p
     // Judged where it lay, in this one segment (data on a SYN starts one past its sequence).
     // Held in a slot when one is free; without one it is followed all the same, unheld.
     state.next_seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
-    if (may_hold()) start_collecting(state, flow, state.next_seq);
+    if (may_hold()) start_collecting(state, flow, state.next_seq, released);
     stream = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   }
-  Decision decision = feed(state, flow, name, stream);
+  Decision decision = feed(state, flow, name, stream, released);
+  if (!decision.decided) hold = must_hold(state, flow, state.next_seq, uint32_t(packet.frame.size()), decision);
   return decision.decided ? decision : allowed;
 }
 
-FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name) {
+FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
+                                     ReleasedPieces& released) {
   FollowOutcome outcome;
   FollowState& state = states_.get()[position];
   // Allowed without begin() (a DRY_RUN denial allowed by a reload): where its messages start is
@@ -111,7 +114,7 @@ FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int
   if (!packet.from_initiator) {
     // What the server acknowledged, it has: a retransmission of it cannot replace it.
     if (state.holding && (parsed.tcp_flags & kTcpAck) && !seq_before(parsed.tcp_ack, state.held_end))
-      release(state, flow);
+      release(state, flow, released);
     return outcome;
   }
   if (parsed.payload_length == 0 || (parsed.tcp_flags & kTcpRst)) return outcome;
@@ -125,6 +128,7 @@ FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int
     return outcome;
   }
   uint32_t seq = parsed.tcp_seq + ((parsed.tcp_flags & kTcpSyn) ? 1 : 0);
+  const uint32_t end_seq = seq + parsed.payload_length;
   auto bytes = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   if (seq_before(state.next_seq, seq)) {
     // Beyond a gap: the framing in between is unknown. The client sends it again in order.
@@ -138,19 +142,44 @@ FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int
       return outcome;
     }
     bytes = bytes.subspan(old);
+    // A repeat of bytes of a later message still held brings nothing it may carry out before the
+    // message's verdict (as before a first verdict); a repeat of older bytes passes as before.
+    if (bytes.empty() && state.collecting && !state.first && seq_before(state.message_seq, state.next_seq) &&
+        seq_before(state.message_seq, seq + uint32_t(old))) {
+      outcome.drop = Reason::tcp_segment_outside_message;
+      return outcome;
+    }
   }
-  // A reset for the far end points at the first byte it has not been sent.
+  // A reset for the far end points at the first byte it has not been sent: the first held piece's
+  // while a later message is being gathered.
   packet.onward_seq = state.next_seq;
-  if (!bytes.empty()) outcome.decision = feed(state, flow, name, bytes);
+  if (flow.reassembly_slot >= 0 && held_.held(flow.reassembly_slot))
+    packet.onward_seq = reassembler_.base_seq(flow.reassembly_slot) + uint32_t(held_.first_offset(flow.reassembly_slot));
+  if (!bytes.empty()) outcome.decision = feed(state, flow, name, bytes, released);
+  if (!outcome.decision.decided)
+    outcome.hold = must_hold(state, flow, end_seq, uint32_t(packet.frame.size()), outcome.decision);
   return outcome;
 }
 
+// Nothing of a later message leaves before it is judged: a packet that carries bytes of one still
+// being gathered (with whatever came before them in the packet) waits in its slot, as a first
+// message's pieces do. `end_seq`: one past the packet's last byte.
+bool StreamFollower::must_hold(const FollowState& state, const FlowEntry& flow, uint32_t end_seq,
+                               uint32_t frame_bytes, Decision& refused) const {
+  if (!state.collecting || state.first || flow.reassembly_slot < 0 || !seq_before(state.message_seq, end_seq))
+    return false;
+  if (held_.fits(flow.reassembly_slot, frame_bytes)) return true;
+  refused = deny(state, Reason::held_segments_full);
+  return false;
+}
+
 // Bytes from state.next_seq on, in order.
-Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes) {
+Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
+                              ReleasedPieces& released) {
   while (!bytes.empty()) {
     size_t used = 0;
     if (state.collecting) {
-      Decision decision = collect(state, flow, name, bytes, used);
+      Decision decision = collect(state, flow, name, bytes, used, released);
       if (decision.decided) return decision;
     } else if (!state.tls) {
       if (state.http.phase == HttpBodyPhase::head) {
@@ -166,7 +195,7 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
         }
         const size_t head = http_head_length(bytes);
         const bool whole = head && head <= setup_.http_max_head_bytes;
-        if ((!whole || may_hold()) && start_collecting(state, flow, state.next_seq)) continue;
+        if ((!whole || may_hold()) && start_collecting(state, flow, state.next_seq, released)) continue;
         // No slot to spare: a head whole in this segment is judged where it lies (and not held
         // for comparison); only one that needs gathering is refused (fail closed).
         if (!whole) return deny(state, Reason::reassembly_capacity_exhausted);
@@ -198,7 +227,7 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
           const uint32_t record_bytes =
               kTlsRecordHeaderBytes + (uint32_t(state.tls_records.prefix[3]) << 8 | state.tls_records.prefix[4]);
           const bool whole = used >= kHelloPrefixBytes && bytes.size() - (used - kHelloPrefixBytes) >= record_bytes;
-          if ((!whole || may_hold()) && start_collecting(state, flow, record_seq)) {
+          if ((!whole || may_hold()) && start_collecting(state, flow, record_seq, released)) {
             reassembler_.add(flow.reassembly_slot, record_seq, {state.tls_records.prefix, kHelloPrefixBytes},
                              setup_.tls_max_client_hello_bytes);
             break;
@@ -225,7 +254,7 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
 // Gathers the message in the flow's slot; judges it once complete. `used`: bytes of `bytes` that
 // belong to it.
 Decision StreamFollower::collect(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                                 size_t& used) {
+                                 size_t& used, ReleasedPieces& released) {
   const uint32_t bound = state.tls ? setup_.tls_max_client_hello_bytes : setup_.http_max_head_bytes;
   const uint32_t offset = state.next_seq - state.message_seq;
   const size_t take = std::min<size_t>(bytes.size(), bound > offset ? bound - offset : 0);
@@ -256,6 +285,8 @@ Decision StreamFollower::collect(FollowState& state, FlowEntry& flow, FlowName& 
     return decision;
   }
   used = state.message_seq + uint32_t(message_bytes) - state.next_seq;
+  // Judged and allowed: the pieces that carried it go ahead of this packet.
+  take_held(flow, released);
   state.collecting = false;
   state.holding = true;
   state.held_end = state.message_seq + uint32_t(message_bytes);
@@ -321,8 +352,9 @@ Decision StreamFollower::judge_hello(FollowState& state, FlowName& name, std::sp
 
 // A new message starts at `seq`: the slot of the one before it (judged, perhaps not yet
 // acknowledged) gives way to it.
-bool StreamFollower::start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq) {
-  release(state, flow);
+bool StreamFollower::start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq,
+                                      ReleasedPieces& released) {
+  release(state, flow, released);
   flow.reassembly_slot = reassembler_.acquire(seq);
   if (flow.reassembly_slot < 0) {
     bump(setup_.counters->reassembly_refused);
@@ -350,11 +382,24 @@ bool StreamFollower::agrees_with_held(const FlowEntry& flow, uint32_t seq, std::
          ReassemblyResult::ok;
 }
 
-void StreamFollower::release(FollowState& state, FlowEntry& flow) {
+void StreamFollower::release(FollowState& state, FlowEntry& flow, ReleasedPieces& released) {
+  take_held(flow, released);
   if (flow.reassembly_slot >= 0) reassembler_.release(flow.reassembly_slot);
   flow.reassembly_slot = kNoReassemblySlot;
   state.collecting = false;
   state.holding = false;
+}
+
+// The slot's pieces move to `released` (the slot of a judged message is about to be reused). One
+// slot's worth a packet: a packet completes at most the one message gathered before it.
+void StreamFollower::take_held(const FlowEntry& flow, ReleasedPieces& released) {
+  if (flow.reassembly_slot < 0 || held_.held(flow.reassembly_slot) == 0) return;
+  if (released.count + held_.held(flow.reassembly_slot) > kMaxHeldSegments) {
+    const uint16_t freed = held_.discard(flow.reassembly_slot);
+    bump(setup_.counters->dropped_packets[static_cast<int>(Reason::held_segment_discarded)], freed);
+    return;
+  }
+  released.count += held_.release_to(flow.reassembly_slot, released.mbufs + released.count);
 }
 
 Decision StreamFollower::deny(const FollowState& state, Reason reason) const {

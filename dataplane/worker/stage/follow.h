@@ -4,8 +4,11 @@
 //         one the connection was allowed for (keep-alive, pipelining);
 //   TLS:  record header by record header; a later ClientHello must name the allowed server
 //         (a HelloRetryRequest's second hello does), and bytes that are no TLS are refused.
-// A message spread over segments is gathered in a reassembly slot; once judged, it stays there
-// until the server acknowledges it, so that a retransmission rewriting it is a conflict. The
+// A message spread over segments is gathered in a reassembly slot, and the segments that carry
+// it are held there (held_segments.h) as a first message's are: none leaves before the message is
+// judged; they leave in order when it is allowed, and are freed when it is denied. Once judged, the
+// message stays in the slot until the server acknowledges it, so that a retransmission rewriting
+// it is a conflict. The
 // per-flow state (FollowState) is a few dozen bytes at the flow's table position; bodies and
 // record payloads are skipped, never buffered. Worker-private, no allocation on the packet path.
 #pragma once
@@ -19,6 +22,7 @@
 #include "dataplane/flow/http_stream_follower.h"
 #include "dataplane/flow/stream_reassembler.h"
 #include "dataplane/flow/tls_record_follower.h"
+#include "dataplane/worker/stage/held_segments.h"
 #include "dataplane/worker/stage/packet_context.h"
 
 namespace sluice {
@@ -43,16 +47,18 @@ struct FollowState {
 };
 
 // What following did to the packet at hand: dropped alone (`drop`), or the flow's new verdict
-// (`decision.decided`: a later message denied).
+// (`decision.decided`: a later message denied), or held in the flow's slot (`hold`: it carries
+// bytes of a later message not complete yet).
 struct FollowOutcome {
   Reason drop = Reason::count;
   Decision decision;
+  bool hold = false;
 };
 
 class StreamFollower {
  public:
   // Reserves one FollowState per flow-table position (zeroed pages, touched only when used).
-  StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler);
+  StreamFollower(const PacketProcessorSetup& setup, StreamReassembler& reassembler, HeldSegments& held);
 
   // The allow reasons reached on a name: bound to the destination, or let through unbound by a
   // policy's allow_unbound_names (followed all the same: the switch waives the binding, not the
@@ -70,25 +76,36 @@ class StreamFollower {
 
   // The packet whose first message the inspect stage just allowed (`allowed`): starts following
   // at that message, reads the rest of the stream gathered so far (a pipelined request, a body,
-  // more records), and returns `allowed` or the denial of what followed it.
-  Decision begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name, const Decision& allowed);
+  // more records), and returns `allowed` or the denial of what followed it. Sets `hold` when the
+  // packet ends inside a later message not complete yet (then the flow's slot has room for it).
+  // Pieces of a judged message taken from its slot are put in `released`: the caller forwards
+  // them ahead of the packet when the flow passes, and frees them otherwise.
+  Decision begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name, const Decision& allowed,
+                 bool& hold, ReleasedPieces& released);
 
-  // Any later packet of a followed flow, either side.
-  FollowOutcome follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name);
+  // Any later packet of a followed flow, either side; `released` as for begin().
+  FollowOutcome follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
+                       ReleasedPieces& released);
 
  private:
   struct FreeMemory {
     void operator()(FollowState* states) const { std::free(states); }
   };
 
-  Decision feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes);
+  Decision feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
+                ReleasedPieces& released);
   Decision collect(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                   size_t& used);
+                   size_t& used, ReleasedPieces& released);
   Decision judge_head(FollowState& state, FlowName& name, std::span<const uint8_t> head);
   Decision judge_hello(FollowState& state, FlowName& name, std::span<const uint8_t> stream, size_t& message_bytes);
-  bool start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq);
+  bool start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq, ReleasedPieces& released);
   bool agrees_with_held(const FlowEntry& flow, uint32_t seq, std::span<const uint8_t> bytes);
-  void release(FollowState& state, FlowEntry& flow);
+  void release(FollowState& state, FlowEntry& flow, ReleasedPieces& released);
+  void take_held(const FlowEntry& flow, ReleasedPieces& released);
+  // After the packet's bytes were fed: true when it must wait in the slot (it ends inside a later
+  // message still being gathered); a denial when the hold cannot take it.
+  bool must_hold(const FollowState& state, const FlowEntry& flow, uint32_t end_seq, uint32_t frame_bytes,
+                 Decision& refused) const;
   // Holding a whole message for comparison may use three quarters of the slots: the rest stay
   // for messages that must be gathered (a first ClientHello over segments, a later head).
   bool may_hold() const {
@@ -98,6 +115,7 @@ class StreamFollower {
 
   const PacketProcessorSetup& setup_;
   StreamReassembler& reassembler_;  // the inspect stage's slots, shared: a flow holds one at a time
+  HeldSegments& held_;              // the inspect stage's hold, by slot: the pieces of a message
   std::unique_ptr<FollowState, FreeMemory> states_;  // one per flow-table position
   std::unique_ptr<uint8_t[]> hello_scratch_;         // joins a later ClientHello spread over records
   std::unique_ptr<uint8_t[]> stream_copy_;           // a first message gathered in a slot, read from here

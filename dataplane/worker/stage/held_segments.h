@@ -21,6 +21,14 @@ namespace sluice {
 
 inline constexpr int kMaxHeldSegments = 16;
 
+// Pieces taken out of a slot on the packet path, before the verdict that settles them is known
+// (the follow stage gives a judged message's slot back): they leave ahead of the packet at hand
+// when its flow passes, else are freed with it. Per packet, on the stack: one slot's worth.
+struct ReleasedPieces {
+  rte_mbuf* mbufs[kMaxHeldSegments];
+  uint16_t count = 0;
+};
+
 class HeldSegments {
  public:
   // Control thread: `slot_count` as the reassembler's, `slot_bytes` frame bytes a slot,
@@ -39,6 +47,11 @@ class HeldSegments {
   // The piece at the lowest offset (nullptr when none): a datagram's first fragment.
   rte_mbuf* first(int32_t slot) const {
     return valid(slot) && slots_[size_t(slot)].count ? slots_[size_t(slot)].pieces[0].mbuf : nullptr;
+  }
+  // That piece's offset from the message's first byte (0 when none): where the far end's next
+  // byte is while every piece of the slot is held.
+  int32_t first_offset(int32_t slot) const {
+    return valid(slot) && slots_[size_t(slot)].count ? slots_[size_t(slot)].pieces[0].offset : 0;
   }
   // Moves the slot's pieces to `out` in sequence order (arrival order among equals); returns how
   // many. `out` has room for kMaxHeldSegments.

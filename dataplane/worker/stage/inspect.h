@@ -81,6 +81,8 @@ class Inspector {
 
   // The reassembly slots, which the follow stage also uses for the later messages of a flow.
   StreamReassembler& reassembler() { return reassembler_; }
+  // The hold, which the follow stage also uses for the pieces of a flow's later messages.
+  HeldSegments& held() { return held_; }
 
  private:
   Decision judge_stream(const CompiledPolicy& policy, std::span<const uint8_t> stream, bool stream_is_whole,

@@ -53,6 +53,9 @@ struct PacketContext {
   uint8_t pieces = 1;
   HelloFacts hello;
   bool followed = false;  // the follow stage has read this packet's bytes (its flow's first verdict)
+  // A packet of an allowed, followed flow that ends inside a later message not complete yet: held
+  // in the flow's slot until that message is judged (stage/follow.h).
+  bool follow_hold = false;
 };
 
 // The flow as its initiator (the inside host) sees it, whichever side sent the packet at hand.
