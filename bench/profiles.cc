@@ -16,6 +16,7 @@
 #include "bench/quic_traffic.h"
 #include "bench/stateful_baseline_loop.h"
 #include "dataplane/parse/ip_address.h"
+#include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice::bench {
 
@@ -247,7 +248,9 @@ void put_be(uint8_t* at, uint32_t value, int bytes) {
   for (int i = bytes - 1; i >= 0; --i, value >>= 8) at[i] = static_cast<uint8_t>(value);
 }
 
-// The addresses and ports of the flow at `position` of the side's visiting order.
+// The addresses and ports of the flow at `position` of the side's visiting order, and the IPv4
+// header checksum they change (the dataplane drops a packet whose header checksum is wrong, as
+// the next router would; the TCP checksum of established traffic is the server's to check).
 void stamp_established(const void* context, int side, uint64_t position, rte_mbuf* const* packets, unsigned count) {
   const auto& order = static_cast<const EstablishedStamp*>(context)->order[side];
   size_t next = position % order.size();
@@ -262,6 +265,8 @@ void stamp_established(const void* context, int side, uint64_t position, rte_mbu
     put_be(ip + 16, dst.ip, 4);
     put_be(ip + 20, src.port, 2);
     put_be(ip + 22, dst.port, 2);
+    put_be(ip + 10, 0, 2);
+    put_be(ip + 10, checksum_fold(checksum_sum(ip, 20)), 2);
   }
 }
 
