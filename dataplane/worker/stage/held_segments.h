@@ -1,10 +1,10 @@
 // The pieces of a message under reassembly, held until its flow's verdict. While a TLS/HTTP flow
 // is undecided nothing but the message being judged may leave, and not even that before the
 // verdict: a piece forwarded early is a byte the server (or whoever listens on the path) gets
-// whatever the verdict. The same holds a pending QUIC flow's Initial datagrams (all at one
-// offset: they leave in arrival order), and the IP fragments of a datagram being reassembled. So the mbufs of the pieces stay here, next to the reassembly slot whose
+// whatever the verdict. So the mbufs of the pieces stay here, next to the reassembly slot whose
 // bytes they carry, and leave in sequence order on an allow (or a DRY_RUN denial), or are freed
-// on a deny.
+// on a deny. The same class holds a pending QUIC flow's Initial datagrams (all at one offset:
+// they leave in arrival order) and the IP fragments of a datagram being reassembled.
 //
 // Allocation-free: the mbufs are the received ones; the table of pieces is allocated by init()
 // on the control thread. Bounded three ways: pieces a slot (kMaxHeldSegments), frame bytes a

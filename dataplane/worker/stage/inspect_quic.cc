@@ -132,7 +132,9 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
 // The client starts its connection again: the Initials it sent so far are abandoned, and their
 // CRYPTO bytes, forgotten with the stream, will never be judged. Released with the verdict on the
 // new attempt's ClientHello, they would carry unjudged bytes (another name, a marker) out.
-void Inspector::discard_abandoned_attempt(const FlowEntry& flow) { discard_held(flow, Reason::held_segment_discarded); }
+void Inspector::discard_abandoned_attempt(const FlowEntry& flow) {
+  discard_held(flow, Reason::held_segment_discarded);
+}
 
 // A server's datagram on a pending flow. Only what a client would act on changes what the flow
 // waits for; whatever the client discards (RFC 9000 6.2, 17.2.5.2) changes nothing here either, so
