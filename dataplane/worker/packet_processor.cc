@@ -287,7 +287,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
       // An allowed first message: what came with it (a pipelined request, a body) is followed now.
       if (decision.decided && decision.allowed && StreamFollower::allowed_on_name(decision.reason))
-        decision = follower_.begin(packet, flow, position, name, decision);
+        decision = follower_.begin(policy, packet, flow, position, name, decision);
       packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
       if (flow.verdict == FlowVerdict::pending) {
         // Still undecided: a piece with new bytes of the message waits in the slot; one without
@@ -312,7 +312,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
 // server would not take), else on to act under the flow's (possibly new) verdict.
 bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position) {
   FlowName& name = setup_.flows->name(position);
-  const FollowOutcome outcome = follower_.follow(packet, flow, position, name);
+  const FollowOutcome outcome = follower_.follow(policy, packet, flow, position, name);
   if (outcome.drop != Reason::count) {
     drop(packet.mbuf, outcome.drop);
     return false;
