@@ -235,3 +235,47 @@ def test_validator_refuses_names_outside_the_providers_rules(tmp_path):
 def test_storage_policy_validates():
     proc = run_sluicectl("validate", POLICY)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_explain_names_the_storage_entry_and_the_path_style_reason():
+    policy = str(POLICY)
+    proc = run_sluicectl("explain", policy, LAKE_HOST, "acme-logs.s3.eu-west-1.amazonaws.com")
+    assert proc.returncode == 0, proc.stderr
+    assert "ALLOW allowed_domain" in proc.stdout, proc.stdout
+    assert "is a host name of policy lake's allowed_storage" in proc.stdout, proc.stdout
+    proc = run_sluicectl("explain", policy, LAKE_HOST, "s3.eu-west-1.amazonaws.com")
+    assert "DROP storage_path_style_not_allowed" in proc.stdout, proc.stdout
+    proc = run_sluicectl("explain", policy, PATH_STYLE_HOST, "s3.eu-west-1.amazonaws.com")
+    assert "ALLOW allowed_storage_path_style" in proc.stdout, proc.stdout
+
+
+def test_no_byte_reaches_a_bucket_the_policy_does_not_list(tmp_path):
+    """Scored by bytes: every byte of a denied upload (a marker in each) stays inside, whether it
+    names another bucket in the path of a first request, of a pipelined second one, or hides a
+    dot segment; the control upload to the listed bucket arrives."""
+    t = Traffic()
+    t.resolve(LAKE_HOST, "s3.eu-west-1.amazonaws.com", S3_SHARED)
+    uploads = {  # sport: (paths, marker)
+        50051: (["/other-team/x.csv"], b"EXFIL-FIRST"),
+        50052: (["/acme-logs/a", "/other-team/b.csv"], b"EXFIL-SECOND"),
+        50053: (["/acme-logs/./../other-team/c"], b"EXFIL-DOT"),
+        50054: (["/acme-logs/ok.csv"], b"CONTROL-LISTED"),
+    }
+    for sport, (paths, marker) in uploads.items():
+        # The marker rides in the last request, the one naming the bucket judged.
+        bodies = [b"ok"] * (len(paths) - 1) + [marker]
+        heads = [f"PUT {p} HTTP/1.1\r\nHost: s3.eu-west-1.amazonaws.com\r\nContent-Length: {len(b)}\r\n\r\n"
+                 .encode() + b for p, b in zip(paths, bodies)]
+        t.connect(LAKE_HOST, sport, S3_SHARED, 80, b"".join(heads))
+    pcap, forwarded = tmp_path / "in.pcap", tmp_path / "forwarded.pcap"
+    frames.write_pcap(pcap, t.packets)
+    import subprocess
+    from conftest import SLUICECTL
+    proc = subprocess.run([str(SLUICECTL), "replay", "--policy", str(POLICY), "--pcap", str(pcap),
+                           "--outside-mac", frames.UPSTREAM_MAC, "--forwarded", str(forwarded)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = b"".join(frames.read_pcap_frames(forwarded))
+    for marker in (b"EXFIL-FIRST", b"EXFIL-SECOND", b"EXFIL-DOT"):
+        assert marker not in out, marker
+    assert b"CONTROL-LISTED" in out
