@@ -116,6 +116,7 @@ void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& sou
     if (found && id < rules.domain_patterns.size()) {
       answer.matched_domain_index = id;
       answer.matched_domain = rules.domain_patterns[id];
+      answer.matched_storage = id >= rules.first_storage_rule;
     }
   }
   bool allowed_by_network = answer.verdict != FlowVerdict::pending && answer.reason == Reason::allowed_network;

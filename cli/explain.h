@@ -53,6 +53,7 @@ struct ExplainAnswer {
   size_t domain_pattern_count = 0;
   std::optional<uint32_t> matched_domain_index;  // DomainMatcher::match (the lowest rule id)
   std::string matched_domain;                    // the pattern as written
+  bool matched_storage = false;                  // the rule is a host name allowed_storage expands to
   std::optional<ExplainNetworkRule> matched_network;
   std::vector<ExplainNetworkRule> covering_networks;  // the policy's rules whose CIDR holds the address
   std::vector<std::string> dns_resolvers;             // the policy's, as written

@@ -94,6 +94,8 @@ std::string explain_because(const ExplainAnswer& answer) {
     case Reason::allowed_full_access:
       return policy + " has access mode FULL: every destination is allowed";
     case Reason::allowed_domain:
+      if (answer.matched_domain_index && answer.matched_storage)
+        return quoted_text(answer.judged_name) + " is a host name of " + policy + "'s allowed_storage";
       if (answer.matched_domain_index)
         return quoted_text(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
                "] " + quoted_text(answer.matched_domain) + " of " + policy;
@@ -101,7 +103,7 @@ std::string explain_because(const ExplainAnswer& answer) {
     case Reason::domain_not_allowed:
       if (answer.domain_pattern_count == 0) return quoted_text(answer.judged_name) + ": " + policy + " allows no domain";
       // The name matches a rule, but no rule it matches lists this port.
-      if (answer.matched_domain_index)
+      if (answer.matched_domain_index && !answer.matched_storage)
         return quoted_text(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
                "] " + quoted_text(answer.matched_domain) + " of " + policy + ", but no allowed domain it matches allows " +
                protocol_name(answer.question.ip_protocol) + " port " + std::to_string(answer.question.port);

@@ -102,8 +102,9 @@ std::vector<PolicySuggestions> suggest_additions(const std::vector<DenialRow>& r
     if (row.access_type != "DROP" && row.access_type != "DRY_RUN_DENIAL") continue;
     if (!policy.empty() && row.policy != policy) continue;
     auto& building = by_policy[row.policy];
+    // STORAGE: a name of a storage provider's shape, judged as SNI, Host or QUIC SNI.
     bool named = row.destination_type == "SNI" || row.destination_type == "HTTP_HOST" ||
-                 row.destination_type == "QUIC_SNI";
+                 row.destination_type == "QUIC_SNI" || row.destination_type == "STORAGE";
     if (row.reason == "domain_not_allowed" && named && !row.destination.empty()) {
       std::string registrable = registrable_domain(row.destination, suffixes);
       std::string key = registrable.empty() ? row.destination : registrable;

@@ -14,6 +14,7 @@ namespace sluice {
   X(allowed_dns_resolver, "DNS to a resolver the policy allows")                               \
   X(allowed_dns_learned, "the destination address was learned from a DNS answer for an allowed domain whose rule allows the port") \
   X(allowed_unbound_name, "the SNI or Host is allowed but its destination address was not learned from DNS; passed by the policy's allow_unbound_names (anycast CDNs)") \
+  X(allowed_storage_path_style, "a TLS or QUIC flow to a storage provider's shared path-style endpoint (s3.REGION.amazonaws.com, storage.googleapis.com), passed by its allowed_storage entry's allow_path_style_endpoints: every bucket behind that endpoint is reachable") \
   /* denied by policy */                                                                       \
   X(domain_not_allowed, "the SNI or Host matches no allowed domain")                           \
   X(ip_not_allowed, "the destination is in no allowed network for this protocol and port")     \
@@ -62,6 +63,8 @@ namespace sluice {
   X(fragment_overlap_conflict, "overlapping IP fragments of a datagram carrying a ClientHello or request head whose bytes disagree") \
   X(fragment_malformed, "an IP fragment of a datagram carrying a ClientHello or request head that contradicts it: a non-final fragment not a multiple of 8 bytes, bytes past its end, a second end, an empty fragment, more than 16 fragments, or a datagram past the reassembly bound") \
   X(quic_held_datagrams_full, "a QUIC Initial that leaves its flow's ClientHello incomplete while the flow already holds 16 datagrams (or twice tls_max_client_hello_bytes of frames, or the worker already holds its 2048 pieces): held datagrams leave only at the verdict, so the flow is denied (fail closed)") \
+  X(storage_path_style_not_allowed, "a TLS or QUIC flow to a storage provider's shared path-style endpoint (s3.REGION.amazonaws.com, storage.googleapis.com), whose bucket travels inside TLS; the policy lists a bucket there but does not set allow_path_style_endpoints") \
+  X(storage_bucket_not_allowed, "a plain-HTTP request to a storage provider's shared path-style endpoint whose path names no bucket the policy lists (or names it unreadably: no bucket, a dot segment, a percent-escape)") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

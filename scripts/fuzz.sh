@@ -24,7 +24,7 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 declare -A sources=(
   [packet_parser]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc dataplane/parse/tcp_options.cc"
   [tls_client_hello_parser]="dataplane/parse/tls_client_hello_parser.cc"
-  [http_request_parser]="dataplane/parse/http_request_parser.cc"
+  [http_request_parser]="dataplane/parse/http_request_parser.cc dataplane/policy/storage_host.cc"
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc dataplane/domain/hostname.cc"
   [dns_query_parser]="dataplane/parse/dns_query_parser.cc dataplane/domain/hostname.cc"
   [hostname]="dataplane/domain/hostname.cc"
@@ -56,7 +56,7 @@ write_result() {  # target, failure message ("" when it passed)
 # Rebuilt only when a source it may include changed since the last build.
 needs_build() {  # binary
   [ -x "$1" ] || return 0
-  [ -n "$(find dataplane/parse dataplane/domain dataplane/quic dataplane/flow tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
+  [ -n "$(find dataplane/parse dataplane/domain dataplane/quic dataplane/flow dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
 }
 
 build() {  # target

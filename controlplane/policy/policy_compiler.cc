@@ -9,6 +9,7 @@
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/domain_pattern.h"
 #include "controlplane/policy/proxy_address.h"
+#include "controlplane/policy/storage_expansion.h"
 #include "dataplane/parse/packet_parser.h"
 
 namespace sluice {
@@ -52,6 +53,40 @@ PortRange to_port_range(const std::string& text) {
   return range;
 }
 
+// allowed_storage: each entry's host names become exact domain rules after the allowed_domains
+// ones (every port), and so do the shared path-style endpoints of its provider, once each,
+// remembered in storage_endpoints so that the judge can tell them apart.
+void add_storage_rules(const pb::Policy& source, CompiledRuleset& out, std::vector<DomainRule>& rules) {
+  std::unordered_map<std::string, size_t> endpoint_index;
+  std::unordered_map<std::string, bool> added;
+  auto add_rule = [&](const std::string& host) {
+    rules.push_back({DomainMatchKind::exact, host, static_cast<uint32_t>(out.domain_patterns.size())});
+    out.domain_patterns.push_back(host);
+    out.domain_ports.emplace_back();
+  };
+  if (source.allowed_storage_size() > 0) out.first_storage_rule = static_cast<uint32_t>(out.domain_patterns.size());
+  for (const auto& entry : source.allowed_storage()) {
+    const StorageExpansion expansion = expand_storage_destination(entry);
+    for (const std::string& host : expansion.hosts)
+      if (added.try_emplace(host, true).second) add_rule(host);
+    if (!expansion.bucket.empty()) out.storage_buckets.push_back({expansion.provider, expansion.bucket});
+    for (const std::string& host : expansion.path_style_endpoints) {
+      auto [it, inserted] = endpoint_index.try_emplace(host, out.storage_endpoints.size());
+      if (inserted) {
+        out.storage_endpoints.push_back({host, expansion.provider, false});
+        if (added.try_emplace(host, true).second) {
+          out.domain_rule_endpoint.resize(out.domain_patterns.size(), -1);
+          out.domain_rule_endpoint.push_back(static_cast<int16_t>(it->second));
+          add_rule(host);
+        }
+      }
+      // One entry that opts in opens the endpoint: every bucket behind it is reachable anyway.
+      if (entry.allow_path_style_endpoints()) out.storage_endpoints[it->second].path_style_allowed = true;
+    }
+  }
+  if (!out.domain_rule_endpoint.empty()) out.domain_rule_endpoint.resize(out.domain_patterns.size(), -1);
+}
+
 bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRuleset& out,
                      std::vector<NetworkTable::Prefix>& prefixes, HyperscanCache* cache, std::string& error) {
   out.name = source.name();
@@ -79,6 +114,7 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
     std::vector<PortRange>& ports = out.domain_ports.emplace_back();
     for (const DomainPortRange& range : pattern.ports) ports.push_back({range.first, range.last});
   }
+  add_storage_rules(source, out, rules);
   out.domains = DomainMatcher::compile(rules, error, cache);
   if (!out.domains) {
     error = "policy " + source.name() + ": " + error;

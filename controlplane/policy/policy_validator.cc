@@ -15,6 +15,8 @@
 #include "controlplane/policy/proxy_address.h"
 #include "controlplane/policy/public_suffix_list.h"
 #include "controlplane/policy/quoted_text.h"
+#include "controlplane/policy/storage_expansion.h"
+#include "controlplane/policy/storage_naming_rules.h"
 
 namespace sluice {
 
@@ -285,7 +287,9 @@ class PolicySetValidator {
       if (policy.allowed_networks_size() > 0) add(path + ".allowed_networks", full_with_list("allowed_networks"));
       if (policy.allowed_proxies_size() > 0) add(path + ".allowed_proxies", full_with_list("allowed_proxies"));
       if (policy.resolvable_names_size() > 0) add(path + ".resolvable_names", full_with_list("resolvable_names"));
+      if (policy.allowed_storage_size() > 0) add(path + ".allowed_storage", full_with_list("allowed_storage"));
     }
+    check_storage(policy, path);
     check_domains(policy, path);
     check_resolvable_names(policy, path);
     if (!policy::DnsDenial_IsValid(policy.dns_denial())) {
@@ -364,6 +368,95 @@ class PolicySetValidator {
       if (!inserted) {
         add(field, "duplicate resolvable name " + quoted_text(text) + ", first at " +
                        describe_location(locator_, indexed(path + ".resolvable_names", it->second)));
+      }
+    }
+  }
+
+  // allowed_storage: one kind an entry, names by each provider's rules, no entry twice.
+  void check_storage(const Policy& policy, const std::string& path) {
+    std::map<std::string, int> first_index;  // an entry's first host name → its index
+    for (int i = 0; i < policy.allowed_storage_size(); ++i) {
+      const policy::StorageDestination& entry = policy.allowed_storage(i);
+      const std::string field = indexed(path + ".allowed_storage", i);
+      const size_t errors_before = errors_.size();
+      switch (entry.destination_case()) {
+        case policy::StorageDestination::kAzureAccount: check_azure_account(entry, field); break;
+        case policy::StorageDestination::kS3Bucket:
+          name_problem(field + ".s3_bucket.name", entry.s3_bucket().name(), s3_bucket_name_problem);
+          check_regions(entry.s3_bucket().regions(), field + ".s3_bucket.regions");
+          break;
+        case policy::StorageDestination::kS3AccessPoint: {
+          const policy::S3AccessPoint& point = entry.s3_access_point();
+          name_problem(field + ".s3_access_point.name", point.name(), s3_access_point_name_problem);
+          name_problem(field + ".s3_access_point.account_id", point.account_id(), aws_account_id_problem);
+          check_regions(point.regions(), field + ".s3_access_point.regions");
+          break;
+        }
+        case policy::StorageDestination::kGcsBucket:
+          name_problem(field + ".gcs_bucket.name", entry.gcs_bucket().name(), gcs_bucket_name_problem);
+          break;
+        case policy::StorageDestination::DESTINATION_NOT_SET:
+          add(field, "names no storage: set one of azure_account, s3_bucket, s3_access_point, gcs_bucket");
+          continue;
+      }
+      const bool has_path_style = entry.has_s3_bucket() || entry.has_gcs_bucket();
+      if (entry.allow_path_style_endpoints() && !has_path_style) {
+        add(field + ".allow_path_style_endpoints",
+            "only S3 and GCS buckets have path-style endpoints; an Azure account or S3 access point has none");
+      }
+      if (errors_.size() != errors_before) continue;
+      const StorageExpansion expansion = expand_storage_destination(entry);
+      if (expansion.hosts.empty()) continue;
+      if (const auto [it, inserted] = first_index.try_emplace(expansion.hosts.front(), i); !inserted) {
+        add(field, "duplicate storage entry for " + quoted_text(expansion.hosts.front()) + ", first at " +
+                       describe_location(locator_, indexed(path + ".allowed_storage", it->second)));
+      }
+    }
+  }
+
+  void check_azure_account(const policy::StorageDestination& entry, const std::string& field) {
+    const policy::AzureStorageAccount& account = entry.azure_account();
+    const std::string path = field + ".azure_account";
+    name_problem(path + ".name", account.name(), azure_account_name_problem);
+    if (account.services_size() == 0) {
+      add(path + ".services", "missing services: list what the clients use (BLOB, DFS, FILE, QUEUE, TABLE, WEB)");
+    }
+    std::set<int> seen;
+    bool web = false;
+    for (int i = 0; i < account.services_size(); ++i) {
+      const int service = account.services(i);
+      if (service == policy::AZURE_STORAGE_SERVICE_UNSPECIFIED || !policy::AzureStorageService_IsValid(service)) {
+        add(indexed(path + ".services", i), "unknown service " + std::to_string(service));
+      } else if (!seen.insert(service).second) {
+        add(indexed(path + ".services", i), "duplicate service " + policy::AzureStorageService_Name(service));
+      }
+      web = web || service == policy::WEB;
+    }
+    if (web) {
+      name_problem(path + ".web_zone", account.web_zone(), [](std::string_view zone) {
+        return zone.empty() ? std::string("missing web_zone: the WEB service's endpoint is ACCOUNT.ZONE.web.core.windows.net")
+                            : azure_web_zone_problem(zone);
+      });
+    } else if (!account.web_zone().empty()) {
+      add(path + ".web_zone", "web_zone applies only with the WEB service");
+    }
+  }
+
+  template <typename Check>
+  void name_problem(const std::string& field, const std::string& name, Check check) {
+    if (std::string problem = check(name); !problem.empty()) {
+      add(field, name.empty() || problem.starts_with("missing") ? problem : quoted_text(name) + " " + problem);
+    }
+  }
+
+  void check_regions(const google::protobuf::RepeatedPtrField<std::string>& regions, const std::string& field) {
+    if (regions.empty()) add(field, "missing regions: list the AWS regions (\"eu-west-1\") the clients reach it in");
+    std::set<std::string> seen;
+    for (int i = 0; i < regions.size(); ++i) {
+      if (std::string problem = aws_region_problem(regions[i]); !problem.empty()) {
+        add(indexed(field, i), quoted_text(regions[i]) + " " + problem);
+      } else if (!seen.insert(regions[i]).second) {
+        add(indexed(field, i), "duplicate region " + quoted_text(regions[i]));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <rte_cycles.h>
 
 #include "controlplane/records/json.h"
+#include "controlplane/records/storage_record.h"
 #include "dataplane/parse/packet_parser.h"
 #include "denial.pb.h"
 
@@ -105,7 +106,8 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
   line += ",\"dst_ip\":" + json_string(format_ip(event.dst));
   line += ",\"dst_port\":" + std::to_string(event.dst_port);
   line += ",\"protocol\":" + json_string(protocol_name(event.protocol));
-  line += ",\"destination_type\":" + json_string(to_string(event.destination_type));
+  const std::optional<StorageRecord> storage = storage_record_of(event);
+  line += ",\"destination_type\":" + json_string(storage ? "STORAGE" : to_string(event.destination_type));
   line += ",\"destination\":" + json_string(destination_of(event));
   line += ",\"reason\":" + json_string(to_string(event.reason));
   line += ",\"flow_id\":" + std::to_string(event.flow_id);
@@ -114,6 +116,13 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
   if (event.dns_query) {
     line += ",\"dns_event\":{\"domain_name\":" + json_string(std::string_view(event.name, event.name_length)) +
             ",\"rcode\":" + std::to_string(event.dns_rcode) + "}";
+  }
+  if (storage) {
+    line += ",\"storage_event\":{\"hostname\":" + json_string(storage->hostname) +
+            ",\"path\":" + json_string(storage->path) +
+            ",\"rejection_reason\":" + json_string(storage->rejection_reason) +
+            ",\"path_style\":" + (storage->path_style ? "true" : "false") +
+            ",\"provider\":" + json_string(storage->provider) + "}";
   }
   line += "}";
   return line;
@@ -131,7 +140,8 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
   record.set_dst_ip(format_ip(event.dst));
   record.set_dst_port(event.dst_port);
   record.set_protocol(protocol_name(event.protocol));
-  record.set_destination_type(to_string(event.destination_type));
+  const std::optional<StorageRecord> storage = storage_record_of(event);
+  record.set_destination_type(storage ? "STORAGE" : to_string(event.destination_type));
   record.set_destination(destination_of(event));
   record.set_reason(to_string(event.reason));
   record.set_flow_id(event.flow_id);
@@ -140,6 +150,14 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
   if (event.dns_query) {
     record.mutable_dns_event()->set_domain_name(std::string(event.name, event.name_length));
     record.mutable_dns_event()->set_rcode(event.dns_rcode);
+  }
+  if (storage) {
+    auto& out = *record.mutable_storage_event();
+    out.set_hostname(storage->hostname);
+    out.set_path(storage->path);
+    out.set_rejection_reason(storage->rejection_reason);
+    out.set_path_style(storage->path_style);
+    out.set_provider(storage->provider);
   }
   return record.SerializeAsString();
 }
@@ -175,8 +193,18 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   line["source_label"] = attachment ? attachment->source_label : "";
   line["verdict"] = to_string(event.verdict);
   line["reason"] = to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason);
+  // The flow log keeps the type the name was judged as (SNI, HTTP_HOST, QUIC_SNI); a storage
+  // name adds its storage event (docs/RECORDS.md, "Flow log").
   line["destination_type"] = to_string(event.destination_type);
   line["destination"] = destination_of(event);
+  if (const std::optional<StorageRecord> storage = storage_record_of(event)) {
+    Json& event_json = line["storage_event"];
+    event_json["hostname"] = storage->hostname;
+    event_json["path"] = storage->path;
+    event_json["rejection_reason"] = storage->rejection_reason;
+    event_json["path_style"] = storage->path_style;
+    event_json["provider"] = storage->provider;
+  }
   line["tls_alpn"] = std::string(event.tls_alpn, event.tls_alpn_length);
   line["tls_version"] = tls_version_name(event.tls_version);
   line["flow_id"] = event.flow_id;

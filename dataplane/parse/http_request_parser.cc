@@ -132,13 +132,15 @@ enum class TargetForm : uint8_t { origin, absolute, authority };
 
 // Reads the host a target names, if any. `form` is absolute for "scheme://authority/...".
 HttpRequestStatus parse_target(std::string_view method, std::string_view target, TargetForm& form,
-                               Authority& authority) {
+                               Authority& authority, std::string_view& path) {
+  const auto path_of = [](std::string_view rest) { return rest.substr(0, rest.find_first_of("?#")); };
   if (method == "CONNECT") {
     form = TargetForm::authority;
     return parse_authority(target, true, authority) ? HttpRequestStatus::ok : HttpRequestStatus::malformed;
   }
   if (target.front() == '/' || target == "*") {
     form = TargetForm::origin;
+    if (target.front() == '/') path = path_of(target);
     return HttpRequestStatus::ok;
   }
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), matched case-insensitively by nature.
@@ -151,6 +153,7 @@ HttpRequestStatus parse_target(std::string_view method, std::string_view target,
   form = TargetForm::absolute;
   std::string_view rest = target.substr(i + 3);
   const std::string_view text = rest.substr(0, rest.find_first_of("/?#"));
+  path = path_of(rest.substr(text.size()));
   // userinfo ("allowed.example@other.example") is deprecated for http and only serves to confuse.
   if (text.find('@') != std::string_view::npos) return HttpRequestStatus::malformed;
   return parse_authority(text, false, authority) ? HttpRequestStatus::ok : HttpRequestStatus::malformed;
@@ -214,7 +217,7 @@ HttpRequestStatus parse_http_request(std::span<const uint8_t> stream, HttpReques
 
   TargetForm form = TargetForm::origin;
   Authority target_authority;
-  if (auto status = parse_target(request.method, request.target, form, target_authority);
+  if (auto status = parse_target(request.method, request.target, form, target_authority, out.path);
       status != HttpRequestStatus::ok) {
     return status;
   }

@@ -21,6 +21,10 @@ enum class HttpRequestStatus : uint8_t {
 struct HttpRequestInfo {
   std::string_view method;
   std::string_view target;
+  // The target's path: of an origin-form target ("/a/b?q" → "/a/b") or an absolute-form one
+  // ("http://h/a/b#f" → "/a/b"); empty for "*", CONNECT, or an absolute-form target with none.
+  // Views the input like the rest; a query or fragment is not part of it.
+  std::string_view path;
   std::string_view host;  // without port; from an absolute-form or CONNECT target when present
   uint16_t port = 0;      // 0 when none was given
 };

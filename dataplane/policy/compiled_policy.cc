@@ -154,6 +154,22 @@ bool CompiledRuleset::domain_allows(std::string_view name, uint16_t port, hs_scr
   return found;
 }
 
+const CompiledRuleset::StorageEndpoint* CompiledRuleset::storage_endpoint_for(std::string_view name, uint16_t port,
+                                                                            hs_scratch_t* scratch) const {
+  if (storage_endpoints.empty()) return nullptr;
+  uint32_t rule_id = 0;
+  if (!domain_allows(name, port, scratch, &rule_id) || rule_id >= domain_rule_endpoint.size()) return nullptr;
+  const int16_t endpoint = domain_rule_endpoint[rule_id];
+  return endpoint < 0 ? nullptr : &storage_endpoints[size_t(endpoint)];
+}
+
+bool CompiledRuleset::storage_bucket_listed(StorageProvider provider, std::string_view bucket) const {
+  if (bucket.empty()) return false;
+  for (const StorageBucket& listed : storage_buckets)
+    if (listed.provider == provider && listed.name == bucket) return true;
+  return false;
+}
+
 CompiledPolicy::~CompiledPolicy() {
   if (sources_v4) rte_lpm_free(sources_v4);
   if (sources_v6) rte_lpm6_free(sources_v6);

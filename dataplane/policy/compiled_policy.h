@@ -14,6 +14,7 @@
 
 #include "dataplane/domain/domain_matcher.h"
 #include "dataplane/parse/ip_address.h"
+#include "dataplane/policy/storage_host.h"
 
 struct rte_lpm;
 struct rte_lpm6;
@@ -120,6 +121,28 @@ struct CompiledRuleset {
   };
   std::vector<Proxy> allowed_proxies;  // where its sources may send CONNECT
 
+  // allowed_storage (docs/POLICY.md, "Storage destinations"). Every host name an entry expands
+  // to is an exact rule of `domains` above (after the allowed_domains rules), so DNS queries,
+  // learning and binding treat them like any allowed name. The shared path-style endpoints of
+  // the buckets' providers are rules too; these say what a match on one of them means.
+  struct StorageEndpoint {
+    std::string host;                 // "s3.eu-west-1.amazonaws.com", "storage.googleapis.com"
+    StorageProvider provider = StorageProvider::none;
+    bool path_style_allowed = false;  // some entry of its provider sets allow_path_style_endpoints
+  };
+  std::vector<StorageEndpoint> storage_endpoints;
+  // By DomainRule::id: the storage_endpoints index a rule stands for, -1 for every other rule.
+  // Empty when the policy lists no bucket with path-style endpoints.
+  std::vector<int16_t> domain_rule_endpoint;
+  struct StorageBucket {
+    StorageProvider provider = StorageProvider::none;
+    std::string name;
+  };
+  std::vector<StorageBucket> storage_buckets;  // what a plain-HTTP path-style request may name
+  // The first DomainRule::id that comes from allowed_storage (every later one does too); the
+  // rules below it are the allowed_domains entries, by index. No storage: past every rule.
+  uint32_t first_storage_rule = UINT32_MAX;
+
   bool allows_resolver(const IpAddress& address) const;
   bool allows_proxy(const IpAddress& address, uint16_t port) const;
 
@@ -132,6 +155,13 @@ struct CompiledRuleset {
   // Whether allowed-domain rule `rule_id` allows destination `port` (its ports alone, not its
   // name): for IPs learned from a DNS answer of a name that rule matched. No allocation.
   bool domain_rule_allows_port(uint32_t rule_id, uint16_t port) const;
+
+  // Packet path, no allocation: when the rule that allows `name` on `port` (the lowest, as
+  // domain_allows reports it) is a storage path-style endpoint's, that endpoint; else nullptr
+  // (an allowed_domains rule written for the same name comes first and wins).
+  const StorageEndpoint* storage_endpoint_for(std::string_view name, uint16_t port, hs_scratch_t* scratch) const;
+  // Whether a path-style request of `provider` may name `bucket`.
+  bool storage_bucket_listed(StorageProvider provider, std::string_view bucket) const;
 };
 
 struct CompiledAttachment {

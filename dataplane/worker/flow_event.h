@@ -12,6 +12,7 @@
 namespace sluice {
 
 inline constexpr int kMaxRecordedAlpn = 32;
+inline constexpr int kMaxRecordedPath = 128;
 
 struct alignas(8) FlowEvent {
   uint64_t flow_id = 0;
@@ -38,6 +39,10 @@ struct alignas(8) FlowEvent {
   // with, -1 when it answers nothing (DROP, a TCP reset, a malformed query).
   bool dns_query = false;
   int8_t dns_rcode = -1;
+  // A plain-HTTP request to a storage path-style endpoint: its path, judged for the bucket it
+  // names (cut to size; path_length counts what was kept).
+  uint8_t path_length = 0;
+  char path[kMaxRecordedPath] = {};
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

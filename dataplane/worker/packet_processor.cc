@@ -302,7 +302,7 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
       Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
       // An allowed first message: what came with it (a pipelined request, a body) is followed now.
       if (decision.decided && decision.allowed && StreamFollower::allowed_on_name(decision.reason))
-        decision = follower_.begin(packet, flow, position, name, decision, packet.follow_hold, released);
+        decision = follower_.begin(policy, packet, flow, position, name, decision, packet.follow_hold, released);
       packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
       settle_released(released, packet, flow, out);
       if (flow.verdict == FlowVerdict::pending) {
@@ -330,7 +330,7 @@ bool PacketProcessor::follow(const CompiledPolicy& policy, PacketContext& packet
                              BurstOutput& out) {
   FlowName& name = setup_.flows->name(position);
   ReleasedPieces released;
-  const FollowOutcome outcome = follower_.follow(packet, flow, position, name, released);
+  const FollowOutcome outcome = follower_.follow(policy, packet, flow, position, name, released);
   if (outcome.drop != Reason::count) {
     settle_released(released, packet, flow, out);
     drop(packet.mbuf, outcome.drop);

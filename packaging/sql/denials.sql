@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS sluice_denials (
   dst_ip           TEXT,
   dst_port         INTEGER,
   protocol         TEXT,              -- TCP | UDP | ICMP | ICMPV6 | an IP protocol number
-  destination_type TEXT,              -- SNI | HTTP_HOST | DNS | IP | QUIC_SNI
+  destination_type TEXT,              -- SNI | HTTP_HOST | DNS | IP | QUIC_SNI | STORAGE
   destination      TEXT,
   reason           TEXT,
   flow_id          INTEGER,
@@ -31,7 +31,7 @@ SELECT
   access_type,
   CASE destination_type
     WHEN 'SNI' THEN 'DNS' WHEN 'HTTP_HOST' THEN 'DNS' WHEN 'QUIC_SNI' THEN 'DNS'
-    ELSE 'IP' END                                               AS destination_type,
+    WHEN 'STORAGE' THEN 'STORAGE' ELSE 'IP' END                 AS destination_type,
   destination,
   CASE WHEN destination_type IN ('SNI', 'HTTP_HOST', 'QUIC_SNI')
        THEN destination END                                     AS dns_event_domain_name,

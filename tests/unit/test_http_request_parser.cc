@@ -17,7 +17,8 @@ HttpRequestStatus parse(std::string_view head, HttpRequestInfo& info) {
   HttpRequestStatus status = parse_http_request(bytes, info);
   if (status == HttpRequestStatus::ok) {
     // The views point into `bytes`, which is about to go: rebase them onto `head` for the caller.
-    for (std::string_view* view : {&info.method, &info.target, &info.host}) {
+    for (std::string_view* view : {&info.method, &info.target, &info.host, &info.path}) {
+      if (view->empty()) continue;
       const auto offset = size_t(reinterpret_cast<const uint8_t*>(view->data()) - bytes.data());
       EXPECT_LE(offset + view->size(), bytes.size());
       *view = head.substr(offset, view->size());
@@ -221,6 +222,45 @@ TEST(HttpRequestParser, CorruptedHeadsStayInBounds) {
     if (parse(head, info) == HttpRequestStatus::ok) ++accepted;
   }
   EXPECT_GT(accepted, 0);
+}
+
+TEST(HttpRequestParser, PathOfEachTargetForm) {
+  HttpRequestInfo info;
+  ASSERT_EQ(parse("GET /acme-logs/a/b.csv?versionId=3#frag HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", info),
+            HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "/acme-logs/a/b.csv");
+  ASSERT_EQ(parse("GET /?list-type=2 HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", info), HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "/");
+  ASSERT_EQ(parse("GET http://s3.amazonaws.com/acme-logs/x HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", info),
+            HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "/acme-logs/x");
+  ASSERT_EQ(parse("GET http://s3.amazonaws.com:80?x=/evil HTTP/1.1\r\nHost: s3.amazonaws.com:80\r\n\r\n", info),
+            HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "");  // an absolute-form target without a path: the query is no path
+  ASSERT_EQ(parse("OPTIONS * HTTP/1.1\r\nHost: a.example\r\n\r\n", info), HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "");
+  ASSERT_EQ(parse("CONNECT s3.amazonaws.com:443 HTTP/1.1\r\nHost: s3.amazonaws.com:443\r\n\r\n", info),
+            HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "");
+}
+
+TEST(HttpRequestParser, PathsOfMalformedHeadsStayInBounds) {
+  // What a hostile client writes where the bucket is read: the parser keeps the bytes as they
+  // are (the storage judgement refuses what it cannot read), and refuses what breaks the syntax.
+  HttpRequestInfo info;
+  ASSERT_EQ(parse("GET /acme-logs/%2e%2e/evil HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", info),
+            HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "/acme-logs/%2e%2e/evil");
+  ASSERT_EQ(parse("GET //evil HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n", info), HttpRequestStatus::ok);
+  EXPECT_EQ(info.path, "//evil");
+  EXPECT_EQ(status_of("GET /acme logs/x HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n"), HttpRequestStatus::not_http);
+  EXPECT_EQ(status_of("GET /acme-logs\x01/x HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n"),
+            HttpRequestStatus::not_http);
+  EXPECT_EQ(status_of("GET http://evil@s3.amazonaws.com/acme-logs HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n"),
+            HttpRequestStatus::malformed);
+  // A path cut at every length: never past the input (parse() checks the views).
+  const std::string head = "GET /acme-logs/a?b#c HTTP/1.1\r\nHost: s3.amazonaws.com\r\n\r\n";
+  for (size_t cut = 0; cut <= head.size(); ++cut) parse(head.substr(0, cut), info);
 }
 
 TEST(HttpRequestParser, StatusNames) {

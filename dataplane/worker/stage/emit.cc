@@ -36,12 +36,12 @@ bool Emitter::apply(const CompiledPolicy& policy, const Decision& decision, cons
   } else {
     bump(counters.flows_rejudged[static_cast<int>(verdict)]);
   }
-  emit_event(flow, facts, name, hello, now_tsc);
+  emit_event(flow, facts, name, hello, decision.kept_path(), now_tsc);
   return true;
 }
 
 void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name,
-                         const HelloFacts& hello, uint64_t now_tsc) {
+                         const HelloFacts& hello, std::string_view path, uint64_t now_tsc) {
   if (flow.verdict == FlowVerdict::allowed && !setup_.emit_allowed_flows) return;
   if (!setup_.events) return;
   FlowEvent event;
@@ -69,6 +69,10 @@ void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const Fl
     event.tls_version = hello.version;
     event.tls_alpn_length = hello.alpn_length;
     std::memcpy(event.tls_alpn, hello.alpn, hello.alpn_length);
+  }
+  if (!path.empty()) {
+    event.path_length = uint8_t(std::min<size_t>(path.size(), sizeof event.path));
+    std::memcpy(event.path, path.data(), event.path_length);
   }
   enqueue(event);
 }

@@ -36,7 +36,7 @@ class Emitter {
 
  private:
   void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name, const HelloFacts& hello,
-                  uint64_t now_tsc);
+                  std::string_view path, uint64_t now_tsc);
   void enqueue(FlowEvent& event);
 
   const PacketProcessorSetup& setup_;

@@ -9,6 +9,7 @@
 #include "dataplane/parse/tcp_checksum.h"
 #include "dataplane/parse/tls_client_hello_parser.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/stage/judge.h"
 
 namespace sluice {
 
@@ -72,8 +73,8 @@ StreamFollower::StreamFollower(const PacketProcessorSetup& setup, StreamReassemb
   stream_copy_.reset(new uint8_t[reassembler_.slot_bytes()]);
 }
 
-Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
-                               const Decision& allowed, bool& hold, ReleasedPieces& released) {
+Decision StreamFollower::begin(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
+                               FlowName& name, const Decision& allowed, bool& hold, ReleasedPieces& released) {
   packet.followed = true;
   FollowState& state = states_.get()[position];
   state = FollowState{};
@@ -98,13 +99,14 @@ Decision StreamFollower::begin(PacketContext& packet, FlowEntry& flow, int32_t p
     if (may_hold()) start_collecting(state, flow, state.next_seq, released);
     stream = packet.frame.subspan(parsed.payload_offset, parsed.payload_length);
   }
-  Decision decision = feed(state, flow, name, stream, released);
+  const Judging judging{policy, packet.from_initiator ? parsed.dst_port : parsed.src_port};
+  Decision decision = feed(judging, state, flow, name, stream, released);
   if (!decision.decided) hold = must_hold(state, flow, state.next_seq, uint32_t(packet.frame.size()), decision);
   return decision.decided ? decision : allowed;
 }
 
-FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
-                                     ReleasedPieces& released) {
+FollowOutcome StreamFollower::follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow,
+                                     int32_t position, FlowName& name, ReleasedPieces& released) {
   FollowOutcome outcome;
   FollowState& state = states_.get()[position];
   // Allowed without begin() (a DRY_RUN denial allowed by a reload): where its messages start is
@@ -155,7 +157,7 @@ FollowOutcome StreamFollower::follow(PacketContext& packet, FlowEntry& flow, int
   packet.onward_seq = state.next_seq;
   if (flow.reassembly_slot >= 0 && held_.held(flow.reassembly_slot))
     packet.onward_seq = reassembler_.base_seq(flow.reassembly_slot) + uint32_t(held_.first_offset(flow.reassembly_slot));
-  if (!bytes.empty()) outcome.decision = feed(state, flow, name, bytes, released);
+  if (!bytes.empty()) outcome.decision = feed({policy, parsed.dst_port}, state, flow, name, bytes, released);
   if (!outcome.decision.decided)
     outcome.hold = must_hold(state, flow, end_seq, uint32_t(packet.frame.size()), outcome.decision);
   return outcome;
@@ -174,12 +176,12 @@ bool StreamFollower::must_hold(const FollowState& state, const FlowEntry& flow, 
 }
 
 // Bytes from state.next_seq on, in order.
-Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                              ReleasedPieces& released) {
+Decision StreamFollower::feed(const Judging& judging, FollowState& state, FlowEntry& flow, FlowName& name,
+                              std::span<const uint8_t> bytes, ReleasedPieces& released) {
   while (!bytes.empty()) {
     size_t used = 0;
     if (state.collecting) {
-      Decision decision = collect(state, flow, name, bytes, used, released);
+      Decision decision = collect(judging, state, flow, name, bytes, used, released);
       if (decision.decided) return decision;
     } else if (!state.tls) {
       if (state.http.phase == HttpBodyPhase::head) {
@@ -199,7 +201,8 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
         // No slot to spare: a head whole in this segment is judged where it lies (and not held
         // for comparison); only one that needs gathering is refused (fail closed).
         if (!whole) return deny(state, Reason::reassembly_capacity_exhausted);
-        if (Decision decision = judge_head(state, name, bytes.first(head)); decision.decided) return decision;
+        if (Decision decision = judge_head(judging, state, flow, name, bytes.first(head)); decision.decided)
+          return decision;
         state.first = false;
         used = head;
       } else if (follow_http_body(state.http, bytes, used) == HttpBodyStatus::chunk_malformed) {
@@ -253,8 +256,8 @@ Decision StreamFollower::feed(FollowState& state, FlowEntry& flow, FlowName& nam
 
 // Gathers the message in the flow's slot; judges it once complete. `used`: bytes of `bytes` that
 // belong to it.
-Decision StreamFollower::collect(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                                 size_t& used, ReleasedPieces& released) {
+Decision StreamFollower::collect(const Judging& judging, FollowState& state, FlowEntry& flow, FlowName& name,
+                                 std::span<const uint8_t> bytes, size_t& used, ReleasedPieces& released) {
   const uint32_t bound = state.tls ? setup_.tls_max_client_hello_bytes : setup_.http_max_head_bytes;
   const uint32_t offset = state.next_seq - state.message_seq;
   const size_t take = std::min<size_t>(bytes.size(), bound > offset ? bound - offset : 0);
@@ -270,7 +273,7 @@ Decision StreamFollower::collect(FollowState& state, FlowEntry& flow, FlowName& 
   } else {
     message_bytes = http_head_length(stream);
     if (message_bytes) {
-      decision = judge_head(state, name, stream.first(message_bytes));
+      decision = judge_head(judging, state, flow, name, stream.first(message_bytes));
     } else {
       // A prefix that can never become a request is refused now, not at the bound.
       HttpRequestInfo request;
@@ -297,7 +300,8 @@ Decision StreamFollower::collect(FollowState& state, FlowEntry& flow, FlowName& 
 // A complete request head. The connection stays with the host it was allowed for: a client
 // opens one connection per host, so a request naming another host (even an allowed one) is an
 // attempt to reach past the judged name (docs/POLICY.md).
-Decision StreamFollower::judge_head(FollowState& state, FlowName& name, std::span<const uint8_t> head) {
+Decision StreamFollower::judge_head(const Judging& judging, FollowState& state, const FlowEntry& flow, FlowName& name,
+                                    std::span<const uint8_t> head) {
   HttpRequestInfo request;
   const HttpRequestStatus status = parse_http_request(head, request);
   if (const Reason refused = reason_for(status); refused != Reason::count) return deny(state, refused);
@@ -311,6 +315,23 @@ Decision StreamFollower::judge_head(FollowState& state, FlowName& name, std::spa
     }
     // A later CONNECT only where the first was one (to the named proxy) and for the same target.
     if (framing.connect && !state.connect_allowed) return deny(state, Reason::http_connect_not_allowed);
+    // Each request to a storage path-style endpoint names its own bucket (the first was judged
+    // by the inspect stage).
+    const CompiledRuleset& rules = judging.policy.policies[flow.policy_index];
+    if (!framing.connect && !rules.storage_endpoints.empty()) {
+      Decision decision;
+      decision.allowed = true;
+      if (const auto* endpoint = rules.storage_endpoint_for({name.bytes, name.length}, judging.port,
+                                                            judging.policy.scratch[setup_.worker_index])) {
+        decision.storage_endpoint = endpoint->provider;
+        judge_storage_path(rules, request.path, decision);
+        if (!decision.allowed) {
+          Decision denied = deny(state, decision.reason);
+          denied.keep_path(decision.kept_path());
+          return denied;
+        }
+      }
+    }
   }
   if (const Reason refused = reason_for(framing.status); refused != Reason::count) return deny(state, refused);
   if (state.first) state.connect_allowed = framing.connect;

@@ -64,7 +64,8 @@ class StreamFollower {
   // policy's allow_unbound_names (followed all the same: the switch waives the binding, not the
   // rest of the judgement).
   static bool allowed_on_name(Reason reason) {
-    return reason == Reason::allowed_domain || reason == Reason::allowed_unbound_name;
+    return reason == Reason::allowed_domain || reason == Reason::allowed_unbound_name ||
+           reason == Reason::allowed_storage_path_style;
   }
 
   // True for the flows this stage follows: TCP, allowed on a ClientHello's SNI or a request's Host.
@@ -80,23 +81,30 @@ class StreamFollower {
   // packet ends inside a later message not complete yet (then the flow's slot has room for it).
   // Pieces of a judged message taken from its slot are put in `released`: the caller forwards
   // them ahead of the packet when the flow passes, and frees them otherwise.
-  Decision begin(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name, const Decision& allowed,
-                 bool& hold, ReleasedPieces& released);
+  Decision begin(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
+                 FlowName& name, const Decision& allowed, bool& hold, ReleasedPieces& released);
 
   // Any later packet of a followed flow, either side; `released` as for begin().
-  FollowOutcome follow(PacketContext& packet, FlowEntry& flow, int32_t position, FlowName& name,
-                       ReleasedPieces& released);
+  FollowOutcome follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position,
+                       FlowName& name, ReleasedPieces& released);
 
  private:
   struct FreeMemory {
     void operator()(FollowState* states) const { std::free(states); }
   };
 
-  Decision feed(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                ReleasedPieces& released);
-  Decision collect(FollowState& state, FlowEntry& flow, FlowName& name, std::span<const uint8_t> bytes,
-                   size_t& used, ReleasedPieces& released);
-  Decision judge_head(FollowState& state, FlowName& name, std::span<const uint8_t> head);
+  // The policy judging the flow and its server's port: a later request to a storage path-style
+  // endpoint is judged on the bucket in its path (judge_head).
+  struct Judging {
+    const CompiledPolicy& policy;
+    uint16_t port;
+  };
+  Decision feed(const Judging& judging, FollowState& state, FlowEntry& flow, FlowName& name,
+                std::span<const uint8_t> bytes, ReleasedPieces& released);
+  Decision collect(const Judging& judging, FollowState& state, FlowEntry& flow, FlowName& name,
+                   std::span<const uint8_t> bytes, size_t& used, ReleasedPieces& released);
+  Decision judge_head(const Judging& judging, FollowState& state, const FlowEntry& flow, FlowName& name,
+                      std::span<const uint8_t> head);
   Decision judge_hello(FollowState& state, FlowName& name, std::span<const uint8_t> stream, size_t& message_bytes);
   bool start_collecting(FollowState& state, FlowEntry& flow, uint32_t seq, ReleasedPieces& released);
   bool agrees_with_held(const FlowEntry& flow, uint32_t seq, std::span<const uint8_t> bytes);

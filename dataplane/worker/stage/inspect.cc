@@ -120,10 +120,19 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
   }
   const bool name_ok = keep_name(raw_name, name);
   if (decision.reason == Reason::allowed_domain && !name_ok) decision.reason = Reason::http_invalid_host;
-  if (decision.reason == Reason::allowed_domain && to_proxy)
-    return judge_.judge_name(policy, flow, name, decision.type, facts.responder_port);
-  if (decision.reason == Reason::allowed_domain)
-    return judge_.judge_bound_name(policy, facts, flow, name, decision.type, facts.responder_port, now_tsc);
+  if (decision.reason == Reason::allowed_domain && to_proxy) {
+    Decision judged = judge_.judge_name(policy, flow, name, decision.type, facts.responder_port);
+    // The tunnel carries TLS to the target: a storage endpoint's bucket is as unseen as under TLS.
+    if (judged.allowed && judged.storage_endpoint != StorageProvider::none) judge_path_style_unseen(judged);
+    return judged;
+  }
+  if (decision.reason == Reason::allowed_domain) {
+    Decision judged =
+        judge_.judge_bound_name(policy, facts, flow, name, decision.type, facts.responder_port, now_tsc);
+    if (judged.allowed && judged.storage_endpoint != StorageProvider::none)
+      judge_storage_path(policy.policies[flow.policy_index], request.path, judged);
+    return judged;
+  }
   return decision;  // denied by its own reason
 }
 

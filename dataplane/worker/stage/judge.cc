@@ -16,7 +16,8 @@ constexpr uint16_t kDnsPort = 53;
 // other payload verdicts (no SNI, ECH, not HTTP…) depend on the bytes alone.
 bool judged_on_name(Reason reason) {
   return reason == Reason::allowed_domain || reason == Reason::domain_not_allowed ||
-         reason == Reason::allowed_dns_learned;
+         reason == Reason::allowed_dns_learned || reason == Reason::allowed_storage_path_style ||
+         reason == Reason::storage_path_style_not_allowed;
 }
 
 }  // namespace
@@ -119,9 +120,36 @@ Decision Judge::judge_name(const CompiledPolicy& policy, const FlowEntry& flow, 
   Decision decision;
   decision.decided = true;
   decision.type = type;
-  decision.allowed = rules.domain_allows({name.bytes, name.length}, port, policy.scratch[setup_.worker_index]);
+  hs_scratch_t* scratch = policy.scratch[setup_.worker_index];
+  decision.allowed = rules.domain_allows({name.bytes, name.length}, port, scratch);
   decision.reason = decision.allowed ? Reason::allowed_domain : Reason::domain_not_allowed;
+  if (!decision.allowed || rules.storage_endpoints.empty()) return decision;
+  // A storage path-style endpoint names no bucket: under TLS (and to an address learned for
+  // it) the bucket cannot be seen, so only the policy's opt-in lets it pass; a plain-HTTP
+  // request is judged on its path after this (judge_storage_path).
+  if (const auto* endpoint = rules.storage_endpoint_for({name.bytes, name.length}, port, scratch)) {
+    decision.storage_endpoint = endpoint->provider;
+    decision.storage_path_style_allowed = endpoint->path_style_allowed;
+    if (type != DestinationType::http_host) judge_path_style_unseen(decision);
+  }
   return decision;
+}
+
+void judge_path_style_unseen(Decision& decision) {
+  if (decision.storage_path_style_allowed) {
+    decision.reason = Reason::allowed_storage_path_style;
+  } else {
+    decision.allowed = false;
+    decision.reason = Reason::storage_path_style_not_allowed;
+  }
+}
+
+void judge_storage_path(const CompiledRuleset& rules, std::string_view path, Decision& decision) {
+  decision.keep_path(path);
+  const std::string_view bucket = storage_bucket_in_path(decision.storage_endpoint, path);
+  if (rules.storage_bucket_listed(decision.storage_endpoint, bucket)) return;
+  decision.allowed = false;
+  decision.reason = Reason::storage_bucket_not_allowed;
 }
 
 // Allowed when the address was learned from DNS for an allowed domain whose rule allows the

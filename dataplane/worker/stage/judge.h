@@ -55,4 +55,13 @@ class Judge {
   const DnsLearner& learner_;
 };
 
+// A name allowed on a storage path-style endpoint's rule (decision.storage_endpoint set) whose
+// request's bucket cannot be seen (TLS, QUIC, a CONNECT tunnel): allowed_storage_path_style
+// when the policy opts in, else storage_path_style_not_allowed.
+void judge_path_style_unseen(Decision& decision);
+// The same over plain HTTP, where the bucket is in the request target's `path`: it must be one
+// the policy lists for the endpoint's provider, else storage_bucket_not_allowed. Sets
+// the decision's path (keep_path) for the record.
+void judge_storage_path(const CompiledRuleset& rules, std::string_view path, Decision& decision);
+
 }  // namespace sluice

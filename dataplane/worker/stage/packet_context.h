@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "dataplane/flow/flow_entry.h"
 #include "dataplane/flow/flow_key.h"
 #include "dataplane/parse/ip_address.h"
 #include "dataplane/parse/link_local_icmpv6.h"
 #include "dataplane/parse/packet_parser.h"
+#include "dataplane/policy/storage_host.h"
 #include "dataplane/reason.h"
 #include "dataplane/worker/flow_event.h"
 
@@ -80,6 +82,19 @@ struct Decision {
   Reason reason = Reason::ip_not_allowed;
   DestinationType type = DestinationType::ip;
   PortClass inspection = PortClass::none;
+  // The name matched a storage path-style endpoint's rule (judge_name): its provider, and
+  // whether its policy opens it to TLS. For a plain-HTTP request the path is judged after.
+  StorageProvider storage_endpoint = StorageProvider::none;
+  bool storage_path_style_allowed = false;
+  // The request target's path of a plain-HTTP request judged on it, for the record: a copy (cut
+  // to kMaxRecordedPath), since the slot it was read from may take the next message first.
+  uint8_t path_length = 0;
+  char path[kMaxRecordedPath];  // only the first path_length bytes are meaningful
+  void keep_path(std::string_view text) {
+    path_length = uint8_t(text.size() < sizeof path ? text.size() : sizeof path);
+    for (uint8_t i = 0; i < path_length; ++i) path[i] = text[i];
+  }
+  std::string_view kept_path() const { return {path, path_length}; }
 };
 
 }  // namespace sluice
