@@ -86,7 +86,7 @@ namespace sluice {
   X(tcp_option_malformed, "a TCP packet of a flow still waiting for its verdict whose options have a wrong length or non-zero bytes after EOL") \
   X(tcp_syn_payload, "a SYN carrying data (TCP Fast Open) on a TLS/HTTP port: nothing but the judged message leaves before the verdict") \
   X(tcp_segment_outside_message, "a payload segment of a flow still waiting for its verdict with no byte of the message not already held (before the message, or a repeat)") \
-  X(held_segments_full, "a piece of a message under reassembly while its flow's hold (or the worker's) is full: held pieces leave only at the verdict") \
+  X(held_segments_full, "a piece of a message under reassembly that no hold can take: held pieces leave only at the verdict, so a message in more pieces than its flow's hold takes (16) denies the flow at once (with its record), a later message of a followed connection too; a piece meeting the worker's full hold is dropped unread (the client sends it again)") \
   X(held_segment_discarded, "a held piece of a message whose flow ended (reset, reused or aged out) before its verdict, or a held QUIC Initial of a connection attempt a server's Retry or Version Negotiation ended") \
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \

@@ -293,13 +293,27 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
         packet.drop_before_judging = Reason::tcp_checksum_bad;
         return;
       }
-      // A piece that could not be held is not read either: what is judged is what is held.
-      if (!inspector_.can_hold(flow, uint32_t(packet.frame.size()), packet.pieces)) {
+      // A piece that could not be held is not read either: what is judged is what is held. When
+      // the worker's hold is full the piece is dropped (the client sends it again, perhaps to
+      // room); when the flow's own is (a message in more pieces than a hold takes: one-byte
+      // segments), waiting cannot help, and the flow is denied at once, with its record.
+      const uint32_t frame_bytes = uint32_t(packet.frame.size());
+      const bool holdable = inspector_.can_hold(flow, frame_bytes, packet.pieces);
+      if (!holdable && !inspector_.flow_hold_full(flow, frame_bytes, packet.pieces)) {
         packet.drop_before_judging = Reason::held_segments_full;
         return;
       }
       const uint32_t held_before = inspector_.bytes_held(flow);
-      Decision decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
+      Decision decision;
+      if (holdable) {
+        decision = inspector_.inspect_payload(policy, packet, flow, name, facts, burst_tsc_);
+      } else {
+        decision.decided = true;
+        decision.reason = Reason::held_segments_full;
+        decision.type = pending_destination_type(flow.inspection);
+        // Every piece in the slot is held, none reached the server: its reset points at the base.
+        if (flow.reassembly_slot >= 0) packet.onward_seq = inspector_.reassembler().base_seq(flow.reassembly_slot);
+      }
       // An allowed first message: what came with it (a pipelined request, a body) is followed now.
       if (decision.decided && decision.allowed && StreamFollower::allowed_on_name(decision.reason))
         decision = follower_.begin(policy, packet, flow, position, name, decision, packet.follow_hold, released);

@@ -109,12 +109,15 @@ def test_client_hello_in_one_byte_segments(tmp_path, sni, allowed):
     data = segments_of(flow, hello, [1] * (len(hello) - 1))
     assert len(data) == len(hello)
     result = replay(tmp_path, at(0, opening + data))
-    # Pieces are held until the verdict, at most 16 a flow: the 17th and later are dropped
-    # unread, so the hello never completes and nothing of it leaves, allowed name or not (the
-    # flow's deadline denies it later).
-    assert_frames(result.forwarded, opening, "forwarded")
-    assert result.dropped("held_segments_full") == len(data) - 16
-    assert result.denials == []
+    # Pieces are held until the verdict, at most 16 a flow: the 17th denies the flow at once,
+    # allowed name or not (fail closed, with a record); nothing of the hello leaves, the server
+    # is reset at its first byte and the rest is dropped as the denied flow's.
+    assert_frames(result.forwarded, opening + [frames.expected_onward_reset(data[16], seq=data[0][TCP].seq)],
+                  "forwarded")
+    assert_frames(result.replies, [frames.expected_reset(data[16])], "replies")
+    assert result.dropped("held_segments_full") == 17
+    assert result.dropped("flow_denied") == len(data) - 17
+    assert [d["reason"] for d in result.denials] == ["held_segments_full"]
 
 
 @pytest.mark.parametrize("sni, allowed", [("pypi.org", True), ("evil.example.org", False)])

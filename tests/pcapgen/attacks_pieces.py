@@ -164,6 +164,42 @@ def attacks():
     forged = _ip_fragments(_segment(flow, 0, forged_hello), [568], 0x5200)[1]  # overlaps 568-575
     cases.append(Attack("fragment_overlap", [flow.syn(), flow.ack(), honest[0], forged, honest[1]],
                         "fragment_overlap_conflict", m, "an allowed name; the overlap decides which bytes the server keeps"))
+
+    cases += _later_message_pieces()
+    return cases
+
+
+def _marked_second_hello(m):
+    """A hello to the denied host with the marker in its ALPN (near its start) and padding (its end)."""
+    hello = bytearray(client_hello(DENIED, alpn=(m.decode(),), pad_to=600))
+    fill = (m * (300 // len(m) + 1))[:300]
+    hello[-len(fill):] = fill
+    return bytes(hello)
+
+
+def _later_message_pieces():
+    """A later message of a connection allowed for pypi.org, spread over three segments that each
+    carry the marker: held until it is complete and judged, so its first pieces never leave."""
+    from pcapgen.attacks import HTTP_SERVER, _exfil_request  # attacks imports this module
+    cases = []
+    m = marker("keepalive_other_host_in_pieces")
+    flow = frames.TcpFlow(CLIENT, 46030, HTTP_SERVER, 80)
+    request = _exfil_request(m)
+    first = request.index(m) + len(m)
+    second = request.index(m, first) + len(m)
+    cases.append(Attack("keepalive_other_host_in_pieces",
+                        [flow.syn(), flow.ack(), flow.data(frames.http_get("pypi.org"))]
+                        + [flow.data(part) for _, part in _pieces(request, [first, second])],
+                        "http_host_changed", m, "a second request to another host, its head over three segments"))
+    m = marker("second_hello_in_pieces")
+    flow = frames.TcpFlow(CLIENT, 46031, TLS_SERVER, 443)
+    hello = _marked_second_hello(m)
+    first = hello.index(m) + len(m)
+    assert first < len(hello) - 300
+    cases.append(Attack("second_hello_in_pieces",
+                        [flow.syn(), flow.ack(), flow.data(client_hello("pypi.org")), flow.data(b"\x14\x03\x03\x00\x01\x01")]
+                        + [flow.data(part) for _, part in _pieces(hello, [first, len(hello) - 200])],
+                        "tls_second_hello_mismatch", m, "a second ClientHello naming another server, over three segments"))
     return cases
 
 
@@ -174,5 +210,18 @@ def controls():
     fragmented = frames.TcpFlow(CLIENT, 46021, TLS_SERVER, 443)
     fragmented_pieces = [fragmented.syn(), fragmented.ack(),
                          *_ip_fragments(_segment(fragmented, 0, client_hello("pypi.org", pad_to=600)), [240, 480], 0x5300)]
-    return [Control("hello_in_three_segments", pieces, "held until the third completes it, then all leave"),
+    from pcapgen.attacks import HTTP_SERVER  # attacks imports this module
+    keepalive = frames.TcpFlow(CLIENT, 46032, HTTP_SERVER, 80)
+    second = frames.http_get("pypi.org", "/simple/pip/")
+    keepalive_pieces = [keepalive.syn(), keepalive.ack(), keepalive.data(frames.http_get("pypi.org", "/simple/"))] + [
+        keepalive.data(part) for _, part in _pieces(second, [10, 30])]
+    retry = frames.TcpFlow(CLIENT, 46033, TLS_SERVER, 443)
+    again = client_hello("pypi.org", key_share=False)
+    retry_pieces = [retry.syn(), retry.ack(), retry.data(client_hello("pypi.org")), retry.data(b"\x14\x03\x03\x00\x01\x01")] + [
+        retry.data(part) for _, part in _pieces(again, [60, 140])]
+    return [Control("keepalive_same_host_in_pieces", keepalive_pieces,
+                    "a second request to the allowed host over three segments: held, then all leave"),
+            Control("hello_retry_second_hello_in_pieces", retry_pieces,
+                    "after a HelloRetryRequest, the hello again over three segments: held, then all leave"),
+            Control("hello_in_three_segments", pieces, "held until the third completes it, then all leave"),
             Control("fragmented_allowed_hello", fragmented_pieces, "three IPv4 fragments, judged whole, all forwarded")]

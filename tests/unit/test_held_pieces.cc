@@ -121,15 +121,40 @@ TEST_F(HeldPiecesTest, BytesBeyondTheBoundDenyTheFlowAndFreeThePieces) {
   EXPECT_EQ(dropped(Reason::tls_client_hello_too_large), 2u);
 }
 
-TEST_F(HeldPiecesTest, AFullHoldDropsThePieceUnread) {
+TEST_F(HeldPiecesTest, AMessageInMorePiecesThanTheHoldTakesDeniesTheFlowWithARecord) {
   const Bytes hello = test::client_hello("pypi.org");
   handshake();
   // Every other byte: kMaxHeldSegments pieces, none touching the next, then one more.
   for (int i = 0; i < kMaxHeldSegments; ++i) burst(Side::inside, {segment(uint32_t(2 * i + 1), Bytes{hello[size_t(2 * i + 1)]})});
   EXPECT_EQ(dropped(Reason::held_segments_full), 0u);
   burst(Side::inside, {segment(0, Bytes{hello[0]})});
-  EXPECT_EQ(out_.forward_count, 0);
-  EXPECT_EQ(dropped(Reason::held_segments_full), 1u);
+  ASSERT_EQ(out_.forward_count, 1) << "only the reset onward to the server";
+  EXPECT_EQ(out_.reply_count, 1) << "the client is told at once";
+  EXPECT_EQ(dropped(Reason::held_segments_full), uint64_t(kMaxHeldSegments) + 1) << "the held pieces and the last";
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::held_segments_full);
+  EXPECT_EQ(recorded[0].verdict, FlowVerdict::denied_enforced);
+}
+
+TEST_F(HeldPiecesTest, AHelloInOneByteSegmentsIsDeniedAtTheSeventeenthWithNothingForwarded) {
+  // Real clients never do this; an attacker may. The hold is bounded by pieces: fail closed, by
+  // name, at once (not at the deadline).
+  const Bytes hello = test::client_hello("pypi.org");
+  handshake();
+  for (size_t i = 0; i < hello.size(); ++i) {
+    burst(Side::inside, {segment(uint32_t(i), Bytes{hello[i]})});
+    for (uint16_t f = 0; f < out_.forward_count; ++f) {
+      ParsedPacket parsed;
+      ASSERT_EQ(parse_packet(forwarded_bytes(f), parsed), PacketParseError::none);
+      EXPECT_EQ(parsed.payload_length, 0u) << "byte " << i;
+    }
+  }
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::held_segments_full);
+  EXPECT_EQ(dropped(Reason::held_segments_full), uint64_t(kMaxHeldSegments) + 1);
+  EXPECT_EQ(dropped(Reason::flow_denied), hello.size() - kMaxHeldSegments - 1);
 }
 
 TEST_F(HeldPiecesTest, AResetFlowFreesItsPieces) {

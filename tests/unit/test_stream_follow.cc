@@ -535,6 +535,29 @@ TEST_F(LaterMessageHoldTest, ASecondClientHelloInSegmentsIsHeldUntilJudged) {
   EXPECT_EQ(events().at(0).reason, Reason::tls_second_hello_mismatch);
 }
 
+TEST_F(LaterMessageHoldTest, ALaterHelloInOneByteSegmentsIsDeniedWhenTheHoldIsFull) {
+  Connection c{.dst_port = 443};
+  open(c);
+  ASSERT_TRUE(sends(c.data(test::client_hello("pypi.org"))));
+  const Bytes hello = test::client_hello("pypi.org");
+  // The record and handshake headers (9 bytes) show whether a record starts a hello: a segment
+  // ending inside them passes as any record header does (docs/POLICY.md); from there on, held.
+  constexpr size_t kHelloPrefix = 9;
+  for (size_t i = 0; i < hello.size(); ++i) {
+    burst(Side::inside, {c.data(Bytes{hello[i]})});
+    if (i + 1 < kHelloPrefix) continue;
+    for (uint16_t f = 0; f < out_.forward_count; ++f) {
+      ParsedPacket parsed;
+      ASSERT_EQ(parse_packet(forwarded_bytes(f), parsed), PacketParseError::none);
+      EXPECT_EQ(parsed.payload_length, 0u) << "byte " << i;  // the onward reset only
+    }
+  }
+  auto recorded = events();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].reason, Reason::held_segments_full);
+  EXPECT_EQ(dropped(Reason::held_segments_full), uint64_t(kMaxHeldSegments) + 1);
+}
+
 TEST_F(LaterMessageHoldTest, DryRunReleasesTheHeldPiecesWithTheDenial) {
   Connection c{.src = "198.18.2.10"};
   open(c);

@@ -44,6 +44,13 @@ class HeldSegments {
     const Slot& held = slots_[size_t(slot)];
     return held.count + pieces <= kMaxHeldSegments && held.bytes + frame_bytes <= slot_bytes_;
   }
+  // True when `pieces` more of `frame_bytes` exceed the slot's own bounds (whatever the worker's):
+  // a message in more pieces than a hold takes, which waiting cannot fix.
+  bool slot_full(int32_t slot, uint32_t frame_bytes, uint32_t pieces = 1) const {
+    if (!valid(slot)) return pieces > uint32_t(kMaxHeldSegments);
+    const Slot& held = slots_[size_t(slot)];
+    return held.count + pieces > kMaxHeldSegments || held.bytes + frame_bytes > slot_bytes_;
+  }
   // The piece at the lowest offset (nullptr when none): a datagram's first fragment.
   rte_mbuf* first(int32_t slot) const {
     return valid(slot) && slots_[size_t(slot)].count ? slots_[size_t(slot)].pieces[0].mbuf : nullptr;

@@ -65,6 +65,10 @@ class Inspector {
   uint32_t bytes_held(const FlowEntry& flow) const;
   // True when `pieces` more mbufs of `frame_bytes` in all fit the flow's hold and the worker's.
   bool can_hold(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces = 1) const;
+  // True when it is the flow's own hold that cannot take them (not the worker's, shared).
+  bool flow_hold_full(const FlowEntry& flow, uint32_t frame_bytes, uint32_t pieces = 1) const {
+    return held_.slot_full(flow.reassembly_slot, frame_bytes, pieces);
+  }
   // Holds the packet's mbuf in the flow's slot; false when full (the caller drops it).
   bool hold(const PacketContext& packet, const FlowEntry& flow);
   // Holds `mbuf` (a fragment of the segment at `seq`) in the flow's slot; false when full.
