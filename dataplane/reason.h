@@ -61,6 +61,8 @@ namespace sluice {
   X(pending_deadline, "a TLS/HTTP flow still without its verdict when its deadline (tcp_handshake_seconds from its first packet; traffic does not extend it) passed") \
   X(fragment_overlap_conflict, "overlapping IP fragments of a datagram carrying a ClientHello or request head whose bytes disagree") \
   X(fragment_malformed, "an IP fragment of a datagram carrying a ClientHello or request head that contradicts it: a non-final fragment not a multiple of 8 bytes, bytes past its end, a second end, an empty fragment, more than 16 fragments, or a datagram past the reassembly bound") \
+  X(denied_by_rule, "a numbered DENY rule of the policy matches the destination (name or address), protocol and port before any rule that allows it; the record's `rule` names it") \
+  X(dns_name_denied_by_rule, "a DNS query for a name a numbered DENY rule of the policy denies on every port and protocol before any rule that allows it") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

@@ -84,11 +84,17 @@ std::string policy_name_of(const FlowEvent& event, const CompiledPolicy& policy)
   return event.policy_index < policy.policies.size() ? policy.policies[event.policy_index].name : "";
 }
 
+std::string rule_name_of(const FlowEvent& event, const CompiledPolicy& policy) {
+  if (event.policy_index >= policy.policies.size()) return "";
+  const auto& rules = policy.policies[event.policy_index].rules;
+  return event.rule_index < rules.size() ? rules[event.rule_index].name : "";
+}
+
 }  // namespace
 
 RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy) {
   const auto* attachment = attachment_of(event, policy);
-  return {policy_name_of(event, policy), attachment ? attachment->source_label : ""};
+  return {policy_name_of(event, policy), attachment ? attachment->source_label : "", rule_name_of(event, policy)};
 }
 
 // Hand-written rather than through Json: the control thread formats one of these per denial,
@@ -115,6 +121,8 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
     line += ",\"dns_event\":{\"domain_name\":" + json_string(std::string_view(event.name, event.name_length)) +
             ",\"rcode\":" + std::to_string(event.dns_rcode) + "}";
   }
+  // Only when a numbered rule decided: records of policies without rules keep their shape.
+  if (!names.rule.empty()) line += ",\"rule\":" + json_string(names.rule);
   line += "}";
   return line;
 }
@@ -141,6 +149,7 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
     record.mutable_dns_event()->set_domain_name(std::string(event.name, event.name_length));
     record.mutable_dns_event()->set_rcode(event.dns_rcode);
   }
+  if (!names.rule.empty()) record.set_rule(names.rule);
   return record.SerializeAsString();
 }
 
@@ -180,6 +189,7 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   line["tls_alpn"] = std::string(event.tls_alpn, event.tls_alpn_length);
   line["tls_version"] = tls_version_name(event.tls_version);
   line["flow_id"] = event.flow_id;
+  if (std::string rule = rule_name_of(event, policy); !rule.empty()) line["rule"] = rule;
   return json_line(line);
 }
 

@@ -38,6 +38,10 @@ struct alignas(8) FlowEvent {
   // with, -1 when it answers nothing (DROP, a TCP reset, a malformed query).
   bool dns_query = false;
   int8_t dns_rcode = -1;
+  // The numbered rule that decided (index into the judging generation's
+  // CompiledRuleset::rules, which the control thread turns into its name); 0xffff (kNoRule):
+  // none, the allow lists or nothing decided.
+  uint16_t rule_index = 0xffff;
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

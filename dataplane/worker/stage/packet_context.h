@@ -75,6 +75,7 @@ struct Decision {
   Reason reason = Reason::ip_not_allowed;
   DestinationType type = DestinationType::ip;
   PortClass inspection = PortClass::none;
+  uint16_t rule = kNoRule;  // the numbered rule that decided (CompiledRuleset::rules), for records
 };
 
 }  // namespace sluice
