@@ -17,6 +17,7 @@ from scenarios import PROD_HOST, RESOLVER, TLS_SERVER, UNBOUND_SERVER
 RULES_POLICY = Path(__file__).resolve().parent / "policies" / "rules.textproto"
 LINE_QUARANTINE, LINE_NO_PASTE, LINE_COMPANY_STORAGE = 25, 26, 28
 PARTNER_DB, QUARANTINED_DB = "198.19.40.7", "198.19.40.200"
+BLOCKED_SERVER = "198.19.60.1"
 
 
 def test_rules_policy_validates_without_warnings():
@@ -141,7 +142,11 @@ def replay_run(tmp_path_factory):
     packets += _tls(44006, "paste.example.org")
     # A rule-only name never resolved through the appliance is not bound.
     packets += _tls(44007, "other.example.com", server=UNBOUND_SERVER)
-    # An answer for a denied name teaches nothing: its address stays unbound for names too.
+    # An answer for a name a DENY rule takes off every port teaches nothing, although
+    # resolvable_names lets the query through and allowed_domains (.example.org) matches it.
+    query = frames.dns_query(PROD_HOST, 44008, RESOLVER, "blocked.example.org", query_id=0x4408)
+    packets += [query, frames.dns_answer(query, BLOCKED_SERVER)]
+    packets.append(frames.udp_packet(PROD_HOST, 44009, BLOCKED_SERVER, 9999, b"x" * 8))
     return run_replay(tmp_path_factory.mktemp("rules"), RULES_POLICY, packets,
                       outside_mac=frames.UPSTREAM_MAC)
 
@@ -186,3 +191,10 @@ def test_deny_rule_wins_by_priority(replay_run, sport, name, rule):
 def test_rule_only_name_needs_its_binding(replay_run):
     record = _denials(replay_run, 44007)
     assert [(r["reason"], "rule" in r) for r in record] == [("name_address_mismatch", False)], record
+
+
+def test_answer_for_a_deny_rule_name_teaches_nothing(replay_run):
+    assert _denials(replay_run, 44008) == []  # resolvable_names: the query passes
+    # Learned, the datagram would be judged on the name (denied_by_rule); unlearned, on its address.
+    record = _denials(replay_run, 44009)
+    assert [(r["reason"], r["destination"]) for r in record] == [("ip_not_allowed", BLOCKED_SERVER)], record
