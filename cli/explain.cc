@@ -46,7 +46,9 @@ IpAddress stand_in_destination(const CompiledPolicy& policy, const ExplainQuesti
       IpAddress address = *parse_ip(text);
       if (!first) first = address;
       const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(address) : nullptr;
-      if (!group || !group->allows(policy_index, question.ip_protocol, question.port)) return address;
+      if (!group || !group->deciding_rule(policy_index, question.ip_protocol, question.port,
+                                          policy.policies[policy_index].rules))
+        return address;
     }
     return std::nullopt;
   };
@@ -96,46 +98,91 @@ void describe_attachment(const CompiledPolicy& policy, const pb::PolicySet& sour
   answer.dns_resolvers.assign(written.dns_resolvers().begin(), written.dns_resolvers().end());
 }
 
+// The numbered rule `rule_index` (priority order) of `policy_index`, with its line in the file.
+ExplainRule describe_numbered_rule(const CompiledRuleset& rules, const pb::Policy& written, uint16_t policy_index,
+                                   uint16_t rule_index, const std::vector<std::vector<int>>* rule_lines) {
+  const CompiledRule& rule = rules.rules[rule_index];
+  ExplainRule described;
+  described.name = rule.name;
+  described.priority = rule.priority;
+  described.deny = rule.deny;
+  for (int i = 0; i < written.rules_size(); ++i)
+    if (written.rules(i).name() == rule.name && rule_lines && policy_index < rule_lines->size() &&
+        size_t(i) < (*rule_lines)[policy_index].size())
+      described.line = (*rule_lines)[policy_index][size_t(i)];
+  return described;
+}
+
 // Names the rule behind the dataplane's verdict.
 void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& source, uint16_t policy_index,
+                          uint16_t rule_index, const std::vector<std::vector<int>>* rule_lines,
                           ExplainAnswer& answer) {
   const CompiledRuleset& rules = policy.policies[policy_index];
   const pb::Policy& written = source.policies(policy_index);
+  const uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
+  if (rule_index < rules.rules.size())
+    answer.deciding_rule = describe_numbered_rule(rules, written, policy_index, rule_index, rule_lines);
+  const bool by_address = answer.verdict != FlowVerdict::pending &&
+                          (answer.reason == Reason::allowed_network ||
+                           (answer.reason == Reason::denied_by_rule && answer.judged_name.empty()));
   if (!answer.judged_name.empty() && rules.domains) {
-    // The lowest rule whose name and ports allow the flow, as the dataplane's domain_allows
-    // judges it. For a name denied on its port, the lowest rule the name matches: its ports
-    // (in the pattern as written) are what explain_because shows the operator.
-    const uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
-    uint32_t id = 0;
-    bool found = rules.domain_allows(answer.judged_name, port, policy.scratch[0], &id);
-    if (!found && answer.verdict != FlowVerdict::pending && answer.reason == Reason::domain_not_allowed) {
+    // The pattern that decided, asked as the dataplane asks (CompiledRuleset::judge_name). For
+    // a name denied on its port, the lowest pattern the name matches: its ports (in the pattern
+    // as written) are what explain_because shows the operator.
+    NameJudgement judgement =
+        rules.judge_name(answer.judged_name, answer.question.ip_protocol, port, policy.scratch[0]);
+    if (!judgement.matched && answer.verdict != FlowVerdict::pending && answer.reason == Reason::domain_not_allowed) {
       const int32_t by_name = rules.domains->match(answer.judged_name, policy.scratch[0]);
-      found = by_name != kNoDomainMatch;
-      if (found) id = static_cast<uint32_t>(by_name);
+      judgement.matched = by_name != kNoDomainMatch;
+      judgement.pattern = static_cast<uint32_t>(by_name);
+      if (judgement.matched && judgement.pattern < rules.domain_pattern_rule.size())
+        judgement.rule = rules.domain_pattern_rule[judgement.pattern];
     }
-    if (found && id < rules.domain_patterns.size()) {
-      answer.matched_domain_index = id;
-      answer.matched_domain = rules.domain_patterns[id];
-      answer.matched_storage = id >= rules.first_storage_rule;
+    if (judgement.matched && judgement.pattern < rules.domain_patterns.size()) {
+      const std::string& group = rules.domain_pattern_group[judgement.pattern];
+      if (answer.deciding_rule && judgement.rule == rule_index) {
+        answer.deciding_rule->member = rules.domain_patterns[judgement.pattern];
+        answer.deciding_rule->group = group;
+      } else if (judgement.rule == kNoRule) {
+        answer.matched_domain_index = judgement.pattern;
+        answer.matched_domain = rules.domain_patterns[judgement.pattern];
+        answer.matched_group = group;
+        answer.matched_storage = judgement.pattern >= rules.first_storage_rule;
+      }
     }
   }
+  if (answer.deciding_rule && by_address && policy.networks)
+    if (const NetworkRuleGroup* group = policy.networks->lookup(answer.probe_destination))
+      if (const NetworkRuleEntry* entry =
+              group->deciding_rule(policy_index, answer.question.ip_protocol, port, rules.rules);
+          entry && entry->rule_index < rules.network_sources.size()) {
+        answer.deciding_rule->member = rules.network_sources[entry->rule_index];
+        answer.deciding_rule->group = rules.network_groups[entry->rule_index];
+      }
   bool allowed_by_network = answer.verdict != FlowVerdict::pending && answer.reason == Reason::allowed_network;
   // A name's stand-in address says nothing about the name, unless a network let it through.
   if (answer.question.destination_is_name && !allowed_by_network) return;
   const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(answer.probe_destination) : nullptr;
   if (!group) return;
   for (const auto& rule : group->rules)
-    if (rule.policy_index == policy_index) answer.covering_networks.push_back(describe_rule(written, rule.rule_index));
-  uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
-  if (allowed_by_network)
-    if (const NetworkRuleEntry* rule = group->allowing_rule(policy_index, answer.question.ip_protocol, port))
+    if (rule.policy_index == policy_index && rule.rule == kNoRule &&
+        rule.rule_index < static_cast<uint32_t>(written.allowed_networks_size()))
+      answer.covering_networks.push_back(describe_rule(written, rule.rule_index));
+  if (allowed_by_network && !answer.deciding_rule)
+    if (const NetworkRuleEntry* rule = group->deciding_rule(policy_index, answer.question.ip_protocol, port, rules.rules)) {
       answer.matched_network = describe_rule(written, rule->rule_index);
+      if (rule->rule_index < rules.network_groups.size()) {
+        answer.matched_group = rules.network_groups[rule->rule_index];
+        if (!answer.matched_group.empty()) answer.matched_network->cidr = rules.network_sources[rule->rule_index];
+      }
+    }
 }
 
 }  // namespace
 
 ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& source, const ExplainQuestion& question,
-                           ExplainAnswer& answer, std::string& error) {
+                           ExplainAnswer& answer, std::string& error,
+                           const std::vector<std::vector<int>>* rule_lines) {
   answer = ExplainAnswer{};
   answer.question = question;
   if (question.ip_protocol == kIpProtoTcp) answer.inspection = policy.port_class[question.port];
@@ -239,8 +286,9 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
   }
   if (!sent) return ExplainStatus::platform_failure;
 
-  uint16_t attachment_index = 0, policy_index = 0;
+  uint16_t attachment_index = 0, policy_index = 0, rule_index = kNoRule;
   if (event) {
+    rule_index = event->rule_index;
     attachment_index = event->attachment_index;
     policy_index = event->policy_index;
     answer.verdict = event->verdict;
@@ -265,12 +313,12 @@ ExplainStatus explain_flow(const CompiledPolicy& policy, const pb::PolicySet& so
     }
   }
   describe_attachment(policy, source, attachment_index, policy_index, answer);
-  describe_rule_behind(policy, source, policy_index, answer);
+  describe_rule_behind(policy, source, policy_index, rule_index, rule_lines, answer);
   return ExplainStatus::answered;
 }
 
 int run_explain(const std::string& policy_path, const pb::PolicySet& source, const ExplainQuestion& question,
-                bool json, std::ostream& out, std::ostream& err) {
+                bool json, std::ostream& out, std::ostream& err, const std::vector<std::vector<int>>* rule_lines) {
   OfflineEal eal;
   std::string error;
   if (!eal.start(error)) {
@@ -285,7 +333,8 @@ int run_explain(const std::string& policy_path, const pb::PolicySet& source, con
       err << "sluicectl explain: " << policy_path << ": compile failed: " << compiled.error << "\n";
       return 1;
     }
-    status = explain_flow(*compiled.policy, source, question, answer, error);
+    status = explain_flow(*compiled.policy, source, question, answer, error, rule_lines);
+    answer.policy_file = policy_path;
   }  // the compiled policy's tables go before the EAL
   if (status != ExplainStatus::answered) {
     err << "sluicectl explain: " << error << "\n";

@@ -26,6 +26,17 @@ struct ExplainNetworkRule {
   std::string description;
 };
 
+// The numbered rule that decided (policy.proto Rule), and the pattern or network of it that
+// matched: a member of a named group, or one the rule lists itself.
+struct ExplainRule {
+  std::string name;
+  uint32_t priority = 0;
+  bool deny = false;
+  int line = 0;            // in the policy file; 0 when unknown (binary policies)
+  std::string group;       // the domain or ip group of the member that matched; "" when listed in the rule
+  std::string member;      // the pattern or CIDR that matched, as written
+};
+
 struct ExplainAnswer {
   ExplainQuestion question;
   // Where the probe was sent. For a name: a documentation address no allowed network of the
@@ -57,19 +68,25 @@ struct ExplainAnswer {
   std::optional<ExplainNetworkRule> matched_network;
   std::vector<ExplainNetworkRule> covering_networks;  // the policy's rules whose CIDR holds the address
   std::vector<std::string> dns_resolvers;             // the policy's, as written
+  std::optional<ExplainRule> deciding_rule;           // when a numbered rule decided
+  std::string matched_group;  // the allow lists' match came from this domain or ip group ("": listed directly)
+  std::string policy_file;    // for "file:line" of the deciding rule
 };
 
 enum class ExplainStatus : uint8_t { answered, bad_question, platform_failure };
 
 // Judges `question` with `policy` (compiled from `source`; EAL must be up). On anything but
 // `answered`, `error` says why.
+// `rule_lines` ([policy][rule], LoadedPolicy::rule_lines) gives the deciding rule's line.
 ExplainStatus explain_flow(const CompiledPolicy& policy, const sluice::policy::PolicySet& source,
-                           const ExplainQuestion& question, ExplainAnswer& answer, std::string& error);
+                           const ExplainQuestion& question, ExplainAnswer& answer, std::string& error,
+                           const std::vector<std::vector<int>>* rule_lines = nullptr);
 
 // The whole command for a policy set that passed validation: EAL, compile, explain, print.
 // Returns the exit code: 0 answered, 1 platform or compile failure, 2 a question the policy set
 // cannot answer (a name on a port that is neither TLS nor HTTP).
 int run_explain(const std::string& policy_path, const sluice::policy::PolicySet& source,
-                const ExplainQuestion& question, bool json, std::ostream& out, std::ostream& err);
+                const ExplainQuestion& question, bool json, std::ostream& out, std::ostream& err,
+                const std::vector<std::vector<int>>* rule_lines = nullptr);
 
 }  // namespace sluice

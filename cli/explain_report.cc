@@ -72,6 +72,23 @@ Json network_rule_json(const ExplainNetworkRule& rule) {
           {"description", rule.description}};
 }
 
+// "DENY rule \"no-paste\" (priority 100)"
+std::string numbered_rule_text(const ExplainRule& rule) {
+  return std::string(rule.deny ? "DENY" : "ALLOW") + " rule " + quoted_text(rule.name) + " (priority " +
+         std::to_string(rule.priority) + ")";
+}
+
+// "member \"*.pastebin.com\" of domain group \"paste\"", or the pattern/CIDR alone.
+std::string member_text(const std::string& member, const std::string& group, bool name) {
+  if (group.empty()) return quoted_text(member);
+  return "member " + quoted_text(member) + " of " + (name ? "domain" : "ip") + " group " + quoted_text(group);
+}
+
+std::string rule_location(const ExplainAnswer& answer) {
+  if (!answer.deciding_rule) return "";
+  return answer.policy_file + (answer.deciding_rule->line > 0 ? ":" + std::to_string(answer.deciding_rule->line) : "");
+}
+
 }  // namespace
 
 std::string explain_because(const ExplainAnswer& answer) {
@@ -90,12 +107,25 @@ std::string explain_because(const ExplainAnswer& answer) {
     return text + ", and " + std::to_string(answer.question.port) + " is a " + what +
            " (ask again with the host name)";
   }
+  if (answer.deciding_rule) {
+    const ExplainRule& rule = *answer.deciding_rule;
+    const bool by_name = !answer.judged_name.empty();
+    std::string what = by_name ? quoted_text(answer.judged_name) : destination;
+    std::string text = what + (by_name ? " matches " : " is in ");
+    if (!rule.member.empty()) text += member_text(rule.member, rule.group, by_name) + " of ";
+    text += numbered_rule_text(rule) + " of " + policy;
+    return text + (rule.deny ? ", which denies it before any rule that allows it"
+                             : ", which allows it before any rule that denies it");
+  }
   switch (answer.reason) {
     case Reason::allowed_full_access:
       return policy + " has access mode FULL: every destination is allowed";
     case Reason::allowed_domain:
       if (answer.matched_domain_index && answer.matched_storage)
         return quoted_text(answer.judged_name) + " is a host name of " + policy + "'s allowed_storage";
+      if (answer.matched_domain_index && !answer.matched_group.empty())
+        return quoted_text(answer.judged_name) + " matches " + member_text(answer.matched_domain, answer.matched_group, true) +
+               " (allowed_domain_groups) of " + policy;
       if (answer.matched_domain_index)
         return quoted_text(answer.judged_name) + " matches allowed_domains[" + std::to_string(*answer.matched_domain_index) +
                "] " + quoted_text(answer.matched_domain) + " of " + policy;
@@ -110,6 +140,9 @@ std::string explain_because(const ExplainAnswer& answer) {
       return quoted_text(answer.judged_name) + " matches none of the " + std::to_string(answer.domain_pattern_count) +
              " allowed domains of " + policy;
     case Reason::allowed_network:
+      if (answer.matched_network && !answer.matched_group.empty())
+        return destination + " is allowed by " + member_text(answer.matched_network->cidr, answer.matched_group, false) +
+               " (allowed_ip_groups) of " + policy;
       if (answer.matched_network)
         return destination + " is allowed by " + rule_text(*answer.matched_network) + " of " + policy;
       return destination + " is in an allowed network of " + policy;
@@ -165,6 +198,8 @@ std::string explain_text(const ExplainAnswer& answer) {
   text += "destination: " + destination + "\n";
   text += "probe:       " + probe_text(answer) + "\n";
   text += "verdict:     " + verdict + "\n";
+  if (answer.deciding_rule)
+    text += "rule:        " + numbered_rule_text(*answer.deciding_rule) + " at " + rule_location(answer) + "\n";
   text += "because:     " + explain_because(answer) + "\n";
   return text;
 }
@@ -203,6 +238,16 @@ std::string explain_json(const ExplainAnswer& answer, const std::string& policy_
   json["tcp_reset"] = answer.tcp_reset;
   json["icmp_unreachable"] = answer.icmp_unreachable;
   json["because"] = explain_because(answer);
+  if (answer.deciding_rule) {
+    const ExplainRule& rule = *answer.deciding_rule;
+    json["rule"] = {{"name", rule.name},
+                    {"priority", rule.priority},
+                    {"action", rule.deny ? "DENY" : "ALLOW"},
+                    {"file", answer.policy_file},
+                    {"line", rule.line},
+                    {"group", rule.group},
+                    {"member", rule.member}};
+  }
   return json_line(json);
 }
 

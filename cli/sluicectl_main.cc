@@ -365,6 +365,15 @@ std::string validation_json(const std::string& path, const sluice::LoadedPolicy&
     json["default_policy"] = set.default_policy();
   }
   json["errors"] = std::move(errors);
+  if (!loaded.warnings.empty()) {
+    sluice::Json warnings = sluice::Json::array();
+    for (const auto& warning : loaded.warnings)
+      warnings.push_back({{"file", warning.file},
+                          {"line", warning.line < 0 ? 0 : warning.line},
+                          {"field", warning.field},
+                          {"message", warning.message}});
+    json["warnings"] = std::move(warnings);
+  }
   return sluice::json_line(json);
 }
 
@@ -375,6 +384,8 @@ int validate(int argc, char** argv) {
   const std::string& path = args.positional[0];
   auto loaded = read_policy(path);
   if (args.json) std::cout << validation_json(path, loaded) << "\n";
+  // Warnings never refuse a policy; they go to stderr beside the verdict.
+  for (const auto& warning : loaded.warnings) std::cerr << sluice::warning_text(warning) << "\n";
   if (!loaded.ok()) {
     print_refusal(path, loaded);
     return 1;
@@ -410,7 +421,8 @@ int explain(int argc, char** argv) {
   if (!problem.empty()) return usage_error("explain: " + problem, "explain");
   auto loaded = load_valid_policy(args.positional[0]);
   if (!loaded) return 1;
-  return sluice::run_explain(args.positional[0], loaded->policy_set, question, args.json, std::cout, std::cerr);
+  return sluice::run_explain(args.positional[0], loaded->policy_set, question, args.json, std::cout, std::cerr,
+                             &loaded->rule_lines);
 }
 
 int replay(int argc, char** argv) {

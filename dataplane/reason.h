@@ -65,6 +65,8 @@ namespace sluice {
   X(quic_held_datagrams_full, "a QUIC Initial that leaves its flow's ClientHello incomplete while the flow already holds 16 datagrams (or twice tls_max_client_hello_bytes of frames, or the worker already holds its 2048 pieces): held datagrams leave only at the verdict, so the flow is denied (fail closed)") \
   X(storage_path_style_not_allowed, "a TLS or QUIC flow to a storage provider's shared path-style endpoint (s3.REGION.amazonaws.com, storage.googleapis.com), whose bucket travels inside TLS; the policy lists a bucket there but does not set allow_path_style_endpoints") \
   X(storage_bucket_not_allowed, "a plain-HTTP request to a storage provider's shared path-style endpoint whose path names no bucket the policy lists (or names it unreadably: no bucket, a dot segment, a percent-escape)") \
+  X(denied_by_rule, "a numbered DENY rule of the policy matches the destination (name or address), protocol and port before any rule that allows it; the record's `rule` names it") \
+  X(dns_name_denied_by_rule, "a DNS query for a name a numbered DENY rule of the policy denies on every port and protocol before any rule that allows it") \
   /* dropped by the appliance itself */                                                        \
   X(unsolicited_inbound, "a packet from outside that belongs to no flow an inside host opened")\
   X(flow_table_full, "a new flow while the worker's flow table is full (fail closed)")         \

@@ -128,6 +128,9 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       err << "sluiced: policy refused, nothing applied\n";
       return 2;
     }
+    // Accepted, but almost certainly not meant (shadowed rules, unused groups): said once at
+    // start; a reload says them with its message.
+    for (const auto& warning : loaded.warnings) err << warning_text(warning) << "\n";
   }
 
   std::error_code fs_error;

@@ -36,6 +36,7 @@ PreparedPolicy PolicyPublisher::prepare() const {
     for (const auto& error : loaded.errors) prepared.errors += error.to_string() + "\n";
     return prepared;
   }
+  for (const auto& warning : loaded.warnings) prepared.warnings += warning_text(warning) + "\n";
   // A cache object of its own: its hit and miss counts are this compile's alone.
   std::unique_ptr<HyperscanCache> cache;
   if (!hyperscan_cache_dir_.empty()) cache = std::make_unique<HyperscanCache>(hyperscan_cache_dir_);
@@ -101,6 +102,8 @@ bool PolicyPublisher::publish(PreparedPolicy prepared, std::string& message) {
                                           : ", " + std::to_string(prepared.databases_from_cache) + " of " +
                                                 std::to_string(prepared.databases) + " Hyperscan databases from the cache") +
             ")";
+  // Logged with the message: an accepted policy's warnings (shadowed rules, unused groups).
+  if (!prepared.warnings.empty()) message += "; policy warnings:\n" + prepared.warnings.substr(0, prepared.warnings.size() - 1);
   return true;
 }
 

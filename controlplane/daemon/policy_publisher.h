@@ -22,6 +22,7 @@ namespace sluice {
 struct PreparedPolicy {
   std::unique_ptr<CompiledPolicy> policy;  // null: refused; `errors` says why
   std::string errors;                      // FILE:LINE: FIELD: message lines, or the compile error
+  std::string warnings;                    // FILE:LINE: warning: FIELD: message lines of an accepted policy
   double compile_seconds = 0;
   size_t databases = 0;                    // policies with domain patterns
   size_t databases_from_cache = 0;

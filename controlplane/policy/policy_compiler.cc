@@ -1,5 +1,6 @@
 #include "controlplane/policy/policy_compiler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -62,6 +63,8 @@ void add_storage_rules(const pb::Policy& source, CompiledRuleset& out, std::vect
   auto add_rule = [&](const std::string& host) {
     rules.push_back({DomainMatchKind::exact, host, static_cast<uint32_t>(out.domain_patterns.size())});
     out.domain_patterns.push_back(host);
+    out.domain_pattern_rule.push_back(kNoRule);  // an allow-list entry, below every numbered rule
+    out.domain_pattern_group.emplace_back();
     out.domain_ports.emplace_back();
   };
   if (source.allowed_storage_size() > 0) out.first_storage_rule = static_cast<uint32_t>(out.domain_patterns.size());
@@ -87,7 +90,31 @@ void add_storage_rules(const pb::Policy& source, CompiledRuleset& out, std::vect
   if (!out.domain_rule_endpoint.empty()) out.domain_rule_endpoint.resize(out.domain_patterns.size(), -1);
 }
 
-bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRuleset& out,
+// The set's named groups, by name (validated: every reference is known).
+struct Groups {
+  std::unordered_map<std::string, const pb::DomainGroup*> domains;
+  std::unordered_map<std::string, const pb::IpGroup*> networks;
+};
+
+CompiledRule::Protocol to_rule_protocol(pb::Protocol protocol) {
+  switch (protocol) {
+    case pb::TCP: return CompiledRule::Protocol::tcp;
+    case pb::UDP: return CompiledRule::Protocol::udp;
+    case pb::ICMP: return CompiledRule::Protocol::icmp;
+    default: return CompiledRule::Protocol::any;
+  }
+}
+
+// The policy's numbered rules in priority order (validated: priorities are unique).
+std::vector<const pb::Rule*> rules_by_priority(const pb::Policy& source) {
+  std::vector<const pb::Rule*> rules;
+  for (const auto& rule : source.rules()) rules.push_back(&rule);
+  std::stable_sort(rules.begin(), rules.end(),
+                   [](const pb::Rule* a, const pb::Rule* b) { return a->priority() < b->priority(); });
+  return rules;
+}
+
+bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, const Groups& groups, CompiledRuleset& out,
                      std::vector<NetworkTable::Prefix>& prefixes, HyperscanCache* cache, std::string& error) {
   out.name = source.name();
   out.access_mode = source.access_mode() == pb::FULL ? AccessMode::full : AccessMode::restricted;
@@ -99,8 +126,18 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
   out.tls_exceptions.not_tls_judge_address = exceptions.not_tls_judge_address();
   out.allow_unbound_names = source.allow_unbound_names();
 
+  const std::vector<const pb::Rule*> numbered = rules_by_priority(source);
+  for (const pb::Rule* rule : numbered) {
+    CompiledRule& compiled = out.rules.emplace_back();
+    compiled.name = rule->name();
+    compiled.priority = rule->priority();
+    compiled.deny = rule->action() == pb::DENY;
+    compiled.protocol = to_rule_protocol(rule->protocol());
+    for (const auto& port : rule->ports()) compiled.ports.push_back(to_port_range(port));
+  }
+
   std::vector<DomainRule> rules;
-  for (const auto& text : source.allowed_domains()) {
+  auto add_domain = [&](const std::string& text, uint16_t rule, const std::string& group) {
     DomainPattern pattern;
     std::string problem = parse_domain_pattern(text, pattern);
     if (!problem.empty()) {
@@ -111,8 +148,31 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
     // name are two patterns with their own ids, and domain_ports says what each allows.
     rules.push_back({to_match_kind(pattern.kind), pattern.base, static_cast<uint32_t>(out.domain_patterns.size())});
     out.domain_patterns.push_back(text);
+    out.domain_pattern_rule.push_back(rule);
+    out.domain_pattern_group.push_back(group);
     std::vector<PortRange>& ports = out.domain_ports.emplace_back();
     for (const DomainPortRange& range : pattern.ports) ports.push_back({range.first, range.last});
+    return true;
+  };
+  auto add_domain_group = [&](const std::string& name, uint16_t rule) {
+    const auto it = groups.domains.find(name);
+    if (it == groups.domains.end()) {
+      error = "policy " + source.name() + ": unknown domain group \"" + name + "\"";
+      return false;
+    }
+    for (const auto& text : it->second->domains())
+      if (!add_domain(text, rule, name)) return false;
+    return true;
+  };
+  for (const auto& text : source.allowed_domains())
+    if (!add_domain(text, kNoRule, "")) return false;
+  for (const auto& name : source.allowed_domain_groups())
+    if (!add_domain_group(name, kNoRule)) return false;
+  for (size_t r = 0; r < numbered.size(); ++r) {
+    for (const auto& text : numbered[r]->domains())
+      if (!add_domain(text, static_cast<uint16_t>(r), "")) return false;
+    for (const auto& name : numbered[r]->domain_groups())
+      if (!add_domain_group(name, static_cast<uint16_t>(r))) return false;
   }
   add_storage_rules(source, out, rules);
   out.domains = DomainMatcher::compile(rules, error, cache);
@@ -121,19 +181,48 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, CompiledRu
     return false;
   }
 
-  for (const auto& network : source.allowed_networks()) {
+  // Networks in the order NetworkTable numbers them (rule_index): allowed_networks, the members
+  // of allowed_ip_groups, then the numbered rules' networks and ip group members.
+  auto add_network = [&](const std::string& text, pb::Protocol protocol,
+                         const google::protobuf::RepeatedPtrField<std::string>& ports, uint16_t rule,
+                         const std::string& group) {
     Cidr cidr;
-    if (parse_cidr(network.cidr(), cidr) != CidrError::none) {
-      error = "policy " + source.name() + ": bad cidr " + network.cidr();
+    if (parse_cidr(text, cidr) != CidrError::none) {
+      error = "policy " + source.name() + ": bad cidr " + text;
       return false;
     }
     NetworkTable::Prefix prefix;
     prefix.address = cidr.address;
     prefix.length = cidr.prefix_length;
     prefix.rule.policy_index = policy_index;
-    prefix.rule.ip_protocol = to_ip_protocol(network.protocol(), cidr.address.family);
-    for (const auto& port : network.ports()) prefix.rule.ports.push_back(to_port_range(port));
+    prefix.rule.ip_protocol = to_ip_protocol(protocol, cidr.address.family);
+    prefix.rule.rule = rule;
+    for (const auto& port : ports) prefix.rule.ports.push_back(to_port_range(port));
     prefixes.push_back(std::move(prefix));
+    out.network_sources.push_back(text);
+    out.network_groups.push_back(group);
+    return true;
+  };
+  auto add_ip_group = [&](const std::string& name, uint16_t rule) {
+    const auto it = groups.networks.find(name);
+    if (it == groups.networks.end()) {
+      error = "policy " + source.name() + ": unknown ip group \"" + name + "\"";
+      return false;
+    }
+    for (const auto& member : it->second->networks())
+      if (!add_network(member.cidr(), member.protocol(), member.ports(), rule, name)) return false;
+    return true;
+  };
+  const google::protobuf::RepeatedPtrField<std::string> no_ports;
+  for (const auto& network : source.allowed_networks())
+    if (!add_network(network.cidr(), network.protocol(), network.ports(), kNoRule, "")) return false;
+  for (const auto& name : source.allowed_ip_groups())
+    if (!add_ip_group(name, kNoRule)) return false;
+  for (size_t r = 0; r < numbered.size(); ++r) {
+    for (const auto& text : numbered[r]->networks())
+      if (!add_network(text, pb::PROTOCOL_ANY, no_ports, static_cast<uint16_t>(r), "")) return false;
+    for (const auto& name : numbered[r]->ip_groups())
+      if (!add_ip_group(name, static_cast<uint16_t>(r))) return false;
   }
   for (const auto& resolver : source.dns_resolvers())
     if (auto address = parse_ip(resolver)) out.dns_resolvers.push_back(*address);
@@ -216,12 +305,15 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
 
   std::unordered_map<std::string, uint16_t> index_of;
   std::vector<NetworkTable::Prefix> network_prefixes;
+  Groups groups;
+  for (const auto& group : policy_set.domain_groups()) groups.domains[group.name()] = &group;
+  for (const auto& group : policy_set.ip_groups()) groups.networks[group.name()] = &group;
   policy->policies.resize(static_cast<size_t>(policy_set.policies_size()));
   for (int i = 0; i < policy_set.policies_size(); ++i) {
     const auto& source = policy_set.policies(i);
     index_of[source.name()] = static_cast<uint16_t>(i);
-    if (!compile_ruleset(source, static_cast<uint16_t>(i), policy->policies[static_cast<size_t>(i)], network_prefixes,
-                         cache, result.error))
+    if (!compile_ruleset(source, static_cast<uint16_t>(i), groups, policy->policies[static_cast<size_t>(i)],
+                         network_prefixes, cache, result.error))
       return result;
     auto& compiled = policy->policies[static_cast<size_t>(i)];
     compiled.counter_slot = slots ? slots->slot_for(source.name()) : static_cast<uint16_t>(i);

@@ -18,14 +18,32 @@ PolicyFormat format_of(const std::string& path) {
   return PolicyFormat::unknown;
 }
 
+void note_rule_lines(LoadedPolicy& loaded, const FieldLocator& locator) {
+  const auto& set = loaded.policy_set;
+  loaded.rule_lines.resize(size_t(set.policies_size()));
+  for (int p = 0; p < set.policies_size(); ++p)
+    for (int r = 0; r < set.policies(p).rules_size(); ++r)
+      loaded.rule_lines[size_t(p)].push_back(
+          locator.line_of("policies[" + std::to_string(p) + "].rules[" + std::to_string(r) + "]"));
+}
+
 }  // namespace
+
+std::string warning_text(const PolicyError& warning) {
+  std::string text = warning.file;
+  if (warning.line > 0) text += ":" + std::to_string(warning.line);
+  text += ": warning: ";
+  if (!warning.field.empty()) text += warning.field + ": ";
+  return text + warning.message;
+}
 
 LoadedPolicy load_policy_text(const std::string& text, const std::string& display_name,
                               const PublicSuffixList& suffixes) {
   LoadedPolicy result;
   FieldLocator locator;
   if (!locator.parse_text(text, display_name, result.policy_set, result.errors)) return result;
-  result.errors = validate_policy_set(result.policy_set, display_name, locator, suffixes);
+  result.errors = validate_policy_set(result.policy_set, display_name, locator, suffixes, &result.warnings);
+  note_rule_lines(result, locator);
   return result;
 }
 
@@ -49,7 +67,8 @@ LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& s
     result.errors.push_back({path, 0, "", "not a binary sluice.policy.PolicySet (wire format error)"});
     return result;
   }
-  result.errors = validate_policy_set(result.policy_set, path, FieldLocator(), suffixes);
+  result.errors = validate_policy_set(result.policy_set, path, FieldLocator(), suffixes, &result.warnings);
+  note_rule_lines(result, FieldLocator());
   return result;
 }
 

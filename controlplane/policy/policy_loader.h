@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "controlplane/policy/policy_error.h"
 #include "policy.pb.h"
@@ -11,9 +12,16 @@ namespace sluice {
 
 struct LoadedPolicy {
   sluice::policy::PolicySet policy_set;
-  PolicyErrors errors;  // empty when the set was accepted
+  PolicyErrors errors;    // empty when the set was accepted
+  PolicyErrors warnings;  // valid but almost certainly not meant: unused groups, shadowed rules
+  // The line of each numbered rule, [policy][rule] (0 when unknown: binary files), so that
+  // `sluicectl explain` can point at the rule that decided.
+  std::vector<std::vector<int>> rule_lines;
   bool ok() const { return errors.empty(); }
 };
+
+// "file:12: warning: policies[0].rules[1]: message": how sluicectl and sluiced print a warning.
+std::string warning_text(const PolicyError& warning);
 
 class PublicSuffixList;
 

@@ -17,6 +17,7 @@
 #include "controlplane/policy/quoted_text.h"
 #include "controlplane/policy/storage_expansion.h"
 #include "controlplane/policy/storage_naming_rules.h"
+#include "controlplane/policy/rule_shadowing.h"
 
 namespace sluice {
 
@@ -199,6 +200,9 @@ namespace {
 
 constexpr int kMaxPolicies = 4096;
 constexpr uint32_t kMaxPort = 65535;
+constexpr uint32_t kMinRulePriority = 1;
+constexpr uint32_t kMaxRulePriority = 65000;
+constexpr int kMaxRules = 4096;
 
 std::string indexed(const std::string& path, int index) { return path + "[" + std::to_string(index) + "]"; }
 
@@ -231,11 +235,22 @@ class PolicySetValidator {
   PolicySetValidator(const std::string& file, const FieldLocator& locator, const PublicSuffixList& suffixes)
       : file_(file), locator_(locator), suffixes_(suffixes) {}
 
-  PolicyErrors run(const PolicySet& set) {
+  PolicyErrors run(const PolicySet& set, PolicyErrors* warnings) {
+    check_groups(set);
     check_policies(set);
     check_attachments(set);
     check_default_policy(set);
     check_inspection_ports(set);
+    if (warnings) {
+      warn_unused_groups(set);
+      // Shadowing is judged only on rules that are valid: a broken rule shadows nothing.
+      if (errors_.empty()) {
+        PolicyErrors shadowed = find_shadowed_rules(set, file_, locator_);
+        warnings_.insert(warnings_.end(), shadowed.begin(), shadowed.end());
+      }
+      sort_in_file_order(warnings_);
+      *warnings = std::move(warnings_);
+    }
     sort_in_file_order(errors_);
     return std::move(errors_);
   }
@@ -243,6 +258,130 @@ class PolicySetValidator {
  private:
   void add(const std::string& field, std::string message) {
     errors_.push_back({file_, locator_.line_of(field), field, std::move(message)});
+  }
+  void warn(const std::string& field, std::string message) {
+    warnings_.push_back({file_, locator_.line_of(field), field, std::move(message)});
+  }
+
+  // ---- named groups (PolicySet.domain_groups, ip_groups) ----
+
+  void check_groups(const PolicySet& set) {
+    std::map<std::string, int> first_index;
+    for (int i = 0; i < set.domain_groups_size(); ++i) {
+      const policy::DomainGroup& group = set.domain_groups(i);
+      const std::string path = indexed("domain_groups", i);
+      if (check_group_name(group.name(), path, "domain_groups", first_index.try_emplace(group.name(), i).first->second, i))
+        domain_groups_.insert(group.name());
+      if (group.domains_size() == 0) add(path + ".domains", "group " + quoted_text(group.name()) + " has no domains");
+      check_domain_list(group.domains(), path + ".domains");
+    }
+    first_index.clear();
+    for (int i = 0; i < set.ip_groups_size(); ++i) {
+      const policy::IpGroup& group = set.ip_groups(i);
+      const std::string path = indexed("ip_groups", i);
+      if (check_group_name(group.name(), path, "ip_groups", first_index.try_emplace(group.name(), i).first->second, i))
+        ip_groups_.insert(group.name());
+      if (group.networks_size() == 0) add(path + ".networks", "group " + quoted_text(group.name()) + " has no networks");
+      for (int n = 0; n < group.networks_size(); ++n) check_network(group.networks(n), indexed(path + ".networks", n));
+    }
+  }
+
+  bool check_group_name(const std::string& name, const std::string& path, const std::string& list, int first,
+                        int index) {
+    const std::string field = path + ".name";
+    if (name.empty()) {
+      add(field, "missing name");
+    } else if (!is_valid_policy_name(name)) {
+      add(field, "name " + quoted_text(name) + " may contain only a-z, 0-9, '_', '.' and '-'");
+    } else if (first != index) {
+      add(field, "duplicate group name " + quoted_text(name) + ", first at " +
+                     describe_location(locator_, indexed(list, first) + ".name"));
+    } else {
+      return true;
+    }
+    return false;
+  }
+
+  // A reference from a policy or rule: unknown is an error, known marks the group used.
+  void check_group_reference(const std::string& name, const std::string& field, bool domain_group) {
+    const std::set<std::string>& known = domain_group ? domain_groups_ : ip_groups_;
+    if (known.contains(name)) {
+      (domain_group ? used_domain_groups_ : used_ip_groups_).insert(name);
+    } else {
+      add(field, std::string(domain_group ? "unknown domain group " : "unknown ip group ") + quoted_text(name) +
+                     (domain_group ? " (not in domain_groups)" : " (not in ip_groups)"));
+    }
+  }
+
+  void warn_unused_groups(const PolicySet& set) {
+    for (int i = 0; i < set.domain_groups_size(); ++i)
+      if (domain_groups_.contains(set.domain_groups(i).name()) && !used_domain_groups_.contains(set.domain_groups(i).name()))
+        warn(indexed("domain_groups", i) + ".name",
+             "domain group " + quoted_text(set.domain_groups(i).name()) + " is used by no policy");
+    for (int i = 0; i < set.ip_groups_size(); ++i)
+      if (ip_groups_.contains(set.ip_groups(i).name()) && !used_ip_groups_.contains(set.ip_groups(i).name()))
+        warn(indexed("ip_groups", i) + ".name",
+             "ip group " + quoted_text(set.ip_groups(i).name()) + " is used by no policy");
+  }
+
+  // ---- numbered rules (Policy.rules) ----
+
+  void check_rules(const Policy& policy, const std::string& path) {
+    if (policy.rules_size() > kMaxRules) {
+      // Records carry a rule's index in 16 bits (FlowEvent::rule_index).
+      add(indexed(path + ".rules", kMaxRules), "too many rules (" + std::to_string(policy.rules_size()) +
+                                                    "); at most " + std::to_string(kMaxRules));
+    }
+    std::map<std::string, int> name_index;
+    std::map<uint32_t, int> priority_index;
+    for (int i = 0; i < policy.rules_size(); ++i) {
+      const policy::Rule& rule = policy.rules(i);
+      const std::string rule_path = indexed(path + ".rules", i);
+      const std::string rule_name = rule.name();
+      if (rule_name.empty()) {
+        add(rule_path + ".name", "missing name");
+      } else if (!is_valid_policy_name(rule_name)) {
+        add(rule_path + ".name", "name " + quoted_text(rule_name) + " may contain only a-z, 0-9, '_', '.' and '-'");
+      } else if (const auto [it, inserted] = name_index.try_emplace(rule_name, i); !inserted) {
+        add(rule_path + ".name", "duplicate rule name " + quoted_text(rule_name) + ", first at " +
+                                     describe_location(locator_, indexed(path + ".rules", it->second)));
+      }
+      if (rule.priority() < kMinRulePriority || rule.priority() > kMaxRulePriority) {
+        add(rule_path + ".priority", "priority " + std::to_string(rule.priority()) + " is not in " +
+                                         std::to_string(kMinRulePriority) + "-" + std::to_string(kMaxRulePriority));
+      } else if (const auto [it, inserted] = priority_index.try_emplace(rule.priority(), i); !inserted) {
+        add(rule_path + ".priority", "priority " + std::to_string(rule.priority()) + " is also rule " +
+                                         quoted_text(policy.rules(it->second).name()) + "'s (" +
+                                         describe_location(locator_, indexed(path + ".rules", it->second)) +
+                                         "); priorities are unique in a policy");
+      }
+      if (rule.action() == policy::RULE_ACTION_UNSPECIFIED) {
+        add(rule_path + ".action", "missing action (ALLOW or DENY)");
+      } else if (!policy::RuleAction_IsValid(rule.action())) {
+        add(rule_path + ".action", "unknown action " + std::to_string(rule.action()));
+      }
+      if (rule.domains_size() + rule.domain_groups_size() + rule.networks_size() + rule.ip_groups_size() == 0)
+        add(rule_path, "rule " + quoted_text(rule_name) + " names no destination (domains, domain_groups, networks or ip_groups)");
+      check_domain_list(rule.domains(), rule_path + ".domains");
+      for (int g = 0; g < rule.domain_groups_size(); ++g)
+        check_group_reference(rule.domain_groups(g), indexed(rule_path + ".domain_groups", g), true);
+      for (int n = 0; n < rule.networks_size(); ++n) {
+        Cidr cidr;
+        if (CidrError error = parse_cidr(rule.networks(n), cidr); error != CidrError::none)
+          add(indexed(rule_path + ".networks", n), cidr_problem(rule.networks(n), error));
+      }
+      for (int g = 0; g < rule.ip_groups_size(); ++g)
+        check_group_reference(rule.ip_groups(g), indexed(rule_path + ".ip_groups", g), false);
+      if (!policy::Protocol_IsValid(rule.protocol())) {
+        add(rule_path + ".protocol", "unknown protocol " + std::to_string(rule.protocol()));
+      } else if (rule.protocol() == policy::ICMP && rule.ports_size() > 0) {
+        add(rule_path + ".ports", "ports do not apply to protocol ICMP");
+      }
+      for (int p = 0; p < rule.ports_size(); ++p) {
+        if (std::string problem = port_range_problem(rule.ports(p)); !problem.empty())
+          add(indexed(rule_path + ".ports", p), quoted_text(rule.ports(p)) + ": " + problem);
+      }
+    }
   }
 
   void check_policies(const PolicySet& set) {
@@ -288,9 +427,18 @@ class PolicySetValidator {
       if (policy.allowed_proxies_size() > 0) add(path + ".allowed_proxies", full_with_list("allowed_proxies"));
       if (policy.resolvable_names_size() > 0) add(path + ".resolvable_names", full_with_list("resolvable_names"));
       if (policy.allowed_storage_size() > 0) add(path + ".allowed_storage", full_with_list("allowed_storage"));
+      if (policy.allowed_domain_groups_size() > 0)
+        add(path + ".allowed_domain_groups", full_with_list("allowed_domain_groups"));
+      if (policy.allowed_ip_groups_size() > 0) add(path + ".allowed_ip_groups", full_with_list("allowed_ip_groups"));
+      if (policy.rules_size() > 0) add(path + ".rules", full_with_list("rules"));
     }
     check_storage(policy, path);
     check_domains(policy, path);
+    for (int g = 0; g < policy.allowed_domain_groups_size(); ++g)
+      check_group_reference(policy.allowed_domain_groups(g), indexed(path + ".allowed_domain_groups", g), true);
+    for (int g = 0; g < policy.allowed_ip_groups_size(); ++g)
+      check_group_reference(policy.allowed_ip_groups(g), indexed(path + ".allowed_ip_groups", g), false);
+    check_rules(policy, path);
     check_resolvable_names(policy, path);
     if (!policy::DnsDenial_IsValid(policy.dns_denial())) {
       add(path + ".dns_denial", "unknown dns_denial " + std::to_string(policy.dns_denial()));
@@ -323,11 +471,16 @@ class PolicySetValidator {
   }
 
   void check_domains(const Policy& policy, const std::string& path) {
+    check_domain_list(policy.allowed_domains(), path + ".allowed_domains");
+  }
+
+  // allowed_domains, a domain group's or a rule's domains: patterns, breadth, no duplicates.
+  void check_domain_list(const protobuf::RepeatedPtrField<std::string>& list, const std::string& list_path) {
     // The same name with other ports is no duplicate: both rules apply (a union of ports).
     std::map<std::tuple<DomainPatternKind, std::string, std::vector<DomainPortRange>>, int> first_index;
-    for (int i = 0; i < policy.allowed_domains_size(); ++i) {
-      const std::string& text = policy.allowed_domains(i);
-      const std::string field = indexed(path + ".allowed_domains", i);
+    for (int i = 0; i < list.size(); ++i) {
+      const std::string& text = list.Get(i);
+      const std::string field = indexed(list_path, i);
       DomainPattern pattern;
       if (std::string problem = parse_domain_pattern(text, pattern); !problem.empty()) {
         add(field, quoted_text(text) + ": " + problem);
@@ -340,7 +493,7 @@ class PolicySetValidator {
       const auto [it, inserted] = first_index.try_emplace({pattern.kind, pattern.base, pattern.ports}, i);
       if (!inserted) {
         add(field, "duplicate domain pattern " + quoted_text(text) + ", first at " +
-                       describe_location(locator_, indexed(path + ".allowed_domains", it->second)));
+                       describe_location(locator_, indexed(list_path, it->second)));
       }
     }
   }
@@ -592,17 +745,20 @@ class PolicySetValidator {
   const FieldLocator& locator_;
   const PublicSuffixList& suffixes_;
   std::set<std::string> policy_names_;
+  std::set<std::string> domain_groups_, ip_groups_;            // valid, unique names
+  std::set<std::string> used_domain_groups_, used_ip_groups_;  // referenced by some policy
   PolicyErrors errors_;
+  PolicyErrors warnings_;
 };
 
 }  // namespace
 
 PolicyErrors validate_policy_set(const PolicySet& set, const std::string& file, const FieldLocator& locator,
-                                 const PublicSuffixList& suffixes) {
+                                 const PublicSuffixList& suffixes, PolicyErrors* warnings) {
   // Without the list no wildcard's breadth can be judged: refuse rather than pass "*.co.uk".
   if (!suffixes.loaded()) return {{suffixes.path().empty() ? public_suffix_list_path() : suffixes.path(), 0, "",
                                    suffixes.error()}};
-  return PolicySetValidator(file, locator, suffixes).run(set);
+  return PolicySetValidator(file, locator, suffixes).run(set, warnings);
 }
 
 }  // namespace sluice

@@ -54,9 +54,11 @@ class FieldLocator {
 };
 
 // Every problem of `set`, sorted by line (file order); empty when the set may be compiled.
-// `file` is only copied into the errors.
+// `file` is only copied into the errors. With `warnings`, what is valid but almost certainly
+// not meant (an unused group, a rule another rule shadows entirely) is put there, in file order.
 PolicyErrors validate_policy_set(const sluice::policy::PolicySet& set, const std::string& file,
-                                 const FieldLocator& locator, const PublicSuffixList& suffixes);
+                                 const FieldLocator& locator, const PublicSuffixList& suffixes,
+                                 PolicyErrors* warnings = nullptr);
 
 // "line 12" when the locator knows the line of `path`, else the path itself ("attachments[0]"):
 // how a message points at a second place ("duplicate ..., first at line 12").

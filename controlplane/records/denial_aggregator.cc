@@ -13,6 +13,8 @@ std::string DenialAggregator::key_of(const FlowEvent& event, const std::string& 
   key += std::to_string(static_cast<int>(event.verdict));
   key += '|';
   key += std::to_string(event.protocol);
+  key += '|';
+  key += std::to_string(event.rule_index);  // two DENY rules are two records
   return key;
 }
 

@@ -85,11 +85,17 @@ std::string policy_name_of(const FlowEvent& event, const CompiledPolicy& policy)
   return event.policy_index < policy.policies.size() ? policy.policies[event.policy_index].name : "";
 }
 
+std::string rule_name_of(const FlowEvent& event, const CompiledPolicy& policy) {
+  if (event.policy_index >= policy.policies.size()) return "";
+  const auto& rules = policy.policies[event.policy_index].rules;
+  return event.rule_index < rules.size() ? rules[event.rule_index].name : "";
+}
+
 }  // namespace
 
 RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy) {
   const auto* attachment = attachment_of(event, policy);
-  return {policy_name_of(event, policy), attachment ? attachment->source_label : ""};
+  return {policy_name_of(event, policy), attachment ? attachment->source_label : "", rule_name_of(event, policy)};
 }
 
 // Hand-written rather than through Json: the control thread formats one of these per denial,
@@ -124,6 +130,8 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
             ",\"path_style\":" + (storage->path_style ? "true" : "false") +
             ",\"provider\":" + json_string(storage->provider) + "}";
   }
+  // Only when a numbered rule decided: records of policies without rules keep their shape.
+  if (!names.rule.empty()) line += ",\"rule\":" + json_string(names.rule);
   line += "}";
   return line;
 }
@@ -159,6 +167,7 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
     out.set_path_style(storage->path_style);
     out.set_provider(storage->provider);
   }
+  if (!names.rule.empty()) record.set_rule(names.rule);
   return record.SerializeAsString();
 }
 
@@ -208,6 +217,7 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy) 
   line["tls_alpn"] = std::string(event.tls_alpn, event.tls_alpn_length);
   line["tls_version"] = tls_version_name(event.tls_version);
   line["flow_id"] = event.flow_id;
+  if (std::string rule = rule_name_of(event, policy); !rule.empty()) line["rule"] = rule;
   return json_line(line);
 }
 

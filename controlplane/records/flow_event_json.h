@@ -36,6 +36,7 @@ std::string destination_of(const FlowEvent& event);
 struct RecordNames {
   std::string policy;
   std::string source_label;
+  std::string rule;  // the numbered rule that decided (FlowEvent::rule_index); "" for none
 };
 RecordNames names_of(const FlowEvent& event, const CompiledPolicy& policy);
 

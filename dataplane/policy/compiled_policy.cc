@@ -8,10 +8,50 @@
 
 namespace sluice {
 
+namespace {
+
+bool port_in(const std::vector<PortRange>& ranges, uint16_t port) {
+  if (ranges.empty()) return true;
+  for (const PortRange& range : ranges)
+    if (port >= range.first && port <= range.last) return true;
+  return false;
+}
+
+// IP protocol numbers, spelled here because the dataplane's policy has no parser header.
+constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kIcmpv6 = 58;
+
+}  // namespace
+
+bool CompiledRule::matches(uint8_t ip_protocol, uint16_t port) const {
+  switch (protocol) {
+    case Protocol::any: break;
+    case Protocol::tcp: if (ip_protocol != kTcp) return false; break;
+    case Protocol::udp: if (ip_protocol != kUdp) return false; break;
+    case Protocol::icmp: if (ip_protocol != kIcmp && ip_protocol != kIcmpv6) return false; break;
+  }
+  // A port list never matches a protocol without ports (ICMP has port 0).
+  return ports.empty() || (port != 0 && port_in(ports, port));
+}
+
+const NetworkRuleEntry* NetworkRuleGroup::deciding_rule(uint16_t policy_index, uint8_t ip_protocol, uint16_t port,
+                                                        const std::vector<CompiledRule>& numbered) const {
+  const NetworkRuleEntry* best = nullptr;
+  for (const auto& rule : rules) {
+    if (rule.policy_index != policy_index) continue;
+    if (best && rule.rule >= best->rule) continue;  // equal: the first listed stays
+    if (rule.ip_protocol != 0 && rule.ip_protocol != ip_protocol) continue;
+    if (!rule.ports.empty() && (port == 0 || !port_in(rule.ports, port))) continue;
+    if (rule.rule != kNoRule && (rule.rule >= numbered.size() || !numbered[rule.rule].matches(ip_protocol, port)))
+      continue;
+    best = &rule;
+  }
+  return best;
+}
+
 const NetworkRuleEntry* NetworkRuleGroup::allowing_rule(uint16_t policy_index, uint8_t ip_protocol,
                                                         uint16_t port) const {
   for (const auto& rule : rules) {
-    if (rule.policy_index != policy_index) continue;
+    if (rule.policy_index != policy_index || rule.rule != kNoRule) continue;
     if (rule.ip_protocol != 0 && rule.ip_protocol != ip_protocol) continue;
     if (rule.ports.empty()) return &rule;
     for (const auto& range : rule.ports)
@@ -133,25 +173,52 @@ bool CompiledRuleset::domain_rule_allows_port(uint32_t rule_id, uint16_t port) c
   return false;
 }
 
+namespace {
+
+// The best of the patterns matching `name` that `counts` accepts: the lowest rule index (the
+// allow lists' kNoRule last), then the lowest pattern id, so that the answer is stable whatever
+// order Hyperscan reports matches in.
+template <typename Counts>
+NameJudgement decide_name(const CompiledRuleset& ruleset, std::string_view name, hs_scratch_t* scratch,
+                          Counts counts) {
+  NameJudgement best;
+  if (!ruleset.domains) return best;
+  ruleset.domains->for_each_match(name, scratch, [&](uint32_t id) {
+    const uint16_t rule = id < ruleset.domain_pattern_rule.size() ? ruleset.domain_pattern_rule[id] : kNoRule;
+    if (!counts(id, rule)) return false;
+    if (!best.matched || rule < best.rule || (rule == best.rule && id < best.pattern)) {
+      best.matched = true;
+      best.rule = rule;
+      best.pattern = id;
+    }
+    return best.rule == 0 && best.pattern == 0;  // nothing decides before rule 0's first pattern
+  });
+  if (best.matched) best.allowed = best.rule == kNoRule || !ruleset.rules[best.rule].deny;
+  return best;
+}
+
+}  // namespace
+
+NameJudgement CompiledRuleset::judge_name(std::string_view name, uint8_t ip_protocol, uint16_t port,
+                                          hs_scratch_t* scratch) const {
+  return decide_name(*this, name, scratch, [&](uint32_t id, uint16_t rule) {
+    if (!domain_rule_allows_port(id, port)) return false;
+    return rule == kNoRule || rules[rule].matches(ip_protocol, port);
+  });
+}
+
+NameJudgement CompiledRuleset::judge_name_on_any_port(std::string_view name, hs_scratch_t* scratch) const {
+  return decide_name(*this, name, scratch, [&](uint32_t id, uint16_t rule) {
+    if (rule == kNoRule || !rules[rule].deny) return true;
+    return rules[rule].matches_every_flow() && (id >= domain_ports.size() || domain_ports[id].empty());
+  });
+}
+
 bool CompiledRuleset::domain_allows(std::string_view name, uint16_t port, hs_scratch_t* scratch,
                                     uint32_t* rule_id) const {
-  if (!domains) return false;
-  if (!rule_id) {
-    return domains->for_each_match(name, scratch,
-                                   [&](uint32_t id) { return domain_rule_allows_port(id, port); });
-  }
-  // Hyperscan reports the rules of one name in no fixed order: visit them all for the lowest.
-  bool found = false;
-  uint32_t lowest = 0;
-  domains->for_each_match(name, scratch, [&](uint32_t id) {
-    if ((!found || id < lowest) && domain_rule_allows_port(id, port)) {
-      found = true;
-      lowest = id;
-    }
-    return found && lowest == 0;  // nothing is lower than rule 0
-  });
-  if (found) *rule_id = lowest;
-  return found;
+  const NameJudgement judgement = judge_name(name, 0, port, scratch);
+  if (judgement.allowed && rule_id) *rule_id = judgement.pattern;
+  return judgement.allowed;
 }
 
 const CompiledRuleset::StorageEndpoint* CompiledRuleset::storage_endpoint_for(std::string_view name, uint16_t port,

@@ -33,11 +33,35 @@ struct PortRange {
   uint16_t last = 0;
 };
 
+// Rule index of the allow lists (allowed_domains, allowed_networks and their groups): below
+// every numbered rule. In a verdict: no numbered rule decided.
+inline constexpr uint16_t kNoRule = 0xffff;
+
+// One numbered rule (policy.proto Rule) as it filters flows; CompiledRuleset::rules holds them
+// in priority order, so that a lower index decides first.
+struct CompiledRule {
+  enum class Protocol : uint8_t { any, tcp, udp, icmp };
+  std::string name;
+  uint32_t priority = 0;
+  bool deny = false;
+  Protocol protocol = Protocol::any;
+  std::vector<PortRange> ports;  // empty = every port
+
+  // Packet path, no allocation.
+  bool matches(uint8_t ip_protocol, uint16_t port) const;
+  // No protocol and no port left out: a DENY like this takes a name off every port.
+  bool matches_every_flow() const { return protocol == Protocol::any && ports.empty(); }
+};
+
 // One allowed-network rule as it applies to a prefix.
 struct NetworkRuleEntry {
   uint16_t policy_index = 0;      // the policy that lists the rule
   uint8_t ip_protocol = 0;        // 0 = any; 6 TCP, 17 UDP, 1/58 ICMP (per family)
-  uint16_t rule_index = 0;        // its place among the policy's allowed_networks (set by build)
+  // Its place among the policy's networks (set by build): allowed_networks first, then the
+  // members of allowed_ip_groups, then the networks of numbered rules
+  // (CompiledRuleset::network_sources says which).
+  uint16_t rule_index = 0;
+  uint16_t rule = kNoRule;        // the numbered rule it belongs to, or kNoRule (the allow lists)
   std::vector<PortRange> ports;   // empty = every port
 };
 
@@ -51,6 +75,11 @@ struct NetworkRuleGroup {
   }
   // The rule that allows it (the policy's first listed), or nullptr; `sluicectl explain` names it.
   const NetworkRuleEntry* allowing_rule(uint16_t policy_index, uint8_t ip_protocol, uint16_t port) const;
+  // The entry that decides for the policy whose numbered rules are `rules`: the lowest-numbered
+  // rule that matches (its own protocol and ports and the rule's), else the allow lists' first
+  // listed match; nullptr when none matches. Packet path, no allocation.
+  const NetworkRuleEntry* deciding_rule(uint16_t policy_index, uint8_t ip_protocol, uint16_t port,
+                                        const std::vector<CompiledRule>& rules) const;
 };
 
 // A table of prefixes → NetworkRuleGroup (v4 and v6), one per generation for all policies:
@@ -92,6 +121,14 @@ struct TlsExceptions {
 // policy.proto's DnsDenial: what a query for a name the policy does not allow gets.
 enum class DnsDenial : uint8_t { nxdomain, refused, drop };
 
+// What a policy's rules say about a name (CompiledRuleset::judge_name).
+struct NameJudgement {
+  bool matched = false;      // some rule matched (to allow or to deny)
+  bool allowed = false;
+  uint16_t rule = kNoRule;   // the numbered rule that decided; kNoRule: the allow lists, or none
+  uint32_t pattern = 0;      // the pattern that decided (index of domain_patterns), when matched
+};
+
 struct CompiledRuleset {
   std::string name;
   // Index of this policy's counters (WorkerCounters::flows_by_policy): stable across
@@ -103,8 +140,19 @@ struct CompiledRuleset {
   // policy.proto allow_unbound_names: an allowed name to an address no DNS answer bound passes
   // (recorded as allowed_unbound_name) instead of being denied name_address_mismatch.
   bool allow_unbound_names = false;
+  // Every name pattern of the policy in one database: allowed_domains first (ids 0..n-1, as
+  // written), then the members of allowed_domain_groups, then the domains of numbered rules.
   std::unique_ptr<DomainMatcher> domains;
   std::vector<std::string> domain_patterns;  // as written (with any ":PORTS"), indexed by DomainRule::id
+  // By DomainRule::id: the numbered rule the pattern belongs to (kNoRule: the allow lists), and
+  // the domain group it came from ("" when listed directly).
+  std::vector<uint16_t> domain_pattern_rule;
+  std::vector<std::string> domain_pattern_group;
+  // Numbered rules, in priority order (lowest number first).
+  std::vector<CompiledRule> rules;
+  // By NetworkRuleEntry::rule_index: each network as written and the ip group it came from ("").
+  std::vector<std::string> network_sources;
+  std::vector<std::string> network_groups;
   // The destination ports of each allowed-domain rule, by DomainRule::id: sorted, merged
   // ranges; an empty vector = every port. A rule id past the end also allows every port (a
   // ruleset built without ports), but the compiler sizes it to domain_patterns.
@@ -146,10 +194,20 @@ struct CompiledRuleset {
   bool allows_resolver(const IpAddress& address) const;
   bool allows_proxy(const IpAddress& address, uint16_t port) const;
 
-  // Packet path, no allocation: true when some allowed-domain rule matching `name` (normalised)
-  // allows `port`. Rules for the same name add up (their ports are a union). `rule_id`
-  // (optional) receives the lowest such rule's id; without it the scan stops at the first
-  // allowing rule, with it every matching rule is visited so that the answer is stable.
+  // THE question "is this name allowed?", which every stage asks (judge, name binding, DNS
+  // guard, DNS learning, explain) so that they cannot disagree. Packet path, no allocation.
+  //
+  // For a flow: the lowest-numbered rule whose pattern matches `name` (normalised) and whose
+  // protocol and ports (the rule's and the pattern's) match decides; below every numbered rule,
+  // the allow lists allow when some pattern matching the name lists the port (their ports add
+  // up). `ip_protocol` 0 matches only rules for any protocol.
+  NameJudgement judge_name(std::string_view name, uint8_t ip_protocol, uint16_t port, hs_scratch_t* scratch) const;
+  // For DNS (a query or an answer has no destination port yet): allowed when some rule allows
+  // the name on some protocol and port that no DENY above it takes away entirely: a DENY
+  // counts here only when it matches every protocol and port (matches_every_flow()).
+  NameJudgement judge_name_on_any_port(std::string_view name, hs_scratch_t* scratch) const;
+
+  // judge_name's answer alone, with the deciding pattern's id (kept for explain and tests).
   bool domain_allows(std::string_view name, uint16_t port, hs_scratch_t* scratch, uint32_t* rule_id = nullptr) const;
 
   // Whether allowed-domain rule `rule_id` allows destination `port` (its ports alone, not its

@@ -43,6 +43,10 @@ struct alignas(8) FlowEvent {
   // names (cut to size; path_length counts what was kept).
   uint8_t path_length = 0;
   char path[kMaxRecordedPath] = {};
+  // The numbered rule that decided (index into the judging generation's
+  // CompiledRuleset::rules, which the control thread turns into its name); 0xffff (kNoRule):
+  // none, the allow lists or nothing decided.
+  uint16_t rule_index = 0xffff;
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

@@ -78,22 +78,28 @@ bool DnsGuard::judge_message(const CompiledPolicy& policy, std::span<const uint8
   transaction.query_type = query.query_type;
   transaction.query_class = query.query_class;
   transaction.name = {query.name, query.name_length};
-  if (name_allowed(policy, rules, query)) {
+  NameJudgement judgement;
+  if (name_allowed(policy, rules, query, judgement)) {
     bump(setup_.counters->dns_queries_allowed);
     learner_.expect_answer(transaction, now_tsc);
     return true;
   }
-  const bool passes = deny(policy, flow, facts, &query, Reason::dns_name_not_allowed, true, now_tsc, outcome);
+  const Reason reason = judgement.matched ? Reason::dns_name_denied_by_rule : Reason::dns_name_not_allowed;
+  const bool passes = deny(policy, flow, facts, &query, reason, true, now_tsc, outcome, judgement.rule);
   if (passes) learner_.expect_answer(transaction, now_tsc);  // DRY_RUN: its answer is no stranger
   else outcome.question_end = query.question_end;
   return passes;
 }
 
-bool DnsGuard::name_allowed(const CompiledPolicy& policy, const CompiledRuleset& rules,
-                            const DnsQueryInfo& query) const {
+// The policy's one answer to "may this name be used?" (judge_name_on_any_port, which judging,
+// binding and learning ask too), then resolvable_names, which may resolve what no rule allows
+// or a DENY rule takes away.
+bool DnsGuard::name_allowed(const CompiledPolicy& policy, const CompiledRuleset& rules, const DnsQueryInfo& query,
+                            NameJudgement& judgement) const {
   const std::string_view name(query.name, query.name_length);
   hs_scratch_t* scratch = policy.scratch[setup_.worker_index];
-  if (rules.domains && rules.domains->match(name, scratch) != kNoDomainMatch) return true;
+  judgement = rules.judge_name_on_any_port(name, scratch);
+  if (judgement.allowed) return true;
   if (rules.resolvable_names && rules.resolvable_names->match(name, scratch) != kNoDomainMatch) return true;
   return rules.dns_reverse_lookups && query.query_type == kDnsTypePtr && is_reverse_lookup_name(name);
 }
@@ -101,7 +107,7 @@ bool DnsGuard::name_allowed(const CompiledPolicy& policy, const CompiledRuleset&
 // Records the denial and says whether the message passes anyway (DRY_RUN).
 bool DnsGuard::deny(const CompiledPolicy& policy, const FlowEntry& flow, const FlowFacts& facts,
                     const DnsQueryInfo* query, Reason reason, bool answerable, uint64_t now_tsc,
-                    DnsQueryOutcome& outcome) {
+                    DnsQueryOutcome& outcome, uint16_t rule) {
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
   const bool enforce = policy.attachments[flow.attachment_index].enforcement == Enforcement::enforce;
   int8_t rcode = -1;
@@ -114,7 +120,7 @@ bool DnsGuard::deny(const CompiledPolicy& policy, const FlowEntry& flow, const F
   bump(setup_.counters->dns_queries_denied);
   emitter_.emit_dns_denial(flow, facts, query ? std::string_view(query->name, query->name_length) : std::string_view{},
                            reason, enforce ? FlowVerdict::denied_enforced : FlowVerdict::denied_dry_run, rcode,
-                           now_tsc);
+                           now_tsc, rule);
   if (!enforce) return true;
   outcome.drop = true;
   outcome.reason = reason;

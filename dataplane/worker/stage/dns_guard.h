@@ -1,7 +1,9 @@
 // DNS guard stage: every DNS message a client sends to a resolver its policy allows is judged
 // on its query name, message by message (a UDP 5-tuple carries many queries, a TCP connection
-// many length-prefixed messages). A name an allowed domain or a resolvable name matches passes
-// (and reverse lookups where the policy says so); anything else, and anything that is not one
+// many length-prefixed messages). A name the policy allows on some port passes (the same
+// CompiledRuleset::judge_name_on_any_port that learning asks, so a name a numbered DENY rule
+// takes off every port is denied dns_name_denied_by_rule), and so does a resolvable name (and
+// reverse lookups where the policy says so); anything else, and anything that is not one
 // well-formed query, is denied by a named reason and recorded as a DNS denial with its name and
 // the rcode it got. Passing queries are remembered, so that only their answers teach addresses
 // (learn stage). See docs/POLICY.md, DNS.
@@ -42,9 +44,11 @@ class DnsGuard {
   // One message: true when it passes (allowed, or denied in DRY_RUN).
   bool judge_message(const CompiledPolicy& policy, std::span<const uint8_t> message, const FlowEntry& flow,
                      const FlowFacts& facts, uint64_t now_tsc, DnsQueryOutcome& outcome);
-  bool name_allowed(const CompiledPolicy& policy, const CompiledRuleset& rules, const DnsQueryInfo& query) const;
+  // Whether the query's name may be resolved; `judgement` says which rule decided when a rule did.
+  bool name_allowed(const CompiledPolicy& policy, const CompiledRuleset& rules, const DnsQueryInfo& query,
+                    NameJudgement& judgement) const;
   bool deny(const CompiledPolicy& policy, const FlowEntry& flow, const FlowFacts& facts, const DnsQueryInfo* query,
-            Reason reason, bool answerable, uint64_t now_tsc, DnsQueryOutcome& outcome);
+            Reason reason, bool answerable, uint64_t now_tsc, DnsQueryOutcome& outcome, uint16_t rule = kNoRule);
 
   const PacketProcessorSetup& setup_;
   DnsLearner& learner_;

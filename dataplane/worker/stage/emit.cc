@@ -36,12 +36,12 @@ bool Emitter::apply(const CompiledPolicy& policy, const Decision& decision, cons
   } else {
     bump(counters.flows_rejudged[static_cast<int>(verdict)]);
   }
-  emit_event(flow, facts, name, hello, decision.kept_path(), now_tsc);
+  emit_event(flow, facts, name, hello, decision.kept_path(), now_tsc, decision.rule);
   return true;
 }
 
 void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name,
-                         const HelloFacts& hello, std::string_view path, uint64_t now_tsc) {
+                         const HelloFacts& hello, std::string_view path, uint64_t now_tsc, uint16_t rule) {
   if (flow.verdict == FlowVerdict::allowed && !setup_.emit_allowed_flows) return;
   if (!setup_.events) return;
   FlowEvent event;
@@ -58,6 +58,7 @@ void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const Fl
   event.verdict = flow.verdict;
   event.reason = flow.reason;
   event.destination_type = flow.destination_type;
+  event.rule_index = rule;
   // Learned-address verdicts are IP verdicts that carry the name the address was learned for.
   bool has_name = flow.destination_type != DestinationType::ip || flow.reason == Reason::allowed_dns_learned;
   if (name.length && has_name) {
@@ -78,7 +79,7 @@ void Emitter::emit_event(const FlowEntry& flow, const FlowFacts& facts, const Fl
 }
 
 void Emitter::emit_dns_denial(const FlowEntry& flow, const FlowFacts& facts, std::string_view query_name,
-                              Reason reason, FlowVerdict verdict, int8_t rcode, uint64_t now_tsc) {
+                              Reason reason, FlowVerdict verdict, int8_t rcode, uint64_t now_tsc, uint16_t rule) {
   if (!setup_.events) return;
   FlowEvent event;
   event.flow_id = flow.flow_id;
@@ -98,6 +99,7 @@ void Emitter::emit_dns_denial(const FlowEntry& flow, const FlowFacts& facts, std
   std::memcpy(event.name, query_name.data(), event.name_length);
   event.dns_query = true;
   event.dns_rcode = rcode;
+  event.rule_index = rule;
   enqueue(event);
 }
 

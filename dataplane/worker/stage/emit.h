@@ -27,7 +27,7 @@ class Emitter {
   // One denied DNS query on an allowed resolver flow (the flow's own verdict stands): recorded
   // as a DNS denial with its query name and the rcode it got (-1: none).
   void emit_dns_denial(const FlowEntry& flow, const FlowFacts& facts, std::string_view query_name, Reason reason,
-                       FlowVerdict verdict, int8_t rcode, uint64_t now_tsc);
+                       FlowVerdict verdict, int8_t rcode, uint64_t now_tsc, uint16_t rule = kNoRule);
 
   // A flow aged out while still waiting for its first payload (flow log only).
   void emit_pending(const FlowKey& key, const FlowEntry& flow);
@@ -36,7 +36,7 @@ class Emitter {
 
  private:
   void emit_event(const FlowEntry& flow, const FlowFacts& facts, const FlowName& name, const HelloFacts& hello,
-                  std::string_view path, uint64_t now_tsc);
+                  std::string_view path, uint64_t now_tsc, uint16_t rule);
   void enqueue(FlowEvent& event);
 
   const PacketProcessorSetup& setup_;

@@ -14,10 +14,17 @@ constexpr uint16_t kDnsPort = 53;
 
 // Verdicts reached on a name, which a new generation can reach again from the stored name; the
 // other payload verdicts (no SNI, ECH, not HTTP…) depend on the bytes alone.
-bool judged_on_name(Reason reason) {
+bool judged_on_name(Reason reason, const FlowName& name) {
   return reason == Reason::allowed_domain || reason == Reason::domain_not_allowed ||
          reason == Reason::allowed_dns_learned || reason == Reason::allowed_storage_path_style ||
-         reason == Reason::storage_path_style_not_allowed;
+         reason == Reason::storage_path_style_not_allowed || (reason == Reason::denied_by_rule && name.length > 0);
+}
+
+const NetworkRuleEntry* deciding_network_rule(const CompiledPolicy& policy, const FlowFacts& facts,
+                                              uint16_t policy_index, uint16_t port) {
+  const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(facts.responder) : nullptr;
+  return group ? group->deciding_rule(policy_index, facts.protocol, port, policy.policies[policy_index].rules)
+               : nullptr;
 }
 
 }  // namespace
@@ -34,10 +41,11 @@ Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts&
   if (rules.access_mode == AccessMode::full) {
     decision.allowed = true;
     decision.reason = Reason::allowed_full_access;
-  } else if (const NetworkRuleGroup* group = policy.networks ? policy.networks->lookup(facts.responder) : nullptr;
-             group && group->allows(flow.policy_index, facts.protocol, port)) {
-    decision.allowed = true;
-    decision.reason = Reason::allowed_network;
+  } else if (const NetworkRuleEntry* entry = deciding_network_rule(policy, facts, flow.policy_index, port)) {
+    // Address rules are judged before name rules (docs/POLICY.md, "Rules with priorities").
+    decision.rule = entry->rule;
+    decision.allowed = entry->rule == kNoRule || !rules.rules[entry->rule].deny;
+    decision.reason = decision.allowed ? Reason::allowed_network : Reason::denied_by_rule;
   } else if (has_ports(facts.protocol) && port == kDnsPort) {
     decision.allowed = rules.allows_resolver(facts.responder);
     decision.reason = decision.allowed ? Reason::allowed_dns_resolver : Reason::dns_resolver_not_allowed;
@@ -84,7 +92,7 @@ Decision Judge::judge_learned(const CompiledPolicy& policy, const FlowFacts& fac
   uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
   Decision by_name = judge_name(policy, flow, name, DestinationType::ip, port);
   if (by_name.allowed) by_name.reason = Reason::allowed_dns_learned;
-  else by_name.reason = Reason::ip_not_allowed;  // learned, but no rule for the name allows this port
+  else if (by_name.reason != Reason::denied_by_rule) by_name.reason = Reason::ip_not_allowed;  // learned, but no rule for the name allows this port
   return by_name;
 }
 
@@ -98,7 +106,8 @@ bool Judge::bound(const CompiledPolicy& policy, const FlowFacts& facts, const Fl
                   uint64_t now_tsc) const {
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
   std::string_view learned = learned_name(policy, facts, flow, now_tsc);
-  return !learned.empty() && rules.domain_allows(learned, port, policy.scratch[setup_.worker_index]);
+  return !learned.empty() &&
+         rules.judge_name(learned, flow.protocol, port, policy.scratch[setup_.worker_index]).allowed;
 }
 
 Decision Judge::judge_bound_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
@@ -110,6 +119,7 @@ Decision Judge::judge_bound_name(const CompiledPolicy& policy, const FlowFacts& 
   } else {
     decision.allowed = false;
     decision.reason = Reason::name_address_mismatch;
+    decision.rule = kNoRule;  // the rule allowed the name; the missing binding denied it
   }
   return decision;
 }
@@ -120,14 +130,18 @@ Decision Judge::judge_name(const CompiledPolicy& policy, const FlowEntry& flow, 
   Decision decision;
   decision.decided = true;
   decision.type = type;
-  hs_scratch_t* scratch = policy.scratch[setup_.worker_index];
-  decision.allowed = rules.domain_allows({name.bytes, name.length}, port, scratch);
-  decision.reason = decision.allowed ? Reason::allowed_domain : Reason::domain_not_allowed;
+  const NameJudgement judgement =
+      rules.judge_name({name.bytes, name.length}, flow.protocol, port, policy.scratch[setup_.worker_index]);
+  decision.allowed = judgement.allowed;
+  decision.rule = judgement.rule;
+  decision.reason = judgement.allowed  ? Reason::allowed_domain
+                    : judgement.matched ? Reason::denied_by_rule
+                                        : Reason::domain_not_allowed;
   if (!decision.allowed || rules.storage_endpoints.empty()) return decision;
   // A storage path-style endpoint names no bucket: under TLS (and to an address learned for
   // it) the bucket cannot be seen, so only the policy's opt-in lets it pass; a plain-HTTP
   // request is judged on its path after this (judge_storage_path).
-  if (const auto* endpoint = rules.storage_endpoint_for({name.bytes, name.length}, port, scratch)) {
+  if (const auto* endpoint = rules.storage_endpoint_for({name.bytes, name.length}, port, policy.scratch[setup_.worker_index])) {
     decision.storage_endpoint = endpoint->provider;
     decision.storage_path_style_allowed = endpoint->path_style_allowed;
     if (type != DestinationType::http_host) judge_path_style_unseen(decision);
@@ -178,7 +192,8 @@ Decision Judge::rejudge(const CompiledPolicy& policy, const FlowFacts& facts, Fl
     if (by_address.decided && by_address.allowed && by_address.reason != Reason::allowed_dns_learned)
       return by_address;
     Decision by_name = judge_name(policy, flow, name, DestinationType::ip, port);
-    by_name.reason = by_name.allowed ? Reason::allowed_dns_learned : Reason::domain_not_allowed;
+    if (by_name.reason != Reason::denied_by_rule)
+      by_name.reason = by_name.allowed ? Reason::allowed_dns_learned : Reason::domain_not_allowed;
     return by_name;
   }
   Decision decision = judge_destination(policy, facts, flow, name, now_tsc);
@@ -189,7 +204,7 @@ Decision Judge::rejudge(const CompiledPolicy& policy, const FlowFacts& facts, Fl
   // bound when it opened, and an open connection outlives the answer's TTL.
   if (flow.reason == Reason::name_address_mismatch || flow.reason == Reason::allowed_unbound_name)
     return judge_bound_name(policy, facts, flow, name, flow.destination_type, port, now_tsc);
-  if (judged_on_name(flow.reason)) return judge_name(policy, flow, name, flow.destination_type, port);
+  if (judged_on_name(flow.reason, name)) return judge_name(policy, flow, name, flow.destination_type, port);
   if (flow.reason == Reason::allowed_full_access || flow.reason == Reason::allowed_network ||
       flow.reason == Reason::allowed_dns_resolver || flow.reason == Reason::rejudge_name_unknown) {
     // Allowed before without reading its payload; the new policy judges on a name we never saw.

@@ -63,8 +63,10 @@ void DnsLearner::learn_from_answer(const CompiledPolicy& policy, const PacketCon
     return;
   }
   if (answer.address_count == 0 || answer.query_name_length == 0) return;
-  if (rules.domains->match({answer.query_name, answer.query_name_length}, policy.scratch[setup_.worker_index]) ==
-      kNoDomainMatch) {
+  // The same answer DNS queries get (judge_name_on_any_port): a name a DENY rule takes off
+  // every port teaches nothing, even when an allow rule below it matches the name.
+  if (!rules.judge_name_on_any_port({answer.query_name, answer.query_name_length}, policy.scratch[setup_.worker_index])
+           .allowed) {
     bump(counters.dns_answers_name_not_allowed);
     return;
   }

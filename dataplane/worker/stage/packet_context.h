@@ -95,6 +95,7 @@ struct Decision {
     for (uint8_t i = 0; i < path_length; ++i) path[i] = text[i];
   }
   std::string_view kept_path() const { return {path, path_length}; }
+  uint16_t rule = kNoRule;  // the numbered rule that decided (CompiledRuleset::rules), for records
 };
 
 }  // namespace sluice
