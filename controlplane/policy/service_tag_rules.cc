@@ -11,6 +11,8 @@ namespace {
 
 namespace pb = sluice::policy;
 
+constexpr size_t kMaxNetworkRules = 65535;
+
 std::string indexed(const std::string& path, int index) { return path + "[" + std::to_string(index) + "]"; }
 
 bool parse_port(std::string_view text, uint32_t& value) {
@@ -75,6 +77,18 @@ PolicyErrors check_service_tag_rules(const pb::PolicySet& set, const std::string
       for (int j = 0; j < rule.ports_size(); ++j)
         if (std::string problem = port_range_problem(rule.ports(j)); !problem.empty())
           add(indexed(path + ".ports", j), quoted_text(rule.ports(j)) + ": " + problem);
+    }
+    // The compiled network table numbers a policy's rules in 16 bits (NetworkRuleEntry::rule_index).
+    if (catalog && policy.allowed_service_tags_size() > 0) {
+      size_t rules = static_cast<size_t>(policy.allowed_networks_size());
+      for (const auto& rule : policy.allowed_service_tags()) {
+        bool found = false;
+        rules += catalog->prefixes_of(rule.tag(), found).size();
+      }
+      if (rules > kMaxNetworkRules)
+        add(policy_path + ".allowed_service_tags",
+            "the service tags expand to " + std::to_string(rules) + " network rules with allowed_networks; at most " +
+                std::to_string(kMaxNetworkRules) + " a policy (name narrower tags, e.g. a region's)");
     }
   }
   return errors;

@@ -200,6 +200,21 @@ TEST_F(ServiceTagPolicy, PortsAndProtocolAreCheckedAsForNetworks) {
                       "t.textproto");
 }
 
+TEST_F(ServiceTagPolicy, MoreNetworkRulesThanAPolicyCanNumberIsAnError) {
+  std::string prefixes;
+  for (int i = 0; i < 65536; ++i)
+    prefixes += std::string(i ? "," : "") + "\"198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256) + "/32\"";
+  ServiceTagCatalog catalog;
+  PolicyErrors errors;
+  ASSERT_TRUE(catalog.add_text(R"({"changeNumber": 9, "values": [{"name": "AzureCloud", "properties": {"addressPrefixes": [)" +
+                                   prefixes + "]}}]}",
+                               "big.json", errors))
+      << test::all_errors(errors);
+  LoadedPolicy loaded = load("  allowed_service_tags { tag: \"AzureCloud\" }\n", &catalog);
+  test::expect_errors(loaded.errors,
+                      {{6, "policies[0].allowed_service_tags", "expand to 65536 network rules"}}, "t.textproto");
+}
+
 TEST(ServiceTagCatalog, MalformedOrMissingFileNamesTheFileAndLoadsNothing) {
   ServiceTagCatalog catalog;
   PolicyErrors errors;
