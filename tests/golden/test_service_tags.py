@@ -258,3 +258,20 @@ def test_tag_file_change_reloads_the_tables_and_the_version_metric(tagged):
         stderr = (tagged / "stderr.txt").read_text()
         print(stderr)
     assert f"{azure}: not a service tag file: values[0].properties: missing" in stderr, stderr
+
+
+def test_check_config_reads_the_tag_files(tagged):
+    _require(SLUICED)
+    azure = tagged / "ServiceTags_Public_20261207.json"
+    config = tagged / "appliance.textproto"
+    config.write_text(f'policy_path: "{tagged / "policy.textproto"}"\nservice_tag_files: "{azure}"\n'
+                      f'service_tag_files: "{tagged / "ip-ranges.json"}"\n'
+                      'ports { device: "net_null0" role: INSIDE }\nports { device: "net_null1" role: OUTSIDE }\n')
+    ok = subprocess.run([str(SLUICED), "--check-config", str(config)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert f"sluiced: service tags {azure}: azure version 312, 2 tags, 2 prefixes" in ok.stdout, ok.stdout
+
+    azure.write_text("[]")
+    refused = subprocess.run([str(SLUICED), "--check-config", str(config)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert f"{azure}: not a service tag file: not a JSON object" in refused.stderr, refused.stderr
