@@ -104,6 +104,8 @@ std::string denial_record_library_json(const FlowEvent& event, const RecordNames
   line["flow_id"] = event.flow_id;
   line["appliance"] = appliance;
   line["count"] = 1;
+  line["event_id"] = "";
+  for (const auto& [key, value] : names.record_fields) line[key] = value;
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

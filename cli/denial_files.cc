@@ -53,6 +53,7 @@ bool row_from_json(const std::string& line, DenialRow& row) {
   row.flow_id = field<uint64_t>(object, "flow_id", 0);
   row.appliance = field<std::string>(object, "appliance", "");
   row.count = field<uint64_t>(object, "count", 1);
+  row.event_id = field<std::string>(object, "event_id", "");
   set_time(row);
   return true;
 }
@@ -73,6 +74,7 @@ void row_from_proto(const sluice::denial::DenialRecord& record, DenialRow& row) 
   row.flow_id = record.flow_id();
   row.appliance = record.appliance();
   row.count = record.count();
+  row.event_id = record.event_id();
   set_time(row);
 }
 

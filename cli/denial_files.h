@@ -30,6 +30,7 @@ struct DenialRow {
   uint64_t flow_id = 0;
   std::string appliance;
   uint64_t count = 1;  // denials this record stands for; an absent or 0 count reads as 1
+  std::string event_id;  // "" in records written before records had one
 };
 
 struct DenialReadResult {

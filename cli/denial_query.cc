@@ -107,7 +107,8 @@ Json row_json(const DenialRow& row) {
               {"reason", row.reason},
               {"flow_id", row.flow_id},
               {"appliance", row.appliance},
-              {"count", row.count}};
+              {"count", row.count},
+              {"event_id", row.event_id}};
 }
 
 Json group_json(const DenialGroup& group) {

@@ -19,6 +19,7 @@
 #include "controlplane/config/processor_settings.h"
 #include "controlplane/policy/public_suffix_list.h"
 #include "controlplane/records/run_summary.h"
+#include "cli/service_tag_files.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/worker_rig.h"
@@ -278,7 +279,11 @@ int replay_capture(const ReplayOptions& options, const policy::PolicySet& policy
 int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& err) {
   PublicSuffixList suffixes;
   suffixes.load();
-  LoadedPolicy loaded = load_policy_file(options.policy_path, suffixes);
+  ServiceTagCatalog service_tags;
+  PolicyErrors tag_errors;
+  LoadedPolicy loaded = load_service_tag_files(options.config_path, options.service_tag_files, service_tags, tag_errors)
+                            ? load_policy_file(options.policy_path, suffixes, &service_tags)
+                            : LoadedPolicy{{}, tag_errors};
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) err << error.to_string() << "\n";
     return 2;
@@ -307,6 +312,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   }
   ReplayPass pass;
   const int status = replay_capture(options, loaded.policy_set, settings, pass, err);
+  pass.summary.service_tags = service_tags.summaries();
   if (pass.summarized) {
     if (options.json) out << pass.summary.to_json() << "\n";
     else pass.summary.print(out);

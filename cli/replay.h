@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string_view>
 #include <string>
+#include <vector>
 
 #include "config.pb.h"
 #include "controlplane/records/run_summary.h"
@@ -26,6 +27,7 @@ struct ReplayOptions {
   std::string replies_path;    // frames it would send back (resets, ICMP errors); "" = none
   std::string config_path;     // appliance config whose dataplane settings apply; "" = defaults
   std::string learned_state_path;  // sluiced's learned-address state file, read before the first packet; "" = none
+  std::vector<std::string> service_tag_files;  // besides the config's service_tag_files
   std::string appliance_name = "sluicectl-replay";
   uint32_t flow_capacity = 65536;
   bool json = false;  // the summary as one JSON object (RunSummary::to_json)

@@ -22,6 +22,7 @@
 #include "cli/policy_diff.h"
 #include "cli/record_time.h"
 #include "cli/replay.h"
+#include "cli/service_tag_files.h"
 #include "cli/suggest.h"
 
 namespace {
@@ -29,16 +30,18 @@ namespace {
 constexpr const char* kUsage = R"(usage: sluicectl COMMAND [options]
 
 commands:
-  validate POLICY [--json]
+  validate POLICY [--json] [--service-tags FILES] [--config CONFIG]
                          check a policy set; prints each error as FILE:LINE: FIELD: message
-  compile POLICY [--json]
+  compile POLICY [--json] [--service-tags FILES] [--config CONFIG]
                          compile a policy set as sluiced would: per policy its domain patterns,
                          Hyperscan database bytes, networks and resolvers; totals; compile time
-  explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json]
+  explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json] [--service-tags FILES]
+          [--config CONFIG]
                          which attachment, policy and rule decide a flow from SRC_IP to DEST (a
                          host name or an IP address), and the dataplane's verdict
   replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl] [--forwarded OUT.pcap]
          [--replies OUT.pcap] [--config CONFIG] [--flow-capacity N] [--outside-mac MAC] [--json]
+         [--service-tags FILES]
                          run the dataplane over a capture offline and print what the policy does:
                          one JSON line per flow (--flows), denial records (--denials), a summary
   reload [--socket PATH] ask the running sluiced to load its policy file again; prints the new
@@ -62,6 +65,8 @@ commands:
   help [COMMAND]         this text, or one command's
   --version              the version and the git commit it was built from
 
+Policies with allowed_service_tags need the tag files: --service-tags FILE[,FILE...] (Azure
+ServiceTags_Public_*.json, AWS ip-ranges.json) and/or --config CONFIG (its service_tag_files).
 `sluicectl COMMAND --help` prints one command's usage. Errors go to stderr; --json prints one
 JSON object on stdout (fields: docs/SLUICECTL.md).
 The admin socket defaults to /run/sluice/sluiced.sock (the config's admin_socket).
@@ -87,23 +92,28 @@ exit codes: validate: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
 )";
 
 const std::map<std::string, std::string> kCommandUsage = {
-    {"validate", R"usage(usage: sluicectl validate POLICY [--json]
+    {"validate", R"usage(usage: sluicectl validate POLICY [--json] [--service-tags FILES] [--config CONFIG]
 
 Checks a policy set (text or binary protobuf) whole, as sluiced does before it applies one.
 Prints "POLICY: valid (N policies, N attachments, default P)", or every error on stderr as
 FILE:LINE: FIELD: message.
+
+  --service-tags FILES  service tag files (comma-separated) the policies' allowed_service_tags
+                        are checked against: Azure ServiceTags_Public_*.json, AWS ip-ranges.json
+  --config CONFIG       also the service_tag_files of this appliance config (itself validated)
 
   --json   one JSON object on stdout: policy_file, valid, set_name, policies, attachments,
            default_policy, errors [{file, line, field, message}] (errors still go to stderr too)
 
 exit codes: 0 valid, 1 invalid (errors on stderr), 2 bad arguments
 )usage"},
-    {"compile", R"usage(usage: sluicectl compile POLICY [--json]
+    {"compile", R"usage(usage: sluicectl compile POLICY [--json] [--service-tags FILES] [--config CONFIG]
 
 Validates and compiles a policy set exactly as sluiced would (Hyperscan databases, LPM tables;
 runs DPDK's EAL without hugepages) and prints, per policy: access mode, enforcement, domain
 patterns, Hyperscan database bytes, allowed networks and DNS resolvers; the totals, the
-attachments, the TLS and HTTP ports, and how long the compile took.
+attachments, the TLS and HTTP ports, and how long the compile took. Service tags are compiled
+as the networks they expand to (--service-tags and --config as for validate).
 
   --json   one JSON object on stdout
 
@@ -111,6 +121,7 @@ exit codes: 0 compiled, 1 invalid policy (errors on stderr, as validate) or comp
             failure, 2 bad arguments
 )usage"},
     {"explain", R"usage(usage: sluicectl explain POLICY SRC_IP DEST [--port N] [--protocol tcp|udp|icmp] [--json]
+                         [--service-tags FILES] [--config CONFIG]
 
 What the dataplane does with a new flow from SRC_IP to DEST, and why: the attachment covering
 SRC_IP (its CIDR and label, or the default), its policy and access mode, the effective
@@ -128,6 +139,9 @@ PENDING: the dataplane waits for the client's first payload and judges the name 
   --port N         TCP or UDP destination port, 1-65535 (default 443)
   --protocol P     tcp (default), udp or icmp; a host name is TCP only; icmp takes no port
   --json           one JSON object on stdout
+  --service-tags FILES, --config CONFIG
+                   the service tag files, as for validate; a tag's prefixes are allowed
+                   networks described "service tag TAG"
 
 exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or platform failure,
             2 bad arguments: malformed SRC_IP, DEST, --port or --protocol, or a host name on a
@@ -136,6 +150,7 @@ exit codes: 0 answered, 1 invalid policy (errors on stderr, as validate) or plat
     {"replay", R"usage(usage: sluicectl replay --policy P --pcap IN [--flows OUT.jsonl] [--denials OUT.jsonl]
                       [--forwarded OUT.pcap] [--replies OUT.pcap] [--config CONFIG]
                       [--flow-capacity N] [--outside-mac MAC] [--learned-state FILE] [--json]
+                      [--service-tags FILES]
 
 Runs the dataplane over an Ethernet capture offline and prints what the policy does: a summary,
 one JSON line per flow (--flows), the denial records (--denials). Without --outside-mac every
@@ -145,8 +160,9 @@ they happened.
 
   --forwarded OUT.pcap  the frames the appliance would pass on (and resets it sends on)
   --replies OUT.pcap    the frames it would send back to their sender (resets, ICMP errors)
-  --config CONFIG       take flow timeouts, inspection bounds and DNS learning from an
-                        appliance config (ports and paths in it are ignored)
+  --config CONFIG       take flow timeouts, inspection bounds, DNS learning and the service tag
+                        files from an appliance config (ports and other paths in it are ignored)
+  --service-tags FILES  more service tag files (comma-separated), as for validate
   --flow-capacity N     flow table size (default 65536)
   --outside-mac MAC     frames whose source MAC is MAC (02:00:5e:00:00:02) enter on the outside
                         port, the others on the inside port, as sluiced sees them: a flow starts
@@ -327,10 +343,21 @@ bool parse_args(int argc, char** argv, const std::string& command, const std::ve
   return true;
 }
 
-sluice::LoadedPolicy read_policy(const std::string& path) {
+// The service tag files of --config and --service-tags; a file that cannot be read or parsed
+// refuses the policy like an error in it.
+sluice::LoadedPolicy read_policy(const std::string& path, const ParsedArgs& args) {
+  auto flag = [&](const char* name) {
+    auto it = args.values.find(name);
+    return it == args.values.end() ? std::string() : it->second;
+  };
+  sluice::ServiceTagCatalog service_tags;
+  sluice::LoadedPolicy refused;
+  if (!sluice::load_service_tag_files(flag("--config"), sluice::split_file_list(flag("--service-tags")), service_tags,
+                                      refused.errors))
+    return refused;
   sluice::PublicSuffixList suffixes;
   suffixes.load();
-  return sluice::load_policy_file(path, suffixes);
+  return sluice::load_policy_file(path, suffixes, &service_tags);
 }
 
 // How every command reports a refused policy: each error, then the count.
@@ -340,8 +367,8 @@ void print_refusal(const std::string& path, const sluice::LoadedPolicy& loaded) 
 }
 
 // compile and explain: the policy set, or nullopt after printing its errors as validate does.
-std::optional<sluice::LoadedPolicy> load_valid_policy(const std::string& path) {
-  auto loaded = read_policy(path);
+std::optional<sluice::LoadedPolicy> load_valid_policy(const std::string& path, const ParsedArgs& args) {
+  auto loaded = read_policy(path, args);
   if (loaded.ok()) return loaded;
   print_refusal(path, loaded);
   return std::nullopt;
@@ -379,10 +406,10 @@ std::string validation_json(const std::string& path, const sluice::LoadedPolicy&
 
 int validate(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "validate", {}, true, args)) return 2;
+  if (!parse_args(argc, argv, "validate", {"--service-tags", "--config"}, true, args)) return 2;
   if (args.positional.size() != 1) return usage_error("validate takes exactly one policy file", "validate");
   const std::string& path = args.positional[0];
-  auto loaded = read_policy(path);
+  auto loaded = read_policy(path, args);
   if (args.json) std::cout << validation_json(path, loaded) << "\n";
   // Warnings never refuse a policy; they go to stderr beside the verdict.
   for (const auto& warning : loaded.warnings) std::cerr << sluice::warning_text(warning) << "\n";
@@ -399,16 +426,16 @@ int validate(int argc, char** argv) {
 
 int compile(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "compile", {}, true, args)) return 2;
+  if (!parse_args(argc, argv, "compile", {"--service-tags", "--config"}, true, args)) return 2;
   if (args.positional.size() != 1) return usage_error("compile takes exactly one policy file", "compile");
-  auto loaded = load_valid_policy(args.positional[0]);
+  auto loaded = load_valid_policy(args.positional[0], args);
   if (!loaded) return 1;
   return sluice::run_compile(args.positional[0], loaded->policy_set, args.json, std::cout, std::cerr);
 }
 
 int explain(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "explain", {"--port", "--protocol"}, true, args)) return 2;
+  if (!parse_args(argc, argv, "explain", {"--port", "--protocol", "--service-tags", "--config"}, true, args)) return 2;
   if (args.positional.size() != 3) return usage_error("explain takes POLICY SRC_IP DEST", "explain");
   auto option = [&](const std::string& flag) -> std::optional<std::string_view> {
     auto it = args.values.find(flag);
@@ -419,7 +446,7 @@ int explain(int argc, char** argv) {
   std::string problem = sluice::parse_explain_question(args.positional[1], args.positional[2], option("--port"),
                                                        option("--protocol"), question);
   if (!problem.empty()) return usage_error("explain: " + problem, "explain");
-  auto loaded = load_valid_policy(args.positional[0]);
+  auto loaded = load_valid_policy(args.positional[0], args);
   if (!loaded) return 1;
   return sluice::run_explain(args.positional[0], loaded->policy_set, question, args.json, std::cout, std::cerr,
                              &loaded->rule_lines);
@@ -429,7 +456,7 @@ int replay(int argc, char** argv) {
   ParsedArgs args;
   if (!parse_args(argc, argv, "replay",
                   {"--policy", "--pcap", "--flows", "--denials", "--forwarded", "--replies", "--config",
-                   "--flow-capacity", "--outside-mac", "--learned-state"},
+                   "--flow-capacity", "--outside-mac", "--learned-state", "--service-tags"},
                   true, args))
     return 2;
   if (!args.positional.empty())
@@ -446,6 +473,8 @@ int replay(int argc, char** argv) {
   value("--replies", options.replies_path);
   value("--config", options.config_path);
   value("--learned-state", options.learned_state_path);
+  if (auto it = args.values.find("--service-tags"); it != args.values.end())
+    options.service_tag_files = sluice::split_file_list(it->second);
   if (auto it = args.values.find("--flow-capacity"); it != args.values.end()) {
     auto capacity = sluice::parse_uint32(it->second);
     if (!capacity || *capacity == 0) return usage_error("--flow-capacity needs a positive number", "replay");
@@ -576,7 +605,8 @@ int suggest(int argc, char** argv) {
 
 int diff(int argc, char** argv) {
   ParsedArgs args;
-  if (!parse_args(argc, argv, "diff", {"--flows", "--pcap", "--outside-mac"}, true, args)) return 2;
+  if (!parse_args(argc, argv, "diff", {"--flows", "--pcap", "--outside-mac", "--service-tags", "--config"}, true, args))
+    return 2;
   if (args.positional.size() != 2) return usage_error("diff takes OLD and NEW policy files", "diff");
   sluice::CaptureDiffOptions capture;
   if (auto it = args.values.find("--pcap"); it != args.values.end()) capture.pcap_path = it->second;
@@ -587,9 +617,9 @@ int diff(int argc, char** argv) {
                          "diff");
     capture.has_outside_mac = true;
   }
-  auto old_set = load_valid_policy(args.positional[0]);
+  auto old_set = load_valid_policy(args.positional[0], args);
   if (!old_set) return 1;
-  auto new_set = load_valid_policy(args.positional[1]);
+  auto new_set = load_valid_policy(args.positional[1], args);
   if (!new_set) return 1;
   std::string flows = args.values.count("--flows") ? args.values["--flows"] : "";
   return sluice::run_diff(args.positional[0], old_set->policy_set, args.positional[1], new_set->policy_set, flows,

@@ -191,6 +191,19 @@ class ConfigValidator {
         add("admin_socket", "is " + std::to_string(config.admin_socket().size()) + " bytes long; a Unix socket path has at most " +
                                 std::to_string(kMaxUnixSocketPath));
     }
+    // The files themselves are read (and refused whole, naming the file) with the policy, at
+    // start and at every reload; here only what is wrong whatever they hold.
+    std::map<std::string, int> first_tag_file;
+    for (int i = 0; i < config.service_tag_files_size(); ++i) {
+      const std::string& path = config.service_tag_files(i);
+      if (path.empty()) {
+        add(indexed("service_tag_files", i), "an empty path");
+      } else if (auto [it, fresh] = first_tag_file.try_emplace(path, i); !fresh) {
+        add(indexed("service_tag_files", i),
+            "\"" + path + "\" is listed twice (first at line " +
+                std::to_string(locator_.line_of(indexed("service_tag_files", it->second))) + ")");
+      }
+    }
     // Checked here, not at the first write: a typo would otherwise leave the collector unable
     // to read the log without a word at start.
     const std::string& group = config.denial_log().file_group();

@@ -24,6 +24,7 @@
 #include "controlplane/policy/learned_address_store.h"
 #include "controlplane/daemon/metrics_exporter.h"
 #include "controlplane/daemon/policy_file_watcher.h"
+#include "controlplane/policy/service_tag_catalog.h"
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/daemon/policy_publisher.h"
 #include "controlplane/daemon/reload_coordinator.h"
@@ -122,7 +123,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   {
     PublicSuffixList suffixes;
     suffixes.load();
-    LoadedPolicy loaded = load_policy_file(config.policy_path(), suffixes);
+    ServiceTagCatalog service_tags;
+    PolicyErrors tag_errors;
+    const std::vector<std::string> tag_files(config.service_tag_files().begin(), config.service_tag_files().end());
+    LoadedPolicy loaded = service_tags.load(tag_files, tag_errors)
+                              ? load_policy_file(config.policy_path(), suffixes, &service_tags)
+                              : LoadedPolicy{{}, tag_errors};
     if (!loaded.ok()) {
       for (const auto& error : loaded.errors) err << error.to_string() << "\n";
       err << "sluiced: policy refused, nothing applied\n";
@@ -211,7 +217,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   shared.qsbr = platform.qsbr;
   PolicySlots slots;
-  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir());
+  const std::vector<std::string> service_tag_files(config.service_tag_files().begin(),
+                                                  config.service_tag_files().end());
+  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir(),
+                            service_tag_files);
   std::string message;
   if (!publisher.load_and_publish(message)) {
     err << message << "sluiced: policy refused, nothing applied\n";
@@ -309,6 +318,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       if (command == "reload") return reloads.request("sluicectl reload", std::move(reply));
       if (command == "stats" || command == "stats json") {
         RunSummary summary = summarize(view.workers, slots.names(), sink);
+        summary.service_tags = control.service_tags.get();
         summary.title = "sluiced: running; policy generation " + std::to_string(publisher.current()->generation);
         if (reloads.compiling()) summary.title += " (a reload is compiling)";
         if (command == "stats json") return reply("ok\n" + summary.to_json());
@@ -334,7 +344,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     }
   }
   PolicyFileWatcher watcher;
-  if (config.watch_policy_file() && !watcher.start(config.policy_path(), error))
+  if (config.watch_policy_file() && !watcher.start(config.policy_path(), error, service_tag_files))
     err << "sluiced: not watching the policy file: " << error << " (SIGHUP and sluicectl reload still work)\n";
 
   std::signal(SIGINT, on_stop_signal);

@@ -2,6 +2,7 @@
 
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/policy/public_suffix_list.h"
+#include "controlplane/policy/service_tag_catalog.h"
 
 namespace sluice {
 
@@ -22,7 +23,14 @@ int check_config(const std::string& config_path, const ConfigOverrides& override
       out << "sluiced: public suffix list " << suffixes.path() << ": loaded\n";
     // A list that cannot be read comes back as the policy's first error (the validator refuses
     // every policy without one), so it is not reported twice.
-    LoadedPolicy policy = load_policy_file(config.policy_path(), suffixes);
+    ServiceTagCatalog service_tags;
+    const std::vector<std::string> tag_files(config.service_tag_files().begin(), config.service_tag_files().end());
+    if (service_tags.load(tag_files, errors)) {
+      for (const auto& file : service_tags.summaries())
+        out << "sluiced: service tags " << file.path << ": " << file.provider << " version " << file.version << ", "
+            << file.tags << " tags, " << file.prefixes << " prefixes\n";
+    }
+    LoadedPolicy policy = load_policy_file(config.policy_path(), suffixes, &service_tags);
     if (policy.ok()) {
       const auto& set = policy.policy_set;
       out << "sluiced: policy " << config.policy_path() << ": valid (" << set.policies_size() << " policies, "

@@ -253,6 +253,20 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
                                         view.control->record_latency));
     one(gauge, "sluice_policy_generation", "Generation of the running policy (1 = loaded at start).",
         double(view.control->policy_generation.load()));
+    // One sample per service tag file of the running generation; the version label is the
+    // file's own (Azure changeNumber, AWS syncToken), so a dashboard sees which publication is
+    // enforced. No files: the family has no samples.
+    auto tags = family("sluice_service_tags_info",
+                       "Service tag files of the running policy, by provider, file and the version the file carries; always 1.",
+                       MetricType::Gauge);
+    for (const auto& file : view.control->service_tags.get())
+      add(tags, 1, {{"provider", file.provider}, {"file", file.path}, {"version", file.version}});
+    families.push_back(std::move(tags));
+    auto tag_prefixes = family("sluice_service_tag_prefixes",
+                               "Distinct prefixes in each service tag file of the running policy.", MetricType::Gauge);
+    for (const auto& file : view.control->service_tags.get())
+      add(tag_prefixes, double(file.prefixes), {{"provider", file.provider}, {"file", file.path}});
+    families.push_back(std::move(tag_prefixes));
     one(counter, "sluice_policy_reloads_total", "Policy reloads applied.",
         double(view.control->policy_reloads.load()));
     one(counter, "sluice_policy_reload_failures_total", "Policy reloads refused (the running policy stayed).",

@@ -6,12 +6,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "controlplane/records/latency_histogram.h"
 #include "controlplane/policy/learned_address_store.h"
 #include "controlplane/policy/policy_slots.h"
+#include "controlplane/policy/service_tag_catalog.h"
 #include "dataplane/worker/worker_counters.h"
 
 namespace prometheus {
@@ -19,6 +21,24 @@ class Exposer;
 }
 
 namespace sluice {
+
+// The service tag files of the running policy generation. Control thread: set() at publish;
+// scrapes (their own threads) and stats: get(). A copy under a lock, a few rows, never per packet.
+class ServiceTagVersions {
+ public:
+  void set(std::vector<ServiceTagFileSummary> files) {
+    std::lock_guard lock(mutex_);
+    files_ = std::move(files);
+  }
+  std::vector<ServiceTagFileSummary> get() const {
+    std::lock_guard lock(mutex_);
+    return files_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<ServiceTagFileSummary> files_;
+};
 
 // Counters owned by the control thread. Control: write; scrapes: read.
 struct ControlCounters {
@@ -49,6 +69,7 @@ struct ControlCounters {
   // health server (/readyz answers 503 while set, so load balancers take the appliance out) and
   // the metrics. A restart clears it.
   std::atomic<bool> draining{false};
+  ServiceTagVersions service_tags;  // the files the running generation's tags came from
 };
 
 // What a scrape reads. Set up before the exporter starts and not changed while it runs.

@@ -13,19 +13,29 @@ PolicyFileWatcher::~PolicyFileWatcher() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool PolicyFileWatcher::start(const std::string& policy_path, std::string& error) {
-  std::filesystem::path path(policy_path);
-  file_name_ = path.filename().string();
-  std::string directory = path.has_parent_path() ? path.parent_path().string() : ".";
+bool PolicyFileWatcher::start(const std::string& policy_path, std::string& error,
+                              const std::vector<std::string>& also) {
   fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) {
     error = std::string("inotify_init1: ") + strerror(errno);
     return false;
   }
-  if (inotify_add_watch(fd_, directory.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+  if (!watch(policy_path, error)) return false;
+  for (const auto& path : also)
+    if (!watch(path, error)) return false;
+  return true;
+}
+
+bool PolicyFileWatcher::watch(const std::string& file_path, std::string& error) {
+  std::filesystem::path path(file_path);
+  std::string directory = path.has_parent_path() ? path.parent_path().string() : ".";
+  // A directory watched twice gives the same descriptor: its names add up.
+  int wd = inotify_add_watch(fd_, directory.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+  if (wd < 0) {
     error = "inotify_add_watch(" + directory + "): " + strerror(errno);
     return false;
   }
+  names_by_watch_[wd].insert(path.filename().string());
   return true;
 }
 
@@ -36,7 +46,8 @@ bool PolicyFileWatcher::should_reload() {
   while ((length = read(fd_, buffer, sizeof buffer)) > 0) {
     for (char* at = buffer; at < buffer + length;) {
       auto* event = reinterpret_cast<inotify_event*>(at);
-      if (event->len && file_name_ == event->name) {
+      auto names = names_by_watch_.find(event->wd);
+      if (event->len && names != names_by_watch_.end() && names->second.count(event->name)) {
         changed_ = true;
         last_change_ = std::chrono::steady_clock::now();
       }

@@ -7,6 +7,7 @@
 
 #include "controlplane/policy/policy_compiler.h"
 #include "controlplane/policy/policy_loader.h"
+#include "controlplane/policy/service_tag_catalog.h"
 
 namespace sluice {
 
@@ -19,11 +20,13 @@ std::string format_milliseconds(double seconds) {
 }  // namespace
 
 PolicyPublisher::PolicyPublisher(std::string policy_path, WorkerShared& shared, unsigned worker_count,
-                                 PolicySlots& slots, ControlCounters& counters, const std::string& hyperscan_cache_dir)
+                                 PolicySlots& slots, ControlCounters& counters, const std::string& hyperscan_cache_dir,
+                                 std::vector<std::string> service_tag_files)
     : policy_path_(std::move(policy_path)),
       worker_count_(worker_count),
       slots_(slots),
       hyperscan_cache_dir_(hyperscan_cache_dir),
+      service_tag_files_(std::move(service_tag_files)),
       shared_(shared),
       counters_(counters) {
   suffixes_.load();
@@ -31,7 +34,15 @@ PolicyPublisher::PolicyPublisher(std::string policy_path, WorkerShared& shared, 
 
 PreparedPolicy PolicyPublisher::prepare() const {
   PreparedPolicy prepared;
-  LoadedPolicy loaded = load_policy_file(policy_path_, suffixes_);
+  // The tag files as they are now: a malformed one refuses this policy like a policy error.
+  ServiceTagCatalog service_tags;
+  PolicyErrors tag_errors;
+  if (!service_tags.load(service_tag_files_, tag_errors)) {
+    for (const auto& error : tag_errors) prepared.errors += error.to_string() + "\n";
+    return prepared;
+  }
+  prepared.service_tags = service_tags.summaries();
+  LoadedPolicy loaded = load_policy_file(policy_path_, suffixes_, &service_tags);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) prepared.errors += error.to_string() + "\n";
     return prepared;
@@ -90,6 +101,7 @@ bool PolicyPublisher::publish(PreparedPolicy prepared, std::string& message) {
   ++next_generation_;
 
   counters_.policy_generation = current_->generation;
+  counters_.service_tags.set(std::move(prepared.service_tags));
   counters_.last_compile_us = static_cast<uint64_t>(prepared.compile_seconds * 1e6);
   counters_.last_reload_unix_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controlplane/records/flow_event_sink.h"
 #include "controlplane/daemon/metrics_exporter.h"
@@ -27,13 +28,16 @@ struct PreparedPolicy {
   size_t databases = 0;                    // policies with domain patterns
   size_t databases_from_cache = 0;
   uint64_t cache_hits = 0, cache_misses = 0;
+  std::vector<ServiceTagFileSummary> service_tags;  // the tag files this policy was expanded from
 };
 
 class PolicyPublisher {
  public:
-  // `hyperscan_cache_dir`: "" compiles every time.
+  // `hyperscan_cache_dir`: "" compiles every time. `service_tag_files` are read again by every
+  // prepare(), so a reload picks up new tag files too.
   PolicyPublisher(std::string policy_path, WorkerShared& shared, unsigned worker_count, PolicySlots& slots,
-                  ControlCounters& counters, const std::string& hyperscan_cache_dir = "");
+                  ControlCounters& counters, const std::string& hyperscan_cache_dir = "",
+                  std::vector<std::string> service_tag_files = {});
 
   // Any thread, several at once: loads, validates and compiles the policy file as it is now.
   // Reads only what the constructor set (and PolicySlots, which locks).
@@ -67,6 +71,7 @@ class PolicyPublisher {
   PolicySlots& slots_;
   PublicSuffixList suffixes_;
   std::string hyperscan_cache_dir_;
+  std::vector<std::string> service_tag_files_;
   // Every compile gets its own number, so the DPDK tables of compiles that overlap (an abandoned
   // one still running beside its successor) never share a name. Any thread.
   mutable std::atomic<uint64_t> next_compile_{1};

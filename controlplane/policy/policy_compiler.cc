@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <unordered_map>
 
 #include <rte_lpm.h>
@@ -335,7 +336,15 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
     result.error = "default_policy \"" + policy_set.default_policy() + "\" is not a policy of the set";
     return result;
   }
+  // Sorted by key (std::map): records list them in a stable order whatever the text's order.
+  const auto record_fields = [&](const pb::Attachment* attachment) {
+    std::map<std::string, std::string> fields(policy_set.record_fields().begin(), policy_set.record_fields().end());
+    if (attachment)
+      for (const auto& [key, value] : attachment->record_fields()) fields[key] = value;
+    return std::vector<std::pair<std::string, std::string>>(fields.begin(), fields.end());
+  };
   CompiledAttachment fallback;
+  fallback.record_fields = record_fields(nullptr);
   fallback.source_label = policy_set.default_source_label().empty() ? "default" : policy_set.default_source_label();
   fallback.source_cidr = "default";
   fallback.policy_index = default_it->second;
@@ -354,6 +363,7 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
     compiled.source_cidr = attachment.source_cidr();
     compiled.source_label = attachment.source_label().empty() ? attachment.source_cidr() : attachment.source_label();
     compiled.policy_index = it->second;
+    compiled.record_fields = record_fields(&attachment);
     compiled.enforcement = attachment.enforcement_override() != pb::ENFORCEMENT_UNSPECIFIED
                                ? to_enforcement(attachment.enforcement_override())
                                : policy->policies[it->second].enforcement;

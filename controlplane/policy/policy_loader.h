@@ -24,12 +24,16 @@ struct LoadedPolicy {
 std::string warning_text(const PolicyError& warning);
 
 class PublicSuffixList;
+class ServiceTagCatalog;
 
-// Parses and validates; on a syntax error reports the parser's line and column.
-LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& suffixes);
+// Parses and validates; on a syntax error reports the parser's line and column. The policies'
+// allowed_service_tags are checked against `service_tags` (null: no tag files, so any tag is an
+// error) and, when the set is accepted, expanded into allowed_networks (service_tag_rules.h).
+LoadedPolicy load_policy_file(const std::string& path, const PublicSuffixList& suffixes,
+                              const ServiceTagCatalog* service_tags = nullptr);
 
 // Same for text already in memory (`display_name` stands in for the file in errors).
 LoadedPolicy load_policy_text(const std::string& text, const std::string& display_name,
-                              const PublicSuffixList& suffixes);
+                              const PublicSuffixList& suffixes, const ServiceTagCatalog* service_tags = nullptr);
 
 }  // namespace sluice

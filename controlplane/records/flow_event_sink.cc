@@ -38,14 +38,19 @@ void FlowEventSink::handle(const FlowEvent& event, const CompiledPolicy& policy)
     RecordNames names = names_of(event, policy);
     if (aggregator_.admit(event, names, destination, now_ms())) write_denial(event, names, 1);
   }
-  if (options_.flows) options_.flows->append(flow_log_json(event, policy));
+  if (options_.flows) options_.flows->append(flow_log_json(event, policy, event_ids_.next()));
 }
 
 void FlowEventSink::write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count) {
   if (!options_.denials) return;
   ++denial_records_;
-  std::string proto = options_.protobuf ? denial_record_proto(event, names, options_.appliance, clock_, count) : "";
-  options_.denials->append(denial_record_json(event, names, options_.appliance, clock_, count), proto, event.tsc);
+  // One id for the record, whichever files it goes to: its JSON line and its protobuf copy are
+  // the same record.
+  const std::string event_id = event_ids_.next();
+  std::string proto =
+      options_.protobuf ? denial_record_proto(event, names, options_.appliance, clock_, count, event_id) : "";
+  options_.denials->append(denial_record_json(event, names, options_.appliance, clock_, count, event_id), proto,
+                           event.tsc);
 }
 
 void FlowEventSink::close_windows(bool all) {

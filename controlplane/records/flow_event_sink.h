@@ -9,6 +9,7 @@
 
 #include "controlplane/records/denial_aggregator.h"
 #include "controlplane/records/denial_log.h"
+#include "controlplane/records/event_id.h"
 #include "controlplane/records/flow_event_json.h"
 #include "controlplane/records/record_file_writer.h"
 #include "controlplane/records/top_denied_destinations.h"
@@ -62,6 +63,7 @@ class FlowEventSink {
   FlowEventSinkOptions options_;
   DenialAggregator aggregator_;
   EventClock clock_;
+  EventIdSource event_ids_;
   uint64_t denied_flows_ = 0;
   uint64_t denial_records_ = 0;
   TopDeniedDestinations denied_destinations_;

@@ -69,6 +69,9 @@ void RunSummary::print(std::ostream& out) const {
   if (events_lost) out << " (" << events_lost << " lost: event ring full)";
   if (records_not_written) out << " (" << records_not_written << " not written: see the denial log errors)";
   out << "\n";
+  for (const auto& file : service_tags)
+    out << "  tags      " << file.path << ": " << file.provider << " version " << file.version << ", " << file.tags
+        << " tags, " << file.prefixes << " prefixes\n";
   for (const auto& [label, path] : paths) out << "  " << std::left << std::setw(12) << label << path << "\n";
 }
 
@@ -102,6 +105,16 @@ std::string RunSummary::to_json() const {
   json["aggregated_denials"] = aggregated;
   json["events_lost"] = events_lost;
   json["records_not_written"] = records_not_written;
+  if (!service_tags.empty()) {
+    Json files = Json::array();
+    for (const auto& file : service_tags)
+      files.push_back({{"provider", file.provider},
+                       {"file", file.path},
+                       {"version", file.version},
+                       {"tags", file.tags},
+                       {"prefixes", file.prefixes}});
+    json["service_tags"] = std::move(files);
+  }
   return json_line(json);
 }
 

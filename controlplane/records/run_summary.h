@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "controlplane/policy/service_tag_catalog.h"
 #include "controlplane/records/flow_event_sink.h"
 #include "dataplane/worker/worker_counters.h"
 
@@ -32,6 +33,9 @@ struct RunSummary {
   uint64_t events_lost = 0;
   uint64_t records_not_written = 0;  // handed to the log but lost (full disk, unwritable directory)
   std::vector<std::pair<std::string, std::string>> paths;  // label → file
+  // The service tag files of the running policy (sluiced) or of the replayed one; shown only
+  // when there are any.
+  std::vector<ServiceTagFileSummary> service_tags;
 
   void print(std::ostream& out) const;
   // The same figures for machines (sluicectl stats --json).

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <hs/hs.h>
@@ -227,6 +228,9 @@ struct CompiledAttachment {
   std::string source_cidr;  // as written; "default" for the default attachment
   uint16_t policy_index = 0;
   Enforcement enforcement = Enforcement::enforce;  // after any override
+  // Tenant fields for records (the set's, replaced by the attachment's of the same key), sorted
+  // by key. Control thread only: the records are written there, never on the packet path.
+  std::vector<std::pair<std::string, std::string>> record_fields;
 };
 
 // Attachment 0 is the default policy's; sources no prefix covers get it.

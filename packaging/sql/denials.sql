@@ -17,16 +17,20 @@ CREATE TABLE IF NOT EXISTS sluice_denials (
   reason           TEXT,
   flow_id          INTEGER,
   appliance        TEXT,
-  count            INTEGER NOT NULL DEFAULT 1  -- denials the record stands for (aggregation)
+  count            INTEGER NOT NULL DEFAULT 1,  -- denials the record stands for (aggregation)
+  event_id         TEXT,              -- the record's UUID (records before it had none: NULL)
+  tenant_fields    TEXT               -- the policy set's record_fields as a JSON object ('{}' if none)
 );
 CREATE INDEX IF NOT EXISTS sluice_denials_time ON sluice_denials (event_time);
+-- Not UNIQUE: the same file loaded twice, or a copy of a record, must not stop a load.
+CREATE INDEX IF NOT EXISTS sluice_denials_event_id ON sluice_denials (event_id);
 
 -- The platform's denial table, one row per record. Its destination_type knows DNS (a name),
 -- IP and STORAGE; ours says how the name was read, which stays in sluice_destination_type.
 -- A record of a DNS query to a resolver we refused is an IP row (the resolver's address).
 CREATE VIEW IF NOT EXISTS outbound_network AS
 SELECT
-  appliance || ':' || flow_id || ':' || event_time              AS event_id,
+  coalesce(event_id, appliance || ':' || flow_id || ':' || event_time) AS event_id,
   event_time,
   access_type,
   CASE destination_type
@@ -43,5 +47,8 @@ SELECT
   protocol                                                      AS sluice_protocol,
   destination_type                                              AS sluice_destination_type,
   reason                                                        AS sluice_reason,
-  count                                                         AS sluice_count
+  count                                                         AS sluice_count,
+  json_extract(tenant_fields, '$.account_id')                   AS account_id,
+  json_extract(tenant_fields, '$.workspace_id')                 AS workspace_id,
+  tenant_fields                                                 AS sluice_tenant_fields
 FROM sluice_denials;

@@ -17,6 +17,11 @@ SELECT json_extract(line, '$.event_time'), json_extract(line, '$.access_type'), 
        json_extract(line, '$.dst_ip'), json_extract(line, '$.dst_port'), json_extract(line, '$.protocol'),
        json_extract(line, '$.destination_type'), json_extract(line, '$.destination'),
        json_extract(line, '$.reason'), json_extract(line, '$.flow_id'), json_extract(line, '$.appliance'),
-       max(coalesce(json_extract(line, '$.count'), 1), 1)
+       max(coalesce(json_extract(line, '$.count'), 1), 1), json_extract(line, '$.event_id'),
+       -- what is left of the record without its own fields: the tenant fields (record_fields)
+       json_remove(line, '$.event_time', '$.access_type', '$.policy', '$.source_label', '$.src_ip',
+                   '$.src_port', '$.dst_ip', '$.dst_port', '$.protocol', '$.destination_type',
+                   '$.destination', '$.reason', '$.flow_id', '$.appliance', '$.count', '$.dns_event',
+                   '$.event_id', '$.storage_event')
 FROM sluice_denial_lines
 WHERE json_valid(line) AND json_extract(line, '$.event_time') IS NOT NULL;

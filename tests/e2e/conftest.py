@@ -28,7 +28,8 @@ import services  # noqa: E402
 
 RECORD_FIELDS = ["event_time", "access_type", "policy", "source_label", "src_ip", "src_port",
                  "dst_ip", "dst_port", "protocol", "destination_type", "destination", "reason",
-                 "flow_id", "appliance", "count"]
+                 "flow_id", "appliance", "count", "event_id"]
+EVENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 EVENT_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SETTLE_S = 0.3  # after the records a scenario expects are there: time for any extra to show
 
@@ -252,11 +253,12 @@ def check_record(record, expected, *, src_port=None):
     """Every field of the record, in the documented order (docs/RECORDS.md)."""
     assert list(record) == RECORD_FIELDS, f"fields/order: {list(record)}"
     assert EVENT_TIME.match(record["event_time"]), record["event_time"]
+    assert EVENT_ID.match(record["event_id"]), record["event_id"]
     assert isinstance(record["flow_id"], int) and record["flow_id"] >= 0, record
     assert isinstance(record["src_port"], int) and 0 < record["src_port"] < 65536, record
     if src_port:
         assert record["src_port"] == src_port, (record, src_port)
-    got = {k: v for k, v in record.items() if k not in ("event_time", "flow_id", "src_port")}
+    got = {k: v for k, v in record.items() if k not in ("event_time", "flow_id", "src_port", "event_id")}
     assert got == expected
 
 

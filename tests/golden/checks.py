@@ -6,6 +6,16 @@ from scapy.layers.l2 import Ether
 
 from pcapgen import frames
 EVENT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# A version 4 (random) UUID in lower-case hex: every record's event_id (docs/RECORDS.md).
+EVENT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def pop_event_id(record):
+    """Takes the record's event_id out (it is random, so never part of an expected record) after
+    checking it is a version 4 UUID."""
+    event_id = record.pop("event_id", None)
+    assert event_id is not None and EVENT_ID.match(event_id), f"event_id {event_id!r} in {record}"
+    return event_id
 
 
 def denial_fields(proto_path):
@@ -76,6 +86,7 @@ def assert_record(denials, case, flow_id, appliance, fields):
     assert set(record) == set(fields), (
         f"{case.name}: record fields {sorted(record)} != denial.proto {sorted(fields)}")
     assert EVENT_TIME.match(str(record.pop("event_time"))), mine[0]
+    pop_event_id(record)
     expected = dict(case.record, flow_id=flow_id)
     if appliance is not None:
         expected["appliance"] = appliance
@@ -87,7 +98,7 @@ def assert_record(denials, case, flow_id, appliance, fields):
 
 FLOW_LOG_FIELDS = {"src_ip", "src_port", "dst_ip", "dst_port", "protocol", "sni", "http_host",
                    "policy", "source_label", "verdict", "reason", "destination_type",
-                   "destination", "flow_id"}
+                   "destination", "flow_id", "event_id"}
 
 
 def assert_flow_line(flow_lines, case, flow_id):
@@ -98,6 +109,7 @@ def assert_flow_line(flow_lines, case, flow_id):
     line = mine[0]
     missing = FLOW_LOG_FIELDS - set(line)
     assert not missing, f"{case.name}: flow-log line lacks {sorted(missing)}: {line}"
+    assert EVENT_ID.match(line["event_id"]), line
     got = {k: line[k] for k in case.flow}
     assert got == case.flow and line["flow_id"] == flow_id, (
         f"{case.name}: flow-log line {line}\n expected {dict(case.flow, flow_id=flow_id)}")

@@ -8,7 +8,7 @@ FIELDS = [  # (name, field number, wire type 0 = varint, 2 = string): proto/deni
     ("event_time", 1, 2), ("access_type", 2, 2), ("policy", 3, 2), ("source_label", 4, 2),
     ("src_ip", 5, 2), ("src_port", 6, 0), ("dst_ip", 7, 2), ("dst_port", 8, 0),
     ("protocol", 9, 2), ("destination_type", 10, 2), ("destination", 11, 2), ("reason", 12, 2),
-    ("flow_id", 13, 0), ("appliance", 14, 2), ("count", 15, 0)]
+    ("flow_id", 13, 0), ("appliance", 14, 2), ("count", 15, 0), ("event_id", 20, 2)]
 
 
 def varint(value):
