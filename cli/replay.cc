@@ -283,7 +283,7 @@ int run_replay(const ReplayOptions& options, std::ostream& out, std::ostream& er
   PolicyErrors tag_errors;
   LoadedPolicy loaded = load_service_tag_files(options.config_path, options.service_tag_files, service_tags, tag_errors)
                             ? load_policy_file(options.policy_path, suffixes, &service_tags)
-                            : LoadedPolicy{{}, tag_errors};
+                            : LoadedPolicy{{}, tag_errors, {}, {}};
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) err << error.to_string() << "\n";
     return 2;

@@ -128,7 +128,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     const std::vector<std::string> tag_files(config.service_tag_files().begin(), config.service_tag_files().end());
     LoadedPolicy loaded = service_tags.load(tag_files, tag_errors)
                               ? load_policy_file(config.policy_path(), suffixes, &service_tags)
-                              : LoadedPolicy{{}, tag_errors};
+                              : LoadedPolicy{{}, tag_errors, {}, {}};
     if (!loaded.ok()) {
       for (const auto& error : loaded.errors) err << error.to_string() << "\n";
       err << "sluiced: policy refused, nothing applied\n";
