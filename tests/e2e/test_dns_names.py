@@ -8,7 +8,7 @@ import pytest
 import clients
 import rig
 import services
-from conftest import Mark, client_ip, expected_record
+from conftest import EVENT_ID, Mark, client_ip, expected_record
 
 FAMILIES = [4, 6]
 TUNNEL_ZONE = "x.attacker.example"
@@ -47,7 +47,8 @@ def test_txt_tunnel_gets_nxdomain_and_records(sluice, family):
     for record, name in zip(records, names):
         dns_event = record.pop("dns_event")
         assert dns_event == {"domain_name": name, "rcode": 3}, record
-        got = {k: v for k, v in record.items() if k not in ("event_time", "flow_id", "src_port")}
+        assert EVENT_ID.match(record["event_id"]), record["event_id"]
+        got = {k: v for k, v in record.items() if k not in ("event_time", "flow_id", "src_port", "event_id")}
         assert got == expected_record("c1", family, dst_ip=rig.resolver(family), dst_port=53, protocol="UDP",
                                       destination_type="DNS", destination=name, reason="dns_name_not_allowed")
     d = mark.deltas()
