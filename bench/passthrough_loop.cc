@@ -19,14 +19,7 @@ int run_passthrough_loop(void* arg) {
       // so that the ratio isolates PacketProcessor.
       uint64_t bytes = 0;
       for (uint16_t i = 0; i < count; ++i) bytes += rte_pktmbuf_pkt_len(packets[i]);
-      bump(counters.rx_packets[side], count);
-      bump(counters.rx_bytes[side], bytes);
-      int other = 1 - side;
-      uint16_t sent = rte_eth_tx_burst(setup.ports[other], 0, packets, count);
-      for (uint16_t i = sent; i < count; ++i) rte_pktmbuf_free(packets[i]);
-      bump(counters.tx_packets[other], sent);
-      bump(counters.tx_bytes[other], bytes);
-      if (sent < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_failed)], count - sent);
+      forward_burst(setup.ports, counters, side, packets, count, bytes);
     }
   }
   return 0;

@@ -11,6 +11,7 @@
 #include <rte_prefetch.h>
 
 #include "bench/dpdk_heap.h"
+#include "bench/passthrough_loop.h"
 #include "bench/schedule.h"
 #include "dataplane/worker/packet_processor.h"
 
@@ -101,14 +102,7 @@ int run_stateful_baseline_loop(void* arg) {
         if (positions[i] >= 0) ++flow_packets[positions[i]];
         else ++misses;
       }
-      bump(counters.rx_packets[side], count);
-      bump(counters.rx_bytes[side], bytes);
-      int other = 1 - side;
-      uint16_t sent = rte_eth_tx_burst(setup.ports[other], 0, packets, count);
-      for (uint16_t i = sent; i < count; ++i) rte_pktmbuf_free(packets[i]);
-      bump(counters.tx_packets[other], sent);
-      bump(counters.tx_bytes[other], bytes);
-      if (sent < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_failed)], count - sent);
+      forward_burst(setup.ports, counters, side, packets, count, bytes);
     }
   }
   setup.lookup_misses = misses;

@@ -288,13 +288,20 @@ class PolicySetValidator {
 
   bool check_group_name(const std::string& name, const std::string& path, const std::string& list, int first,
                         int index) {
+    return check_unique_name(name, path, "group", list, first, index);
+  }
+
+  // A name of the set's own (a policy, a group): present, in policy-name syntax, and the first of
+  // its kind in `list`. True when it is all three.
+  bool check_unique_name(const std::string& name, const std::string& path, const std::string& kind,
+                         const std::string& list, int first, int index) {
     const std::string field = path + ".name";
     if (name.empty()) {
       add(field, "missing name");
     } else if (!is_valid_policy_name(name)) {
       add(field, "name " + quoted_text(name) + " may contain only a-z, 0-9, '_', '.' and '-'");
     } else if (first != index) {
-      add(field, "duplicate group name " + quoted_text(name) + ", first at " +
+      add(field, "duplicate " + kind + " name " + quoted_text(name) + ", first at " +
                      describe_location(locator_, indexed(list, first) + ".name"));
     } else {
       return true;
@@ -401,15 +408,7 @@ class PolicySetValidator {
   }
 
   void check_policy_name(const std::string& name, const std::string& path, int first, int index) {
-    const std::string field = path + ".name";
-    if (name.empty()) {
-      add(field, "missing name");
-    } else if (!is_valid_policy_name(name)) {
-      add(field, "name " + quoted_text(name) + " may contain only a-z, 0-9, '_', '.' and '-'");
-    } else if (first != index) {
-      add(field, "duplicate policy name " + quoted_text(name) + ", first at " +
-                     describe_location(locator_, indexed("policies", first) + ".name"));
-    }
+    check_unique_name(name, path, "policy", "policies", first, index);
   }
 
   void check_policy(const Policy& policy, const std::string& path) {

@@ -1,36 +1,6 @@
 // libFuzzer target: parse_aws_ip_ranges over arbitrary text (the format of AWS's ip-ranges.json).
-#include <string>
-#include <string_view>
-
-#include "controlplane/policy/service_tag_file.h"
-#include "tests/fuzz/fuzz_check.h"
-
-using namespace sluice;
+#include "tests/fuzz/service_tag_file_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
-  ServiceTagFile file;
-  std::string error;
-  if (!parse_aws_ip_ranges(text, file, error)) {
-    // Refused whole, and always with a reason.
-    FUZZ_CHECK(!error.empty());
-    FUZZ_CHECK(file.tags.empty() && file.prefix_count == 0);
-    return 0;
-  }
-  FUZZ_CHECK(file.provider == ServiceTagProvider::aws);
-  FUZZ_CHECK(!file.version.empty());
-  size_t listed = 0;
-  for (const auto& [tag, prefixes] : file.tags) {
-    // Keys are the lower-case form policies are matched under.
-    FUZZ_CHECK(!tag.empty() && tag == service_tag_key(tag));
-    for (const Cidr& cidr : prefixes) {
-      // Every prefix is one the policy compiler accepts as written back.
-      Cidr again;
-      FUZZ_CHECK(parse_cidr(format_cidr(cidr), again) == CidrError::none);
-      FUZZ_CHECK(again.prefix_length == cidr.prefix_length);
-      ++listed;
-    }
-  }
-  FUZZ_CHECK(file.prefix_count <= listed);
-  return 0;
+  return sluice::check_service_tag_parser(sluice::parse_aws_ip_ranges, sluice::ServiceTagProvider::aws, data, size);
 }
