@@ -85,6 +85,7 @@ namespace sluice {
   X(ttl_too_low, "a payload segment of a flow still waiting for its verdict, or of a followed TLS/HTTP connection, whose TTL or hop limit (at most 1) cannot reach the server") \
   X(tcp_stream_gap, "a client segment of a followed TLS/HTTP connection that starts beyond the next byte expected: the framing in between is unknown, so it waits for the client to send it in order") \
   X(tcp_option_not_allowed, "a TCP packet of a flow still waiting for its verdict with an option other than EOL, NOP, MSS, window scale, SACK-permitted, SACK and timestamps (TCP Fast Open cookies, experimental kinds…)") \
+  X(ip_options_before_verdict, "a client packet of a flow still waiting for its verdict with IPv4 options or an IPv6 extension header other than a fragment header (hop-by-hop, destination options, routing, authentication): bytes nothing judges would reach a destination not judged yet") \
   X(tcp_option_malformed, "a TCP packet of a flow still waiting for its verdict whose options have a wrong length or non-zero bytes after EOL") \
   X(tcp_syn_payload, "a SYN carrying data (TCP Fast Open) on a TLS/HTTP port: nothing but the judged message leaves before the verdict") \
   X(tcp_segment_outside_message, "a payload segment of a flow still waiting for its verdict with no byte of the message not already held (before the message, or a repeat)") \

@@ -131,6 +131,7 @@ PacketParseError parse_ipv4(std::span<const uint8_t> frame, size_t l3, ParsedPac
     out.more_fragments = (fragment & kIpv4MoreFragments) != 0;
   }
   if (header_length > kIpv4MinHeaderLength) {
+    out.ip_options = true;
     PacketParseError error = parse_ipv4_options(p + kIpv4MinHeaderLength, header_length - kIpv4MinHeaderLength, out);
     if (error != PacketParseError::none) return error;
   }
@@ -177,6 +178,7 @@ PacketParseError parse_ipv6(std::span<const uint8_t> frame, size_t l3, ParsedPac
     if (next_header == kIpv6AuthenticationHeader) length = size_t(h[1]) * 4 + 8;
     if (length > end - position) return PacketParseError::ipv6_extension_chain;
     if (next_header == kIpv6Routing && h[2] == kIpv6RoutingType0) out.source_routed = true;
+    if (next_header != kIpv6Fragment) out.ip_options = true;
     const bool later_fragment = next_header == kIpv6Fragment && (load_be16(h + 2) >> 3) != 0;
     if (next_header == kIpv6Fragment) {
       out.is_fragment = true;

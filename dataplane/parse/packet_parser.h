@@ -85,6 +85,10 @@ struct ParsedPacket {
   // routing header (RFC 5095): the packet names its own path, which only a sender that wants
   // its bytes carried somewhere else needs.
   bool source_routed = false;
+  // IPv4 options (a header longer than 20 bytes) or an IPv6 extension header other than a
+  // fragment header (hop-by-hop or destination options, routing, authentication): bytes no
+  // layer the appliance judges reads, which reach the destination.
+  bool ip_options = false;
 };
 
 // Parses a whole Ethernet frame. On an error `out` holds what was parsed before it.

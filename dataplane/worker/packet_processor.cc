@@ -258,6 +258,12 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
     packet.decided_now = emitter_.apply(policy, judge_.rejudge(policy, facts, flow, name, burst_tsc_), facts, flow,
                                         name, packet.hello, false, burst_tsc_);
   }
+  // Before its verdict a flow's client sends nothing the judging does not read: not even in the
+  // IP header (options, extension headers), which would reach a destination not judged yet.
+  if (flow.verdict == FlowVerdict::pending && from_initiator && parsed.ip_options) {
+    packet.drop_before_judging = Reason::ip_options_before_verdict;
+    return;
+  }
   if (flow.verdict == FlowVerdict::pending && flow.inspection == PortClass::quic) {
     // Every client datagram of a pending QUIC flow is read (an empty one too: it is malformed).
     if (from_initiator) {

