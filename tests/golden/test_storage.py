@@ -204,7 +204,7 @@ policies {
   allowed_storage { azure_account { name: "Acme-Data" services: BLOB } }
   allowed_storage { s3_bucket { name: "xn--acme" regions: "eu-west-1" } }
   allowed_storage { s3_bucket { name: "acme..logs" regions: "eu-west-1" } }
-  allowed_storage { s3_bucket { name: "192.168.5.4" regions: "eu-west-1" } }
+  allowed_storage { s3_bucket { name: "198.18.5.4" regions: "eu-west-1" } }
   allowed_storage { s3_bucket { name: "acme-s3alias" regions: "eu-west-1" } }
   allowed_storage { gcs_bucket { name: "google-data" } }
   allowed_storage { azure_account { name: "acmedata" services: BLOB } allow_path_style_endpoints: true }

@@ -142,7 +142,7 @@ TEST(StorageValidation, S3BucketNamesFollowS3Rules) {
       {"-acme", "begin and end with a letter or digit"},
       {"acme.", "begin and end with a letter or digit"},
       {"acme..logs", "two adjacent dots"},
-      {"192.168.5.4", "formatted as an IP address"},
+      {"198.18.5.4", "formatted as an IP address"},
       {"xn--acme", "must not start with \"xn--\""},
       {"sthree-acme", "must not start with \"sthree-\""},
       {"acme-s3alias", "must not end with \"-s3alias\""},
@@ -174,7 +174,7 @@ TEST(StorageValidation, GcsBucketNamesFollowCloudStorageRules) {
   expect_errors("  allowed_storage { gcs_bucket { name: \"goog-data\" } }\n"
                 "  allowed_storage { gcs_bucket { name: \"my-google-data\" } }\n"
                 "  allowed_storage { gcs_bucket { name: \"Acme\" } }\n"
-                "  allowed_storage { gcs_bucket { name: \"10.1.2.3\" } }\n"
+                "  allowed_storage { gcs_bucket { name: \"198.19.2.3\" } }\n"
                 "  allowed_storage { gcs_bucket { name: \"" + std::string(64, 'a') + "\" } }\n",
                 {{3, "policies[0].allowed_storage[0].gcs_bucket.name", "must not start with \"goog\""},
                  {4, "policies[0].allowed_storage[1].gcs_bucket.name", "must not contain \"google\""},
