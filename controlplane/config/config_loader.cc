@@ -70,6 +70,14 @@ constexpr NumericBound kNumericBounds[] = {
     {"dns_learning.grace_seconds", 0, 86'400, false, "a day"},
     {"dns_learning.max_entries", 1, 1u << 22, false},
     {"dns_learning.ring_size", 64, 1u << 20, true, "an rte_ring; a burst of answers must fit"},
+    {"ports.mtu", 576, 9000, false, "IPv4's minimum to a jumbo frame's payload (a port with IPv6 needs 1280)"},
+    {"routing.snat.port_min", 1024, 65535, false, "ports below 1024 are left to the kernel's services"},
+    {"routing.snat.port_max", 1024, 65535, false},
+    {"routing.snat.quarantine_seconds", 0, 3600, false, "an hour"},
+    {"routing.exception_port.services.ports", 1, 65535, false},
+    {"routing.health_probe.tcp_port", 0, 65535, false, "0 turns the probe answer off"},
+    {"routing.neighbour_timers.reachable_seconds", 5, 86'400, false, "a day"},
+    {"routing.neighbour_timers.retry_ms", 100, 60'000, false, "a minute"},
 };
 
 constexpr OverrideFlag kOverrideFlags[] = {
@@ -213,16 +221,7 @@ class ConfigValidator {
 
   // Every number as sluiced will use it (after defaults), against config_numeric_bounds().
   void check_bounds(const ApplianceConfig& config) {
-    for (const NumericBound& bound : kNumericBounds) {
-      auto [message, field] = resolve(static_cast<const Message&>(config), bound.field);
-      if (!field) continue;
-      if (field->is_repeated()) {
-        const int size = message->GetReflection()->FieldSize(*message, field);
-        for (int i = 0; i < size; ++i) check_bound(bound, indexed(std::string(bound.field), i), numeric_value(*message, field, i));
-      } else {
-        check_bound(bound, std::string(bound.field), numeric_value(*message, field, -1));
-      }
-    }
+    for (const NumericBound& bound : kNumericBounds) check_path(bound, config, bound.field, "");
     const auto& learning = config.dns_learning();
     if (learning.max_ttl_seconds() > 0 && learning.min_ttl_seconds() > learning.max_ttl_seconds())
       add("dns_learning.min_ttl_seconds", std::to_string(learning.min_ttl_seconds()) + " is above max_ttl_seconds " +
@@ -250,6 +249,25 @@ class ConfigValidator {
       return;
     }
     errors_.push_back({file_, locator_.line_of(field), field, std::move(message)});
+  }
+
+  // Checks every value `path` names under `message`, through repeated messages too: "ports.mtu"
+  // is ports[0].mtu, ports[1].mtu, … `shown` is the path so far, as errors name it.
+  void check_path(const NumericBound& bound, const Message& message, std::string_view path, const std::string& shown) {
+    const size_t dot = path.find('.');
+    const FieldDescriptor* field = message.GetDescriptor()->FindFieldByName(std::string(path.substr(0, dot)));
+    if (!field) return;
+    const std::string name = shown.empty() ? field->name() : shown + "." + field->name();
+    const auto* reflection = message.GetReflection();
+    const int size = field->is_repeated() ? reflection->FieldSize(message, field) : -1;
+    if (dot == std::string_view::npos) {
+      if (size < 0) check_bound(bound, name, numeric_value(message, field, -1));
+      for (int i = 0; i < size; ++i) check_bound(bound, indexed(name, i), numeric_value(message, field, i));
+      return;
+    }
+    const std::string_view rest = path.substr(dot + 1);
+    if (size < 0) check_path(bound, reflection->GetMessage(message, field), rest, name);
+    for (int i = 0; i < size; ++i) check_path(bound, reflection->GetRepeatedMessage(message, field, i), rest, indexed(name, i));
   }
 
   void check_bound(const NumericBound& bound, const std::string& field, uint64_t value) {
@@ -393,6 +411,16 @@ void apply_config_defaults(ApplianceConfig& config) {
   if (!learning->has_grace_seconds()) learning->set_grace_seconds(60);
   if (learning->max_entries() == 0) learning->set_max_entries(262144);
   if (learning->ring_size() == 0) learning->set_ring_size(4096);
+  for (auto& port : *config.mutable_ports())
+    if (port.mtu() == 0) port.set_mtu(1500);
+  auto* routing = config.mutable_routing();
+  auto* snat = routing->mutable_snat();
+  if (snat->port_min() == 0) snat->set_port_min(1024);
+  if (snat->port_max() == 0) snat->set_port_max(65535);
+  if (!snat->has_quarantine_seconds()) snat->set_quarantine_seconds(120);
+  auto* timers = routing->mutable_neighbour_timers();
+  if (timers->reachable_seconds() == 0) timers->set_reachable_seconds(300);
+  if (timers->retry_ms() == 0) timers->set_retry_ms(1000);
 }
 
 LoadedConfig load_config_text(const std::string& text, const std::string& display_name,
