@@ -185,6 +185,20 @@ if check "tools: ansible and ansible-lint installed" tools_present; then
          "attachments": [{"source_cidr": "198.18.300.0/24", "policy": "p"}]}}'
   check "variable checks refuse a vfio-pci port without a PCI address" expect_refusal \
     "vfio-pci binds a PCI address" -e sluice_port_driver=vfio-pci
+  check "variable checks refuse a route whose next hop is off the port's prefixes" expect_refusal \
+    "sluice_routing.routes[0].via: 198.19.0.1 is in none of the OUTSIDE port's prefixes" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_null0", "addresses": ["198.18.1.4/24"]},
+                          {"role": "OUTSIDE", "device": "net_null1", "addresses": ["198.18.2.4/24"]}],
+         "sluice_routing": {"mode": "ROUTED", "routes": [{"prefix": "0.0.0.0/0", "via": "198.19.0.1", "port": "OUTSIDE"}]}}'
+  check "variable checks refuse addresses on a bridge's ports" expect_refusal \
+    "sluice_ports[0].addresses: a bridge has no addresses" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_null0", "addresses": ["198.18.1.4/24"]},
+                          {"role": "OUTSIDE", "device": "net_null1"}]}'
+  check "variable checks refuse SNAT on a route without SNAT addresses" expect_refusal \
+    "a route has snat: true but sluice_routing.snat.addresses is empty" \
+    -e '{"sluice_ports": [{"role": "INSIDE", "device": "net_null0", "addresses": ["198.18.1.4/24"]},
+                          {"role": "OUTSIDE", "device": "net_null1", "addresses": ["198.18.2.4/24"]}],
+         "sluice_routing": {"mode": "ROUTED", "routes": [{"prefix": "0.0.0.0/0", "via": "198.18.2.1", "port": "OUTSIDE", "snat": true}]}}'
 fi
 
 # --- (b) a real apply to a debootstrapped Debian 12 root -----------------------------------
