@@ -21,7 +21,7 @@ packages=(
   clang libclang-rt-14-dev
   # the real-clients capture is checked against tshark; the end-to-end rig (tests/e2e) runs real
   # servers and clients in network namespaces
-  tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl
+  tshark nginx-light dnsmasq-base gnutls-bin dnsutils ethtool tcpdump netcat-openbsd openssl traceroute iputils-ping
   # real clients of the end-to-end rig: headless Chromium over QUIC (test_quic.py), git over HTTPS
   chromium git
   # rollout: the package (dpkg-buildpackage with debhelper, lintian, hardening-check from
