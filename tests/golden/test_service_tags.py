@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from checks import EVENT_ID, pop_event_id
 from conftest import SLUICECTL, SLUICED, _require, read_jsonl, run_sluicectl
 from pcapgen import frames
-from scrape import free_port, http_get, metric
+from scrape import free_port, http_get, metric, wait_for
 
 CLIENT, CLIENT_V6 = "198.18.1.10", "2001:db8:1::10"
 IN_TAG, NOT_IN_TAG, IN_AWS_TAG = "198.19.40.5", "198.19.41.5", "2001:db8:40::5"
@@ -248,16 +247,6 @@ def test_explain_names_the_rule_and_its_tag(tagged):
     text = run_sluicectl("explain", policy, CLIENT, DATABRICKS, "--port", str(PORT),
                          "--service-tags", tag_files(tagged)).stdout
     assert 'prefix "198.19.50.0/24" of service tag "AzureDatabricks"' in text, text
-
-
-def wait_for(condition, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def tag_versions(metrics_text):
