@@ -276,5 +276,20 @@ default_policy: "main"
   EXPECT_TRUE(events().empty());
 }
 
+TEST_F(RuleOrderTest, FlowDecidedWithoutItsNameKeepsItsAddressVerdictAfterAReload) {
+  use_policy(R"(name: "order"
+policies { name: "main" access_mode: RESTRICTED enforcement: ENFORCE allowed_networks { cidr: "198.19.0.0/24" } }
+default_policy: "main"
+)");
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42009, .flags = kSyn, .seq = 999, .ack = 0})});
+  EXPECT_EQ(only_event().reason, Reason::allowed_network);  // no name rule: decided at the SYN
+  // The new generation's name rule (db-first) comes before the allowed network, but this flow's
+  // name was never read: its address alone decides again, it is not cut as a name unknown.
+  use_policy(kRuleOrderPolicy);
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42009, .payload = Bytes(40, 'x')})});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::rejudge_name_unknown), 0u);
+}
+
 }  // namespace
 }  // namespace sluice
