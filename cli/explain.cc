@@ -122,9 +122,7 @@ void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& sou
   const uint16_t port = has_ports(answer.question.ip_protocol) ? answer.question.port : 0;
   if (rule_index < rules.rules.size())
     answer.deciding_rule = describe_numbered_rule(rules, written, policy_index, rule_index, rule_lines);
-  const bool by_address = answer.verdict != FlowVerdict::pending &&
-                          (answer.reason == Reason::allowed_network ||
-                           (answer.reason == Reason::denied_by_rule && answer.judged_name.empty()));
+  bool name_decided = false;  // the deciding numbered rule matched the name, not the address
   if (!answer.judged_name.empty() && rules.domains) {
     // The pattern that decided, asked as the dataplane asks (CompiledRuleset::judge_name). For
     // a name denied on its port, the lowest pattern the name matches: its ports (in the pattern
@@ -141,6 +139,7 @@ void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& sou
     if (judgement.matched && judgement.pattern < rules.domain_patterns.size()) {
       const std::string& group = rules.domain_pattern_group[judgement.pattern];
       if (answer.deciding_rule && judgement.rule == rule_index) {
+        name_decided = true;
         answer.deciding_rule->member = rules.domain_patterns[judgement.pattern];
         answer.deciding_rule->group = group;
       } else if (judgement.rule == kNoRule) {
@@ -151,6 +150,11 @@ void describe_rule_behind(const CompiledPolicy& policy, const pb::PolicySet& sou
       }
     }
   }
+  // One priority order over names and addresses: a rule that decided without matching the name
+  // (a name read or not) decided on the address.
+  const bool by_address = answer.verdict != FlowVerdict::pending &&
+                          (answer.reason == Reason::allowed_network ||
+                           (answer.reason == Reason::denied_by_rule && !name_decided));
   if (answer.deciding_rule && by_address && policy.networks)
     if (const NetworkRuleGroup* group = policy.networks->lookup(answer.probe_destination))
       if (const NetworkRuleEntry* entry =

@@ -6,6 +6,7 @@
 #include "cli/probe_frames.h"
 #include "dataplane/parse/packet_parser.h"
 #include "controlplane/policy/quoted_text.h"
+#include "controlplane/policy/service_tag_rules.h"
 
 namespace sluice {
 
@@ -79,8 +80,13 @@ std::string numbered_rule_text(const ExplainRule& rule) {
 }
 
 // "member \"*.pastebin.com\" of domain group \"paste\"", or the pattern/CIDR alone.
+// A numbered rule's service tag is an ip group named "service tag TAG" (expand_service_tags):
+// "prefix \"198.19.40.0/24\" of service tag \"Storage.WestEurope\"".
 std::string member_text(const std::string& member, const std::string& group, bool name) {
   if (group.empty()) return quoted_text(member);
+  if (!name && group.starts_with(kServiceTagGroupPrefix))
+    return "prefix " + quoted_text(member) + " of service tag " +
+           quoted_text(group.substr(std::string_view(kServiceTagGroupPrefix).size()));
   return "member " + quoted_text(member) + " of " + (name ? "domain" : "ip") + " group " + quoted_text(group);
 }
 

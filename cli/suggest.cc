@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -92,6 +93,7 @@ std::vector<PolicySuggestions> suggest_additions(const std::vector<DenialRow>& r
   struct Building {
     std::map<std::string, std::pair<std::set<std::string>, SuggestionEvidence>> domains;  // key: registrable or name
     std::map<std::string, std::string> domain_registrable;
+    std::map<std::string, std::pair<std::set<std::string>, StorageSuggestion>> storage;  // by StorageEntry::key
     std::map<std::tuple<std::string, std::string>, std::pair<std::set<uint32_t>, SuggestionEvidence>> networks;
     std::map<std::string, SuggestionEvidence> resolvers;
     uint64_t unfixable = 0;
@@ -105,7 +107,16 @@ std::vector<PolicySuggestions> suggest_additions(const std::vector<DenialRow>& r
     // STORAGE: a name of a storage provider's shape, judged as SNI, Host or QUIC SNI.
     bool named = row.destination_type == "SNI" || row.destination_type == "HTTP_HOST" ||
                  row.destination_type == "QUIC_SNI" || row.destination_type == "STORAGE";
-    if (row.reason == "domain_not_allowed" && named && !row.destination.empty()) {
+    const std::optional<StorageEntry> storage =
+        row.reason == "domain_not_allowed" && named ? storage_entry_of(row.destination) : std::nullopt;
+    if (storage) {
+      auto [it, inserted] = building.storage.try_emplace(storage->key());
+      auto& [names, suggestion] = it->second;
+      if (inserted) suggestion.entry = *storage;
+      else suggestion.entry.merge(*storage);
+      names.insert(row.destination);
+      suggestion.evidence.add(row);
+    } else if (row.reason == "domain_not_allowed" && named && !row.destination.empty()) {
       std::string registrable = registrable_domain(row.destination, suffixes);
       std::string key = registrable.empty() ? row.destination : registrable;
       building.domain_registrable[key] = registrable;
@@ -130,6 +141,10 @@ std::vector<PolicySuggestions> suggest_additions(const std::vector<DenialRow>& r
   for (auto& [name, building] : by_policy) {
     PolicySuggestions suggestions;
     suggestions.policy = name;
+    for (auto& [key, entry] : building.storage) {
+      entry.second.names = sorted(entry.first);
+      suggestions.storage.push_back(std::move(entry.second));
+    }
     for (auto& [key, entry] : building.domains) {
       DomainSuggestion domain;
       domain.registrable = building.domain_registrable[key];
@@ -168,6 +183,14 @@ void print_suggestions(const std::vector<PolicySuggestions>& suggestions, const 
   if (suggestions.empty()) out << "# No DROP or DRY_RUN_DENIAL records matched: nothing to suggest.\n";
   for (const auto& policy : suggestions) {
     out << "policies {\n  name: " << quoted(policy.policy) << "\n";
+    for (const auto& storage : policy.storage) {
+      std::string names;
+      for (const auto& name : storage.names) names += (names.empty() ? "" : ", ") + name;
+      out << "  # " << names << ": " << evidence_text(storage.evidence) << "\n";
+      if (storage.entry.legacy_global && storage.entry.regions.empty())
+        out << "  # the legacy global name names no region: put the bucket's own region in place of us-east-1\n";
+      out << "  " << storage_entry_text(storage.entry) << "\n";
+    }
     for (const auto& domain : policy.domains) {
       out << "  # " << (domain.registrable.empty() ? domain.names.front() + " (a public suffix itself)" : domain.registrable)
           << ": " << evidence_text(domain.evidence) << "\n";

@@ -1,7 +1,8 @@
 // `sluicectl suggest --from DENIALS… [--policy P]`: the allow-list additions that would have let
 // denied traffic pass, as a textproto patch for the operator to review. Only the denials an
 // allow-list entry can fix are turned into suggestions: domain_not_allowed (a name, grouped by
-// registrable domain), ip_not_allowed (a network) and dns_resolver_not_allowed (a resolver);
+// registrable domain; a storage account's or bucket's name as its allowed_storage entry),
+// ip_not_allowed (a network) and dns_resolver_not_allowed (a resolver);
 // every other reason (a malformed ClientHello, an ECH hello…) is counted, never suggested away.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "cli/denial_files.h"
+#include "cli/storage_suggestion.h"
 #include "controlplane/policy/public_suffix_list.h"
 
 namespace sluice {
@@ -38,6 +40,13 @@ struct DomainSuggestion {
   SuggestionEvidence evidence;
 };
 
+// One storage account, bucket or access point, from every denied name of it.
+struct StorageSuggestion {
+  StorageEntry entry;
+  std::vector<std::string> names;  // the host names denied, sorted
+  SuggestionEvidence evidence;
+};
+
 struct NetworkSuggestion {
   std::string cidr;                 // the address as a /32 or /128
   std::string protocol;             // TCP, UDP, ICMP or PROTOCOL_ANY (another IP protocol)
@@ -52,6 +61,7 @@ struct ResolverSuggestion {
 
 struct PolicySuggestions {
   std::string policy;
+  std::vector<StorageSuggestion> storage;    // by kind, then name
   std::vector<DomainSuggestion> domains;     // by registrable domain
   std::vector<NetworkSuggestion> networks;   // by address, then protocol
   std::vector<ResolverSuggestion> resolvers;

@@ -135,6 +135,7 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, const Grou
     compiled.deny = rule->action() == pb::DENY;
     compiled.protocol = to_rule_protocol(rule->protocol());
     for (const auto& port : rule->ports()) compiled.ports.push_back(to_port_range(port));
+    compiled.names = rule->domains_size() + rule->domain_groups_size() > 0;
   }
 
   std::vector<DomainRule> rules;

@@ -33,7 +33,7 @@ void note_rule_lines(LoadedPolicy& loaded, const FieldLocator& locator) {
 // of the records), then the expansion of tags that the compiler reads as networks.
 void check_and_expand(LoadedPolicy& result, const std::string& file, const FieldLocator& locator,
                       const PublicSuffixList& suffixes, const ServiceTagCatalog* service_tags) {
-  result.errors = validate_policy_set(result.policy_set, file, locator, suffixes, &result.warnings);
+  result.errors = validate_policy_set(result.policy_set, file, locator, suffixes, &result.warnings, service_tags);
   for (PolicyErrors more : {check_service_tag_rules(result.policy_set, file, locator, service_tags),
                             check_record_fields(result.policy_set, file, locator)})
     result.errors.insert(result.errors.end(), more.begin(), more.end());

@@ -232,8 +232,9 @@ std::string prefix_key(const Cidr& cidr) {
 
 class PolicySetValidator {
  public:
-  PolicySetValidator(const std::string& file, const FieldLocator& locator, const PublicSuffixList& suffixes)
-      : file_(file), locator_(locator), suffixes_(suffixes) {}
+  PolicySetValidator(const std::string& file, const FieldLocator& locator, const PublicSuffixList& suffixes,
+                     const ServiceTagCatalog* service_tags)
+      : file_(file), locator_(locator), suffixes_(suffixes), service_tags_(service_tags) {}
 
   PolicyErrors run(const PolicySet& set, PolicyErrors* warnings) {
     check_groups(set);
@@ -245,7 +246,7 @@ class PolicySetValidator {
       warn_unused_groups(set);
       // Shadowing is judged only on rules that are valid: a broken rule shadows nothing.
       if (errors_.empty()) {
-        PolicyErrors shadowed = find_shadowed_rules(set, file_, locator_);
+        PolicyErrors shadowed = find_shadowed_rules(set, file_, locator_, service_tags_);
         warnings_.insert(warnings_.end(), shadowed.begin(), shadowed.end());
       }
       sort_in_file_order(warnings_);
@@ -367,8 +368,11 @@ class PolicySetValidator {
       } else if (!policy::RuleAction_IsValid(rule.action())) {
         add(rule_path + ".action", "unknown action " + std::to_string(rule.action()));
       }
-      if (rule.domains_size() + rule.domain_groups_size() + rule.networks_size() + rule.ip_groups_size() == 0)
-        add(rule_path, "rule " + quoted_text(rule_name) + " names no destination (domains, domain_groups, networks or ip_groups)");
+      if (rule.domains_size() + rule.domain_groups_size() + rule.networks_size() + rule.ip_groups_size() +
+              rule.service_tags_size() ==
+          0)
+        add(rule_path, "rule " + quoted_text(rule_name) +
+                           " names no destination (domains, domain_groups, networks, ip_groups or service_tags)");
       check_domain_list(rule.domains(), rule_path + ".domains");
       for (int g = 0; g < rule.domain_groups_size(); ++g)
         check_group_reference(rule.domain_groups(g), indexed(rule_path + ".domain_groups", g), true);
@@ -743,6 +747,7 @@ class PolicySetValidator {
   const std::string& file_;
   const FieldLocator& locator_;
   const PublicSuffixList& suffixes_;
+  const ServiceTagCatalog* service_tags_;  // null: none loaded (tags are then checked elsewhere)
   std::set<std::string> policy_names_;
   std::set<std::string> domain_groups_, ip_groups_;            // valid, unique names
   std::set<std::string> used_domain_groups_, used_ip_groups_;  // referenced by some policy
@@ -753,11 +758,12 @@ class PolicySetValidator {
 }  // namespace
 
 PolicyErrors validate_policy_set(const PolicySet& set, const std::string& file, const FieldLocator& locator,
-                                 const PublicSuffixList& suffixes, PolicyErrors* warnings) {
+                                 const PublicSuffixList& suffixes, PolicyErrors* warnings,
+                                 const ServiceTagCatalog* service_tags) {
   // Without the list no wildcard's breadth can be judged: refuse rather than pass "*.co.uk".
   if (!suffixes.loaded()) return {{suffixes.path().empty() ? public_suffix_list_path() : suffixes.path(), 0, "",
                                    suffixes.error()}};
-  return PolicySetValidator(file, locator, suffixes).run(set, warnings);
+  return PolicySetValidator(file, locator, suffixes, service_tags).run(set, warnings);
 }
 
 }  // namespace sluice

@@ -18,6 +18,7 @@
 namespace sluice {
 
 class PublicSuffixList;
+class ServiceTagCatalog;
 
 // Where each field of a text protobuf sits. Binary input has no lines: a locator that parsed
 // nothing answers 0 for every path.
@@ -56,9 +57,11 @@ class FieldLocator {
 // Every problem of `set`, sorted by line (file order); empty when the set may be compiled.
 // `file` is only copied into the errors. With `warnings`, what is valid but almost certainly
 // not meant (an unused group, a rule another rule shadows entirely) is put there, in file order.
+// `service_tags` (the loaded tag files) lets shadowing see the prefixes of the rules' service
+// tags; the tags themselves are checked by check_service_tag_rules.
 PolicyErrors validate_policy_set(const sluice::policy::PolicySet& set, const std::string& file,
                                  const FieldLocator& locator, const PublicSuffixList& suffixes,
-                                 PolicyErrors* warnings = nullptr);
+                                 PolicyErrors* warnings = nullptr, const ServiceTagCatalog* service_tags = nullptr);
 
 // "line 12" when the locator knows the line of `path`, else the path itself ("attachments[0]"):
 // how a message points at a second place ("duplicate ..., first at line 12").

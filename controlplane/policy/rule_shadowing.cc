@@ -8,6 +8,7 @@
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/domain_pattern.h"
 #include "controlplane/policy/quoted_text.h"
+#include "controlplane/policy/service_tag_catalog.h"
 
 namespace sluice {
 
@@ -70,6 +71,7 @@ struct Scope {
   uint32_t priority = UINT32_MAX;
   std::string line;         // "line 12", for the other rule's message
   std::vector<Target> targets;
+  bool partly_unknown = false;  // a service tag no loaded file lists: never called shadowed
 };
 
 bool below(const std::string& name, const std::string& base) {
@@ -108,6 +110,7 @@ bool covers(const Target& outer, const Target& inner) {
 
 // Every target of `inner` (that matches anything at all) is covered by one of `outer`.
 bool shadows(const Scope& outer, const Scope& inner) {
+  if (inner.partly_unknown) return false;
   bool any = false;
   for (const Target& target : inner.targets) {
     if (target.ports.empty()) continue;
@@ -136,13 +139,18 @@ void add_name(Scope& scope, const std::string& text, pb::Protocol protocol, cons
   scope.targets.push_back(std::move(target));
 }
 
-void add_network(Scope& scope, const std::string& cidr, pb::Protocol protocol, const PortSet& ports) {
+void add_prefix(Scope& scope, const Cidr& cidr, pb::Protocol protocol, const PortSet& ports) {
   Target target;
   target.is_name = false;
-  if (parse_cidr(cidr, target.cidr) != CidrError::none) return;
+  target.cidr = cidr;
   target.protocol = protocol;
   target.ports = ports;
   scope.targets.push_back(std::move(target));
+}
+
+void add_network(Scope& scope, const std::string& text, pb::Protocol protocol, const PortSet& ports) {
+  Cidr cidr;
+  if (parse_cidr(text, cidr) == CidrError::none) add_prefix(scope, cidr, protocol, ports);
 }
 
 void add_member(Scope& scope, const pb::NetworkRule& member, pb::Protocol protocol, const PortSet& ports) {
@@ -155,8 +163,9 @@ std::string indexed(const std::string& path, int index) { return path + "[" + st
 
 class ShadowFinder {
  public:
-  ShadowFinder(const pb::PolicySet& set, const std::string& file, const FieldLocator& locator)
-      : set_(set), file_(file), locator_(locator) {
+  ShadowFinder(const pb::PolicySet& set, const std::string& file, const FieldLocator& locator,
+               const ServiceTagCatalog* service_tags)
+      : set_(set), file_(file), locator_(locator), service_tags_(service_tags) {
     for (const auto& group : set.domain_groups()) domain_groups_[group.name()] = &group;
     for (const auto& group : set.ip_groups()) ip_groups_[group.name()] = &group;
   }
@@ -205,6 +214,12 @@ class ShadowFinder {
     for (const auto& name : rule.ip_groups())
       if (auto it = ip_groups_.find(name); it != ip_groups_.end())
         for (const auto& member : it->second->networks()) add_member(scope, member, rule.protocol(), ports);
+    for (const auto& tag : rule.service_tags()) {
+      bool found = false;
+      const std::vector<Cidr> prefixes = service_tags_ ? service_tags_->prefixes_of(tag, found) : std::vector<Cidr>{};
+      if (!found) scope.partly_unknown = true;
+      for (const Cidr& prefix : prefixes) add_prefix(scope, prefix, rule.protocol(), ports);
+    }
     return scope;
   }
 
@@ -258,6 +273,7 @@ class ShadowFinder {
   const pb::PolicySet& set_;
   const std::string& file_;
   const FieldLocator& locator_;
+  const ServiceTagCatalog* service_tags_;
   std::map<std::string, const pb::DomainGroup*> domain_groups_;
   std::map<std::string, const pb::IpGroup*> ip_groups_;
   PolicyErrors warnings_;
@@ -265,8 +281,9 @@ class ShadowFinder {
 
 }  // namespace
 
-PolicyErrors find_shadowed_rules(const pb::PolicySet& set, const std::string& file, const FieldLocator& locator) {
-  return ShadowFinder(set, file, locator).run();
+PolicyErrors find_shadowed_rules(const pb::PolicySet& set, const std::string& file, const FieldLocator& locator,
+                                 const ServiceTagCatalog* service_tags) {
+  return ShadowFinder(set, file, locator, service_tags).run();
 }
 
 }  // namespace sluice

@@ -12,9 +12,13 @@
 
 namespace sluice {
 
+class ServiceTagCatalog;
+
 // `set` must have passed validation. One warning per shadowed rule or entry, at its own line,
-// naming the first rule that shadows it and that rule's line.
+// naming the first rule that shadows it and that rule's line. A rule's service tags stand for
+// the prefixes `service_tags` lists for them; a rule with a tag it does not know (or with no
+// catalog) is never called shadowed, since part of what it matches is unknown.
 PolicyErrors find_shadowed_rules(const sluice::policy::PolicySet& set, const std::string& file,
-                                 const FieldLocator& locator);
+                                 const FieldLocator& locator, const ServiceTagCatalog* service_tags = nullptr);
 
 }  // namespace sluice

@@ -208,11 +208,13 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy, 
   line["source_label"] = attachment ? attachment->source_label : "";
   line["verdict"] = to_string(event.verdict);
   line["reason"] = to_string(event.verdict == FlowVerdict::pending ? Reason::no_payload_seen : event.reason);
-  // The flow log keeps the type the name was judged as (SNI, HTTP_HOST, QUIC_SNI); a storage
-  // name adds its storage event (docs/RECORDS.md, "Flow log").
-  line["destination_type"] = to_string(event.destination_type);
+  // A storage name is a STORAGE destination with its storage event, allowed or denied, as in
+  // the denial records; `sni` / `http_host` still say what it was judged as (docs/RECORDS.md,
+  // "Flow log").
+  const std::optional<StorageRecord> storage = storage_record_of(event);
+  line["destination_type"] = storage ? "STORAGE" : to_string(event.destination_type);
   line["destination"] = destination_of(event);
-  if (const std::optional<StorageRecord> storage = storage_record_of(event)) {
+  if (storage) {
     Json& event_json = line["storage_event"];
     event_json["hostname"] = storage->hostname;
     event_json["path"] = storage->path;

@@ -164,6 +164,13 @@ bool CompiledRuleset::allows_proxy(const IpAddress& address, uint16_t port) cons
   return false;
 }
 
+bool CompiledRuleset::name_rule_before(uint16_t rule, uint8_t ip_protocol, uint16_t port) const {
+  const size_t end = std::min<size_t>(rule, rules.size());
+  for (size_t r = 0; r < end; ++r)
+    if (rules[r].names && rules[r].matches(ip_protocol, port)) return true;
+  return false;
+}
+
 bool CompiledRuleset::domain_rule_allows_port(uint32_t rule_id, uint16_t port) const {
   if (rule_id >= domain_ports.size()) return true;
   const std::vector<PortRange>& ranges = domain_ports[rule_id];

@@ -47,6 +47,7 @@ struct CompiledRule {
   bool deny = false;
   Protocol protocol = Protocol::any;
   std::vector<PortRange> ports;  // empty = every port
+  bool names = false;            // it names domains (domains or domain_groups), not only addresses
 
   // Packet path, no allocation.
   bool matches(uint8_t ip_protocol, uint16_t port) const;
@@ -194,6 +195,12 @@ struct CompiledRuleset {
 
   bool allows_resolver(const IpAddress& address) const;
   bool allows_proxy(const IpAddress& address, uint16_t port) const;
+
+  // Whether a numbered rule that names domains comes before rule `rule` (kNoRule: before the
+  // allow lists) and matches `ip_protocol` and `port`: then, for a flow whose name will be read,
+  // the name may decide before the address rule `rule` does (docs/POLICY.md, "Rules with
+  // priorities": one order over addresses and names). Packet path, no allocation.
+  bool name_rule_before(uint16_t rule, uint8_t ip_protocol, uint16_t port) const;
 
   // THE question "is this name allowed?", which every stage asks (judge, name binding, DNS
   // guard, DNS learning, explain) so that they cannot disagree. Packet path, no allocation.

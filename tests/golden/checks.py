@@ -18,6 +18,17 @@ def pop_event_id(record):
     return event_id
 
 
+def apply_patch(policy_text, patch):
+    """Adds each `policies { name: P … }` block's lines of a `sluicectl suggest` patch after
+    policy P's name line."""
+    for name, body in re.findall(r'^policies \{\n  name: "([^"]+)"\n(.*?)^\}', patch, re.S | re.M):
+        lines = [line for line in body.splitlines() if not line.strip().startswith("#")]
+        marker = f'  name: "{name}"\n'
+        assert marker in policy_text, name
+        policy_text = policy_text.replace(marker, marker + "\n".join(lines) + "\n", 1)
+    return policy_text
+
+
 def denial_fields(proto_path):
     """Field names of sluice.denial.DenialRecord, read from proto/denial.proto."""
     text = proto_path.read_text()

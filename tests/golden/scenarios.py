@@ -111,7 +111,7 @@ def _build():
         ("tls", tls("tls_exact_does_not_cover_subdomain", "www.pypi.org", "domain_not_allowed",
                     "www.pypi.org")),
         ("tls", tls("tls_star_below_allowed", "acct.blob.core.windows.net", "allowed_domain",
-                    "acct.blob.core.windows.net")),
+                    "acct.blob.core.windows.net", dtype="STORAGE")),  # a storage account's name
         ("tls", tls("tls_star_two_below_allowed", "a.b.blob.core.windows.net", "allowed_domain",
                     "a.b.blob.core.windows.net")),
         ("tls", tls("tls_star_apex_denied", "blob.core.windows.net", "domain_not_allowed",

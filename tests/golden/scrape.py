@@ -3,6 +3,9 @@
 import re
 import socket
 import subprocess
+import time
+
+import pytest
 
 
 def free_port():
@@ -27,3 +30,15 @@ def metric(text, name, **labels):
     match = re.search(pattern, text, re.MULTILINE)
     assert match, f"no sample {name}{{{wanted}}} in /metrics"
     return float(match.group(1))
+
+
+def wait_for(condition, what, timeout=20):
+    """Polls `condition` until it returns something true (and returns that), or fails the test
+    naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}")

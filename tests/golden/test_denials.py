@@ -7,13 +7,13 @@ import csv
 import io
 import json
 import os
-import re
 import subprocess
 from collections import defaultdict
 
 import pytest
 
 from conftest import DEMO_PCAP, DEMO_POLICY, SLUICECTL, run_demo_replay, run_sluicectl
+from checks import apply_patch
 from denial_records import retimed, write_jsonl, write_pb
 
 NOW = "2026-11-22T20:00:00Z"
@@ -199,16 +199,6 @@ def test_directory_without_denial_files_exit_2(tmp_path):
 
 
 # --- suggest ---------------------------------------------------------------------------------
-
-def apply_patch(policy_text, patch):
-    """Adds each `policies { name: P … }` block's lines after policy P's name line."""
-    for name, body in re.findall(r'^policies \{\n  name: "([^"]+)"\n(.*?)^\}', patch, re.S | re.M):
-        lines = [line for line in body.splitlines() if not line.strip().startswith("#")]
-        marker = f'  name: "{name}"\n'
-        assert marker in policy_text, name
-        policy_text = policy_text.replace(marker, marker + "\n".join(lines) + "\n", 1)
-    return policy_text
-
 
 @pytest.fixture(scope="module")
 def suggested_policy(demo_file, tmp_path_factory):

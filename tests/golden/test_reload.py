@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,12 @@ import pytest
 from conftest import GOLDEN_POLICY, SLUICECTL, SLUICED, _require, read_jsonl
 from conftest import bindings_for, write_learned_state
 from checks import pop_event_id
-from scrape import free_port, http_get, metric
+from scrape import free_port, http_get, metric, wait_for
 from pcapgen import frames
 from pcapgen.tls import client_hello
 
 CLIENT, SERVER = "198.18.1.10", "198.19.10.1"
 DB = "198.19.0.5"  # in the golden policy's allowed network, TCP 5432
-
-
-def wait_for(condition, what, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 class Daemon:

@@ -1,8 +1,9 @@
 """Named groups and numbered ALLOW/DENY rules (docs/POLICY.md): sluicectl validate's errors and
 shadowing warnings, explain naming the deciding rule with file:line and the group member that
 matched, and replay through the dataplane: a DENY rule wins over an allow list and over an
-ALLOW rule by priority, for flows and for DNS queries alike, and a name only a numbered ALLOW
-rule allows is resolved, learned from the answer and bound (tests/golden/policies/rules.textproto)."""
+ALLOW rule by priority, for flows and for DNS queries alike, names and addresses in one
+priority order, and a name only a numbered ALLOW rule allows is resolved, learned from the
+answer and bound (tests/golden/policies/rules.textproto)."""
 
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ RULES_POLICY = Path(__file__).resolve().parent / "policies" / "rules.textproto"
 LINE_QUARANTINE, LINE_NO_PASTE, LINE_COMPANY_STORAGE = 25, 26, 28
 PARTNER_DB, QUARANTINED_DB = "198.19.40.7", "198.19.40.200"
 BLOCKED_SERVER = "198.19.60.1"
+LAB_SERVER, LISTED_SERVER = "198.19.70.5", "198.19.71.5"  # in rule "lab"; in allowed_networks
 
 
 def test_rules_policy_validates_without_warnings():
@@ -147,6 +149,15 @@ def replay_run(tmp_path_factory):
     query = frames.dns_query(PROD_HOST, 44008, RESOLVER, "blocked.example.org", query_id=0x4408)
     packets += [query, frames.dns_answer(query, BLOCKED_SERVER)]
     packets.append(frames.udp_packet(PROD_HOST, 44009, BLOCKED_SERVER, 9999, b"x" * 8))
+    # One order over names and addresses: the name rule partner-api (150) before lab (300).
+    query = frames.dns_query(PROD_HOST, 44010, RESOLVER, "api.partner.example.net", query_id=0x4410)
+    packets += [query, frames.dns_answer(query, LAB_SERVER)]
+    packets += _tls(44011, "api.partner.example.net", server=LAB_SERVER)
+    packets += _tls(44012, "pypi.org", server=LAB_SERVER)  # allowed_domains is below lab
+    packets.append(frames.udp_packet(PROD_HOST, 44013, LAB_SERVER, 9999, b"x" * 8))  # no name
+    # no-paste (100) before the allowed network below every rule; another name passes on it.
+    packets += _tls(44014, "paste.example.org", server=LISTED_SERVER)
+    packets += _tls(44015, "unknown.example.net", server=LISTED_SERVER)
     return run_replay(tmp_path_factory.mktemp("rules"), RULES_POLICY, packets,
                       outside_mac=frames.UPSTREAM_MAC)
 
@@ -198,3 +209,16 @@ def test_answer_for_a_deny_rule_name_teaches_nothing(replay_run):
     # Learned, the datagram would be judged on the name (denied_by_rule); unlearned, on its address.
     record = _denials(replay_run, 44009)
     assert [(r["reason"], r["destination"]) for r in record] == [("ip_not_allowed", BLOCKED_SERVER)], record
+
+
+@pytest.mark.parametrize("sport,verdict,reason,rule", [
+    (44011, "ALLOW", "allowed_domain", "partner-api"),  # the name's rule comes first, bound
+    (44012, "DROP", "denied_by_rule", "lab"),            # the address's rule comes first
+    (44013, "DROP", "denied_by_rule", "lab"),            # no name: the address alone
+    (44014, "DROP", "denied_by_rule", "no-paste"),       # before the allowed network
+    (44015, "ALLOW", "allowed_network", None),           # the allowed network, no binding needed
+])
+def test_names_and_addresses_in_one_priority_order(replay_run, sport, verdict, reason, rule):
+    flow = _flow(replay_run, sport)
+    assert (flow["verdict"], flow["reason"], flow.get("rule")) == (verdict, reason, rule), flow
+    assert len(_denials(replay_run, sport)) == (verdict == "DROP"), replay_run.denials

@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from checks import EVENT_ID, pop_event_id
 from conftest import SLUICECTL, SLUICED, _require, read_jsonl, run_sluicectl
 from pcapgen import frames
-from scrape import free_port, http_get, metric
+from scrape import free_port, http_get, metric, wait_for
 
 CLIENT, CLIENT_V6 = "198.18.1.10", "2001:db8:1::10"
 IN_TAG, NOT_IN_TAG, IN_AWS_TAG = "198.19.40.5", "198.19.41.5", "2001:db8:40::5"
@@ -42,6 +41,24 @@ attachments {
 }
 default_policy: "storage"
 """
+
+# The same tags named by numbered rules: a DENY of AzureDatabricks above an allowed network
+# inside it, and one ALLOW rule for both storage tags. Lines matter: the tests below name them.
+RULE_POLICY = """name: "tags"
+record_fields { key: "account_id" value: "acc-4417" }
+policies {
+  name: "storage"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_networks { cidr: "198.19.50.0/24" protocol: TCP }
+  rules { name: "no-databricks" priority: 100 action: DENY service_tags: "AzureDatabricks" }
+  rules { name: "lake" priority: 200 action: ALLOW service_tags: ["Storage.WestEurope", "AWS:S3:eu-west-1"]
+          protocol: TCP ports: "5432" }
+}
+attachments { source_cidr: "198.18.1.0/24" policy: "storage" source_label: "spark-prod" }
+default_policy: "storage"
+"""
+DATABRICKS = "198.19.50.5"
 
 
 def azure_file(change_number, storage_prefixes):
@@ -176,14 +193,60 @@ def test_explain_names_the_tag(tagged):
     assert '"service tag Storage.WestEurope"' in result.stdout, result.stdout
 
 
-def wait_for(condition, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+def test_rule_tags_validate_with_shadowing_and_missing_tags_at_their_lines(tagged):
+    policy = tagged / "rules.textproto"
+    policy.write_text(RULE_POLICY)
+    result = run_sluicectl("validate", policy, "--service-tags", tag_files(tagged))
+    assert result.returncode == 0, result.stderr
+    # The tag's prefix covers the allowed network: the DENY above it takes all it allows.
+    assert [line for line in result.stderr.splitlines() if ": warning: " in line] == [
+        f'{policy}:7: warning: policies[0].allowed_networks[0]: allowed_networks entry "198.19.50.0/24" never '
+        f'allows anything: DENY rule "no-databricks" (priority 100) at line 8 denies everything it matches first'
+    ], result.stderr
+
+    policy.write_text(RULE_POLICY.replace('"AWS:S3:eu-west-1"]', '"AWS:S3:eu-north-9"]'))
+    result = run_sluicectl("validate", policy, "--service-tags", tag_files(tagged), "--json")
+    assert result.returncode == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(9, "policies[0].rules[1].service_tags[1]")], errors
+    assert 'unknown service tag "AWS:S3:eu-north-9"' in errors[0]["message"]
+
+
+def test_replay_judges_rule_tags_by_priority_with_the_rule_in_records(tagged):
+    policy = tagged / "rules.textproto"
+    policy.write_text(RULE_POLICY)
+    packets = (flow_packets(CLIENT, IN_TAG, 42001) + flow_packets(CLIENT, NOT_IN_TAG, 42002) +
+               flow_packets(CLIENT_V6, IN_AWS_TAG, 42003) + flow_packets(CLIENT, DATABRICKS, 42004))
+    pcap = tagged / "rules.pcap"
+    frames.write_pcap(pcap, packets)
+    flows, denials = tagged / "flows.jsonl", tagged / "denials.jsonl"
+    result = run_sluicectl("replay", "--policy", policy, "--pcap", pcap, "--service-tags", tag_files(tagged),
+                           "--flows", flows, "--denials", denials, "--json")
+    assert result.returncode == 0, result.stderr
+    lines = {line["dst_ip"]: line for line in read_jsonl(flows)}
+    assert {ip: (line["verdict"], line["reason"], line.get("rule")) for ip, line in lines.items()} == {
+        IN_TAG: ("ALLOW", "allowed_network", "lake"),
+        NOT_IN_TAG: ("DROP", "ip_not_allowed", None),
+        IN_AWS_TAG: ("ALLOW", "allowed_network", "lake"),
+        DATABRICKS: ("DROP", "denied_by_rule", "no-databricks"),  # over the allowed network below it
+    }
+    records = {r["dst_ip"]: r for r in read_jsonl(denials)}
+    assert records[DATABRICKS]["rule"] == "no-databricks" and records[DATABRICKS]["account_id"] == "acc-4417"
+
+
+def test_explain_names_the_rule_and_its_tag(tagged):
+    policy = tagged / "rules.textproto"
+    policy.write_text(RULE_POLICY)
+    result = run_sluicectl("explain", policy, CLIENT, DATABRICKS, "--port", str(PORT),
+                           "--service-tags", tag_files(tagged), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["reason"] == "denied_by_rule", answer
+    assert {k: answer["rule"][k] for k in ("name", "line", "group", "member")} == {
+        "name": "no-databricks", "line": 8, "group": "service tag AzureDatabricks", "member": "198.19.50.0/24"}
+    text = run_sluicectl("explain", policy, CLIENT, DATABRICKS, "--port", str(PORT),
+                         "--service-tags", tag_files(tagged)).stdout
+    assert 'prefix "198.19.50.0/24" of service tag "AzureDatabricks"' in text, text
 
 
 def tag_versions(metrics_text):
@@ -191,12 +254,15 @@ def tag_versions(metrics_text):
                              metrics_text, re.MULTILINE))
 
 
-def test_tag_file_change_reloads_the_tables_and_the_version_metric(tagged):
+@pytest.mark.parametrize("policy_text", [POLICY, RULE_POLICY], ids=["allowed_service_tags", "rule_service_tags"])
+def test_tag_file_change_reloads_the_tables_and_the_version_metric(tagged, policy_text):
     """sluiced loops a flow to a prefix of Storage.WestEurope; the Azure file is then replaced by
     a newer publication that moves the tag elsewhere: the watcher reloads, the open flow is
     denied under the new generation, and metrics and stats carry the new change number. A
-    broken publication afterwards is refused naming the file, and the running tables stay."""
+    broken publication afterwards is refused naming the file, and the running tables stay. The
+    same whether allowed_service_tags or a numbered rule names the tag."""
     _require(SLUICED)
+    (tagged / "policy.textproto").write_text(policy_text)
     azure = tagged / "ServiceTags_Public_20261207.json"
     inside_rx = tagged / "inside_rx.pcap"
     frames.write_pcap(inside_rx, flow_packets(CLIENT, IN_TAG, 41500))

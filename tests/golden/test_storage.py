@@ -7,11 +7,13 @@ judged, on every request of the connection. Expectations come from policies/stor
 and the contract, never from the program's output. The validator's errors for names outside the
 providers' rules close the file."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from checks import apply_patch
 from conftest import run_replay, run_sluicectl
 from pcapgen import frames
 from pcapgen.tls import client_hello
@@ -157,7 +159,8 @@ DENIED = [  # (sport, reason, destination, storage_event)
 def test_listed_storage_passes(replay, sport, reason, destination):
     flow = _flow(replay, sport)
     assert (flow["verdict"], flow["reason"], flow["destination"]) == ("ALLOW", reason, destination), flow
-    # Allowed flows keep the type they were judged as, with their storage event.
+    # Allowed flows are STORAGE with their storage event too, as denials are.
+    assert flow["destination_type"] == "STORAGE", flow
     assert flow["storage_event"]["rejection_reason"] == "", flow
     assert flow["storage_event"]["path_style"] == (destination in ("s3.eu-west-1.amazonaws.com",
                                                                    "storage.googleapis.com")), flow
@@ -279,3 +282,29 @@ def test_no_byte_reaches_a_bucket_the_policy_does_not_list(tmp_path):
     for marker in (b"EXFIL-FIRST", b"EXFIL-SECOND", b"EXFIL-DOT"):
         assert marker not in out, marker
     assert b"CONTROL-LISTED" in out
+
+
+def test_suggest_offers_allowed_storage_entries_not_domains(replay, tmp_path):
+    """sluicectl suggest over the storage denials: each denied account or bucket becomes its
+    allowed_storage entry (never a raw host name nor "*.blob.core.windows.net"); applied to the
+    policy, no storage name is denied domain_not_allowed any more."""
+    denials = tmp_path / "denials.jsonl"
+    denials.write_text("".join(json.dumps(record) + "\n" for record in replay.denials))
+    proc = run_sluicectl("suggest", "--from", denials)
+    assert proc.returncode == 0, proc.stderr
+    patch = proc.stdout
+    for entry in ['allowed_storage { azure_account { name: "evil" services: [BLOB] } }',
+                  'allowed_storage { azure_account { name: "acmedata" services: [QUEUE] } }',
+                  'allowed_storage { s3_bucket { name: "other-team" regions: ["eu-west-1"] } }',
+                  'allowed_storage { gcs_bucket { name: "evil-ml" } }']:
+        assert f"  {entry}\n" in patch, patch
+    assert "allowed_domains" not in patch, patch
+    # Path-style denials name an endpoint, not a bucket an entry could list.
+    assert "# not suggested: " in patch and "storage_path_style_not_allowed" in patch, patch
+
+    policy = tmp_path / "suggested.textproto"
+    policy.write_text(apply_patch(POLICY.read_text(), patch))
+    assert run_sluicectl("validate", policy).returncode == 0
+    run = run_replay(tmp_path / "again", policy, _traffic(), outside_mac=frames.UPSTREAM_MAC)
+    assert run.returncode == 0, run.describe()
+    assert [d for d in run.denials if d["reason"] == "domain_not_allowed"] == [], run.denials

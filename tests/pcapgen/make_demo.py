@@ -56,9 +56,9 @@ RESOLVER, OTHER_RESOLVER = "198.19.255.53", "198.19.254.53"
 METASTORE, SSH_HOST = "198.19.0.10", "198.19.7.7"
 
 
-def tls(name, source, client, sport, sni, reason, note):
+def tls(name, source, client, sport, sni, reason, note, dtype="SNI"):
     return tcp_payload_case(name, source, client, sport, SERVER[sni], 443, [client_hello(sni)],
-                            reason, "SNI", sni, note=note)
+                            reason, dtype, sni, note=note)
 
 
 def http(name, source, client, sport, host, reason, note):
@@ -128,7 +128,7 @@ def _flows():
         tls("prod-tls-pythonhosted", PROD, PROD_HOST, 50002, "files.pythonhosted.org",
             "domain_not_allowed", "not on the list: ClientHello dropped, RST to the client"),
         tls("prod-tls-blob", PROD, PROD_HOST, 50003, "myacct.blob.core.windows.net",
-            "allowed_domain", "below *.blob.core.windows.net"),
+            "allowed_domain", "below *.blob.core.windows.net", dtype="STORAGE"),  # an account's name
         tls("prod-tls-blob-apex", PROD, PROD_HOST, 50004, "blob.core.windows.net",
             "domain_not_allowed", "*.x does not cover the apex x"),
         tls("prod-tls-github-api", PROD, PROD_HOST_2, 50005, "api.github.com", "allowed_domain",
@@ -176,7 +176,7 @@ def table(cases):
     for i, case in enumerate(cases, 1):
         f = case.flow
         dest = f"{f['dst_ip']}:{f['dst_port']}/{f['protocol']}"
-        if f.get("destination_type") in ("SNI", "HTTP_HOST"):
+        if f.get("destination_type") in ("SNI", "HTTP_HOST", "STORAGE"):
             dest = f"{f['destination_type']} {f['destination']} ({dest})"
         lines.append(f"| {i} | {case.name} | {f['src_ip']} ({f['source_label']}) | {dest} | "
                      f"{f['verdict']} | {f['reason']} | {case.note} |")

@@ -1,6 +1,7 @@
 // sluicectl denials and suggest, below the command line: durations and RFC 3339 times, the
 // record filter, --top grouping by (policy, destination) with aggregated counts, reading torn and
-// damaged files, and suggest's grouping by registrable domain.
+// damaged files, suggest's grouping by registrable domain, and its allowed_storage entries for
+// storage names.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -290,6 +291,61 @@ TEST_F(Suggest, AddressesBecomeNetworksWithTheirPorts) {
   EXPECT_EQ(suggestions[0].networks[0].ports, (std::vector<uint32_t>{5432, 5433}));
   ASSERT_EQ(suggestions[0].resolvers.size(), 1u);
   EXPECT_EQ(suggestions[0].resolvers[0].address, "198.19.7.5");
+}
+
+TEST(StorageSuggestion, EachProvidersNamesGiveTheirEntry) {
+  auto entry = [](const char* host) {
+    const std::optional<StorageEntry> found = storage_entry_of(host);
+    return found ? storage_entry_text(*found) : std::string("(none)");
+  };
+  EXPECT_EQ(entry("acmedata.blob.core.windows.net"),
+            "allowed_storage { azure_account { name: \"acmedata\" services: [BLOB] } }");
+  EXPECT_EQ(entry("acmedata-secondary.dfs.core.windows.net"),
+            "allowed_storage { azure_account { name: \"acmedata\" services: [DFS] secondary: true } }");
+  EXPECT_EQ(entry("acmedata.z13.web.core.windows.net"),
+            "allowed_storage { azure_account { name: \"acmedata\" services: [WEB] web_zone: \"z13\" } }");
+  EXPECT_EQ(entry("acme-logs.s3.dualstack.eu-west-1.amazonaws.com"),
+            "allowed_storage { s3_bucket { name: \"acme-logs\" regions: [\"eu-west-1\"] } }");
+  EXPECT_EQ(entry("acme.logs.s3-eu-west-1.amazonaws.com"),
+            "allowed_storage { s3_bucket { name: \"acme.logs\" regions: [\"eu-west-1\"] } }");
+  EXPECT_EQ(entry("acme-logs.s3.amazonaws.com"),  // the legacy global name: us-east-1's
+            "allowed_storage { s3_bucket { name: \"acme-logs\" regions: [\"us-east-1\"] } }");
+  EXPECT_EQ(entry("reports-123456789012.s3-accesspoint-fips.us-east-2.amazonaws.com"),
+            "allowed_storage { s3_access_point { name: \"reports\" account_id: \"123456789012\" "
+            "regions: [\"us-east-2\"] } }");
+  EXPECT_EQ(entry("acme-ml.storage.googleapis.com"), "allowed_storage { gcs_bucket { name: \"acme-ml\" } }");
+  // No account or bucket allowed_storage can list: a shared endpoint, a website, no storage shape.
+  EXPECT_EQ(entry("s3.eu-west-1.amazonaws.com"), "(none)");
+  EXPECT_EQ(entry("storage.googleapis.com"), "(none)");
+  EXPECT_EQ(entry("site.s3-website.eu-west-1.amazonaws.com"), "(none)");
+  EXPECT_EQ(entry("pypi.org"), "(none)");
+}
+
+TEST_F(Suggest, StorageNamesBecomeOneAllowedStorageEntryAnOwner) {
+  std::vector<DenialRow> rows = {
+      row("2026-11-22T19:00:00.000Z", "p", "198.18.1.21", "acmedata.blob.core.windows.net"),
+      row("2026-11-22T19:01:00.000Z", "p", "198.18.1.22", "acmedata.dfs.core.windows.net", 3),
+      row("2026-11-22T19:02:00.000Z", "p", "198.18.1.21", "acme-logs.s3.eu-west-1.amazonaws.com"),
+      row("2026-11-22T19:03:00.000Z", "p", "198.18.1.21", "acme-logs.s3.eu-central-1.amazonaws.com"),
+      row("2026-11-22T19:04:00.000Z", "p", "198.18.1.21", "s3.eu-west-1.amazonaws.com", 1,
+          "storage_path_style_not_allowed"),
+      row("2026-11-22T19:05:00.000Z", "p", "198.18.1.21", "other.blob.core.windows.net", 1, "name_address_mismatch"),
+  };
+  for (auto& r : rows) r.destination_type = "STORAGE";
+  auto suggestions = suggest_additions(rows, "p", suffixes);
+  ASSERT_EQ(suggestions.size(), 1u);
+  const auto& p = suggestions[0];
+  EXPECT_TRUE(p.domains.empty());  // no "*.blob.core.windows.net", no raw host names
+  ASSERT_EQ(p.storage.size(), 2u);
+  EXPECT_EQ(storage_entry_text(p.storage[0].entry),
+            "allowed_storage { azure_account { name: \"acmedata\" services: [BLOB, DFS] } }");
+  EXPECT_EQ(p.storage[0].names, (std::vector<std::string>{"acmedata.blob.core.windows.net",
+                                                          "acmedata.dfs.core.windows.net"}));
+  EXPECT_EQ(p.storage[0].evidence.denials, 4u);
+  EXPECT_EQ(storage_entry_text(p.storage[1].entry),
+            "allowed_storage { s3_bucket { name: \"acme-logs\" regions: [\"eu-central-1\", \"eu-west-1\"] } }");
+  // A path-style endpoint names no bucket, and a binding failure is no allow-list's to fix.
+  EXPECT_EQ(p.unfixable_denials, 2u);
 }
 
 }  // namespace

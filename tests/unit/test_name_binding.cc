@@ -1,7 +1,9 @@
 // Name-address binding on the packet path: an allowed SNI, Host or QUIC SNI passes only to an
 // address a DNS answer the appliance saw gave for a name the policy allows on that port; else
 // name_address_mismatch (ENFORCE: dropped, reset, recorded with the name; DRY_RUN: passes,
-// recorded), or allowed_unbound_name under the policy's allow_unbound_names.
+// recorded), or allowed_unbound_name under the policy's allow_unbound_names. And the one
+// priority order of numbered rules over a flow's name and its address (RuleOrderTest), which
+// decides when a name needs its binding at all.
 #include <gtest/gtest.h>
 
 #include <rte_ring.h>
@@ -170,6 +172,123 @@ TEST_F(NameBindingTest, DeniedFlowIsBoundAgainUnderANewGeneration) {
   auto recorded = events();
   ASSERT_EQ(recorded.size(), 1u);  // the verdict changed: allowed now
   EXPECT_EQ(recorded[0].reason, Reason::allowed_domain);
+}
+
+// docs/POLICY.md, "Rules with priorities": the lowest-numbered rule matching the flow's address
+// or its name decides; below them an allowed network decides before an allowed name.
+constexpr const char* kRuleOrderPolicy = R"(name: "order"
+policies {
+  name: "main"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_networks { cidr: "198.19.0.0/24" }
+  allowed_domains: "pypi.org"
+  rules { name: "db-first" priority: 10 action: ALLOW domains: "db.example.com" protocol: TCP ports: "443" }
+  rules { name: "no-paste" priority: 20 action: DENY domains: "paste.example.org" protocol: TCP }
+  rules { name: "lab" priority: 100 action: DENY networks: "198.19.1.0/24" }
+}
+default_policy: "main"
+)";
+constexpr const char* kLab = "198.19.1.5";  // in the DENY rule "lab" (100)
+
+class RuleOrderTest : public NameBindingTest {
+ protected:
+  void SetUp() override {
+    NameBindingTest::SetUp();
+    use_policy(kRuleOrderPolicy);
+  }
+  FlowEvent only_event() {
+    auto recorded = events();
+    EXPECT_EQ(recorded.size(), 1u);
+    return recorded.empty() ? FlowEvent{} : recorded[0];
+  }
+  std::string rule_of(const FlowEvent& event) const {
+    return event.rule_index == kNoRule ? "" : policy_->policies[0].rules[event.rule_index].name;
+  }
+};
+
+TEST_F(RuleOrderTest, NameRuleNumberedBeforeTheAddressRuleDecides) {
+  learn(kLab, "db.example.com");
+  burst(Side::inside, tls("db.example.com", 42001, "198.18.1.10", kLab));
+  EXPECT_EQ(out_.forward_count, 3);  // the SYN waited for the name: the DENY at 100 is later
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::allowed_domain);
+  EXPECT_EQ(rule_of(event), "db-first");
+}
+
+TEST_F(RuleOrderTest, AddressRuleDecidesWhenTheNameMatchesNoEarlierRule) {
+  learn(kLab, "pypi.org");
+  burst(Side::inside, tls("pypi.org", 42002, "198.18.1.10", kLab));  // allowed_domains is below "lab"
+  EXPECT_EQ(out_.forward_count, 2);  // SYN and ACK: the ClientHello is dropped
+  EXPECT_EQ(dropped(Reason::denied_by_rule), 1u);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::denied_by_rule);
+  EXPECT_EQ(rule_of(event), "lab");
+}
+
+TEST_F(RuleOrderTest, DenyNameRuleBeatsAnAllowedNetwork) {
+  burst(Side::inside, tls("paste.example.org", 42003));  // kServer is in allowed_networks
+  EXPECT_EQ(out_.forward_count, 2);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::denied_by_rule);
+  EXPECT_EQ(rule_of(event), "no-paste");
+  EXPECT_EQ(std::string(event.name, event.name_length), "paste.example.org");
+}
+
+TEST_F(RuleOrderTest, AllowedNetworkDecidesBelowTheRulesWithoutABinding) {
+  burst(Side::inside, tls("anything.example.net", 42004));  // no rule for the name, none bound
+  EXPECT_EQ(out_.forward_count, 3);
+  const FlowEvent event = only_event();
+  EXPECT_EQ(event.reason, Reason::allowed_network);
+  EXPECT_EQ(event.rule_index, kNoRule);
+}
+
+TEST_F(RuleOrderTest, FlowWithoutANameIsJudgedOnItsAddressAlone) {
+  // Another port: the address rule decides at the SYN.
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.dst = kLab, .src_port = 42005, .dst_port = 22, .flags = kSyn})});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(rule_of(only_event()), "lab");
+  // A TLS port that waited for a name but got none (not TLS): the allowed network decides.
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42006, .flags = kSyn, .seq = 999, .ack = 0}),
+                       test::tcp4_frame(Tcp4{.src_port = 42006, .payload = Bytes(40, 'x')})});
+  EXPECT_EQ(out_.forward_count, 2);
+  EXPECT_EQ(only_event().reason, Reason::allowed_network);
+}
+
+TEST_F(RuleOrderTest, AddressDecidesAtTheSynWhenNoNameRuleComesFirst) {
+  use_policy(R"(name: "order"
+policies {
+  name: "main"
+  access_mode: RESTRICTED
+  enforcement: ENFORCE
+  allowed_networks { cidr: "198.19.0.0/24" }
+  rules { name: "late" priority: 100 action: DENY domains: "paste.example.org" }
+  rules { name: "lab" priority: 50 action: DENY networks: "198.19.1.0/24" }
+}
+default_policy: "main"
+)");
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.dst = kLab, .src_port = 42007, .flags = kSyn, .seq = 999, .ack = 0})});
+  EXPECT_EQ(out_.forward_count, 0);  // "lab" (50) comes before every name rule: no name to wait for
+  EXPECT_EQ(rule_of(only_event()), "lab");
+  // The allow lists' network is below "late" (100): its TLS flows wait for their name, as above.
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42008, .flags = kSyn, .seq = 999, .ack = 0})});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_F(RuleOrderTest, FlowDecidedWithoutItsNameKeepsItsAddressVerdictAfterAReload) {
+  use_policy(R"(name: "order"
+policies { name: "main" access_mode: RESTRICTED enforcement: ENFORCE allowed_networks { cidr: "198.19.0.0/24" } }
+default_policy: "main"
+)");
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42009, .flags = kSyn, .seq = 999, .ack = 0})});
+  EXPECT_EQ(only_event().reason, Reason::allowed_network);  // no name rule: decided at the SYN
+  // The new generation's name rule (db-first) comes before the allowed network, but this flow's
+  // name was never read: its address alone decides again, it is not cut as a name unknown.
+  use_policy(kRuleOrderPolicy);
+  burst(Side::inside, {test::tcp4_frame(Tcp4{.src_port = 42009, .payload = Bytes(40, 'x')})});
+  EXPECT_EQ(out_.forward_count, 1);
+  EXPECT_EQ(dropped(Reason::rejudge_name_unknown), 0u);
 }
 
 }  // namespace

@@ -215,6 +215,72 @@ TEST_F(ServiceTagPolicy, MoreNetworkRulesThanAPolicyCanNumberIsAnError) {
                       {{6, "policies[0].allowed_service_tags", "expand to 65536 network rules"}}, "t.textproto");
 }
 
+TEST_F(ServiceTagPolicy, RuleTagsBecomeOneIpGroupATagWithItsPrefixes) {
+  LoadedPolicy loaded = load(R"(  rules { name: "dbx" priority: 10 action: ALLOW service_tags: "AzureDatabricks" protocol: TCP ports: "443" }
+  rules { name: "s3" priority: 20 action: DENY service_tags: ["AWS:S3:eu-west-1", "AzureDatabricks"] networks: "198.18.99.0/24" }
+)",
+                             &catalog_);
+  ASSERT_TRUE(loaded.ok()) << test::all_errors(loaded.errors);
+  const auto& set = loaded.policy_set;
+  const auto& dbx = set.policies(0).rules(0);
+  EXPECT_EQ(dbx.service_tags_size(), 0);
+  ASSERT_EQ(dbx.ip_groups_size(), 1);
+  EXPECT_EQ(dbx.ip_groups(0), "service tag AzureDatabricks");
+  EXPECT_EQ(dbx.ports(0), "443");  // the rule's own protocol and ports narrow every prefix
+  const auto& s3 = set.policies(0).rules(1);
+  ASSERT_EQ(s3.ip_groups_size(), 2);
+  EXPECT_EQ(s3.ip_groups(0), "service tag AWS:S3:eu-west-1");
+  EXPECT_EQ(s3.ip_groups(1), "service tag AzureDatabricks");
+  EXPECT_EQ(s3.networks(0), "198.18.99.0/24");
+  ASSERT_EQ(set.ip_groups_size(), 2);  // one group a tag, however many rules name it
+  EXPECT_EQ(set.ip_groups(0).name(), "service tag AzureDatabricks");
+  ASSERT_EQ(set.ip_groups(0).networks_size(), 2);
+  EXPECT_EQ(set.ip_groups(0).networks(0).cidr(), "198.18.20.0/24");
+  EXPECT_EQ(set.ip_groups(0).networks(0).protocol(), policy::PROTOCOL_ANY);
+  EXPECT_EQ(set.ip_groups(1).networks(1).cidr(), "2001:db8:30::/56");
+}
+
+TEST_F(ServiceTagPolicy, UnknownRuleTagIsAnErrorAtItsLine) {
+  LoadedPolicy loaded = load(R"(  rules { name: "a" priority: 10 action: ALLOW service_tags: "AzureDatabricks" }
+  rules { name: "b" priority: 20 action: DENY
+          service_tags: ["Storage.WestEurope", "Storage.NorthPole"] }
+)",
+                             &catalog_);
+  test::expect_errors(loaded.errors,
+                      {{8, "policies[0].rules[1].service_tags[1]",
+                        "unknown service tag \"Storage.NorthPole\" (not in ServiceTags_Public.json, ip-ranges.json)"}},
+                      "t.textproto");
+  LoadedPolicy without = load("  rules { name: \"a\" priority: 10 action: ALLOW service_tags: \"AzureDatabricks\" }\n",
+                              nullptr);
+  test::expect_errors(without.errors,
+                      {{6, "policies[0].rules[0].service_tags[0]", "no service tag files are loaded"}}, "t.textproto");
+}
+
+TEST_F(ServiceTagPolicy, RuleTagsAreShadowedAndShadowByTheirPrefixes) {
+  LoadedPolicy loaded = load(R"(  allowed_networks { cidr: "198.18.20.0/25" protocol: TCP }
+  rules { name: "wide" priority: 10 action: DENY networks: "198.18.0.0/16" protocol: TCP }
+  rules { name: "dbx" priority: 20 action: ALLOW service_tags: "AzureDatabricks" protocol: TCP ports: "443" }
+  rules { name: "s3" priority: 30 action: ALLOW service_tags: "AWS:S3:eu-west-1" protocol: TCP }
+)",
+                             &catalog_);
+  ASSERT_TRUE(loaded.ok()) << test::all_errors(loaded.errors);
+  // dbx's prefixes all lie in 198.18.0.0/16; s3's IPv6 prefix does not, so it can still allow.
+  test::expect_errors(loaded.warnings,
+                      {{6, "policies[0].allowed_networks[0]", "DENY rule \"wide\" (priority 10) at line 7"},
+                       {8, "policies[0].rules[1]",
+                        "ALLOW rule \"dbx\" (priority 20) never allows anything: DENY rule \"wide\" (priority 10) at line 7"}},
+                      "t.textproto");
+
+  LoadedPolicy by_tag = load(R"(  allowed_networks { cidr: "198.18.20.7/32" }
+  rules { name: "no-dbx" priority: 10 action: DENY service_tags: "AzureDatabricks" }
+)",
+                             &catalog_);
+  ASSERT_TRUE(by_tag.ok()) << test::all_errors(by_tag.errors);
+  test::expect_errors(by_tag.warnings,
+                      {{6, "policies[0].allowed_networks[0]", "DENY rule \"no-dbx\" (priority 10) at line 7"}},
+                      "t.textproto");
+}
+
 TEST(ServiceTagCatalog, MalformedOrMissingFileNamesTheFileAndLoadsNothing) {
   ServiceTagCatalog catalog;
   PolicyErrors errors;

@@ -1,5 +1,6 @@
 // Records of storage names (controlplane/records/storage_record.h): destination_type STORAGE and
-// the storage event, in the JSON line and the protobuf record alike; other names are untouched.
+// the storage event, in the JSON line, the protobuf record and the flow log alike; other names
+// are untouched.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -81,6 +82,26 @@ TEST(StorageRecord, DenialJsonSaysStorageWithItsEvent) {
                             {"provider", "S3"}}));
   const auto plain = nlohmann::json::parse(denial_record_json(
       event_for("pypi.org", DestinationType::sni, Reason::domain_not_allowed), {"lake", "lake"}, "a1", EventClock()));
+  EXPECT_EQ(plain["destination_type"], "SNI");
+  EXPECT_FALSE(plain.contains("storage_event"));
+}
+
+TEST(StorageRecord, FlowLogSaysStorageForAllowedAndDeniedNamesAlike) {
+  const CompiledPolicy policy;
+  const auto allowed = nlohmann::json::parse(flow_log_json(
+      event_for("acmedata.dfs.core.windows.net", DestinationType::sni, Reason::allowed_domain), policy, "e1"));
+  EXPECT_EQ(allowed["destination_type"], "STORAGE");
+  EXPECT_EQ(allowed["sni"], "acmedata.dfs.core.windows.net");  // what it was judged as stays said
+  EXPECT_EQ(allowed["storage_event"]["hostname"], "https://acmedata.dfs.core.windows.net");
+  EXPECT_EQ(allowed["storage_event"]["rejection_reason"], "");
+  const auto denied = nlohmann::json::parse(flow_log_json(
+      event_for("loot.s3.eu-west-1.amazonaws.com", DestinationType::http_host, Reason::domain_not_allowed), policy,
+      "e2"));
+  EXPECT_EQ(denied["destination_type"], "STORAGE");
+  EXPECT_EQ(denied["http_host"], "loot.s3.eu-west-1.amazonaws.com");
+  EXPECT_EQ(denied["storage_event"]["rejection_reason"], "domain_not_allowed");
+  const auto plain = nlohmann::json::parse(
+      flow_log_json(event_for("pypi.org", DestinationType::sni, Reason::allowed_domain), policy, "e3"));
   EXPECT_EQ(plain["destination_type"], "SNI");
   EXPECT_FALSE(plain.contains("storage_event"));
 }

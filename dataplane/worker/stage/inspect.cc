@@ -121,7 +121,7 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
   const bool name_ok = keep_name(raw_name, name);
   if (decision.reason == Reason::allowed_domain && !name_ok) decision.reason = Reason::http_invalid_host;
   if (decision.reason == Reason::allowed_domain && to_proxy) {
-    Decision judged = judge_.judge_name(policy, flow, name, decision.type, facts.responder_port);
+    Decision judged = judge_.judge_read_name(policy, facts, flow, name, decision.type, facts.responder_port);
     // The tunnel carries TLS to the target: a storage endpoint's bucket is as unseen as under TLS.
     if (judged.allowed && judged.storage_endpoint != StorageProvider::none) judge_path_style_unseen(judged);
     return judged;
@@ -133,7 +133,7 @@ Decision Inspector::judge_stream(const CompiledPolicy& policy, std::span<const u
       judge_storage_path(policy.policies[flow.policy_index], request.path, judged);
     return judged;
   }
-  return decision;  // denied by its own reason
+  return judge_nameless(policy, facts, flow, decision);  // else denied by its own reason
 }
 
 // The ClientHello rules, the same for TLS over TCP (`type` SNI) and QUIC (QUIC_SNI): no SNI,
@@ -185,8 +185,16 @@ Decision Inspector::judge_client_hello(const CompiledPolicy& policy, ClientHello
   if (status != ClientHelloStatus::ok) name.length = 0;
   if (decision.reason == Reason::allowed_domain)
     return judge_.judge_bound_name(policy, facts, flow, name, type, facts.responder_port, now_tsc);
-  if (judge_address) return judge_.judge_address_instead(policy, facts, flow, name, decision.reason, type, now_tsc);
-  return decision;  // denied by its own reason
+  if (judge_address)
+    return judge_nameless(policy, facts, flow,
+                          judge_.judge_address_instead(policy, facts, flow, name, decision.reason, type, now_tsc));
+  return judge_nameless(policy, facts, flow, decision);  // else denied by its own reason
+}
+
+Decision Inspector::judge_nameless(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                   const Decision& otherwise) const {
+  Decision by_address = judge_.address_rule(policy, facts, flow);
+  return by_address.decided ? by_address : otherwise;
 }
 
 // Normalises `raw_name` into the flow's name; a name that fails normalisation is still worth

@@ -96,6 +96,11 @@ class Inspector {
                               DestinationType type, PacketContext& packet, FlowEntry& flow, FlowName& name,
                               const FlowFacts& facts, uint64_t now_tsc);
   static bool keep_name(std::string_view raw_name, FlowName& name);
+  // A message that names no server to judge (no SNI, not TLS, not an HTTP request…) on a flow
+  // whose address rule waited for its name: the address rules alone decide, as they would have
+  // before any byte was read; `otherwise` (its own reason) when no address rule matches.
+  Decision judge_nameless(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                          const Decision& otherwise) const;
   void discard_abandoned_attempt(const FlowEntry& flow);
   // The flow's slot in held_: its reassembly slot, or for QUIC its CRYPTO stream slot after all
   // the reassembly slots; -1 without a slot.

@@ -77,7 +77,7 @@ Decision Inspector::inspect_quic_client(const CompiledPolicy& policy, PacketCont
   }
   if (status != QuicStatus::ok) {
     deny.reason = reason_for(status);
-    return deny;
+    return judge_nameless(policy, facts, flow, deny);  // no QUIC to read a name from
   }
   if (datagram.size() < kMinInitialDatagram) {
     deny.reason = Reason::quic_initial_too_small;

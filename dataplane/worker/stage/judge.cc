@@ -27,7 +27,28 @@ const NetworkRuleEntry* deciding_network_rule(const CompiledPolicy& policy, cons
                : nullptr;
 }
 
+Decision address_decision(const CompiledRuleset& rules, const NetworkRuleEntry& entry) {
+  Decision decision;
+  decision.decided = true;
+  decision.rule = entry.rule;
+  decision.allowed = entry.rule == kNoRule || !rules.rules[entry.rule].deny;
+  decision.reason = decision.allowed ? Reason::allowed_network : Reason::denied_by_rule;
+  return decision;
+}
+
+// Whether the flow's name will be read (SNI, Host, QUIC SNI) before it is decided.
+bool named_port(const CompiledPolicy& policy, const FlowFacts& facts, uint16_t port) {
+  return (facts.protocol == kIpProtoTcp && policy.port_class[port] != PortClass::none) ||
+         (facts.protocol == kIpProtoUdp && policy.udp_port_class[port] == PortClass::quic);
+}
+
 }  // namespace
+
+Decision Judge::address_rule(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow) const {
+  const uint16_t port = has_ports(facts.protocol) ? facts.responder_port : 0;
+  const NetworkRuleEntry* entry = deciding_network_rule(policy, facts, flow.policy_index, port);
+  return entry ? address_decision(policy.policies[flow.policy_index], *entry) : Decision{};
+}
 
 Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts& facts, FlowEntry& flow,
                                   FlowName& name, uint64_t now_tsc) const {
@@ -41,11 +62,12 @@ Decision Judge::judge_destination(const CompiledPolicy& policy, const FlowFacts&
   if (rules.access_mode == AccessMode::full) {
     decision.allowed = true;
     decision.reason = Reason::allowed_full_access;
-  } else if (const NetworkRuleEntry* entry = deciding_network_rule(policy, facts, flow.policy_index, port)) {
-    // Address rules are judged before name rules (docs/POLICY.md, "Rules with priorities").
-    decision.rule = entry->rule;
-    decision.allowed = entry->rule == kNoRule || !rules.rules[entry->rule].deny;
-    decision.reason = decision.allowed ? Reason::allowed_network : Reason::denied_by_rule;
+  } else if (const NetworkRuleEntry* entry = deciding_network_rule(policy, facts, flow.policy_index, port);
+             entry && !(named_port(policy, facts, port) && rules.name_rule_before(entry->rule, facts.protocol, port))) {
+    // The address decides unless a numbered rule before its rule names domains and the flow's
+    // name will be read: then the name is read first, and judge_read_name puts both in one
+    // priority order (docs/POLICY.md, "Rules with priorities").
+    decision = address_decision(rules, *entry);
   } else if (has_ports(facts.protocol) && port == kDnsPort) {
     decision.allowed = rules.allows_resolver(facts.responder);
     decision.reason = decision.allowed ? Reason::allowed_dns_resolver : Reason::dns_resolver_not_allowed;
@@ -110,10 +132,25 @@ bool Judge::bound(const CompiledPolicy& policy, const FlowFacts& facts, const Fl
          rules.judge_name(learned, flow.protocol, port, policy.scratch[setup_.worker_index]).allowed;
 }
 
+Decision Judge::judge_read_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                const FlowName& name, DestinationType type, uint16_t port) const {
+  Decision by_name = judge_name(policy, flow, name, type, port);
+  // A numbered rule that matched the name is by_name.rule; kNoRule: the allow lists, or none.
+  // An address rule numbered no later decides (the allow lists tie: allowed_networks, which
+  // needs no binding, as before any name was read).
+  Decision by_address = address_rule(policy, facts, flow);
+  if (by_address.decided && by_address.rule <= by_name.rule) return by_address;
+  return by_name;
+}
+
 Decision Judge::judge_bound_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
                                  const FlowName& name, DestinationType type, uint16_t port, uint64_t now_tsc) const {
-  Decision decision = judge_name(policy, flow, name, type, port);
-  if (!decision.allowed || bound(policy, facts, flow, port, now_tsc)) return decision;
+  Decision decision = judge_read_name(policy, facts, flow, name, type, port);
+  if (!decision.allowed || decision.reason == Reason::allowed_network || bound(policy, facts, flow, port, now_tsc))
+    return decision;
+  // An address rule below the name's allows the address itself: a binding would add nothing.
+  if (Decision by_address = address_rule(policy, facts, flow); by_address.decided && by_address.allowed)
+    return by_address;
   if (policy.policies[flow.policy_index].allow_unbound_names) {
     decision.reason = Reason::allowed_unbound_name;
   } else {
@@ -199,12 +236,20 @@ Decision Judge::rejudge(const CompiledPolicy& policy, const FlowFacts& facts, Fl
   Decision decision = judge_destination(policy, facts, flow, name, now_tsc);
   if (decision.decided) return decision;
   if (flow.verdict == FlowVerdict::pending) return decision;  // still waiting for its payload
+  // Its address now waits for the name (a name rule comes before its address rule). A flow
+  // decided on its address after its name was read is judged on both again; one decided
+  // without a name has none to read any more: its address rules alone decide, as for every
+  // nameless flow.
+  if (name.length > 0 && flow.reason == Reason::allowed_network)
+    return judge_read_name(policy, facts, flow, name, flow.destination_type, port);
+  if (name.length == 0)
+    if (Decision by_address = address_rule(policy, facts, flow); by_address.decided) return by_address;
   // Denied or let through for want of a binding: bound again now (an answer may have come, the
   // switch may have changed). An allowed name stays judged on the name alone: its address was
   // bound when it opened, and an open connection outlives the answer's TTL.
   if (flow.reason == Reason::name_address_mismatch || flow.reason == Reason::allowed_unbound_name)
     return judge_bound_name(policy, facts, flow, name, flow.destination_type, port, now_tsc);
-  if (judged_on_name(flow.reason, name)) return judge_name(policy, flow, name, flow.destination_type, port);
+  if (judged_on_name(flow.reason, name)) return judge_read_name(policy, facts, flow, name, flow.destination_type, port);
   if (flow.reason == Reason::allowed_full_access || flow.reason == Reason::allowed_network ||
       flow.reason == Reason::allowed_dns_resolver || flow.reason == Reason::rejudge_name_unknown) {
     // Allowed before without reading its payload; the new policy judges on a name we never saw.

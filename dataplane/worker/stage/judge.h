@@ -29,6 +29,14 @@ class Judge {
   // The name in `name` against the flow's policy.
   Decision judge_name(const CompiledPolicy& policy, const FlowEntry& flow, const FlowName& name, DestinationType type,
                       uint16_t port) const;
+  // The name read from the flow (SNI, Host, QUIC SNI) and its address in one priority order:
+  // the lowest-numbered rule matching either decides, below them the allow lists, where an
+  // allowed network decides before an allowed name (docs/POLICY.md, "Rules with priorities").
+  Decision judge_read_name(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                           const FlowName& name, DestinationType type, uint16_t port) const;
+  // What the flow's address rules alone decide (numbered rules and allowed_networks), or an
+  // undecided Decision when none matches: for a flow without a name.
+  Decision address_rule(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow) const;
   // The name in `name` (SNI, Host or QUIC SNI) against the flow's policy AND the destination
   // address: allowed only when some DNS answer the appliance saw, within TTL + grace, gave
   // `facts.responder` for a name this policy allows on `port` (bound()); else denied
