@@ -213,6 +213,14 @@ TEST_F(RouterTest, ExpiringTtlIsAnsweredWithTimeExceededWithinARate) {
   EXPECT_EQ(error[14 + 20], 11);
 }
 
+TEST_F(RouterTest, AnExpiringTtlUnderABadHeaderChecksumIsLeftToTheProcessor) {
+  Bytes probe = from_client(ipv4("198.18.0.10", "198.51.100.7", 1, 20));
+  probe[14 + 10] ^= 0x5a;
+  EXPECT_TRUE(kept(kInside, probe));  // dropped there as ipv4_header_checksum_bad
+  EXPECT_EQ(read(rig_.counters().icmp_time_exceeded_sent), 0u);
+  EXPECT_EQ(router_->output().count[kInside], 0);
+}
+
 TEST_F(RouterTest, ForwardedPacketsAreRoutedRewrittenAndDecremented) {
   forward(kInside, from_client(ipv4("198.18.0.10", "198.51.100.7", 64, 20)));
   RoutedOutput& output = router_->output();

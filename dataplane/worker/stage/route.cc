@@ -10,6 +10,7 @@
 
 #include "dataplane/parse/byte_reader.h"
 #include "dataplane/verdict/icmp_router_error.h"
+#include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice {
 
@@ -40,6 +41,13 @@ IpAddress destination_of(std::span<const uint8_t> bytes, uint16_t ether_type) {
     std::memcpy(address.bytes, bytes.data() + kEthernetLength + 24, 16);
   }
   return address;
+}
+
+// The IPv4 header (with its options) of a frame at least kIpv4MinimumFrame long.
+bool ipv4_header_sums_right(std::span<const uint8_t> bytes) {
+  const size_t header = size_t(bytes[kEthernetLength] & 0x0f) * 4;
+  if (header < 20 || kEthernetLength + header > bytes.size()) return false;
+  return checksum_fold(checksum_sum(bytes.data() + kEthernetLength, header)) == 0;
 }
 
 MacAddress mac_at(const uint8_t* bytes) {
@@ -152,7 +160,9 @@ Router::Kept Router::sort_one(uint8_t ingress, rte_mbuf* frame) {
     }
   }
   const uint8_t ttl = v4 ? ip[8] : ip[7];
-  if (ttl <= 1) {
+  // An IPv4 header that does not sum right is the processor's to drop (ipv4_header_checksum_bad):
+  // the next router would discard it, so the appliance answers nothing about it.
+  if (ttl <= 1 && (!v4 || ipv4_header_sums_right(bytes))) {
     send_icmp_error(ingress, frame, false, 0);
     context_.drop(frame, Reason::ttl_expired);
     return Kept::consumed;
