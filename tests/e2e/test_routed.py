@@ -179,3 +179,16 @@ def test_over_the_outside_mtu_is_answered_with_fragmentation_needed(routed, addr
     # … and a packet that fits still crosses.
     fits = run_in(rr.NS_CLIENT, "ping", family, "-c", "1", "-W", "3", "-M", "do", "-s", str(payload - 1), address)
     assert fits.returncode == 0, fits.stdout + fits.stderr
+
+
+@pytest.mark.skipif(not any(Path(d, "traceroute").exists() for d in ("/usr/sbin", "/usr/bin")),
+                    reason="needs traceroute")
+@pytest.mark.parametrize("address,family,first_hop", [(rr.SERVER4, "-4", rr.INSIDE4),
+                                                      (rr.SERVER6, "-6", rr.INSIDE6)])
+def test_traceroute_sees_the_appliance_then_the_server(routed, address, family, first_hop):
+    # ICMP echo probes (-I): the policy allows ICMP to the server's prefix.
+    result = run_in(rr.NS_CLIENT, "traceroute", family, "-I", "-n", "-q", "1", "-w", "2", "-m", "4", address,
+                    timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hops = [line.split()[1] for line in result.stdout.splitlines()[1:] if line.split()[:1] != []]
+    assert hops[:2] == [first_hop, address], result.stdout
