@@ -1,5 +1,6 @@
 #include "controlplane/config/routing_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -184,6 +185,16 @@ void check_routing_config(const cfg::ApplianceConfig& config,
     if (auto [it, fresh] = first_neighbour.try_emplace(key, path + ".address"); !fresh)
       add(path + ".address", "\"" + neighbour.address() + "\" on this port is also " + it->second);
   }
+}
+
+uint32_t routed_frame_room(const cfg::ApplianceConfig& config) {
+  constexpr uint32_t kDefaultFrameRoom = 2048;  // RTE_MBUF_DEFAULT_DATAROOM
+  constexpr uint32_t kL2Overhead = 14 + 4;      // Ethernet and one VLAN tag
+  if (!is_routed(config)) return 0;
+  uint32_t largest = 0;
+  for (const cfg::Port& port : config.ports()) largest = std::max(largest, port.mtu() + kL2Overhead);
+  if (largest <= kDefaultFrameRoom) return 0;
+  return (largest + 1023) / 1024 * 1024;
 }
 
 std::unique_ptr<RoutingTables> build_routing_tables(const cfg::ApplianceConfig& config, const MacAddress (&macs)[2]) {

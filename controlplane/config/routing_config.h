@@ -32,6 +32,13 @@ inline bool is_routed(const sluice::config::ApplianceConfig& config) {
 // The routed port index of a role (RoutingTables): INSIDE 0, OUTSIDE 1; kNoPort otherwise.
 uint8_t routed_port_of(sluice::config::PortRole role);
 
+// Routed mode with a port MTU larger than a default packet buffer takes in one segment (2048
+// bytes of frame, RTE_MBUF_DEFAULT_DATAROOM): the frame bytes every receive buffer needs so that
+// the largest frame (MTU, Ethernet header, one VLAN tag) arrives whole, rounded up to 1 KiB.
+// 0 when the default suffices (always in bridge mode). sluiced adds the headroom; a virtual
+// port may need its own frame size raised too (net_af_packet: framesz, blocksz).
+uint32_t routed_frame_room(const sluice::config::ApplianceConfig& config);
+
 // From a config check_routing_config accepted, and the ports' MACs (by routed port index).
 std::unique_ptr<RoutingTables> build_routing_tables(const sluice::config::ApplianceConfig& config,
                                                     const MacAddress (&macs)[2]);

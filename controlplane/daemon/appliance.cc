@@ -199,6 +199,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   if (routed) {
     rig_options.neighbour_ring_size = 1024;
     rig_options.control_frame_ring_size = 256;
+    // Jumbo MTUs: receive buffers that hold the largest frame in one segment (the packet path
+    // reads one segment; a chained frame is dropped as truncated).
+    if (const uint32_t room = routed_frame_room(config))
+      rig_options.mbuf_data_room = uint16_t(room + RTE_PKTMBUF_HEADROOM);
   }
   rig_options.flow_capacity = config.flow_capacity();
   PacketProcessorSetup processor_setup;

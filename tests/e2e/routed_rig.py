@@ -4,11 +4,13 @@ namespace, built from rig.py's helpers and named from SLUICE_E2E_PREFIX like the
   PREFIX+"rcl"  eth0 198.18.40.10/24, 2001:db8:40::10/64, default routes via the appliance's
                 inside addresses
       │ veth
-  PREFIX+"rfw"  rin0 = net_af_packet0, INSIDE  198.18.40.1/24  2001:db8:40::1/64  (MTU 1500)
+  PREFIX+"rfw"  rin0 = net_af_packet0, INSIDE  198.18.40.1/24  2001:db8:40::1/64  (MTU 9000)
    sluiced      rout0 = net_af_packet1, OUTSIDE 198.19.40.2/24 2001:db8:41::2/64 (MTU 1400)
       │ veth
   PREFIX+"rsv"  eth0 198.19.40.10/24, 2001:db8:41::10/64; the client's prefixes via the
                 appliance's outside addresses; an HTTP server on port 80
+
+Every link's MTU is 9000 (jumbo frames); the appliance's outside port sends at most 1400.
 
 Until the appliance answers ARP and neighbour solicitations itself, every MAC is fixed: the
 hosts get permanent neighbour entries for the appliance's addresses, sluiced gets
@@ -38,6 +40,13 @@ SERVER4, SERVER6 = "198.19.40.10", "2001:db8:41::10"
 INSIDE4, INSIDE6 = "198.18.40.1", "2001:db8:40::1"
 OUTSIDE4, OUTSIDE6 = "198.19.40.2", "2001:db8:41::2"
 OUTSIDE_MTU = 1400
+# Every link carries jumbo frames; the appliance's inside port routes them (mtu 9000), its
+# outside port refuses anything over OUTSIDE_MTU (path MTU discovery), but receives jumbo frames.
+LINK_MTU = 9000
+# net_af_packet's ring frames must hold a whole jumbo frame and fit in sluiced's receive buffers
+# (routed_frame_room: 9216 bytes for an MTU of 9000): 9216-byte frames, four to a 36 KiB block
+# (a block holds whole frames, and the ring as many frames as blocks hold).
+AF_PACKET_JUMBO = "framesz=9216,blocksz=36864"
 
 
 def destroy():
@@ -89,14 +98,14 @@ def create():
            "peer", "name", OUTSIDE_IF, "address", MAC["outside"], "netns", NS_FW)
     for ifname in (INSIDE_IF, OUTSIDE_IF):
         rig.no_offloads(NS_FW, ifname)
-        rig.sh("ip", "-n", NS_FW, "link", "set", ifname, "up")
+        rig.sh("ip", "-n", NS_FW, "link", "set", ifname, "mtu", LINK_MTU, "up")
     hosts = ((NS_CLIENT, CLIENT4, CLIENT6, INSIDE4, INSIDE6, MAC["inside"]),
              (NS_SERVER, SERVER4, SERVER6, OUTSIDE4, OUTSIDE6, MAC["outside"]))
     for ns, v4, v6, gateway4, gateway6, gateway_mac in hosts:
         rig.no_offloads(ns, "eth0")
         rig.sh("ip", "-n", ns, "addr", "add", v4 + "/24", "dev", "eth0")
         rig.sh("ip", "-n", ns, "-6", "addr", "add", v6 + "/64", "dev", "eth0", "nodad")
-        rig.sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        rig.sh("ip", "-n", ns, "link", "set", "eth0", "mtu", LINK_MTU, "up")
         for gateway in (gateway4, gateway6):
             rig.sh("ip", "-n", ns, "neigh", "replace", gateway, "lladdr", gateway_mac, "dev", "eth0",
                    "nud", "permanent")
@@ -112,9 +121,9 @@ def appliance_config(workdir, file_prefix):
     workdir = Path(workdir)
     return f"""# Written by tests/e2e/routed_rig.py
 appliance_name: "sluice-e2e-routed"
-ports {{ device: "net_af_packet0,iface={INSIDE_IF}" role: INSIDE
-        addresses: "{INSIDE4}/24" addresses: "{INSIDE6}/64" }}
-ports {{ device: "net_af_packet1,iface={OUTSIDE_IF}" role: OUTSIDE
+ports {{ device: "net_af_packet0,iface={INSIDE_IF},{AF_PACKET_JUMBO}" role: INSIDE
+        addresses: "{INSIDE4}/24" addresses: "{INSIDE6}/64" mtu: {LINK_MTU} }}
+ports {{ device: "net_af_packet1,iface={OUTSIDE_IF},{AF_PACKET_JUMBO}" role: OUTSIDE
         addresses: "{OUTSIDE4}/24" addresses: "{OUTSIDE6}/64" mtu: {OUTSIDE_MTU} }}
 routing {{
   mode: ROUTED
@@ -133,7 +142,7 @@ metrics_address: "127.0.0.1:9617"
 health_address: "127.0.0.1:9618"
 hyperscan_cache_dir: ""
 watch_policy_file: false
-eal_args: ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
+eal_args: ["--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "--no-telemetry",
            "--file-prefix", "{file_prefix}"]
 """
 

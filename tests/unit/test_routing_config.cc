@@ -57,6 +57,18 @@ TEST(RoutingConfig, AValidHubLoads) {
   EXPECT_FALSE(neighbours->find(0, ip("198.19.0.1"), mac));
 }
 
+TEST(RoutingConfig, JumboMtusGetBuffersThatHoldTheirFramesWhole) {
+  LoadedConfig loaded = load(kHub);  // a 9000-byte MTU on the outside port
+  ASSERT_TRUE(loaded.ok()) << all_errors(loaded.errors);
+  EXPECT_EQ(routed_frame_room(loaded.config), 9216u);  // 9000 + 18, rounded up to 1 KiB
+  loaded.config.mutable_ports(1)->set_mtu(2030);         // 2048 with Ethernet and a VLAN tag
+  EXPECT_EQ(routed_frame_room(loaded.config), 0u);
+  loaded.config.mutable_ports(1)->set_mtu(2031);
+  EXPECT_EQ(routed_frame_room(loaded.config), 3072u);
+  loaded.config.mutable_routing()->set_mode(config::Routing::BRIDGE);
+  EXPECT_EQ(routed_frame_room(loaded.config), 0u);
+}
+
 TEST(RoutingConfig, BridgeModeRefusesRoutedFields) {
   expect_errors(load(R"(ports { device: "a" role: INSIDE addresses: "198.18.0.1/24" }
 ports { device: "b" role: OUTSIDE }
