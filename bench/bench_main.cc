@@ -199,6 +199,27 @@ int run(const Options& options) {
         record(run_new_connections(context, policy, kind,
                                    shared ? connections / 8 : kind == NewConnectionKind::quic ? connections / 4 : connections));
       }
+    // Routed mode (issue #13): the established and new-TLS profiles again, through the router,
+    // without and with SNAT, beside the bridge figures above (same run, same traffic).
+    {
+      const uint32_t routed_flows = options.quick ? 100000 : 1000000;
+      const BenchPolicy& routed_policy = policies[options.quick ? 1 : 2];
+      for (bool snat : {false, true}) {
+        auto routed = make_routed_bench(snat);
+        BenchContext routed_context = context;
+        routed_context.routed = routed.get();
+        std::string id = routed->id_prefix + "established_" + std::to_string(routed_flows) + "_flows";
+        if (wanted(options, id)) {
+          log("running " + id);
+          record(run_established(routed_context, policy_2500, routed_flows, options.quick ? 200000 : 10000000));
+        }
+        id = routed->id_prefix + "new_tls_typical_" + std::to_string(routed_policy.domains) + "_domains";
+        if (wanted(options, id)) {
+          log("running " + id);
+          record(run_new_connections(routed_context, routed_policy, NewConnectionKind::tls_typical, connections));
+        }
+      }
+    }
     // 4. The mix.
     if (wanted(options, "mix_")) {
       log("running the mix");

@@ -8,6 +8,7 @@
 
 #include <pcap/pcap.h>
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -80,6 +81,18 @@ bool warm_up(SluiceWorker& worker, const CompiledPolicy& policy, uint32_t count,
     }
     worker.processor->process_burst(policy, Side::inside, burst, n, out);
     if (out.forward_count != n) error = "warm-up: a SYN to the allowed network was not forwarded";
+    if (worker.router) {
+      // Routed: through the router too, so that SNAT's translations exist before the clock.
+      worker.router->begin(rte_rdtsc());
+      worker.router->after(uint8_t(Side::inside), out);
+      RoutedOutput& routed = worker.router->output();
+      if (routed.count[uint8_t(Side::outside)] != n) error = "warm-up: a SYN was not routed out";
+      for (int port = 0; port < kMaxRoutedPorts; ++port) {
+        rte_pktmbuf_free_bulk(routed.frames[port], routed.count[port]);
+        routed.count[port] = 0;
+      }
+      continue;
+    }
     rte_pktmbuf_free_bulk(out.forward, out.forward_count);
     rte_pktmbuf_free_bulk(out.replies, out.reply_count);
   }
@@ -260,7 +273,12 @@ void stamp_established(const void* context, int side, uint64_t position, rte_mbu
     Endpoint client = established_client(flow), server = established_server(flow);
     const Endpoint& src = side == 0 ? client : server;
     const Endpoint& dst = side == 0 ? server : client;
-    uint8_t* ip = rte_pktmbuf_mtod(packets[k], uint8_t*) + 14;
+    uint8_t* frame = rte_pktmbuf_mtod(packets[k], uint8_t*);
+    // The frame as it arrives afresh: a routed run rewrote its MACs and TTL (and SNAT its source).
+    static constexpr uint8_t kMacs[12] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+    std::memcpy(frame, kMacs, sizeof kMacs);
+    uint8_t* ip = frame + 14;
+    ip[8] = 64;  // TTL
     put_be(ip + 12, src.ip, 4);
     put_be(ip + 16, dst.ip, 4);
     put_be(ip + 20, src.port, 2);
@@ -301,6 +319,62 @@ bool SluiceWorker::init(RingRig& rig, uint32_t capacity, bool emit_allowed_flows
     setup.learned_table = &bound;
   }
   return rig.worker_rig().make_worker(*this, capacity, setup, error);
+}
+
+void SluiceWorker::enable_routing(RingRig& rig, const RoutedBench& routed) {
+  routing.store(&routed.tables, std::memory_order_release);
+  neighbours.store(&routed.neighbours, std::memory_order_release);
+  router_setup.tables = &routing;
+  router_setup.neighbours = &neighbours;
+  router_setup.neighbour_events = nullptr;  // both next hops are in the table: no miss to report
+  router_setup.reply_pool = rig.worker_rig().mbufs();
+  router_setup.counters = counters.get();
+  router = std::make_unique<Router>(router_setup, rte_get_tsc_hz());
+}
+
+namespace {
+IpAddress bench_address(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  IpAddress address;
+  address.family = 4;
+  const uint8_t bytes[4] = {a, b, c, d};
+  std::memcpy(address.bytes, bytes, sizeof bytes);
+  return address;
+}
+}  // namespace
+
+std::unique_ptr<RoutedBench> make_routed_bench(bool snat) {
+  auto routed = std::make_unique<RoutedBench>();
+  routed->snat = snat;
+  routed->id_prefix = snat ? "routed_snat_" : "routed_";
+  // Every frame of the bench carries 02:00:00:00:00:02 as its destination and :01 as its source
+  // (bench/traffic.cc): the appliance's ports and the gateways beyond them.
+  const MacAddress own{{0x02, 0, 0, 0, 0, 0x02}}, gateway{{0x02, 0, 0, 0, 0, 0x01}};
+  // Own addresses and gateways in 198.19.253.0/24 and 198.19.254.0/24, which no profile's traffic
+  // is addressed to (servers are 198.19.0-250.x, the resolver 198.19.255.53).
+  for (uint8_t port = 0; port < kSideCount; ++port) {
+    RoutedPort description;
+    description.present = true;
+    description.mac = own;
+    description.addresses.push_back({bench_address(198, 19, uint8_t(254 - port), 1), 24});
+    routed->tables.set_port(port, description);
+    routed->neighbours.add(port, bench_address(198, 19, uint8_t(254 - port), 2), gateway);
+  }
+  RouteEntry clients;
+  clients.prefix = bench_address(198, 18, 0, 0);
+  clients.prefix_length = 16;
+  clients.port = uint8_t(Side::inside);
+  clients.via = bench_address(198, 19, 254, 2);
+  routed->tables.add_route(clients);
+  RouteEntry internet;
+  internet.prefix = bench_address(0, 0, 0, 0);
+  internet.prefix_length = 0;
+  internet.port = uint8_t(Side::outside);
+  internet.via = bench_address(198, 19, 253, 2);
+  internet.snat = snat;
+  routed->tables.add_route(internet);
+  routed->tables.seal();
+  routed->neighbours.seal();
+  return routed;
 }
 
 const char* to_string(NewConnectionKind kind) {
@@ -350,9 +424,11 @@ ProfileResult run_established(BenchContext& context, const BenchPolicy& bench_po
                               uint64_t packets_per_run) {
   const CompiledPolicy& policy = *bench_policy.compiled;
   ProfileResult result;
-  result.id = "established_" + std::to_string(flows) + "_flows";
-  result.group = "established";
-  result.title = "established flows, 64-byte packets, " + std::to_string(flows) + " flows";
+  const std::string prefix = context.routed ? context.routed->id_prefix : "";
+  result.id = prefix + "established_" + std::to_string(flows) + "_flows";
+  result.group = context.routed ? "routed" : "established";
+  result.title = "established flows, 64-byte packets, " + std::to_string(flows) + " flows" +
+                 (context.routed ? (context.routed->snat ? ", routed with SNAT" : ", routed") : "");
   uint32_t capacity = std::max<uint32_t>(65536, next_power_of_two(flows));
 
   // Even flows send client → server (inside port), odd ones server → client; each side visits
@@ -389,7 +465,9 @@ ProfileResult run_established(BenchContext& context, const BenchPolicy& bench_po
 
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     auto worker = std::make_unique<SluiceWorker>();
-    if (!worker->init(*context.rig, capacity, false, error) || !warm_up(*worker, policy, flows, error)) return nullptr;
+    if (!worker->init(*context.rig, capacity, false, error)) return nullptr;
+    if (context.routed) worker->enable_routing(*context.rig, *context.routed);
+    if (!warm_up(*worker, policy, flows, error)) return nullptr;
     return worker;
   };
   repeat(context, schedule, &store, policy, capacity, make_worker, result);
@@ -403,13 +481,15 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
   const bool shared = bench_policy.style == DomainStyle::shared_suffix;
   ProfileResult result;
   std::string kind_name = to_string(kind);
-  result.id = "new_" + kind_name + "_" + std::to_string(domains) + "_domains" + (shared ? "_shared_suffix" : "");
+  const std::string prefix = context.routed ? context.routed->id_prefix : "";
+  result.id = prefix + "new_" + kind_name + "_" + std::to_string(domains) + "_domains" + (shared ? "_shared_suffix" : "");
   const bool quic = kind == NewConnectionKind::quic;
-  result.group = kind == NewConnectionKind::http ? "new_http" : quic ? "new_quic" : "new_tls";
+  result.group = context.routed ? "routed" : kind == NewConnectionKind::http ? "new_http" : quic ? "new_quic" : "new_tls";
   result.title = "new " + std::string(kind == NewConnectionKind::http ? "HTTP" : quic ? "QUIC" : "TLS") + " connections" +
                  (kind == NewConnectionKind::tls_post_quantum ? " (post-quantum ClientHello, 2 segments)" : "") +
                  (quic ? " (post-quantum ClientHello, 2 Initials)" : "") +
-                 ", " + std::to_string(domains) + " domains" + (shared ? " under one suffix" : "");
+                 ", " + std::to_string(domains) + " domains" + (shared ? " under one suffix" : "") +
+                 (context.routed ? (context.routed->snat ? ", routed with SNAT" : ", routed") : "");
   // Room for twice the run's connections: a table run to the brim would time its overflow chains.
   uint32_t capacity = std::max<uint32_t>(65536, next_power_of_two(2 * connections));
   result.connections_per_run = connections;
@@ -450,6 +530,7 @@ ProfileResult run_new_connections(BenchContext& context, const BenchPolicy& benc
   auto make_worker = [&](std::string& error) -> std::unique_ptr<SluiceWorker> {
     auto worker = std::make_unique<SluiceWorker>();
     if (!worker->init(*context.rig, capacity, false, error, &bench_policy)) return nullptr;
+    if (context.routed) worker->enable_routing(*context.rig, *context.routed);
     return worker;
   };
   repeat(context, schedule, nullptr, policy, capacity, make_worker, result);

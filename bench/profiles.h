@@ -18,13 +18,29 @@
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/policy/learned_addresses.h"
+#include "dataplane/route/neighbour_table.h"
+#include "dataplane/route/routing_tables.h"
+#include "dataplane/worker/stage/route.h"
 
 namespace sluice::bench {
+
+// Routed mode for the benchmark (issue #13): the tables a profile's worker routes by. The
+// profiles' clients (198.18.0.0/16) are behind an inside gateway, everything else behind an
+// outside one; with `snat`, the default route translates sources to the outside address.
+struct RoutedBench {
+  RoutingTables tables;
+  NeighbourTable neighbours;
+  bool snat = false;
+  std::string id_prefix;  // "routed_" or "routed_snat_"
+};
+// Tables as described above; the frames' destination MAC is each port's own.
+std::unique_ptr<RoutedBench> make_routed_bench(bool snat);
 
 struct BenchContext {
   RingRig* rig = nullptr;
   int repetitions = 5;
   bool skip_baseline = false;  // for profiling the worker alone
+  const RoutedBench* routed = nullptr;  // null: bridge mode
 };
 
 struct ProfileResult {
@@ -60,8 +76,15 @@ struct SluiceWorker : RigWorker {
             const BenchPolicy* resolved = nullptr);
   std::unique_ptr<LearnedAddressTable> bound_table;
   std::atomic<const LearnedAddressTable*> bound{nullptr};
+  // Routed mode: the router the worker loop runs this worker's bursts through, reading
+  // `routed`'s tables (published once, never changed during a run).
+  void enable_routing(RingRig& rig, const RoutedBench& routed);
+  std::atomic<const RoutingTables*> routing{nullptr};
+  std::atomic<const NeighbourTable*> neighbours{nullptr};
+  RouterSetup router_setup;
+  std::unique_ptr<Router> router;
   WorkerSpec spec(const CompiledPolicy& policy) {
-    return {WorkerKind::sluice, processor.get(), counters.get(), &policy};
+    return {WorkerKind::sluice, processor.get(), counters.get(), &policy, nullptr, router.get()};
   }
 };
 

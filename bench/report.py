@@ -472,6 +472,35 @@ def plot_compile(side, directory):
     plt.close(fig)
 
 
+def routed_table(results):
+    """Routed mode beside bridge mode on the same traffic in the same run (issue #13)."""
+    rows = []
+    for profile in results["profiles"]:
+        if profile["group"] != "routed":
+            continue
+        bridge_id = profile["id"].removeprefix("routed_snat_").removeprefix("routed_")
+        bridge = next((p for p in results["profiles"] if p["id"] == bridge_id), None)
+        if bridge is None:
+            continue
+        cycles = spread(profile["sluice"], "cycles_per_packet")[0]
+        bridge_cycles = spread(bridge["sluice"], "cycles_per_packet")[0]
+        connections = profile.get("connections_per_run")
+        cps = spread(profile["sluice"], "connections_per_second")[0] if connections else None
+        bridge_cps = spread(bridge["sluice"], "connections_per_second")[0] if connections else None
+        status = "" if profile.get("ok", True) else f" **failed: {profile.get('error')}**"
+        rows.append(f"| {profile['title']}{status} | {mpps_cell(profile['sluice'])} | {fmt(cycles)} | {fmt(bridge_cycles)} | "
+                    f"{cycles / bridge_cycles:.2f} × | {fmt(cps) if cps else '–'} | {fmt(bridge_cps) if bridge_cps else '–'} |"
+                    if cycles and bridge_cycles else f"| {profile['title']}{status} | – | – | – | – | – | – |")
+    if not rows:
+        return "Not measured in this run."
+    return "\n".join(["| profile | Mpps | cycles/packet | bridge cycles/packet (same traffic) | routed ÷ bridge | "
+                      "connections/s | bridge connections/s |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"] + rows) + (
+        "\n\nRouted: the router stage around the worker (route lookup, TTL, MTU check, neighbour, L2 rewrite). "
+        "With SNAT the client's packets are translated on the default route; the bench's server-side packets "
+        "are addressed to the untranslated client (the feeder does not learn the translated ports), so they "
+        "measure routing alone.")
+
+
 def report(directory, prefix=""):
     """The report's Markdown; image links start with `prefix` (the way from the reader's file)."""
     results = json.loads((directory / "results.json").read_text())
@@ -494,6 +523,7 @@ def report(directory, prefix=""):
         + f"![new connections against allow-list size]({prefix}new_connections.png)",
         "### Flow-table size: cycles a packet and memory a flow\n\n" + scaling_table(results, side)
         + (f"\n\n![cycles a packet against flow-table size]({prefix}flow_table_scaling.png)" if scaling else ""),
+        "### Routed mode beside bridge mode\n\n" + routed_table(results),
         "### Policy compilation\n\n" + compile_table(side) + f"\n\n![compilation]({prefix}compile.png)",
         "### Memory, denial records, latency\n\n" + side_tables(side),
         "### DPI reference: nDPI over the same packets\n\n" + ndpi_table(results, ndpi),

@@ -181,6 +181,11 @@ RunResult RingRig::run(const Schedule& schedule, const WorkerSpec& worker, const
     loop.ports[0] = ports_[0];
     loop.ports[1] = ports_[1];
     loop.qsbr_thread_id = config_.worker_lcore;
+    // Routed mode: the same two ring ports, as routed ports 0 (inside) and 1 (outside).
+    loop.router = worker.router;
+    loop.routed_ports[0] = ports_[0];
+    loop.routed_ports[1] = ports_[1];
+    loop.routed_port_count = kSideCount;
     launched = rte_eal_remote_launch(run_worker_loop, &loop, config_.worker_lcore);
   } else if (worker.kind == WorkerKind::stateful_baseline) {
     stateful.ports[0] = ports_[0];

@@ -16,6 +16,7 @@
 #include "dataplane/worker/flow_event.h"
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/worker_rig.h"
+#include "dataplane/worker/stage/route.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -46,6 +47,7 @@ struct WorkerSpec {
   WorkerCounters* counters = nullptr;
   const CompiledPolicy* policy = nullptr;
   const StatefulBaselineTable* table = nullptr;
+  Router* router = nullptr;  // routed mode (WorkerKind::sluice): the worker loop routes through it
 };
 
 struct RunOptions {

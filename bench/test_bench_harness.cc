@@ -126,6 +126,23 @@ TEST_F(HarnessTest, EstablishedTrafficIsAllForwardedByBothWorkers) {
   EXPECT_EQ(result.stateful_keys, 1000u);  // the stateful baseline's table: the profile's flows
 }
 
+// Routed mode (with and without SNAT): the same accounting, every packet routed out of the other
+// port with the gateway's MAC as its destination, and the profile named apart from bridge mode.
+TEST_F(HarnessTest, RoutedEstablishedTrafficIsAllRoutedOut) {
+  for (bool snat : {false, true}) {
+    auto routed = make_routed_bench(snat);
+    auto bench = context();
+    bench.routed = routed.get();
+    ProfileResult result = run_established(bench, bench_policy_, 1000, 50000);
+    ASSERT_TRUE(result.error.empty()) << result.error;
+    EXPECT_EQ(result.id, std::string(snat ? "routed_snat_" : "routed_") + "established_1000_flows");
+    EXPECT_EQ(result.group, "routed");
+    const RunResult& run = expect_worker_accounts_for_everything(result);
+    EXPECT_EQ(run.worker_forwarded, 50000u) << "snat " << snat;
+    EXPECT_EQ(run.worker_dropped, 0u) << "snat " << snat;
+  }
+}
+
 TEST_F(HarnessTest, NewTlsConnectionsGetOneVerdictEachAndDeniedOnesAreReset) {
   auto bench = context();
   constexpr uint32_t kConnections = 512;
