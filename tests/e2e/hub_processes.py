@@ -99,8 +99,9 @@ class Server:
 
 
 def appliance_config(appliance, workdir):
-    # Jumbo frames on the inside (9000) arrive in one af_packet frame of up to 16 KiB.
-    af_packet = "framesz=16384,blocksz=16384,framecnt=512"
+    # Jumbo frames on the inside (MTU 9000) arrive whole: one af_packet ring frame holds one
+    # (test_routed.py's routed_rig.py explains the sizes).
+    af_packet = "framesz=9216,blocksz=36864"
     return f"""# Written by tests/e2e/hub_processes.py
 appliance_name: "hub-{appliance.name}"
 ports {{ device: "net_af_packet0,iface=in0,{af_packet}" role: INSIDE
