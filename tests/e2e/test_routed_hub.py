@@ -1,0 +1,183 @@
+"""Routed mode as a hub's next hop (issue #13), end to end: a spoke client whose default route
+leads to the appliances, SNAT to a server whose router knows nothing of the spoke, the DNS
+forwarder, ICMP errors of the router beyond the SNAT, the data-path health probe, and two
+appliances behind a hash router with one killed. The rig: hub_rig.py; its processes:
+hub_processes.py. Routing itself (TTL, path MTU, jumbo frames, IPv6) is test_routed.py's."""
+
+import fcntl
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import daemon
+import hub_processes
+import hub_rig as hub
+import rig
+from rig import nsh
+
+LOCK_FILE = rig.LOCK_FILE + ".hub"  # its own: the bridge rig's session lock may be held by this very process
+
+
+@pytest.fixture(scope="module")
+def hub_rig():
+    if os.geteuid() != 0:
+        pytest.fail("the e2e tests need root (network namespaces, DPDK af_packet)", pytrace=False)
+    lock = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    workdir = Path(os.environ.get("SLUICE_E2E_WORKDIR") or "/tmp/sluice-e2e") / \
+        f"hub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    workdir.mkdir(parents=True)
+    server = None
+    appliances = {}
+    try:
+        hub.destroy()
+        hub.create()
+        server = hub_processes.Server(workdir / "server")
+        server.start()
+        for name, appliance in hub.APPLIANCES.items():
+            appliances[name] = hub_processes.HubAppliance(appliance, workdir / name)
+        appliances["fw1"].start()
+        hub.route_through("fw1")
+        yield appliances
+    finally:
+        try:
+            for appliance in appliances.values():
+                appliance.stop()
+            if server is not None:
+                server.stop()
+        finally:
+            hub.destroy()
+            os.close(lock)
+
+
+def client(*cmd, timeout=20):
+    return nsh(hub.NS_CLIENT, *cmd, check=False, timeout=timeout)
+
+
+def dig(name, server=None):
+    server = server or hub.APPLIANCES["fw1"].inside4
+    return client("dig", "+short", "+time=2", "+tries=2", f"@{server}", name, "A").stdout.split()
+
+
+def curl_host(host, timeout=5):
+    return client("curl", "-sS", "--max-time", str(timeout), "-H", f"Host: {host}",
+                  f"http://{hub.SERVER4}:{hub.HTTP_PORT}/", timeout=timeout + 5)
+
+
+def test_dns_forwarder_answers_allowed_names_from_the_policy_resolver(hub_rig):
+    assert dig(hub.ALLOWED_NAME) == [hub.SERVER4]
+    # A name the spoke's policy does not allow gets no address (refused by the DNS guard).
+    assert dig(hub.DENIED_NAME) == []
+
+
+def test_http_leaves_with_the_snat_address(hub_rig):
+    assert dig(hub.ALLOWED_NAME) == [hub.SERVER4]  # the answer binds the name to the address
+    result = curl_host(hub.ALLOWED_NAME)
+    assert result.returncode == 0, result.stderr
+    seen_source, seen_port, host = result.stdout.split()
+    # The server's router has no route to the spoke: the answer came back only because the
+    # source was the appliance's outside address.
+    assert seen_source == hub.APPLIANCES["fw1"].outside4
+    assert host == hub.ALLOWED_NAME
+    assert 1024 <= int(seen_port) <= 65535
+
+
+def test_denied_host_is_reset_and_recorded_with_the_workload_source(hub_rig):
+    fw1 = hub_rig["fw1"]
+    before = len(fw1.denials())
+    result = curl_host(hub.DENIED_NAME)
+    assert result.returncode != 0, result.stdout
+    records = daemon.wait_for(lambda: fw1.denials()[before:], "a denial record", timeout=5)
+    record = records[-1]
+    assert record["src_ip"] == hub.CLIENT4
+    assert record["dst_ip"] == hub.SERVER4
+    assert record["destination"] == hub.DENIED_NAME
+    assert record["access_type"] == "DROP"
+
+
+def test_traceroute_names_every_hop_including_the_router_beyond_the_snat(hub_rig):
+    result = client("traceroute", "-n", "-I", "-q", "1", "-w", "2", "-m", "6", hub.SERVER4, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hops = [line.split()[1] for line in result.stdout.splitlines()[1:] if line.split()[1:]]
+    # The outside router answers the appliance's SNAT address; the appliance translates its
+    # ICMP error (outer and quoted header) back to the client.
+    assert hops == [hub.LB_SPOKE4, hub.APPLIANCES["fw1"].inside4, hub.ROUTER4, hub.SERVER4], result.stdout
+
+
+def probe_answered(appliance):
+    return nsh(hub.NS_PROBE, "nc", "-z", "-w", "2", appliance.inside4, hub.PROBE_PORT, check=False).returncode == 0
+
+
+def test_the_health_probe_is_answered_while_ready_and_not_while_drained(hub_rig):
+    fw1 = hub_rig["fw1"]
+    assert probe_answered(hub.APPLIANCES["fw1"])
+    assert fw1.sluicectl("drain").returncode == 0
+    try:
+        daemon.wait_for(lambda: not probe_answered(hub.APPLIANCES["fw1"]), "the probe to go unanswered", timeout=10)
+    finally:
+        assert fw1.sluicectl("undrain").returncode == 0
+    daemon.wait_for(lambda: probe_answered(hub.APPLIANCES["fw1"]), "the probe to be answered again", timeout=10)
+
+
+# A client that holds N echo connections open and sends a line on each when told: prints one
+# line a round, "port:ok" for each connection.
+HOLDER = r'''
+import socket, sys
+connections = []
+for _ in range(int(sys.argv[3])):
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+    connections.append(s)
+for line in sys.stdin:
+    results = []
+    for s in connections:
+        try:
+            s.sendall(b"ping\n")
+            ok = s.recv(16) == b"ping\n"
+        except OSError:
+            ok = False
+        results.append(f"{s.getsockname()[1]}:{int(ok)}")
+    print(" ".join(results), flush=True)
+'''
+
+
+def test_two_appliances_share_the_spoke_and_one_killed_leaves_the_others_flows_unharmed(hub_rig, tmp_path):
+    fw1, fw2 = hub_rig["fw1"], hub_rig["fw2"]
+    fw2.start()
+    try:
+        hub.route_through("fw1", "fw2")
+        script = tmp_path / "holder.py"
+        script.write_text(HOLDER)
+        holder = subprocess.Popen(rig.in_ns(hub.NS_CLIENT, "/usr/bin/python3", script, hub.SERVER4, hub.ECHO_PORT, 16),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            def round_trip():
+                holder.stdin.write("go\n")
+                holder.stdin.flush()
+                return dict(item.split(":") for item in holder.stdout.readline().split())
+
+            first = round_trip()
+            assert len(first) == 16 and all(ok == "1" for ok in first.values()), first
+            on_fw1 = {str(f["src_port"]) for f in fw1.flows() if f.get("dst_port") == hub.ECHO_PORT}
+            on_fw2 = {str(f["src_port"]) for f in fw2.flows() if f.get("dst_port") == hub.ECHO_PORT}
+            mine = set(first)
+            assert mine & on_fw1 and mine & on_fw2, f"fw1 {on_fw1 & mine}, fw2 {on_fw2 & mine}"
+            assert not (on_fw1 & on_fw2 & mine), "a flow was judged by both appliances"
+
+            fw2.kill9()
+            after = round_trip()
+            for port in mine & on_fw1:
+                assert after[port] == "1", f"connection {port} through fw1 broke when fw2 died: {after}"
+        finally:
+            holder.stdin.close()
+            holder.kill()
+            holder.wait()
+        # The load balancer takes the dead appliance out; new flows all go through fw1.
+        hub.route_through("fw1")
+        result = client("nc", "-z", "-w", "2", hub.SERVER4, hub.ECHO_PORT)
+        assert result.returncode == 0
+    finally:
+        fw2.stop()
+        hub.route_through("fw1")
