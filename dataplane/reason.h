@@ -94,6 +94,9 @@ namespace sluice {
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
   X(ipv4_header_checksum_bad, "an IPv4 packet whose header checksum is wrong: the next router or host discards it, so its bytes are neither judged nor forwarded (ENFORCE and DRY_RUN)") \
+  X(health_probe_not_ready, "routed mode: a segment to routing.health_probe.tcp_port on one of the appliance's addresses while it is not ready (no policy, a worker stalled, or drained with sluicectl drain): unanswered, so the load balancer's probe fails and traffic moves to another appliance") \
+  X(health_probe_segment, "routed mode: a segment of a health probe's connection after its SYN (the handshake's ACK, the prober's reset, or data and FIN, which are answered with a reset): no socket holds the connection, the worker consumes it") \
+  X(exception_source_not_own, "routed mode: a frame from the exception port (the host kernel's tap) that is not an IPv4/IPv6 packet from one of the appliance's own addresses: only the kernel's answers from those addresses are routed out") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 
