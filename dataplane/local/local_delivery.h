@@ -4,6 +4,7 @@
 // else is dropped. Pure: no DPDK, no allocation; the worker acts on the answer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "dataplane/local/kernel_service_filter.h"
@@ -23,6 +24,18 @@ enum class LocalAction : uint8_t {
 struct LocalDeliveryRules {
   uint16_t probe_port = 0;                        // routing.health_probe.tcp_port; 0: no probe
   const KernelServiceFilter* kernel = nullptr;    // null: no exception port
+};
+
+// What the worker's local-delivery hook (dataplane/worker/stage/local_delivery.h) is given at
+// start, through the router's setup. Read-only for the worker.
+struct LocalDeliverySetup {
+  uint16_t probe_port = 0;                      // routing.health_probe.tcp_port; 0: no probe
+  const KernelServiceFilter* kernel = nullptr;  // null: no exception port
+  uint8_t exception_port = 0xff;                // the tap's routed port index; 0xff (kNoPort): none
+  // Control thread: writes (relaxed) every loop iteration, true while a policy is loaded, every
+  // worker polls and the appliance is not drained (WorkerShared::ready). Workers: read
+  // (relaxed) for each probe.
+  const std::atomic<bool>* ready = nullptr;
 };
 
 // `ready`: the control thread's readiness flag (a policy loaded, every worker polling, not
