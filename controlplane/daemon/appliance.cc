@@ -435,6 +435,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
+    shared.ready.store(control.ready && !control.draining, std::memory_order_relaxed);
     sample_platform();
     if (g_hangup) {
       g_hangup = 0;
@@ -467,6 +468,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   control.ready = false;
+  shared.ready.store(false, std::memory_order_relaxed);  // a stopping appliance answers no probe
   notifier.stopping(stop_cause);
   // A compile cannot be interrupted: the stop does not wait for it (see the end of this function).
   bool compile_left_running = reloads.leave_running_compile();

@@ -18,6 +18,10 @@ struct WorkerShared {
   // Addresses learned from DNS answers: control publishes (release) a new table and frees the
   // old one after an RCU grace period; workers read (acquire) through PacketProcessorSetup.
   std::atomic<const LearnedAddressTable*> learned{nullptr};
+  // Ready to carry traffic: a policy loaded, every worker polling (the heartbeat /readyz uses),
+  // not drained. Control: writes (relaxed) every loop iteration, false before the workers stop;
+  // workers: read (relaxed) to answer routed mode's health probe (dataplane/local/local_delivery.h).
+  std::atomic<bool> ready{false};
   rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
 };
 
