@@ -18,6 +18,8 @@
 
 #include "controlplane/daemon/admin_socket.h"
 #include "controlplane/daemon/embedded_default_config.h"
+#include "controlplane/daemon/exception_interface.h"
+#include "controlplane/config/exception_config.h"
 #include "controlplane/records/flow_event_sink.h"
 #include "controlplane/daemon/health_server.h"
 #include "controlplane/policy/learned_address_state.h"
@@ -28,8 +30,10 @@
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/daemon/policy_publisher.h"
 #include "controlplane/daemon/reload_coordinator.h"
+#include "controlplane/daemon/routed_mode.h"
 #include "controlplane/daemon/service_notifier.h"
 #include "controlplane/config/processor_settings.h"
+#include "controlplane/config/routing_config.h"
 #include "controlplane/records/run_summary.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/port/ports.h"
@@ -175,6 +179,11 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   for (const auto& arg : config.eal_args()) eal_args.push_back(arg);
   for (const auto* port : ports)
     for (const auto& arg : device_eal_args(port->device())) eal_args.push_back(arg);
+  // Routed mode's exception port: a net_tap to the host kernel (exception_interface.h).
+  const std::string& tap_device = config.routing().exception_port().device();
+  const bool has_tap = config.routing().mode() == cfg::Routing::ROUTED && !tap_device.empty();
+  if (has_tap)
+    for (const auto& arg : device_eal_args(tap_device)) eal_args.push_back(arg);
   eal_args.push_back("--log-level=lib.eal:error");
   Platform platform;
   if (!init_eal(eal_args, error)) {
@@ -193,6 +202,11 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   rig_options.event_ring_size = config.denial_ring_size();
   if (config.dns_learning().enabled()) rig_options.learned_ring_size = config.dns_learning().ring_size();
   rig_options.qsbr_threads = 1;
+  const bool routed = is_routed(config);
+  if (routed) {
+    rig_options.neighbour_ring_size = 1024;
+    rig_options.control_frame_ring_size = 256;
+  }
   rig_options.flow_capacity = config.flow_capacity();
   PacketProcessorSetup processor_setup;
   processor_setup.worker_index = 0;
@@ -214,8 +228,31 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     }
     platform.open_ports.push_back(port_ids[side]);
   }
+  uint16_t tap_port_id = RoutedMode::kNoExceptionPort;
+  ExceptionInterface exception_interface;  // its rules go before the ports close
+  if (has_tap) {
+    if (!open_port(device_port_name(tap_device), platform.rig.mbufs(), tap_port_id, error)) {
+      err << "sluiced: exception port: " << error << "\n";
+      return 1;
+    }
+    platform.open_ports.push_back(tap_port_id);
+    const std::string interface = exception_interface_name(tap_device);
+    const std::vector<std::string> addresses = own_addresses(config);
+    if (!exception_interface.set_up(interface, addresses, error)) {
+      err << "sluiced: exception port " << interface << ": " << error << "\n";
+      return 1;
+    }
+    out << "sluiced: exception port " << interface << ": up (NOARP) with " << addresses.size()
+        << " own addresses; their answers leave by table " << kExceptionRouteTable << std::endl;
+  }
 
   shared.qsbr = platform.qsbr;
+  // Routed mode: the tables and static neighbours published before the worker starts.
+  RoutedMode routed_mode;
+  if (routed && !routed_mode.start(config, port_ids, tap_port_id, platform.rig, shared, error)) {
+    err << "sluiced: routed mode: " << error << "\n";
+    return 1;
+  }
   PolicySlots slots;
   const std::vector<std::string> service_tag_files(config.service_tag_files().begin(),
                                                   config.service_tag_files().end());
@@ -264,6 +301,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   loop_setup.shared = &shared;
   loop_setup.ports[0] = port_ids[0];
   loop_setup.ports[1] = port_ids[1];
+  if (routed) routed_mode.attach(loop_setup);
 
   MetricsView view;
   view.workers = {counters};
@@ -432,6 +470,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   while (true) {
     sink.drain(platform.events, publisher.generations());
     tend_learned(true);
+    routed_mode.poll();
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
@@ -480,6 +519,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   save_learned(true);
   state_writer.reset();  // writes the last snapshot, then its thread ends
   publish_learned_table(shared.learned, nullptr, nullptr);
+  if (routed) routed_mode.stop(shared);
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());

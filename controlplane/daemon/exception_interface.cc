@@ -28,6 +28,8 @@ std::vector<CommandLine> exception_interface_setup(const std::string& interface,
   std::vector<CommandLine> commands = {
       {"ip", "link", "set", "dev", interface, "arp", "off", "addrgenmode", "none"},
       {"ip", "link", "set", "dev", interface, "up"},
+      // net_tap brought it up before this ran: the link-local address the kernel made then goes.
+      {"ip", "-6", "addr", "flush", "dev", interface, "scope", "link"},
   };
   bool v4 = false, v6 = false;
   for (const auto& address : addresses) {
@@ -53,6 +55,28 @@ std::vector<CommandLine> exception_rule_cleanup(const std::vector<std::string>& 
     commands.push_back({"ip", is_ipv6(address) ? "-6" : "-4", "rule", "del", "from", address, "table",
                         std::to_string(kExceptionRouteTable), "priority", std::to_string(kExceptionRulePriority)});
   return commands;
+}
+
+std::vector<std::string> own_addresses(const sluice::config::ApplianceConfig& config) {
+  std::vector<std::string> addresses;
+  for (const auto& port : config.ports())
+    for (const auto& address : port.addresses()) addresses.push_back(address.substr(0, address.find('/')));
+  return addresses;
+}
+
+ExceptionInterface::~ExceptionInterface() {
+  std::string ignored;
+  for (const auto& command : exception_rule_cleanup(addresses_)) run_command(command, ignored);
+}
+
+bool ExceptionInterface::set_up(const std::string& interface, const std::vector<std::string>& addresses,
+                                std::string& error) {
+  addresses_ = addresses;
+  std::string ignored;  // absent rules: the usual case
+  for (const auto& command : exception_rule_cleanup(addresses)) run_command(command, ignored);
+  for (const auto& command : exception_interface_setup(interface, addresses))
+    if (!run_command(command, error)) return false;
+  return true;
 }
 
 bool run_command(const CommandLine& command, std::string& error) {

@@ -2,7 +2,8 @@
 // sluiced sets up at start so that the kernel services see the clients' packets and the
 // kernel's answers leave through the tap (docs/OPERATIONS.md, "Routed mode: the exception port").
 //
-// - The interface is NOARP with no generated link-local address: the kernel never asks for a
+// - The interface is NOARP with no link-local address (generated or left from net_tap's start):
+//   the kernel never asks for a
 //   neighbour on it (it sends every frame to the interface's own MAC, which the worker ignores:
 //   it reads every frame of the tap and routes it), and sends no router or neighbour
 //   solicitation of its own.
@@ -15,6 +16,8 @@
 
 #include <string>
 #include <vector>
+
+#include "config.pb.h"
 
 namespace sluice {
 
@@ -32,6 +35,27 @@ std::vector<CommandLine> exception_interface_setup(const std::string& interface,
 // and at the stop (the interface, its addresses and routes vanish with the tap; rules do not).
 // Each fails harmlessly when the rule is absent.
 std::vector<CommandLine> exception_rule_cleanup(const std::vector<std::string>& addresses);
+
+// The appliance's own addresses without their prefix length ("198.18.1.254"), from every
+// port's `addresses`, in config order.
+std::vector<std::string> own_addresses(const sluice::config::ApplianceConfig& config);
+
+// The kernel side of one run's tap: set up once the tap port has started, its rules deleted
+// when this goes out of scope (the interface itself vanishes with the DPDK port).
+class ExceptionInterface {
+ public:
+  ExceptionInterface() = default;
+  ExceptionInterface(const ExceptionInterface&) = delete;
+  ExceptionInterface& operator=(const ExceptionInterface&) = delete;
+  ~ExceptionInterface();
+
+  // Deletes rules a killed run may have left, then runs exception_interface_setup. False with
+  // `error` at the first command that fails.
+  bool set_up(const std::string& interface, const std::vector<std::string>& addresses, std::string& error);
+
+ private:
+  std::vector<std::string> addresses_;  // whose rules to delete; empty before a set_up
+};
 
 // Runs `command` (argv[0] looked up in PATH) and waits; false with `error` (the command and its
 // exit status or spawn error) when it did not exit 0.
