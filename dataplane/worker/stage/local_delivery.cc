@@ -37,11 +37,9 @@ bool LocalDelivery::deliver(uint8_t ingress, rte_mbuf* frame) {
   const LocalDeliverySetup& local = context_.setup.local;
   std::span<uint8_t> bytes = first_segment(frame);
   ParsedPacket packet;
-  // Answers are written over the frame: a chained one (a jumbo frame) is not answered.
-  if (frame->nb_segs != 1 || parse_packet(bytes, packet) != PacketParseError::none) {
-    context_.drop(frame, Reason::malformed_packet);
-    return true;
-  }
+  // Answers are written over the frame: a chained one (a jumbo frame) is taken by no local
+  // service, nor is anything that does not parse.
+  if (frame->nb_segs != 1 || parse_packet(bytes, packet) != PacketParseError::none) return false;
   if (packet.ip_version == 4 && !ipv4_header_checksum_ok(bytes, packet)) {
     context_.drop(frame, Reason::ipv4_header_checksum_bad);
     return true;
