@@ -104,6 +104,9 @@ namespace sluice {
   X(packet_too_big, "routed mode: a packet larger than the outgoing port's MTU; answered with ICMP fragmentation needed or packet too big within a rate (the appliance does not fragment, DF set or not)") \
   X(neighbour_unresolved, "routed mode: a packet whose next hop's MAC is not known yet; the control thread is asked to resolve it") \
   X(control_frame_bad_port, "routed mode: a frame the control thread handed the worker for a port that does not exist") \
+  X(health_probe_not_ready, "routed mode: a segment to routing.health_probe.tcp_port on one of the appliance's addresses while it is not ready (no policy, a worker stalled, or drained with sluicectl drain): unanswered, so the load balancer's probe fails and traffic moves to another appliance") \
+  X(health_probe_segment, "routed mode: a segment of a health probe's connection after its SYN (the handshake's ACK, the prober's reset, or data and FIN, which are answered with a reset): no socket holds the connection, the worker consumes it") \
+  X(exception_source_not_own, "routed mode: a frame from the exception port (the host kernel's tap) that is not an IPv4/IPv6 packet from one of the appliance's own addresses: only the kernel's answers from those addresses are routed out") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -15,6 +15,7 @@
 
 #include "controlplane/config/cli_args.h"
 #include "controlplane/config/routing_config.h"
+#include "controlplane/config/exception_config.h"
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/file_text.h"
 #include "controlplane/policy/policy_validator.h"
@@ -183,6 +184,7 @@ class ConfigValidator {
   void check_written(const ApplianceConfig& config) {
     check_ports(config);
     check_worker_lcores(config);
+    check_exception_config(config, [this](const std::string& field, std::string message) { add(field, std::move(message)); });
     if (config.has_metrics_address() && !config.metrics_address().empty()) {
       if (std::string problem = metrics_address_problem(config.metrics_address()); !problem.empty()) {
         add("metrics_address", problem);

@@ -18,6 +18,8 @@
 
 #include "controlplane/daemon/admin_socket.h"
 #include "controlplane/daemon/embedded_default_config.h"
+#include "controlplane/daemon/exception_interface.h"
+#include "controlplane/config/exception_config.h"
 #include "controlplane/records/flow_event_sink.h"
 #include "controlplane/daemon/health_server.h"
 #include "controlplane/policy/learned_address_state.h"
@@ -177,6 +179,11 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   for (const auto& arg : config.eal_args()) eal_args.push_back(arg);
   for (const auto* port : ports)
     for (const auto& arg : device_eal_args(port->device())) eal_args.push_back(arg);
+  // Routed mode's exception port: a net_tap to the host kernel (exception_interface.h).
+  const std::string& tap_device = config.routing().exception_port().device();
+  const bool has_tap = config.routing().mode() == cfg::Routing::ROUTED && !tap_device.empty();
+  if (has_tap)
+    for (const auto& arg : device_eal_args(tap_device)) eal_args.push_back(arg);
   eal_args.push_back("--log-level=lib.eal:error");
   Platform platform;
   if (!init_eal(eal_args, error)) {
@@ -225,11 +232,28 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     }
     platform.open_ports.push_back(port_ids[side]);
   }
+  uint16_t tap_port_id = RoutedMode::kNoExceptionPort;
+  ExceptionInterface exception_interface;  // its rules go before the ports close
+  if (has_tap) {
+    if (!open_port(device_port_name(tap_device), platform.rig.mbufs(), tap_port_id, error)) {
+      err << "sluiced: exception port: " << error << "\n";
+      return 1;
+    }
+    platform.open_ports.push_back(tap_port_id);
+    const std::string interface = exception_interface_name(tap_device);
+    const std::vector<std::string> addresses = own_addresses(config);
+    if (!exception_interface.set_up(interface, addresses, error)) {
+      err << "sluiced: exception port " << interface << ": " << error << "\n";
+      return 1;
+    }
+    out << "sluiced: exception port " << interface << ": up (NOARP) with " << addresses.size()
+        << " own addresses; their answers leave by table " << kExceptionRouteTable << std::endl;
+  }
 
   shared.qsbr = platform.qsbr;
   // Routed mode: the tables and static neighbours published before the worker starts.
   RoutedMode routed_mode;
-  if (routed && !routed_mode.start(config, port_ids, platform.rig, shared, error)) {
+  if (routed && !routed_mode.start(config, port_ids, tap_port_id, platform.rig, shared, error)) {
     err << "sluiced: routed mode: " << error << "\n";
     return 1;
   }
@@ -454,6 +478,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
+    shared.ready.store(control.ready && !control.draining, std::memory_order_relaxed);
     sample_platform();
     if (g_hangup) {
       g_hangup = 0;
@@ -486,6 +511,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   control.ready = false;
+  shared.ready.store(false, std::memory_order_relaxed);  // a stopping appliance answers no probe
   notifier.stopping(stop_cause);
   // A compile cannot be interrupted: the stop does not wait for it (see the end of this function).
   bool compile_left_running = reloads.leave_running_compile();

@@ -1,11 +1,14 @@
 #include "controlplane/daemon/routed_mode.h"
 
+#include <cstring>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "controlplane/config/exception_config.h"
 #include "controlplane/config/routing_config.h"
 
 namespace sluice {
@@ -17,8 +20,8 @@ void publish_neighbour_table(std::atomic<const NeighbourTable*>& slot, std::uniq
   delete previous;
 }
 
-bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2], WorkerRig& rig,
-                       WorkerShared& shared, std::string& error) {
+bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2],
+                       uint16_t exception_port_id, WorkerRig& rig, WorkerShared& shared, std::string& error) {
   MacAddress macs[2];
   for (int port = 0; port < 2; ++port) {
     rte_ether_addr address{};
@@ -37,6 +40,20 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
     return false;
   }
   tables_ = build_routing_tables(config, macs);
+  if (exception_port_id != kNoExceptionPort) {
+    // The tap: a routed port with the MAC both its ends share and no address of its own (the
+    // kernel behind it holds the appliance's addresses, exception_interface.h).
+    rte_ether_addr address{};
+    if (rte_eth_macaddr_get(exception_port_id, &address) != 0) {
+      error = "cannot read the MAC address of the exception port";
+      return false;
+    }
+    RoutedPort tap;
+    std::memcpy(tap.mac.bytes, address.addr_bytes, sizeof tap.mac.bytes);
+    tables_->set_port(kExceptionRoutedPort, tap);
+    tables_->seal();
+    exception_port_id_ = exception_port_id;
+  }
   shared.routing.store(tables_.get(), std::memory_order_release);
   publish_neighbour_table(shared.neighbours, build_static_neighbours(config), nullptr);
   RouterSetup setup;
@@ -45,6 +62,13 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
   setup.neighbour_events = neighbour_events_;
   setup.reply_pool = rig.mbufs();
   setup.counters = &rig.counters();
+  kernel_services_ = std::make_unique<KernelServiceFilter>(build_kernel_service_filter(config.routing().exception_port()));
+  setup.local.probe_port = uint16_t(config.routing().health_probe().tcp_port());
+  setup.local.ready = &shared.ready;
+  if (exception_port_id_ != kNoExceptionPort) {
+    setup.local.kernel = kernel_services_.get();
+    setup.local.exception_port = kExceptionRoutedPort;
+  }
   router_ = std::make_unique<Router>(setup, rte_get_tsc_hz());
   return true;
 }
@@ -54,6 +78,10 @@ void RoutedMode::attach(WorkerLoopSetup& loop) const {
   loop.routed_ports[0] = port_ids_[0];
   loop.routed_ports[1] = port_ids_[1];
   loop.routed_port_count = 2;
+  if (exception_port_id_ != kNoExceptionPort) {
+    loop.routed_ports[kExceptionRoutedPort] = exception_port_id_;
+    loop.routed_port_count = kExceptionRoutedPort + 1;
+  }
   loop.control_frames = control_frames_;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config.pb.h"
+#include "dataplane/local/kernel_service_filter.h"
 #include "dataplane/route/neighbour_event.h"
 #include "dataplane/route/neighbour_table.h"
 #include "dataplane/route/routing_tables.h"
@@ -31,8 +32,11 @@ class RoutedMode {
  public:
   // After the ports are open, before the worker starts: builds and publishes the tables and
   // makes the router on the rig's rings and buffers. `port_ids` by routed port index.
-  bool start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2], WorkerRig& rig,
-             WorkerShared& shared, std::string& error);
+  // `exception_port_id`: the DPDK port of routing.exception_port's tap, opened by the caller
+  // (routed port index 2), or kNoExceptionPort.
+  bool start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2], uint16_t exception_port_id,
+             WorkerRig& rig, WorkerShared& shared, std::string& error);
+  static constexpr uint16_t kNoExceptionPort = 0xffff;
   // Puts the router, the routed ports and the control→worker ring into the worker's setup.
   void attach(WorkerLoopSetup& loop) const;
 
@@ -55,6 +59,10 @@ class RoutedMode {
   std::unique_ptr<RoutingTables> tables_;
   std::unique_ptr<Router> router_;
   uint16_t port_ids_[2] = {};
+  uint16_t exception_port_id_ = kNoExceptionPort;
+  // The kernel services the workers admit to the tap (read by the router's local-delivery hook
+  // for as long as the router lives).
+  std::unique_ptr<KernelServiceFilter> kernel_services_;
   rte_ring* neighbour_events_ = nullptr;
   rte_ring* control_frames_ = nullptr;
   rte_mempool* buffers_ = nullptr;

@@ -17,6 +17,8 @@ namespace sluice {
 // port (tap) takes the next index when it exists.
 inline constexpr int kMaxRoutedPorts = 3;
 inline constexpr uint8_t kNoPort = 0xff;
+// The exception port (routing.exception_port, a tap to the host kernel) when there is one.
+inline constexpr uint8_t kExceptionRoutedPort = 2;
 
 struct OwnAddress {
   IpAddress address;

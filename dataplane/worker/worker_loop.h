@@ -30,6 +30,10 @@ struct WorkerShared {
   // one after an RCU grace period; workers read (acquire) once a loop iteration (RouterSetup).
   std::atomic<const RoutingTables*> routing{nullptr};
   std::atomic<const NeighbourTable*> neighbours{nullptr};
+  // Ready to carry traffic: a policy loaded, every worker polling (the heartbeat /readyz uses),
+  // not drained. Control: writes (relaxed) every loop iteration, false before the workers stop;
+  // workers: read (relaxed) to answer routed mode's health probe (dataplane/local/local_delivery.h).
+  std::atomic<bool> ready{false};
   rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
 };
 

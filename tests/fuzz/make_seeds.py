@@ -13,6 +13,7 @@ several records, unusual HTTP heads, the attacker corpus of tests/pcapgen/attack
     dns_message_parser       UDP payloads from or to port 53
     dns_query_parser         the queries among them (client to port 53)
     hostname                 the names those flows carry, plus edge cases
+    health_probe_reply       the frames with a TCP SYN or ICMP
 
 Files are named by the SHA-1 of their content, as libFuzzer names what it finds, so running this
 again adds nothing twice and never touches the regression inputs next to the seeds.
@@ -174,6 +175,12 @@ def payloads_by_port(frame_bytes):
     return None
 
 
+def is_health_probe_seed(frame_bytes):
+    """SYNs and ICMP: what a health probe or a kernel service sees (health_probe_reply)."""
+    pkt = Ether(frame_bytes)
+    return (TCP in pkt and "S" in pkt[TCP].flags) or ICMP in pkt
+
+
 HOSTNAME_EDGES = [
     b"example.com", b"Example.COM.", b"a", b"_dmarc.example.com", b"xn--bcher-kva.example",
     b"a..b", b".example.com", b"example.com..", b"", b".", b"exa mple.com", b"exam\x00ple.com",
@@ -201,6 +208,8 @@ def main():
     names = set()
     for frame in all_frames:
         write("packet_parser", frame, counts)
+        if is_health_probe_seed(frame):
+            write("health_probe_reply", frame, counts)
         found = payloads_by_port(frame)
         if found is None or not found[2]:
             continue

@@ -118,6 +118,13 @@ uint16_t Router::before(uint8_t ingress, rte_mbuf** packets, uint16_t count) {
 
 Router::Kept Router::sort_one(uint8_t ingress, rte_mbuf* frame) {
   const RoutingTables& tables = *context_.tables;
+  if (ingress == setup_.local.exception_port) {
+    // The host kernel's frames (its answers to the kernel services): routed straight out, not
+    // judged by a workload's policy; the tap is NOARP, so nothing but IP comes from it.
+    if (local_.from_kernel_acceptable(frame)) route_one(ingress, frame);
+    else context_.drop(frame, Reason::exception_source_not_own);
+    return Kept::consumed;
+  }
   std::span<uint8_t> bytes = first_segment(frame);
   if (bytes.size() < kEthernetLength) return Kept::transit;  // the processor drops it, malformed
   const MacAddress destination_mac = mac_at(bytes.data());

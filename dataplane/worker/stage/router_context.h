@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/local/local_delivery.h"
 #include "dataplane/route/neighbour_event.h"
 #include "dataplane/route/neighbour_table.h"
 #include "dataplane/route/routing_tables.h"
@@ -29,6 +30,9 @@ struct RouterSetup {
   // ICMP time exceeded and too big errors a second, together (a token bucket): a flood of
   // expiring or oversized packets cannot turn the appliance into a reflector.
   uint32_t icmp_errors_per_second = 1000;
+  // The local-delivery hook's part (local_delivery.h): the health probe, the kernel services and
+  // the exception port's index.
+  LocalDeliverySetup local;
 };
 
 // Frames to send, per routed port (RoutingTables index), collected over one loop iteration.
