@@ -94,6 +94,9 @@ namespace sluice {
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
   X(ipv4_header_checksum_bad, "an IPv4 packet whose header checksum is wrong: the next router or host discards it, so its bytes are neither judged nor forwarded (ENFORCE and DRY_RUN)") \
+  X(snat_ports_exhausted, "routed mode: a new flow routed through source NAT while no (address, port) of the worker's slice is free toward its destination (every port in use or in quarantine), or every translation slot of the worker is taken (fail closed; the flow gets a record)") \
+  X(snat_no_binding, "routed mode: a packet from outside to a SNAT address that answers no active translation: another server, server port or protocol than the translated flow's, a flow ended (quarantined), or an ICMP error quoting such a tuple") \
+  X(snat_untranslatable, "routed mode: a packet to translate that cannot be: a non-first IP fragment, a protocol other than TCP, UDP, ICMP echo and ICMP errors, a header cut short, or an ICMP error whose checksum is wrong, whose quote cannot be read, or that quotes a flow other than its sender's") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 
