@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "controlplane/policy/cidr.h"
+#include "dataplane/worker/worker_counters.h"
 
 namespace sluice {
 
@@ -71,6 +72,9 @@ std::vector<SnatConfigProblem> check_snat_config(const ApplianceConfig& config) 
     return problems;
   }
 
+  if (snat.addresses_size() > kMaxSnatAddresses)
+    problems.push_back({"routing.snat.addresses", std::to_string(snat.addresses_size()) + " addresses; at most " +
+                                                      std::to_string(kMaxSnatAddresses) + " (each has its own counters on every worker)"});
   const std::vector<Cidr> outside = prefixes_of(config, OUTSIDE);
   bool has_family[7] = {};
   std::vector<IpAddress> seen;

@@ -16,7 +16,7 @@ struct SnatConfigProblem {
 };
 
 // Bridge mode: neither SNAT addresses nor the forwarder may be set. Routed mode: every SNAT
-// address is a plain address, listed once, inside a connected prefix of the OUTSIDE port;
+// address (at most kMaxSnatAddresses) is a plain address, listed once, inside a connected prefix of the OUTSIDE port;
 // port_min <= port_max and the range gives every worker a slice; a route with `snat` has a SNAT
 // address of its family; the forwarder needs an INSIDE address.
 std::vector<SnatConfigProblem> check_snat_config(const config::ApplianceConfig& config);

@@ -54,6 +54,13 @@ TEST(SnatConfig, AddressesMustBePlainOnceAndOnTheOutsidePrefixes) {
                  {10, "routing.snat.addresses[4]", "no connected prefix of the OUTSIDE port"}});
 }
 
+TEST(SnatConfig, AtMostSixteenAddresses) {
+  std::string addresses;
+  for (int i = 0; i < 17; ++i) addresses += " addresses: \"198.18.9." + std::to_string(10 + i) + "\"";
+  expect_errors(load(kRoutedPorts + "routing { mode: ROUTED snat {" + addresses + " } }\n").errors,
+                {{3, "routing.snat.addresses", "17 addresses; at most 16"}});
+}
+
 TEST(SnatConfig, ThePortRangeIsInOrderAndGivesEveryWorkerASlice) {
   expect_errors(load(kRoutedPorts + R"(worker_lcores: [1, 2, 3]
 routing { mode: ROUTED snat { addresses: "198.18.9.4" port_min: 5000 port_max: 4000 } }
