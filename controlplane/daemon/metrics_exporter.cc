@@ -93,6 +93,14 @@ void collect_snat(const MetricsView& view, std::vector<MetricFamily>& families) 
   add(translations, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.snat_translations_quarantined; })),
       {{"state", "quarantined"}});
   families.push_back(std::move(translations));
+  auto forwarded = family("sluice_dns_forwarder_queries_total",
+                          "DNS queries to the appliance's INSIDE addresses, by what the forwarder did: forwarded to a resolver, or left to local delivery (no resolver of the query's family in the policy, or the forwarder's table full).",
+                          MetricType::Counter);
+  add(forwarded, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.dns_forwarded_queries; })),
+      {{"result", "forwarded"}});
+  add(forwarded, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.dns_forward_refused; })),
+      {{"result", "not_forwarded"}});
+  families.push_back(std::move(forwarded));
 }
 
 std::vector<MetricFamily> collect(const MetricsView& view) {

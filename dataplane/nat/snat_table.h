@@ -94,6 +94,7 @@ class SnatTable {
   // Distinct ports of the slice in use (by an active or quarantined binding) on address `i`.
   uint32_t ports_in_use(size_t address_index) const { return ports_in_use_[address_index]; }
   uint32_t slice_size() const { return slice_.size(); }
+  PortSlice port_range() const { return slice_; }
   uint64_t allocation_failures() const { return allocation_failures_; }
   // The fullest address's share of the slice, in parts per million (a gauge).
   uint32_t fullest_address_ppm() const;

@@ -84,6 +84,8 @@ struct alignas(64) WorkerCounters {
   Counter snat_translations_active = 0;
   Counter snat_translations_quarantined = 0;
   Counter snat_ports_in_use[kMaxSnatAddresses] = {};  // by index of routing.snat.addresses
+  Counter dns_forwarded_queries = 0;  // DNS forwarder: queries to an INSIDE address sent on to a resolver
+  Counter dns_forward_refused = 0;    // … left to local delivery: no resolver of the family, table full
 };
 
 }  // namespace sluice

@@ -97,7 +97,8 @@ TEST(SnatConfig, TheForwarderNeedsAnInsideAddress) {
 ports { device: "net_null1" role: OUTSIDE addresses: "198.18.9.4/24" }
 routing { mode: ROUTED dns_forwarder { enabled: true } }
 )").errors,
-                {{3, "routing.dns_forwarder.enabled", "INSIDE port's addresses, and it has none"}});
+                {{1, "ports[0].addresses", "routed mode needs at least one address on every port"},
+                 {3, "routing.dns_forwarder.enabled", "INSIDE port's addresses, and it has none"}});
 }
 
 }  // namespace

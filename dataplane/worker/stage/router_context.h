@@ -18,6 +18,9 @@ struct rte_ring;
 
 namespace sluice {
 
+class CompiledPolicy;
+struct NatState;
+
 struct RouterSetup {
   // Published by the control thread (release), read by the worker (acquire) once a burst; the
   // old tables are freed after an RCU grace period (the worker loop reports quiescent states).
@@ -29,6 +32,9 @@ struct RouterSetup {
   // ICMP time exceeded and too big errors a second, together (a token bucket): a flood of
   // expiring or oversized packets cannot turn the appliance into a reflector.
   uint32_t icmp_errors_per_second = 1000;
+  // SNAT and the DNS forwarder (address_translation.h); null: nothing is translated. The
+  // worker alone uses it once it runs.
+  NatState* nat = nullptr;
 };
 
 // Frames to send, per routed port (RoutingTables index), collected over one loop iteration.
@@ -53,6 +59,7 @@ struct RouterContext {
   const RoutingTables* tables = nullptr;        // this burst's; never null while a burst runs
   const NeighbourTable* neighbours = nullptr;   // this burst's; null before the first is published
   uint64_t now_tsc = 0;                         // the burst's clock
+  const CompiledPolicy* policy = nullptr;       // this iteration's (the DNS forwarder's resolvers)
   RoutedOutput output;
 
   // Sends `frame` out of routed port `port` at the end of the loop iteration; frees it (counted
