@@ -36,7 +36,7 @@ bool rewrite_address(std::span<uint8_t> frame, ParsedPacket& packet, bool source
   }
   if (l4_sum != nullptr && !(udp && load_be16(l4_sum) == 0)) {
     uint16_t updated = checksum_update(load_be16(l4_sum), before, field, length);
-    if (udp && updated == 0) updated = 0xffff;
+    if (updated == 0) updated = 0xffff;  // as snat_translator.cc: 0xffff verifies wherever 0x0000 does
     store_be16(l4_sum, updated);
   }
   (source ? packet.src : packet.dst) = to;

@@ -26,7 +26,10 @@ void rewrite(uint8_t* at, const uint8_t* value, size_t length, ChecksumField fir
     const uint16_t old_value = load_be16(sum.field);
     if (sum.udp && old_value == 0) continue;
     uint16_t updated = checksum_update(old_value, before, at, length);
-    if (sum.udp && updated == 0) updated = 0xffff;
+    // RFC 1624's update yields 0x0000 where the covered bytes now sum to +0 (all zero: an ICMPv4
+    // echo of identifier 0 and nothing else), and only 0xffff verifies there; 0xffff verifies
+    // wherever 0x0000 does, and UDP reads 0x0000 as "no checksum".
+    if (updated == 0) updated = 0xffff;
     store_be16(sum.field, updated);
   }
 }

@@ -317,6 +317,22 @@ TEST(SnatTranslate, IcmpEchoUsesItsIdentifierAsThePort) {
   }
 }
 
+TEST(SnatTranslate, AnAllZeroIcmpEchoKeepsAChecksumThatVerifies) {
+  // Found by fuzz_snat: identifier 0, sequence 0, no data. The bytes sum to +0, where only a
+  // checksum of 0xffff verifies (RFC 1624's update alone gives 0x0000).
+  SnatTable table = make_table();
+  Frame request = parsed(test::ether(test::ip_packet(kClient, kServer, kIpProtoIcmp, test::icmp_message(8, 0, 0))));
+  const SnatResult r = snat_outbound(request.bytes, request.packet, table, 1);
+  ASSERT_EQ(r.status, SnatStatus::translated);
+  EXPECT_TRUE(checksums_ok(request));
+  const uint16_t id = table.binding(r.binding).outside.local_port;
+  Frame reply = parsed(test::ether(test::ip_packet(kServer, kSnat, kIpProtoIcmp, test::icmp_message(0, 0, uint32_t(id) << 16))));
+  ASSERT_EQ(snat_inbound(reply.bytes, reply.packet, table, 2).status, SnatStatus::translated);
+  EXPECT_TRUE(checksums_ok(reply));
+  EXPECT_EQ(reply.bytes[reply.packet.l4_offset + 2], 0xff);
+  EXPECT_EQ(reply.bytes[reply.packet.l4_offset + 3], 0xff);
+}
+
 TEST(SnatTranslate, InboundWithoutAnActiveBindingIsRefused) {
   SnatTable table = make_table();
   Frame out = tcp(kClient, 40000, kServer, 443);
