@@ -107,6 +107,9 @@ namespace sluice {
   X(health_probe_not_ready, "routed mode: a segment to routing.health_probe.tcp_port on one of the appliance's addresses while it is not ready (no policy, a worker stalled, or drained with sluicectl drain): unanswered, so the load balancer's probe fails and traffic moves to another appliance") \
   X(health_probe_segment, "routed mode: a segment of a health probe's connection after its SYN (the handshake's ACK, the prober's reset, or data and FIN, which are answered with a reset): no socket holds the connection, the worker consumes it") \
   X(exception_source_not_own, "routed mode: a frame from the exception port (the host kernel's tap) that is not an IPv4/IPv6 packet from one of the appliance's own addresses: only the kernel's answers from those addresses are routed out") \
+  X(snat_ports_exhausted, "routed mode: a new flow routed through source NAT while no (address, port) of the worker's slice is free toward its destination (every port in use or in quarantine), or every translation slot of the worker is taken (fail closed; the flow gets a record)") \
+  X(snat_no_binding, "routed mode: a packet from outside to a SNAT address that answers no active translation: another server, server port or protocol than the translated flow's, a flow ended (quarantined), or an ICMP error quoting such a tuple") \
+  X(snat_untranslatable, "routed mode: a packet to translate that cannot be: a non-first IP fragment, a protocol other than TCP, UDP, ICMP echo and ICMP errors, a header cut short, or an ICMP error whose checksum is wrong, whose quote cannot be read, or that quotes a flow other than its sender's") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

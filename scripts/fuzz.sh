@@ -33,6 +33,7 @@ declare -A sources=(
   [http_stream_follower]="dataplane/flow/http_stream_follower.cc dataplane/parse/http_request_parser.cc"
   [tls_record_follower]="dataplane/flow/tls_record_follower.cc"
   [azure_service_tags]="controlplane/policy/service_tag_file.cc controlplane/policy/cidr.cc dataplane/parse/ip_address.cc"
+  [snat]="dataplane/nat/snat_table.cc dataplane/nat/snat_translator.cc dataplane/parse/packet_parser.cc dataplane/parse/tcp_checksum.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_options.cc"
   [aws_ip_ranges]="controlplane/policy/service_tag_file.cc controlplane/policy/cidr.cc dataplane/parse/ip_address.cc"
   [icmp_router_error]="dataplane/verdict/icmp_router_error.cc"
   [health_probe_reply]="dataplane/parse/packet_parser.cc dataplane/parse/tcp_checksum.cc dataplane/verdict/tcp_reply_segment.cc dataplane/verdict/tcp_syn_ack.cc dataplane/local/kernel_service_filter.cc"
@@ -60,7 +61,7 @@ write_result() {  # target, failure message ("" when it passed)
 # Rebuilt only when a source it may include changed since the last build.
 needs_build() {  # binary
   [ -x "$1" ] || return 0
-  [ -n "$(find dataplane/parse dataplane/domain dataplane/quic dataplane/flow dataplane/verdict dataplane/local controlplane/policy dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
+  [ -n "$(find dataplane/parse dataplane/nat dataplane/domain dataplane/quic dataplane/flow dataplane/verdict dataplane/local controlplane/policy dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
 }
 
 build() {  # target

@@ -16,6 +16,7 @@
 #include "controlplane/config/cli_args.h"
 #include "controlplane/config/routing_config.h"
 #include "controlplane/config/exception_config.h"
+#include "controlplane/config/snat_config.h"
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/file_text.h"
 #include "controlplane/policy/policy_validator.h"
@@ -237,6 +238,7 @@ class ConfigValidator {
           std::to_string(inspection.reassembly_slots()) + " slots of " + std::to_string(slot_bytes) + " bytes reserve " +
               std::to_string(reserved >> 20) + " MiB, above the maximum of " + std::to_string(kMaxReassemblyBytes >> 20) +
               " MiB; lower the slots or the message bounds");
+    for (SnatConfigProblem& problem : check_snat_config(config)) add(problem.field, std::move(problem.message));
   }
 
   // Routed mode's fields (routing_config.h), on the values sluiced will use.

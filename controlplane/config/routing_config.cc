@@ -221,6 +221,23 @@ std::unique_ptr<RoutingTables> build_routing_tables(const cfg::ApplianceConfig& 
     std::string problem;
     for (const std::string& text : port.addresses())
       if (auto own = parse_own_address(text, problem)) routed.addresses.push_back(*own);
+    // SNAT addresses are the appliance's own on the OUTSIDE port too (answers to them come to
+    // it, and the neighbour piece answers ARP/ND for them), on the connected prefix holding them.
+    if (port.role() == cfg::OUTSIDE && config.routing().mode() == cfg::Routing::ROUTED) {
+      const size_t connected = routed.addresses.size();
+      for (const std::string& text : config.routing().snat().addresses()) {
+        const auto address = parse_ip(text);
+        if (!address) continue;
+        bool known = false;
+        for (const OwnAddress& own : routed.addresses) known = known || own.address == *address;
+        for (size_t i = 0; i < connected && !known; ++i)
+          if (prefix_contains(mask_address(routed.addresses[i].address, routed.addresses[i].prefix_length),
+                              routed.addresses[i].prefix_length, *address)) {
+            routed.addresses.push_back({*address, routed.addresses[i].prefix_length});
+            known = true;
+          }
+      }
+    }
     tables->set_port(index, routed);
   }
   tables->seal();

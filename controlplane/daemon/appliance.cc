@@ -313,6 +313,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   view.policies = &slots;
   view.control = &control;
   view.learned = &learned;
+  if (config.routing().mode() == cfg::Routing::ROUTED) {
+    view.snat_addresses.assign(config.routing().snat().addresses().begin(), config.routing().snat().addresses().end());
+    view.snat_range_ports = config.routing().snat().port_max() - config.routing().snat().port_min() + 1;
+  }
   MetricsExporter exporter;
   if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
     err << "sluiced: " << error << "\n";

@@ -5,6 +5,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "controlplane/build_info.h"
@@ -60,6 +61,46 @@ uint64_t sum(const MetricsView& view, Field field) {
   uint64_t total = 0;
   for (const auto* worker : view.workers) total += read(field(*worker));
   return total;
+}
+
+// Source NAT: the families are there in bridge mode too (no samples, or 0), so that dashboards
+// and the catalogue do not depend on the mode.
+void collect_snat(const MetricsView& view, std::vector<MetricFamily>& families) {
+  auto in_use = family("sluice_snat_ports_in_use",
+                       "Source ports of the SNAT range in use (by a translation or its quarantine), by SNAT address.",
+                       MetricType::Gauge);
+  uint64_t fullest = 0;
+  for (size_t i = 0; i < view.snat_addresses.size() && i < size_t(kMaxSnatAddresses); ++i) {
+    const uint64_t ports = sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.snat_ports_in_use[i]; });
+    fullest = std::max(fullest, ports);
+    add(in_use, double(ports), {{"address", view.snat_addresses[i]}});
+  }
+  families.push_back(std::move(in_use));
+  auto ratio = family("sluice_snat_fullest_address_ratio",
+                      "The share of the SNAT port range in use on the fullest SNAT address (1: a new flow there may be refused).",
+                      MetricType::Gauge);
+  add(ratio, view.snat_range_ports == 0 ? 0.0 : double(fullest) / view.snat_range_ports);
+  families.push_back(std::move(ratio));
+  auto failures = family("sluice_snat_allocation_failures_total",
+                         "New flows refused because no SNAT address and port was free toward their destination, or the translation table was full (snat_ports_exhausted).",
+                         MetricType::Counter);
+  add(failures, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.snat_allocation_failures; })));
+  families.push_back(std::move(failures));
+  auto translations = family("sluice_snat_translations", "Source NAT translations held, by state (active, or ended and quarantined).",
+                             MetricType::Gauge);
+  add(translations, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.snat_translations_active; })),
+      {{"state", "active"}});
+  add(translations, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.snat_translations_quarantined; })),
+      {{"state", "quarantined"}});
+  families.push_back(std::move(translations));
+  auto forwarded = family("sluice_dns_forwarder_queries_total",
+                          "DNS queries to the appliance's INSIDE addresses, by what the forwarder did: forwarded to a resolver, or left to local delivery (no resolver of the query's family in the policy, or the forwarder's table full).",
+                          MetricType::Counter);
+  add(forwarded, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.dns_forwarded_queries; })),
+      {{"result", "forwarded"}});
+  add(forwarded, double(sum(view, [](const WorkerCounters& w) -> const Counter& { return w.dns_forward_refused; })),
+      {{"result", "not_forwarded"}});
+  families.push_back(std::move(forwarded));
 }
 
 std::vector<MetricFamily> collect(const MetricsView& view) {
@@ -210,6 +251,7 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     add(refused, double(view.learned->refused()));
     families.push_back(std::move(refused));
   }
+  collect_snat(view, families);
   single("sluice_flow_events_dropped_total", "Flow events (denial records) lost because the ring to the control thread was full.",
          [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
 

@@ -79,6 +79,10 @@ struct MetricsView {
   const PolicySlots* policies = nullptr;  // policy names by counter slot
   const ControlCounters* control = nullptr;
   const LearnedAddressStore* learned = nullptr;  // DNS learning; null when off
+  // Source NAT: routing.snat.addresses in config order (empty in bridge mode), and the ports of
+  // the whole range (every worker's slice together).
+  std::vector<std::string> snat_addresses;
+  uint32_t snat_range_ports = 0;
 };
 
 class MetricsCollector;

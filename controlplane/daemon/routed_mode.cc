@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include <rte_cycles.h>
+#include <rte_random.h>
 #include <rte_ethdev.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -10,8 +11,34 @@
 
 #include "controlplane/config/exception_config.h"
 #include "controlplane/config/routing_config.h"
+#include "controlplane/policy/cidr.h"
+#include "dataplane/nat/snat_port_slices.h"
 
 namespace sluice {
+
+std::unique_ptr<NatState> make_nat_state(const sluice::config::ApplianceConfig& config, uint32_t capacity,
+                                         uint32_t worker_index, uint32_t workers, uint64_t tsc_hz, uint64_t seed) {
+  const auto& snat = config.routing().snat();
+  const bool forwarder = config.routing().dns_forwarder().enabled();
+  if (snat.addresses_size() == 0 && !forwarder) return nullptr;
+  auto nat = std::make_unique<NatState>();
+  if (snat.addresses_size() > 0) {
+    SnatTableSettings settings;
+    settings.capacity = capacity;
+    for (const std::string& text : snat.addresses())
+      if (auto address = parse_ip(text)) settings.addresses.push_back(*address);
+    const SnatPortSlices slices(uint16_t(snat.port_min()), uint16_t(snat.port_max()), workers);
+    settings.ports = slices.slice(worker_index);
+    settings.quarantine_ticks = uint64_t(snat.quarantine_seconds()) * tsc_hz;
+    settings.hash_seed = seed;
+    nat->snat = nat->table.init(settings);
+    // Idle translations end like the mappings of RFC 5382 (TCP: 2 h 4 min), RFC 4787 (UDP:
+    // 5 min) and RFC 5508 (ICMP: 1 min); the flow table ages its own entries separately.
+    nat->idle = {7440 * tsc_hz, 300 * tsc_hz, 60 * tsc_hz};
+  }
+  if (forwarder) nat->dns_forwarder = nat->forwards.init(4096, 30 * tsc_hz, seed ^ 0x5eed);
+  return nat;
+}
 
 void publish_neighbour_table(std::atomic<const NeighbourTable*>& slot, std::unique_ptr<NeighbourTable> table,
                              rte_rcu_qsbr* qsbr) {
@@ -69,6 +96,8 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
     setup.local.kernel = kernel_services_.get();
     setup.local.exception_port = kExceptionRoutedPort;
   }
+  nat_ = make_nat_state(config, config.flow_capacity(), 0, 1, rte_get_tsc_hz(), rte_rand());
+  setup.nat = nat_.get();
   router_ = std::make_unique<Router>(setup, rte_get_tsc_hz());
   return true;
 }

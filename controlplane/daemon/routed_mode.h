@@ -15,6 +15,7 @@
 #include "dataplane/route/neighbour_event.h"
 #include "dataplane/route/neighbour_table.h"
 #include "dataplane/route/routing_tables.h"
+#include "dataplane/worker/stage/address_translation.h"
 #include "dataplane/worker/stage/route.h"
 #include "dataplane/worker/worker_loop.h"
 #include "dataplane/worker/worker_rig.h"
@@ -22,6 +23,11 @@
 struct rte_rcu_qsbr;
 
 namespace sluice {
+
+// The worker's translation state from routing.snat and routing.dns_forwarder (the worker's
+// slice of the range, tables of `capacity` translations), or null when neither is configured.
+std::unique_ptr<NatState> make_nat_state(const sluice::config::ApplianceConfig& config, uint32_t capacity,
+                                         uint32_t worker_index, uint32_t workers, uint64_t tsc_hz, uint64_t seed);
 
 // Publishes `table` (null: none) for the workers and frees the one it replaces once every
 // worker has passed a quiescent state (`qsbr`; null when no worker runs yet or any more).
@@ -57,6 +63,7 @@ class RoutedMode {
 
  private:
   std::unique_ptr<RoutingTables> tables_;
+  std::unique_ptr<NatState> nat_;  // SNAT and the DNS forwarder; null when neither is configured
   std::unique_ptr<Router> router_;
   uint16_t port_ids_[2] = {};
   uint16_t exception_port_id_ = kNoExceptionPort;

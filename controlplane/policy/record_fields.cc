@@ -13,13 +13,13 @@ namespace pb = sluice::policy;
 
 // Every field name of docs/RECORDS.md (denial records and flow-log lines), those the issue
 // tracker has planned (storage events, rule names), and the SQL view's columns.
-constexpr std::array<std::string_view, 33> kReserved = {
+constexpr std::array<std::string_view, 35> kReserved = {
     "event_time", "access_type", "policy",     "source_label",   "src_ip",          "src_port",
     "dst_ip",     "dst_port",    "protocol",   "destination_type", "destination",   "reason",
     "flow_id",    "appliance",   "count",      "dns_event",      "event_id",        "record_fields",
     "sni",        "http_host",   "verdict",    "tls_alpn",       "tls_version",     "storage_event",
     "rule",       "rule_name",   "group",      "ip_event",       "network_source_type", "domain_name",
-    "rcode",      "generation",  "service_tag"};
+    "rcode",      "generation",  "service_tag", "translated_src_ip", "translated_src_port"};
 
 bool is_safe_key(std::string_view key) {
   if (key.empty() || key.size() > kMaxRecordFieldKeyBytes || key[0] < 'a' || key[0] > 'z') return false;

@@ -112,6 +112,10 @@ std::string denial_record_json(const FlowEvent& event, const RecordNames& names,
   line += ",\"src_port\":" + std::to_string(event.src_port);
   line += ",\"dst_ip\":" + json_string(format_ip(event.dst));
   line += ",\"dst_port\":" + std::to_string(event.dst_port);
+  if (event.translated_src.family != 0) {
+    line += ",\"translated_src_ip\":" + json_string(format_ip(event.translated_src));
+    line += ",\"translated_src_port\":" + std::to_string(event.translated_src_port);
+  }
   line += ",\"protocol\":" + json_string(protocol_name(event.protocol));
   const std::optional<StorageRecord> storage = storage_record_of(event);
   line += ",\"destination_type\":" + json_string(storage ? "STORAGE" : to_string(event.destination_type));
@@ -151,6 +155,10 @@ std::string denial_record_proto(const FlowEvent& event, const RecordNames& names
   record.set_src_port(event.src_port);
   record.set_dst_ip(format_ip(event.dst));
   record.set_dst_port(event.dst_port);
+  if (event.translated_src.family != 0) {
+    record.set_translated_src_ip(format_ip(event.translated_src));
+    record.set_translated_src_port(event.translated_src_port);
+  }
   record.set_protocol(protocol_name(event.protocol));
   const std::optional<StorageRecord> storage = storage_record_of(event);
   record.set_destination_type(storage ? "STORAGE" : to_string(event.destination_type));
@@ -200,6 +208,10 @@ std::string flow_log_json(const FlowEvent& event, const CompiledPolicy& policy, 
   line["src_port"] = event.src_port;
   line["dst_ip"] = format_ip(event.dst);
   line["dst_port"] = event.dst_port;
+  if (event.translated_src.family != 0) {
+    line["translated_src_ip"] = format_ip(event.translated_src);
+    line["translated_src_port"] = event.translated_src_port;
+  }
   line["protocol"] = protocol_name(event.protocol);
   const bool sni = event.destination_type == DestinationType::sni || event.destination_type == DestinationType::quic_sni;
   line["sni"] = judged_by_name && sni ? name : "";

@@ -47,6 +47,10 @@ struct alignas(8) FlowEvent {
   // CompiledRuleset::rules, which the control thread turns into its name); 0xffff (kNoRule):
   // none, the allow lists or nothing decided.
   uint16_t rule_index = 0xffff;
+  // Routed mode with source NAT: the address and port the flow left with (family 0: not
+  // translated; records then leave the fields out).
+  IpAddress translated_src;
+  uint16_t translated_src_port = 0;
 };
 static_assert(sizeof(FlowEvent) % 4 == 0, "rte_ring element size must be a multiple of 4");
 

@@ -14,6 +14,7 @@ namespace sluice {
 
 inline constexpr int kMaxPolicies = 4096;  // the validator refuses more
 inline constexpr int kSideCount = 2;
+inline constexpr int kMaxSnatAddresses = 16;  // routing.snat.addresses: the config check refuses more
 
 enum class Side : uint8_t { inside = 0, outside = 1 };
 inline const char* to_string(Side side) { return side == Side::inside ? "inside" : "outside"; }
@@ -77,6 +78,14 @@ struct alignas(64) WorkerCounters {
   // Age of the oldest flow still waiting for its verdict (0: none), in ms, as the aging sweep
   // found it on its last complete pass over the flow table: it lags by up to one pass.
   Counter oldest_pending_age_ms = 0;
+  // Source NAT (routed mode; all 0 in bridge mode). The worker stores its SnatTable's figures
+  // after each change: gauges except the failures.
+  Counter snat_allocation_failures = 0;              // new flows refused snat_ports_exhausted
+  Counter snat_translations_active = 0;
+  Counter snat_translations_quarantined = 0;
+  Counter snat_ports_in_use[kMaxSnatAddresses] = {};  // by index of routing.snat.addresses
+  Counter dns_forwarded_queries = 0;  // DNS forwarder: queries to an INSIDE address sent on to a resolver
+  Counter dns_forward_refused = 0;    // … left to local delivery: no resolver of the family, table full
 };
 
 }  // namespace sluice

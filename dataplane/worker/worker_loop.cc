@@ -39,6 +39,7 @@ bool route_iteration(WorkerLoopSetup& setup, const CompiledPolicy* policy, rte_m
   Router& router = *setup.router;
   auto& counters = *setup.counters;
   if (!router.begin(rte_rdtsc())) return false;  // no routing tables yet: leave frames in the queues
+  router.use_policy(policy);
   bool moved_packets = false;
   for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
     uint16_t count = rte_eth_rx_burst(setup.routed_ports[port], 0, received, kBurstSize);

@@ -78,5 +78,40 @@ TEST(RecordIdentity, FlowLogLineHasItsIdAndTheAttachmentsFields) {
   EXPECT_FALSE(line.contains("account_id"));
 }
 
+TEST(RecordIdentity, ATranslatedFlowCarriesItsTranslatedSourceBesideTheOriginal) {
+  CompiledPolicy policy;
+  add_tenant_fields(policy);
+  EventClock clock;
+  FlowEvent event = denied_event();
+  event.src.family = 4;
+  event.src.bytes[0] = 198, event.src.bytes[1] = 18, event.src.bytes[2] = 1, event.src.bytes[3] = 21;
+  // Not translated: neither field, in any form.
+  Json plain = Json::parse(denial_record_json(event, names_of(event, policy), "a1", clock, 1, "id"));
+  EXPECT_FALSE(plain.contains("translated_src_ip"));
+  EXPECT_FALSE(plain.contains("translated_src_port"));
+  EXPECT_FALSE(Json::parse(flow_log_json(event, policy, "id")).contains("translated_src_ip"));
+  sluice::denial::DenialRecord untranslated;
+  ASSERT_TRUE(untranslated.ParseFromString(denial_record_proto(event, names_of(event, policy), "a1", clock, 1, "id")));
+  EXPECT_FALSE(untranslated.has_translated_src_ip());
+  // Translated to 198.18.9.4:20417.
+  event.translated_src.family = 4;
+  event.translated_src.bytes[0] = 198, event.translated_src.bytes[1] = 18, event.translated_src.bytes[2] = 9,
+  event.translated_src.bytes[3] = 4;
+  event.translated_src_port = 20417;
+  Json json = Json::parse(denial_record_json(event, names_of(event, policy), "a1", clock, 1, "id"));
+  EXPECT_EQ(json["src_ip"], "198.18.1.21");
+  EXPECT_EQ(json["src_port"], 41000);
+  EXPECT_EQ(json["translated_src_ip"], "198.18.9.4");
+  EXPECT_EQ(json["translated_src_port"], 20417);
+  Json flow = Json::parse(flow_log_json(event, policy, "id"));
+  EXPECT_EQ(flow["translated_src_ip"], "198.18.9.4");
+  EXPECT_EQ(flow["translated_src_port"], 20417);
+  sluice::denial::DenialRecord record;
+  ASSERT_TRUE(record.ParseFromString(denial_record_proto(event, names_of(event, policy), "a1", clock, 1, "id")));
+  EXPECT_EQ(record.translated_src_ip(), "198.18.9.4");
+  EXPECT_EQ(record.translated_src_port(), 20417u);
+  EXPECT_EQ(record.src_ip(), "198.18.1.21");
+}
+
 }  // namespace
 }  // namespace sluice

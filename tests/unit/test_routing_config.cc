@@ -27,7 +27,7 @@ IpAddress ip(const char* text) { return *parse_ip(text); }
 const std::string kHub = R"(ports { device: "a" role: INSIDE addresses: "198.18.0.1/24" addresses: "2001:db8::1/64" }
 ports { device: "b" role: OUTSIDE addresses: "198.19.0.2/24" mtu: 9000 }
 routing {
-  mode: ROUTED
+  mode: ROUTED snat { addresses: "198.19.0.2" }
   routes { prefix: "0.0.0.0/0" via: "198.19.0.1" port: OUTSIDE snat: true }
   routes { prefix: "198.18.8.0/22" via: "198.18.0.254" port: INSIDE }
   static_neighbours { address: "198.19.0.1" mac: "12:34:56:78:9a:bc" port: OUTSIDE }

@@ -91,6 +91,7 @@ bool Router::begin(uint64_t now_tsc) {
   context_.now_tsc = now_tsc;
   context_.tables = setup_.tables->load(std::memory_order_acquire);
   context_.neighbours = setup_.neighbours ? setup_.neighbours->load(std::memory_order_acquire) : nullptr;
+  if (context_.tables) translation_.age(now_tsc);
   return context_.tables != nullptr;
 }
 
@@ -157,7 +158,9 @@ Router::Kept Router::sort_one(uint8_t ingress, rte_mbuf* frame) {
   }
   IpAddress destination = destination_of(bytes, ether_type);
   if (tables.owner_of(destination) != kNoPort) {
-    if (translation_.translate_inbound(ingress, frame)) {
+    const InboundTranslation translated = translation_.translate_inbound(ingress, frame);
+    if (translated == InboundTranslation::dropped) return Kept::consumed;
+    if (translated == InboundTranslation::translated) {
       bytes = first_segment(frame);
       if (bytes.size() < (v4 ? kIpv4MinimumFrame : kIpv6MinimumFrame)) return Kept::transit;
       destination = destination_of(bytes, ether_type);

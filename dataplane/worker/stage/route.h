@@ -33,6 +33,8 @@ class Router {
   // Reads the published tables for this loop iteration. False: none is published yet (the
   // caller then neither receives nor sends).
   bool begin(uint64_t now_tsc);
+  // The policy generation this loop iteration judges with (the DNS forwarder picks its resolver).
+  void use_policy(const CompiledPolicy* policy) { context_.policy = policy; }
 
   // Sorts `count` frames received on routed port `ingress`; the ones for the packet processor
   // are moved to the front of `packets`, their number returned. The others are handled or freed.

@@ -19,6 +19,9 @@ struct rte_ring;
 
 namespace sluice {
 
+class CompiledPolicy;
+struct NatState;
+
 struct RouterSetup {
   // Published by the control thread (release), read by the worker (acquire) once a burst; the
   // old tables are freed after an RCU grace period (the worker loop reports quiescent states).
@@ -33,6 +36,9 @@ struct RouterSetup {
   // The local-delivery hook's part (local_delivery.h): the health probe, the kernel services and
   // the exception port's index.
   LocalDeliverySetup local;
+  // SNAT and the DNS forwarder (address_translation.h); null: nothing is translated. The
+  // worker alone uses it once it runs.
+  NatState* nat = nullptr;
 };
 
 // Frames to send, per routed port (RoutingTables index), collected over one loop iteration.
@@ -57,6 +63,7 @@ struct RouterContext {
   const RoutingTables* tables = nullptr;        // this burst's; never null while a burst runs
   const NeighbourTable* neighbours = nullptr;   // this burst's; null before the first is published
   uint64_t now_tsc = 0;                         // the burst's clock
+  const CompiledPolicy* policy = nullptr;       // this iteration's (the DNS forwarder's resolvers)
   RoutedOutput output;
 
   // Sends `frame` out of routed port `port` at the end of the loop iteration; frees it (counted
