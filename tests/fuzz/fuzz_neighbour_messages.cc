@@ -1,6 +1,6 @@
 // libFuzzer target: routed mode's ARP and neighbour discovery readers (dataplane/route/arp.h,
 // neighbour_discovery.h) over arbitrary frames that parse_packet accepted, and the answers the
-// worker would build from what they accept.
+// worker would build from what they accept (respond_to_neighbour_message, in place).
 #include <cstring>
 #include <vector>
 
@@ -8,6 +8,7 @@
 #include "dataplane/parse/tcp_checksum.h"
 #include "dataplane/route/arp.h"
 #include "dataplane/route/neighbour_discovery.h"
+#include "dataplane/route/neighbour_responder.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace sluice;
@@ -68,6 +69,30 @@ void check_nd(std::span<const uint8_t> frame, const ParsedPacket& packet) {
   FUZZ_CHECK(answer.has_link_address && answer.link_address == kOwnMac);
 }
 
+// The worker's answer, written over the frame's own buffer as the packet path does: an answer
+// parses and is ARP or ND from the own MAC; a learned neighbour is a unicast MAC.
+void check_responder(const std::vector<uint8_t>& frame, const ParsedPacket& packet) {
+  IpAddress own[2];
+  own[0].family = 4;
+  std::memcpy(own[0].bytes, "\xc6\x12\x00\x01", 4);  // 198.18.0.1
+  // The target a well-formed NS asks for counts as own, so that the fuzzer reaches the answers.
+  NdMessage message;
+  own[1].family = 6;
+  if (read_nd(frame, packet, message) == NdCheck::ok) own[1] = message.target;
+  std::vector<uint8_t> buffer(frame);
+  buffer.resize(frame.size() + 128, 0);
+  const auto response = respond_to_neighbour_message(std::span<const uint8_t>(buffer.data(), frame.size()), packet,
+                                                     kOwnMac, own, buffer);
+  FUZZ_CHECK((response.outcome == NeighbourOutcome::answered) == (response.reply_length != 0));
+  if (response.observed) FUZZ_CHECK(!response.mac.is_zero() && !response.mac.is_multicast());
+  if (response.reply_length == 0) return;
+  const std::vector<uint8_t> reply(buffer.begin(), buffer.begin() + response.reply_length);
+  ParsedPacket answer;
+  FUZZ_CHECK(parse_packet(reply, answer) == PacketParseError::none);
+  FUZZ_CHECK(std::memcmp(reply.data() + 6, kOwnMac.bytes, 6) == 0);
+  FUZZ_CHECK(answer.ethertype == kEtherTypeArp || answer.icmp_type == kNeighbourAdvertisement);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -76,5 +101,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parse_packet(frame, packet) != PacketParseError::none) return 0;
   check_arp(frame, packet);
   check_nd(frame, packet);
+  check_responder(frame, packet);
   return 0;
 }
