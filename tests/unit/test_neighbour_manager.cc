@@ -3,11 +3,13 @@
 // packet path's own readers; tables published are searched as workers search them.
 #include "controlplane/daemon/neighbour_manager.h"
 
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <vector>
 
+#include "controlplane/daemon/neighbour_settings.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/route/arp.h"
 #include "dataplane/route/neighbour_discovery.h"
@@ -309,6 +311,38 @@ TEST(NeighbourManager, UnsolicitedObservationIsUsableAtOnce) {
   rig.manager.observed(kInside, v4(198, 18, 0, 10), mac(0x10), 0);
   EXPECT_EQ(rig.find(kInside, v4(198, 18, 0, 10)), mac(0x10));
   EXPECT_EQ(rig.manager.state(kInside, v4(198, 18, 0, 10)), NeighbourState::reachable);
+}
+
+TEST(NeighbourSettings, FromTheConfigsPortsStaticNeighboursAndTimers) {
+  config::ApplianceConfig config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"(
+    ports { role: INSIDE addresses: "198.18.0.1/24" addresses: "2001:db8:1::1/64" }
+    ports { role: OUTSIDE addresses: "198.18.1.1/30" }
+    routing {
+      mode: ROUTED
+      static_neighbours { address: "198.18.1.2" mac: "02:00:00:00:00:fe" port: OUTSIDE }
+      static_neighbours { address: "0.0.0.0" mac: "12:34:56:78:9a:bc" port: OUTSIDE }
+      neighbour_timers { reachable_seconds: 30 retry_ms: 250 }
+    })", &config));
+  const MacAddress macs[2] = {mac(0xa0), mac(0xb0)};
+  const NeighbourSettings settings = neighbour_settings(config, macs);
+  ASSERT_EQ(settings.ports.size(), 2u);
+  EXPECT_EQ(settings.ports[0].side, kInside);
+  EXPECT_EQ(settings.ports[0].mac, mac(0xa0));
+  ASSERT_EQ(settings.ports[0].addresses.size(), 2u);
+  EXPECT_EQ(settings.ports[0].addresses[0].address, v4(198, 18, 0, 1));
+  EXPECT_EQ(settings.ports[0].addresses[0].prefix_length, 24);
+  EXPECT_EQ(settings.ports[0].addresses[1].address, v6(1, 1));
+  EXPECT_EQ(settings.ports[0].addresses[1].prefix_length, 64);
+  EXPECT_EQ(settings.ports[1].side, kOutside);
+  EXPECT_EQ(settings.ports[1].addresses[0].prefix_length, 30);
+  ASSERT_EQ(settings.static_neighbours.size(), 2u);
+  EXPECT_FALSE(settings.static_neighbours[0].any_address);
+  EXPECT_EQ(settings.static_neighbours[0].address, v4(198, 18, 1, 2));
+  EXPECT_TRUE(settings.static_neighbours[1].any_address);
+  EXPECT_EQ(settings.static_neighbours[1].address.family, 4);
+  EXPECT_EQ(settings.reachable_ms, 30'000u);
+  EXPECT_EQ(settings.retry_ms, 250u);
 }
 
 }  // namespace
