@@ -22,6 +22,8 @@ class Exposer;
 
 namespace sluice {
 
+struct NeighbourStats;  // controlplane/daemon/neighbour_manager.h
+
 // The service tag files of the running policy generation. Control thread: set() at publish;
 // scrapes (their own threads) and stats: get(). A copy under a lock, a few rows, never per packet.
 class ServiceTagVersions {
@@ -79,6 +81,7 @@ struct MetricsView {
   const PolicySlots* policies = nullptr;  // policy names by counter slot
   const ControlCounters* control = nullptr;
   const LearnedAddressStore* learned = nullptr;  // DNS learning; null when off
+  const NeighbourStats* neighbours = nullptr;    // routed mode's neighbour manager; null in bridge mode
 };
 
 class MetricsCollector;

@@ -214,15 +214,18 @@ NeighbourState NeighbourManager::state(uint8_t side, const IpAddress& address) c
 }
 
 void NeighbourManager::count_states() {
-  stats_.resolving = stats_.reachable = stats_.refreshing = 0;
+  uint64_t resolving = 0, reachable = 0, refreshing = 0;
   for (const auto& [key, entry] : entries_) {
     switch (entry.state) {
-      case NeighbourState::resolving: ++stats_.resolving; break;
-      case NeighbourState::reachable: ++stats_.reachable; break;
-      case NeighbourState::refreshing: ++stats_.refreshing; break;
+      case NeighbourState::resolving: ++resolving; break;
+      case NeighbourState::reachable: ++reachable; break;
+      case NeighbourState::refreshing: ++refreshing; break;
       case NeighbourState::absent: break;
     }
   }
+  stats_.resolving = resolving;
+  stats_.reachable = reachable;
+  stats_.refreshing = refreshing;
 }
 
 void NeighbourManager::publish_if_changed() {

@@ -12,6 +12,7 @@
 // without sleeping. Not thread-safe: control thread only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -61,19 +62,21 @@ enum class NeighbourState : uint8_t {
   refreshing,   // reachable_ms passed, requests sent again; the MAC stays in the table meanwhile
 };
 
-// Counters for docs/METRICS.md (sluice_neighbour_*). Control thread writes, scrapes read a copy.
+// Counters for docs/METRICS.md (sluice_neighbour_*). The control thread writes, scrapes (their
+// own threads) read.
 struct NeighbourStats {
-  uint64_t requests_sent = 0;        // ARP requests and neighbour solicitations
-  uint64_t announcements_sent = 0;   // gratuitous ARP and unsolicited NA
-  uint64_t resolved = 0;             // resolving → reachable
-  uint64_t failed = 0;               // resolving entries given up after max_requests
-  uint64_t expired = 0;              // refreshing entries removed after max_requests
-  uint64_t mac_changes = 0;          // an entry's MAC replaced by an observation
-  uint64_t refused_full = 0;         // wanted or observed, but no room
-  uint64_t refused_not_connected = 0;  // wanted or observed outside the side's connected prefixes
-  uint64_t ignored_static = 0;       // observed for a static neighbour or an own address
-  uint64_t tables_published = 0;
-  size_t resolving = 0, reachable = 0, refreshing = 0, static_entries = 0;  // gauges
+  using Count = std::atomic<uint64_t>;
+  Count requests_sent{0};          // ARP requests and neighbour solicitations
+  Count announcements_sent{0};     // gratuitous ARP and unsolicited NA
+  Count resolved{0};               // resolving → reachable
+  Count failed{0};                 // resolving entries given up after max_requests
+  Count expired{0};                // refreshing entries removed after max_requests
+  Count mac_changes{0};            // an entry's MAC replaced by an observation
+  Count refused_full{0};           // wanted or observed, but no room
+  Count refused_not_connected{0};  // wanted or observed outside the side's connected prefixes
+  Count ignored_static{0};         // observed for a static neighbour or an own address
+  Count tables_published{0};
+  Count resolving{0}, reachable{0}, refreshing{0}, static_entries{0};  // gauges
 };
 
 class NeighbourManager {
