@@ -45,7 +45,14 @@ NeighbourResponse respond_to_nd(std::span<const uint8_t> frame, const ParsedPack
                                 std::span<const IpAddress> own_addresses, std::span<uint8_t> out) {
   NeighbourResponse response;
   NdMessage message;
-  if (read_nd(frame, packet, message) != NdCheck::ok) return response;
+  const NdCheck check = read_nd(frame, packet, message);
+  if (check == NdCheck::not_nd) {
+    // Router solicitations and advertisements, redirects: the appliance sends no router
+    // advertisements (its neighbours are configured with it as their next hop) and takes none.
+    response.outcome = NeighbourOutcome::not_for_us;
+    return response;
+  }
+  if (check != NdCheck::ok) return response;
   if (message.type == kNeighbourAdvertisement) {
     // An advertisement for an own address is a duplicate (or a lie): never learned.
     if (is_own(own_addresses, message.target) || !message.has_link_address) {

@@ -18,7 +18,7 @@ namespace sluice {
 enum class NeighbourOutcome : uint8_t {
   answered = 0,   // a request for an own address: `reply_length` bytes of `out` go back out
   learned,        // an answer or announcement to learn from, nothing to send
-  not_for_us,     // well-formed, but about an address that is not the port's own: ignored
+  not_for_us,     // about an address that is not the port's own, or router discovery: ignored
   refused,        // read_arp / read_nd refused it, or it is VLAN-tagged, or it claims an own address
 };
 

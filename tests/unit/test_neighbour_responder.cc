@@ -183,6 +183,12 @@ TEST(NeighbourResponder, AdvertisementOfANeighbourIsLearnedAndOfAnOwnAddressRefu
   EXPECT_FALSE(refused.response.observed);
 }
 
+TEST(NeighbourResponder, RouterDiscoveryIsNotForUs) {
+  Bytes frame = neighbour_solicitation(v6(0x10), v6(1));
+  frame[54] = 133;  // a router solicitation: the appliance sends no router advertisements
+  EXPECT_EQ(respond(frame).response.outcome, NeighbourOutcome::not_for_us);
+}
+
 TEST(NeighbourResponder, BrokenMessagesAreRefused) {
   Bytes frame = neighbour_solicitation(v6(0x10), v6(1));
   frame[57] ^= 1;  // checksum
