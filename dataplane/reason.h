@@ -94,6 +94,16 @@ namespace sluice {
   X(fragment_capacity_exhausted, "a first IP fragment of a flow still waiting for its verdict while every fragment reassembly slot of the worker is in use (fail closed)") \
   X(fragment_reassembly_expired, "a held IP fragment of a datagram that did not complete within fragment_lifetime_seconds") \
   X(ipv4_header_checksum_bad, "an IPv4 packet whose header checksum is wrong: the next router or host discards it, so its bytes are neither judged nor forwarded (ENFORCE and DRY_RUN)") \
+  X(frame_not_for_appliance, "routed mode: a unicast frame addressed to another MAC than the receiving port's (flooded onto the segment)") \
+  X(routed_non_ip, "routed mode: a frame that is neither IPv4, IPv6 nor ARP, or carries a VLAN tag") \
+  X(routed_multicast, "routed mode: an IP packet to a broadcast or multicast MAC other than neighbour discovery: not routed") \
+  X(neighbour_protocol_unhandled, "routed mode: ARP or IPv6 neighbour discovery that no neighbour handler took") \
+  X(local_not_allowed, "routed mode: a packet for one of the appliance's own addresses that no local service takes") \
+  X(ttl_expired, "routed mode: a packet whose TTL or hop limit runs out at the appliance (at most 1 on arrival); answered with ICMP time exceeded within a rate") \
+  X(no_route, "routed mode: a packet to a destination no route and no connected prefix covers") \
+  X(packet_too_big, "routed mode: a packet larger than the outgoing port's MTU; answered with ICMP fragmentation needed or packet too big within a rate (the appliance does not fragment, DF set or not)") \
+  X(neighbour_unresolved, "routed mode: a packet whose next hop's MAC is not known yet; the control thread is asked to resolve it") \
+  X(control_frame_bad_port, "routed mode: a frame the control thread handed the worker for a port that does not exist") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges neighbour_messages})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error neighbour_messages})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -35,6 +35,7 @@ declare -A sources=(
   [tls_record_follower]="dataplane/flow/tls_record_follower.cc"
   [azure_service_tags]="controlplane/policy/service_tag_file.cc controlplane/policy/cidr.cc dataplane/parse/ip_address.cc"
   [aws_ip_ranges]="controlplane/policy/service_tag_file.cc controlplane/policy/cidr.cc dataplane/parse/ip_address.cc"
+  [icmp_router_error]="dataplane/verdict/icmp_router_error.cc"
 )
 # Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).
 declare -A libraries=(
@@ -59,7 +60,7 @@ write_result() {  # target, failure message ("" when it passed)
 # Rebuilt only when a source it may include changed since the last build.
 needs_build() {  # binary
   [ -x "$1" ] || return 0
-  [ -n "$(find dataplane/parse dataplane/route dataplane/domain dataplane/quic dataplane/flow controlplane/policy dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
+  [ -n "$(find dataplane/parse dataplane/route dataplane/verdict dataplane/domain dataplane/quic dataplane/flow controlplane/policy dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
 }
 
 build() {  # target

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "controlplane/config/cli_args.h"
+#include "controlplane/config/routing_config.h"
 #include "controlplane/policy/cidr.h"
 #include "controlplane/policy/file_text.h"
 #include "controlplane/policy/policy_validator.h"
@@ -236,6 +237,11 @@ class ConfigValidator {
               " MiB; lower the slots or the message bounds");
   }
 
+  // Routed mode's fields (routing_config.h), on the values sluiced will use.
+  void check_routing(const ApplianceConfig& config) {
+    check_routing_config(config, [this](const std::string& field, std::string message) { add(field, std::move(message)); });
+  }
+
   PolicyErrors finish() {
     sort_in_file_order(errors_);
     errors_.insert(errors_.end(), command_line_errors_.begin(), command_line_errors_.end());
@@ -435,6 +441,7 @@ LoadedConfig load_config_text(const std::string& text, const std::string& displa
   validator.check_written(result.config);
   apply_config_defaults(result.config);
   validator.check_bounds(result.config);
+  validator.check_routing(result.config);
   result.errors = validator.finish();
   result.errors.insert(result.errors.end(), flag_errors.begin(), flag_errors.end());
   return result;

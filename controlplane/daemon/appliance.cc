@@ -28,8 +28,10 @@
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/daemon/policy_publisher.h"
 #include "controlplane/daemon/reload_coordinator.h"
+#include "controlplane/daemon/routed_mode.h"
 #include "controlplane/daemon/service_notifier.h"
 #include "controlplane/config/processor_settings.h"
+#include "controlplane/config/routing_config.h"
 #include "controlplane/records/run_summary.h"
 #include "dataplane/port/eal.h"
 #include "dataplane/port/ports.h"
@@ -193,6 +195,11 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   rig_options.event_ring_size = config.denial_ring_size();
   if (config.dns_learning().enabled()) rig_options.learned_ring_size = config.dns_learning().ring_size();
   rig_options.qsbr_threads = 1;
+  const bool routed = is_routed(config);
+  if (routed) {
+    rig_options.neighbour_ring_size = 1024;
+    rig_options.control_frame_ring_size = 256;
+  }
   rig_options.flow_capacity = config.flow_capacity();
   PacketProcessorSetup processor_setup;
   processor_setup.worker_index = 0;
@@ -216,6 +223,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   shared.qsbr = platform.qsbr;
+  // Routed mode: the tables and static neighbours published before the worker starts.
+  RoutedMode routed_mode;
+  if (routed && !routed_mode.start(config, port_ids, platform.rig, shared, error)) {
+    err << "sluiced: routed mode: " << error << "\n";
+    return 1;
+  }
   PolicySlots slots;
   const std::vector<std::string> service_tag_files(config.service_tag_files().begin(),
                                                   config.service_tag_files().end());
@@ -264,6 +277,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   loop_setup.shared = &shared;
   loop_setup.ports[0] = port_ids[0];
   loop_setup.ports[1] = port_ids[1];
+  if (routed) routed_mode.attach(loop_setup);
 
   MetricsView view;
   view.workers = {counters};
@@ -432,6 +446,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   while (true) {
     sink.drain(platform.events, publisher.generations());
     tend_learned(true);
+    routed_mode.poll();
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
@@ -478,6 +493,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   save_learned(true);
   state_writer.reset();  // writes the last snapshot, then its thread ends
   publish_learned_table(shared.learned, nullptr, nullptr);
+  if (routed) routed_mode.stop(shared);
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
       if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());

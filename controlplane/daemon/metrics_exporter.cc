@@ -170,6 +170,19 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
          [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_late; });
   single("sluice_dns_answers_bad_name_total", "DNS answers with a name outside host-name syntax in the question or CNAME chain (nothing learned).",
          [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_bad_name; });
+  // Routed mode (dataplane/worker/stage/route.h); 0 in bridge mode.
+  single("sluice_routed_packets_total", "Packets routed: route lookup, TTL decrement and L2 rewrite (routed mode).",
+         [](const WorkerCounters& w) -> const Counter& { return w.routed_packets; });
+  single("sluice_icmp_time_exceeded_sent_total", "ICMP time exceeded errors sent for packets whose TTL or hop limit ran out here.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_time_exceeded_sent; });
+  single("sluice_icmp_too_big_sent_total", "ICMP fragmentation needed / packet too big errors sent for packets over the outgoing port's MTU.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_too_big_sent; });
+  single("sluice_icmp_router_errors_rate_limited_total", "ICMP time exceeded and too big errors not sent because of their rate limit.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_router_errors_rate_limited; });
+  single("sluice_neighbour_events_dropped_total", "Neighbour events (wanted, observed) lost because the worker-to-control ring was full.",
+         [](const WorkerCounters& w) -> const Counter& { return w.neighbour_events_dropped_ring_full; });
+  single("sluice_control_frames_sent_total", "Frames the control thread handed the worker to send (ARP requests, gratuitous ARP, unsolicited NA).",
+         [](const WorkerCounters& w) -> const Counter& { return w.control_frames_sent; });
   auto expired = family("sluice_flows_expired_total", "Flows removed by idle aging, by the state they were in.", MetricType::Counter);
   for (int state = 0; state < kFlowStateCount; ++state)
     add(expired, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.flows_expired[state]; })),

@@ -58,6 +58,13 @@ struct alignas(64) WorkerCounters {
   Counter dns_answers_question_mismatch = 0;  // … whose question differs from the pending query's
   Counter dns_answers_late = 0;          // … arriving after the query's deadline
   Counter dns_answers_bad_name = 0;      // … with a name outside host-name syntax (query name or CNAME chain)
+  // Routed mode (dataplane/worker/stage/route.h).
+  Counter routed_packets = 0;                  // forwarded after a route lookup and L2 rewrite
+  Counter icmp_time_exceeded_sent = 0;         // ICMP time exceeded for an expiring TTL / hop limit
+  Counter icmp_too_big_sent = 0;               // ICMP fragmentation needed / packet too big
+  Counter icmp_router_errors_rate_limited = 0; // … not sent (RouterSetup::icmp_errors_per_second)
+  Counter neighbour_events_dropped_ring_full = 0;  // NeighbourEvents lost because the ring was full
+  Counter control_frames_sent = 0;             // frames the control thread handed the worker to send
   Counter dropped_packets[kReasonCount] = {};  // per reason
   Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
   Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};  // by CompiledRuleset::counter_slot

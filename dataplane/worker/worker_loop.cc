@@ -4,6 +4,9 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dataplane/worker/stage/route.h"
 
 namespace sluice {
 
@@ -30,7 +33,44 @@ void transmit(uint16_t port, rte_mbuf** packets, uint16_t count, Side side, Work
   if (sent < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_failed)], count - sent);
 }
 
+// One routed-mode loop iteration: every routed port's burst through the router and the
+// processor, the control thread's frames, then each port's list out. True when it moved packets.
+bool route_iteration(WorkerLoopSetup& setup, const CompiledPolicy* policy, rte_mbuf** received, BurstOutput& out) {
+  Router& router = *setup.router;
+  auto& counters = *setup.counters;
+  if (!router.begin(rte_rdtsc())) return false;  // no routing tables yet: leave frames in the queues
+  bool moved_packets = false;
+  for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
+    uint16_t count = rte_eth_rx_burst(setup.routed_ports[port], 0, received, kBurstSize);
+    if (count == 0) continue;
+    moved_packets = true;
+    counters.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+    uint16_t transit = router.before(port, received, count);
+    if (transit == 0) continue;
+    // The processor's sides are the routed port indexes 0 and 1; a further port (the exception
+    // port) is the inside's: what the kernel sends is judged like a workload's traffic.
+    const Side side = port == uint8_t(Side::outside) ? Side::outside : Side::inside;
+    setup.processor->process_burst(*policy, side, received, transit, out);
+    router.after(port, out);
+  }
+  router.take_control_frames(setup.control_frames);
+  RoutedOutput& output = router.output();
+  for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
+    if (output.count[port] == 0) continue;
+    moved_packets = true;
+    transmit(setup.routed_ports[port], output.frames[port], output.count[port],
+             port < kSideCount ? static_cast<Side>(port) : Side::inside, counters);
+    output.count[port] = 0;
+  }
+  return moved_packets;
+}
+
 }  // namespace
+
+bool send_control_frame(rte_ring* control_frames, rte_mbuf* frame, uint8_t port) {
+  frame->port = port;
+  return control_frames && rte_ring_enqueue(control_frames, frame) == 0;
+}
 
 int run_worker_loop(void* arg) {
   auto& setup = *static_cast<WorkerLoopSetup*>(arg);
@@ -45,7 +85,8 @@ int run_worker_loop(void* arg) {
   while (!shared.stop.load(std::memory_order_relaxed)) {
     const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
     bool moved_packets = false;
-    for (int side_index = 0; side_index < kSideCount; ++side_index) {
+    if (setup.router) moved_packets = route_iteration(setup, policy, received, out);
+    for (int side_index = 0; !setup.router && side_index < kSideCount; ++side_index) {
       auto side = static_cast<Side>(side_index);
       uint16_t count = rte_eth_rx_burst(setup.ports[side_index], 0, received, kBurstSize);
       if (count == 0) continue;

@@ -9,6 +9,7 @@
 #include <rte_ring_elem.h>
 
 #include "dataplane/policy/learned_addresses.h"
+#include "dataplane/route/neighbour_event.h"
 #include "dataplane/worker/flow_event.h"
 
 namespace sluice {
@@ -42,6 +43,15 @@ bool WorkerRig::init(const WorkerRigOptions& options, const PacketProcessorSetup
   if (!events_ || (options.learned_ring_size && !learned_)) {
     error = "cannot allocate the event rings";
     return false;
+  }
+  if (options.neighbour_ring_size) {
+    neighbour_events_ = rte_ring_create_elem((prefix_ + "_nb").c_str(), sizeof(NeighbourEvent),
+                                             options.neighbour_ring_size, options.socket, kFlags);
+    control_frames_ = rte_ring_create((prefix_ + "_cf").c_str(), options.control_frame_ring_size, options.socket, kFlags);
+    if (!neighbour_events_ || !control_frames_) {
+      error = "cannot allocate the routed-mode rings";
+      return false;
+    }
   }
   if (options.qsbr_threads) {
     size_t size = rte_rcu_qsbr_get_memsize(options.qsbr_threads);
@@ -78,6 +88,13 @@ void WorkerRig::release() {
   if (worker_ && worker_->processor) worker_->processor->discard_held();  // into mbufs_, still there
   worker_.reset();
   if (qsbr_) rte_free(qsbr_);
+  if (control_frames_) {
+    rte_mbuf* frame = nullptr;  // frames the worker never sent go back to their pool
+    while (rte_ring_dequeue(control_frames_, reinterpret_cast<void**>(&frame)) == 0) rte_pktmbuf_free(frame);
+    rte_ring_free(control_frames_);
+  }
+  if (neighbour_events_) rte_ring_free(neighbour_events_);
+  neighbour_events_ = control_frames_ = nullptr;
   if (learned_) rte_ring_free(learned_);
   if (events_) rte_ring_free(events_);
   if (mbufs_) rte_mempool_free(mbufs_);

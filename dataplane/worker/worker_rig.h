@@ -1,5 +1,6 @@
 // The DPDK objects one worker runs on, made in one place and released in reverse order: a pool
-// of packet buffers, the flow-event ring, the learned-address ring, the QSBR variable, and the
+// of packet buffers, the flow-event ring, the learned-address ring, routed mode's rings, the QSBR
+// variable, and the
 // worker itself (flow table, counters, PacketProcessor). sluiced, `sluicectl replay`,
 // `sluicectl explain` and the benchmark rig all build their worker with it. Needs the EAL up;
 // release it (or let it go out of scope) before rte_eal_cleanup.
@@ -32,6 +33,10 @@ struct WorkerRigOptions {
   unsigned event_ring_size = 1024;
   unsigned learned_ring_size = 0;  // 0: no DNS learning
   unsigned qsbr_threads = 0;       // 0: no QSBR variable (nothing runs beside the caller)
+  // Routed mode's rings (0: none, bridge mode): NeighbourEvents worker→control, and frames
+  // control→worker (rte_mbuf pointers, stage/route.h).
+  unsigned neighbour_ring_size = 0;
+  unsigned control_frame_ring_size = 0;
   uint32_t flow_capacity = 0;      // 0: no worker, only its rings (the benchmark makes its own)
 };
 
@@ -64,6 +69,8 @@ class WorkerRig {
   rte_ring* events() const { return events_; }
   rte_ring* learned() const { return learned_; }  // null without DNS learning
   rte_rcu_qsbr* qsbr() const { return qsbr_; }    // null when not asked for
+  rte_ring* neighbour_events() const { return neighbour_events_; }  // null in bridge mode
+  rte_ring* control_frames() const { return control_frames_; }      // null in bridge mode
   FlowTable& flows() { return worker_->flows; }
   WorkerCounters& counters() { return *worker_->counters; }
   PacketProcessor& processor() { return *worker_->processor; }
@@ -74,6 +81,8 @@ class WorkerRig {
   rte_mempool* mbufs_ = nullptr;
   rte_ring* events_ = nullptr;
   rte_ring* learned_ = nullptr;
+  rte_ring* neighbour_events_ = nullptr;
+  rte_ring* control_frames_ = nullptr;
   rte_rcu_qsbr* qsbr_ = nullptr;
   std::unique_ptr<RigWorker> worker_;
 };
