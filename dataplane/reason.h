@@ -104,6 +104,9 @@ namespace sluice {
   X(packet_too_big, "routed mode: a packet larger than the outgoing port's MTU; answered with ICMP fragmentation needed or packet too big within a rate (the appliance does not fragment, DF set or not)") \
   X(neighbour_unresolved, "routed mode: a packet whose next hop's MAC is not known yet; the control thread is asked to resolve it") \
   X(control_frame_bad_port, "routed mode: a frame the control thread handed the worker for a port that does not exist") \
+  X(neighbour_message_consumed, "routed mode: an ARP reply or neighbour advertisement the appliance learned a neighbour from; such frames end at the appliance") \
+  X(neighbour_not_for_appliance, "routed mode: ARP or neighbour discovery about an address that is not the receiving port's own, or router discovery (the appliance sends no router advertisements); such frames end at the appliance") \
+  X(neighbour_message_refused, "routed mode: ARP or neighbour discovery that fails its checks (ARP sender MAC not the frame's source, unusable sender, ND checksum, hop limit, target, options, DAD rules), claims one of the appliance's own addresses, or carries a VLAN tag: never answered or learned") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

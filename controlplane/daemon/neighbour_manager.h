@@ -23,18 +23,15 @@
 #include "dataplane/parse/ip_address.h"
 #include "dataplane/route/mac_address.h"
 #include "dataplane/route/neighbour_table.h"
+#include "dataplane/route/routing_tables.h"
 
 namespace sluice {
 
 // One data port as the neighbour manager sees it.
 struct NeighbourPort {
-  uint8_t side = 0;  // 0 inside, 1 outside (NeighbourTable's numbering)
+  uint8_t side = 0;  // the routed port index (RoutingTables, NeighbourTable): 0 inside, 1 outside
   MacAddress mac;    // the port's own MAC: source of every frame sent
-  struct Address {
-    IpAddress address;          // an own address
-    uint8_t prefix_length = 0;  // of its connected prefix
-  };
-  std::vector<Address> addresses;
+  std::vector<OwnAddress> addresses;  // own addresses with their connected prefixes
 };
 
 struct StaticNeighbourEntry {

@@ -1,20 +1,11 @@
 #include "controlplane/daemon/neighbour_settings.h"
 
-#include <string>
-#include <string_view>
-
+#include "controlplane/config/routing_config.h"
 #include "controlplane/policy/cidr.h"
 
 namespace sluice {
 
 namespace {
-
-// INSIDE → 0, OUTSIDE → 1 (NeighbourTable's numbering); -1 for anything else.
-int side_of(config::PortRole role) {
-  if (role == config::INSIDE) return 0;
-  if (role == config::OUTSIDE) return 1;
-  return -1;
-}
 
 bool is_unspecified(const IpAddress& address) {
   for (uint8_t b : address.bytes)
@@ -24,35 +15,23 @@ bool is_unspecified(const IpAddress& address) {
 
 }  // namespace
 
-NeighbourSettings neighbour_settings(const config::ApplianceConfig& config, const MacAddress port_macs[2]) {
+NeighbourSettings neighbour_settings(const RoutingTables& tables, const config::ApplianceConfig& config) {
   NeighbourSettings settings;
-  for (const auto& port : config.ports()) {
-    const int side = side_of(port.role());
-    if (side < 0) continue;
-    NeighbourPort entry;
-    entry.side = uint8_t(side);
-    entry.mac = port_macs[side];
-    for (const auto& text : port.addresses()) {
-      // "198.18.0.1/24": the own address, and its connected prefix's length (read by parse_cidr
-      // on the family's zero address, whose host bits are always clear).
-      const std::string_view whole = text;
-      const size_t slash = whole.find('/');
-      const auto address = parse_ip(whole.substr(0, slash));
-      if (!address || slash == std::string_view::npos) continue;
-      Cidr prefix;
-      const std::string zero = std::string(address->family == 4 ? "0.0.0.0" : "::") + std::string(whole.substr(slash));
-      if (parse_cidr(zero, prefix) != CidrError::none) continue;
-      const uint8_t length = prefix.prefix_length;
-      entry.addresses.push_back({*address, length});
-    }
-    settings.ports.push_back(std::move(entry));
+  for (int index = 0; index < kMaxRoutedPorts; ++index) {
+    const RoutedPort& routed = tables.port(uint8_t(index));
+    if (!routed.present) continue;
+    NeighbourPort port;
+    port.side = uint8_t(index);
+    port.mac = routed.mac;
+    port.addresses = routed.addresses;
+    settings.ports.push_back(std::move(port));
   }
   for (const auto& neighbour : config.routing().static_neighbours()) {
-    const int side = side_of(neighbour.port());
+    const uint8_t side = routed_port_of(neighbour.port());
     const auto address = parse_ip(neighbour.address());
     const auto mac = parse_mac(neighbour.mac());
-    if (side < 0 || !address || !mac) continue;
-    settings.static_neighbours.push_back({uint8_t(side), *address, *mac, is_unspecified(*address)});
+    if (side == kNoPort || !address || !mac) continue;
+    settings.static_neighbours.push_back({side, *address, *mac, is_unspecified(*address)});
   }
   const auto& timers = config.routing().neighbour_timers();
   if (timers.reachable_seconds() != 0) settings.reachable_ms = uint64_t(timers.reachable_seconds()) * 1000;

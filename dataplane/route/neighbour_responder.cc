@@ -9,14 +9,14 @@ namespace sluice {
 
 namespace {
 
-bool is_own(std::span<const IpAddress> own_addresses, const IpAddress& address) {
-  for (const IpAddress& own : own_addresses)
-    if (own == address) return true;
+bool is_own(std::span<const OwnAddress> own_addresses, const IpAddress& address) {
+  for (const OwnAddress& own : own_addresses)
+    if (own.address == address) return true;
   return false;
 }
 
 NeighbourResponse respond_to_arp(std::span<const uint8_t> frame, const ParsedPacket& packet,
-                                 const MacAddress& own_mac, std::span<const IpAddress> own_addresses,
+                                 const MacAddress& own_mac, std::span<const OwnAddress> own_addresses,
                                  std::span<uint8_t> out) {
   NeighbourResponse response;
   ArpMessage message;
@@ -42,7 +42,7 @@ NeighbourResponse respond_to_arp(std::span<const uint8_t> frame, const ParsedPac
 }
 
 NeighbourResponse respond_to_nd(std::span<const uint8_t> frame, const ParsedPacket& packet, const MacAddress& own_mac,
-                                std::span<const IpAddress> own_addresses, std::span<uint8_t> out) {
+                                std::span<const OwnAddress> own_addresses, std::span<uint8_t> out) {
   NeighbourResponse response;
   NdMessage message;
   const NdCheck check = read_nd(frame, packet, message);
@@ -86,7 +86,7 @@ NeighbourResponse respond_to_nd(std::span<const uint8_t> frame, const ParsedPack
 
 NeighbourResponse respond_to_neighbour_message(std::span<const uint8_t> frame, const ParsedPacket& packet,
                                                const MacAddress& own_mac,
-                                               std::span<const IpAddress> own_addresses, std::span<uint8_t> out) {
+                                               std::span<const OwnAddress> own_addresses, std::span<uint8_t> out) {
   // Routed ports are untagged: an answer to a tagged request would leave on the wrong VLAN.
   if (packet.vlan_count != 0) return NeighbourResponse{};
   if (packet.ethertype == kEtherTypeArp) return respond_to_arp(frame, packet, own_mac, own_addresses, out);

@@ -12,6 +12,7 @@
 #include "dataplane/parse/ip_address.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/route/mac_address.h"
+#include "dataplane/route/routing_tables.h"
 
 namespace sluice {
 
@@ -35,6 +36,6 @@ struct NeighbourResponse {
 // (everything the reply needs is read before the first byte is written).
 NeighbourResponse respond_to_neighbour_message(std::span<const uint8_t> frame, const ParsedPacket& packet,
                                                const MacAddress& own_mac,
-                                               std::span<const IpAddress> own_addresses, std::span<uint8_t> out);
+                                               std::span<const OwnAddress> own_addresses, std::span<uint8_t> out);
 
 }  // namespace sluice

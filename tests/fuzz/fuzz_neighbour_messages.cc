@@ -72,13 +72,15 @@ void check_nd(std::span<const uint8_t> frame, const ParsedPacket& packet) {
 // The worker's answer, written over the frame's own buffer as the packet path does: an answer
 // parses and is ARP or ND from the own MAC; a learned neighbour is a unicast MAC.
 void check_responder(const std::vector<uint8_t>& frame, const ParsedPacket& packet) {
-  IpAddress own[2];
-  own[0].family = 4;
-  std::memcpy(own[0].bytes, "\xc6\x12\x00\x01", 4);  // 198.18.0.1
+  OwnAddress own[2];
+  own[0].address.family = 4;
+  own[0].prefix_length = 24;
+  std::memcpy(own[0].address.bytes, "\xc6\x12\x00\x01", 4);  // 198.18.0.1
   // The target a well-formed NS asks for counts as own, so that the fuzzer reaches the answers.
   NdMessage message;
-  own[1].family = 6;
-  if (read_nd(frame, packet, message) == NdCheck::ok) own[1] = message.target;
+  own[1].address.family = 6;
+  own[1].prefix_length = 64;
+  if (read_nd(frame, packet, message) == NdCheck::ok) own[1].address = message.target;
   std::vector<uint8_t> buffer(frame);
   buffer.resize(frame.size() + 128, 0);
   const auto response = respond_to_neighbour_message(std::span<const uint8_t>(buffer.data(), frame.size()), packet,

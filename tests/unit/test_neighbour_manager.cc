@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "controlplane/config/routing_config.h"
 #include "controlplane/daemon/neighbour_settings.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/route/arp.h"
@@ -325,7 +326,8 @@ TEST(NeighbourSettings, FromTheConfigsPortsStaticNeighboursAndTimers) {
       neighbour_timers { reachable_seconds: 30 retry_ms: 250 }
     })", &config));
   const MacAddress macs[2] = {mac(0xa0), mac(0xb0)};
-  const NeighbourSettings settings = neighbour_settings(config, macs);
+  const auto tables = build_routing_tables(config, macs);
+  const NeighbourSettings settings = neighbour_settings(*tables, config);
   ASSERT_EQ(settings.ports.size(), 2u);
   EXPECT_EQ(settings.ports[0].side, kInside);
   EXPECT_EQ(settings.ports[0].mac, mac(0xa0));

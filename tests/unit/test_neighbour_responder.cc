@@ -32,7 +32,7 @@ IpAddress v6(uint8_t last) {  // 2001:db8:1::<last>
 
 const MacAddress kOwnMac{{0x02, 0, 0, 0, 0, 0x01}};
 const MacAddress kClientMac{{0x02, 0, 0, 0, 0, 0x10}};
-const std::vector<IpAddress> kOwn = {v4(198, 18, 0, 1), v6(1)};
+const std::vector<OwnAddress> kOwn = {{v4(198, 18, 0, 1), 24}, {v6(1), 64}};
 
 struct Answer {
   NeighbourResponse response;
