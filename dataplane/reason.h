@@ -110,6 +110,9 @@ namespace sluice {
   X(snat_ports_exhausted, "routed mode: a new flow routed through source NAT while no (address, port) of the worker's slice is free toward its destination (every port in use or in quarantine), or every translation slot of the worker is taken (fail closed; the flow gets a record)") \
   X(snat_no_binding, "routed mode: a packet from outside to a SNAT address that answers no active translation: another server, server port or protocol than the translated flow's, a flow ended (quarantined), or an ICMP error quoting such a tuple") \
   X(snat_untranslatable, "routed mode: a packet to translate that cannot be: a non-first IP fragment, a protocol other than TCP, UDP, ICMP echo and ICMP errors, a header cut short, or an ICMP error whose checksum is wrong, whose quote cannot be read, or that quotes a flow other than its sender's") \
+  X(neighbour_message_consumed, "routed mode: an ARP reply or neighbour advertisement the appliance learned a neighbour from; such frames end at the appliance") \
+  X(neighbour_not_for_appliance, "routed mode: ARP or neighbour discovery about an address that is not the receiving port's own, or router discovery (the appliance sends no router advertisements); such frames end at the appliance") \
+  X(neighbour_message_refused, "routed mode: ARP or neighbour discovery that fails its checks (ARP sender MAC not the frame's source, unusable sender, ND checksum, hop limit, target, options, DAD rules), claims one of the appliance's own addresses, or carries a VLAN tag: never answered or learned") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <vector>
@@ -178,7 +179,11 @@ void check_routing_config(const cfg::ApplianceConfig& config,
       continue;
     }
     if (port == kNoPort) continue;
-    if (!in_connected_prefix(ports[port], *address))
+    // The unspecified address ("0.0.0.0", "::") stands for every address of its family on the
+    // port: Azure's platform answers ARP for every address of a subnet with one MAC.
+    const bool any_address = std::all_of(std::begin(address->bytes), std::end(address->bytes),
+                                         [](uint8_t b) { return b == 0; });
+    if (!any_address && !in_connected_prefix(ports[port], *address))
       add(path + ".address", "\"" + neighbour.address() + "\" is in no connected prefix of the " +
                                  cfg::PortRole_Name(neighbour.port()) + " port's addresses");
     const auto key = std::make_pair(int(port), format_ip(*address));
@@ -250,7 +255,13 @@ std::unique_ptr<NeighbourTable> build_static_neighbours(const cfg::ApplianceConf
     const auto address = parse_ip(neighbour.address());
     const auto mac = parse_mac(neighbour.mac());
     const uint8_t port = routed_port_of(neighbour.port());
-    if (address && mac && port != kNoPort) table->add(port, *address, *mac);
+    if (!address || !mac || port == kNoPort) continue;
+    const bool any_address = std::all_of(std::begin(address->bytes), std::end(address->bytes),
+                                         [](uint8_t b) { return b == 0; });
+    if (any_address)
+      table->set_fallback(port, address->family, *mac);
+    else
+      table->add(port, *address, *mac);
   }
   table->seal();
   return table;

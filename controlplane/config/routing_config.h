@@ -21,7 +21,8 @@ namespace sluice {
 // ports, an MTU of at least 1280 on a port with an IPv6 address; routes with a valid prefix
 // (host bits clear), a port, and a next hop of the prefix's family in one of that port's
 // connected prefixes, each prefix once; static neighbours with an address in a connected prefix
-// of their port and a unicast MAC, each (port, address) once.
+// of their port (or the unspecified address, "0.0.0.0" or "::": every address of that family on
+// the port) and a unicast MAC, each (port, address) once.
 void check_routing_config(const sluice::config::ApplianceConfig& config,
                           const std::function<void(const std::string& field, std::string message)>& add);
 

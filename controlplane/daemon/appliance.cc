@@ -31,6 +31,7 @@
 #include "controlplane/daemon/policy_publisher.h"
 #include "controlplane/daemon/reload_coordinator.h"
 #include "controlplane/daemon/routed_mode.h"
+#include "controlplane/daemon/routed_neighbours.h"
 #include "controlplane/daemon/service_notifier.h"
 #include "controlplane/config/processor_settings.h"
 #include "controlplane/config/routing_config.h"
@@ -257,6 +258,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     err << "sluiced: routed mode: " << error << "\n";
     return 1;
   }
+  // Routed mode's neighbour resolution (ARP, ND): the first table and the announcements.
+  std::unique_ptr<RoutedNeighbours> neighbours;
+  if (routed) {
+    neighbours = std::make_unique<RoutedNeighbours>(routed_mode, shared, config);
+    neighbours->start();
+  }
   PolicySlots slots;
   const std::vector<std::string> service_tag_files(config.service_tag_files().begin(),
                                                   config.service_tag_files().end());
@@ -317,6 +324,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     view.snat_addresses.assign(config.routing().snat().addresses().begin(), config.routing().snat().addresses().end());
     view.snat_range_ports = config.routing().snat().port_max() - config.routing().snat().port_min() + 1;
   }
+  view.neighbours = neighbours ? &neighbours->stats() : nullptr;
   MetricsExporter exporter;
   if (!config.metrics_address().empty() && !exporter.start(config.metrics_address(), view, error)) {
     err << "sluiced: " << error << "\n";
@@ -406,6 +414,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 1;
   }
 
+  if (neighbours) neighbours->worker_running(platform.qsbr);
   const uint64_t tsc_hz = rte_get_tsc_hz();
   const uint64_t started = rte_rdtsc();
   WorkerHeartbeat heartbeat;
@@ -479,6 +488,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     sink.drain(platform.events, publisher.generations());
     tend_learned(true);
     routed_mode.poll();
+    if (neighbours) neighbours->tick();
     publish_log_counters();
     report_log_errors();
     control.ready = heartbeat.alive(*counters);
@@ -527,6 +537,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   save_learned(true);
   state_writer.reset();  // writes the last snapshot, then its thread ends
   publish_learned_table(shared.learned, nullptr, nullptr);
+  if (neighbours) neighbours->worker_running(nullptr);  // the worker stopped: free at once
   if (routed) routed_mode.stop(shared);
   if (flow_log.is_open())
     flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "controlplane/build_info.h"
+#include "controlplane/daemon/neighbour_manager.h"
 #include "dataplane/reason.h"
 
 namespace sluice {
@@ -255,6 +256,38 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   single("sluice_flow_events_dropped_total", "Flow events (denial records) lost because the ring to the control thread was full.",
          [](const WorkerCounters& w) -> const Counter& { return w.events_dropped_ring_full; });
 
+  if (view.neighbours) {  // routed mode only (docs/METRICS.md, "Neighbours")
+    const NeighbourStats& n = *view.neighbours;
+    auto counter_of = [&](const char* name, const char* help, double value) {
+      auto f = family(name, help, MetricType::Counter);
+      add(f, value);
+      families.push_back(std::move(f));
+    };
+    counter_of("sluice_neighbour_requests_sent_total", "ARP requests and IPv6 neighbour solicitations sent.",
+               double(n.requests_sent.load()));
+    counter_of("sluice_neighbour_announcements_sent_total", "Gratuitous ARP and unsolicited neighbour advertisements sent.",
+               double(n.announcements_sent.load()));
+    auto resolutions = family("sluice_neighbour_resolutions_total", "Neighbour resolutions ended, by result.", MetricType::Counter);
+    add(resolutions, double(n.resolved.load()), {{"result", "resolved"}});
+    add(resolutions, double(n.failed.load()), {{"result", "failed"}});
+    families.push_back(std::move(resolutions));
+    counter_of("sluice_neighbour_expired_total", "Resolved neighbours removed because they stopped answering refreshes.",
+               double(n.expired.load()));
+    counter_of("sluice_neighbour_mac_changes_total", "Neighbours whose MAC address changed.", double(n.mac_changes.load()));
+    auto refused = family("sluice_neighbour_refused_total", "Neighbours not entered, by reason.", MetricType::Counter);
+    add(refused, double(n.refused_full.load()), {{"reason", "table_full"}});
+    add(refused, double(n.refused_not_connected.load()), {{"reason", "not_connected"}});
+    add(refused, double(n.ignored_static.load()), {{"reason", "static_or_own"}});
+    families.push_back(std::move(refused));
+    counter_of("sluice_neighbour_tables_published_total", "Neighbour tables published to the workers.",
+               double(n.tables_published.load()));
+    auto entries = family("sluice_neighbours", "Neighbour entries, by state.", MetricType::Gauge);
+    add(entries, double(n.resolving.load()), {{"state", "resolving"}});
+    add(entries, double(n.reachable.load()), {{"state", "reachable"}});
+    add(entries, double(n.refreshing.load()), {{"state", "refreshing"}});
+    add(entries, double(n.static_entries.load()), {{"state", "static"}});
+    families.push_back(std::move(entries));
+  }
   if (view.control) {
     const char* port_names[kSideCount] = {"inside", "outside"};
     auto port_family = [&](const char* name, const char* help, auto field) {

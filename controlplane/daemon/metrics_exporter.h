@@ -22,6 +22,8 @@ class Exposer;
 
 namespace sluice {
 
+struct NeighbourStats;  // controlplane/daemon/neighbour_manager.h
+
 // The service tag files of the running policy generation. Control thread: set() at publish;
 // scrapes (their own threads) and stats: get(). A copy under a lock, a few rows, never per packet.
 class ServiceTagVersions {
@@ -83,6 +85,7 @@ struct MetricsView {
   // the whole range (every worker's slice together).
   std::vector<std::string> snat_addresses;
   uint32_t snat_range_ports = 0;
+  const NeighbourStats* neighbours = nullptr;    // routed mode's neighbour manager; null in bridge mode
 };
 
 class MetricsCollector;

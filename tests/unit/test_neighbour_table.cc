@@ -72,5 +72,21 @@ TEST(NeighbourTable, AnUnsealedTableFindsNothing) {
   EXPECT_FALSE(table.find(1, v4(198, 18, 1, 1), mac));
 }
 
+TEST(NeighbourTable, FallbackAnswersEveryOtherAddressOfItsSideAndFamily) {
+  NeighbourTable table;
+  table.add(1, v4(198, 18, 1, 1), *parse_mac("02:00:00:00:00:01"));
+  table.set_fallback(1, 4, *parse_mac("12:34:56:78:9a:bc"));
+  table.seal();
+  MacAddress mac;
+  ASSERT_TRUE(table.find(1, v4(198, 18, 1, 1), mac));  // its own entry first
+  EXPECT_EQ(format_mac(mac), "02:00:00:00:00:01");
+  ASSERT_TRUE(table.find(1, v4(198, 18, 7, 7), mac));
+  EXPECT_EQ(format_mac(mac), "12:34:56:78:9a:bc");
+  EXPECT_FALSE(table.find(0, v4(198, 18, 7, 7), mac));  // other side
+  EXPECT_FALSE(table.find(1, v6_last(7), mac));         // other family
+  table.set_fallback(1, 4, MacAddress{});               // a zero MAC clears it
+  EXPECT_FALSE(table.find(1, v4(198, 18, 7, 7), mac));
+}
+
 }  // namespace
 }  // namespace sluice

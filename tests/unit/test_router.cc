@@ -184,11 +184,13 @@ TEST_F(RouterTest, FramesNotForTheRouterAreDroppedByReason) {
   EXPECT_FALSE(kept(kInside, ethernet(mac("ff:ff:ff:ff:ff:ff"), kClientMac, 0x0800) +
                                  ipv4("198.18.0.10", "198.18.0.255", 64, 20)));
   EXPECT_EQ(dropped(Reason::routed_multicast), 1u);
-  // Until the neighbour piece fills its hook: ARP and ND are dropped, not forwarded.
+  // ARP and ND end at the neighbour hook, never forwarded: these fail its checks (an all-zero
+  // ARP body, an NS without a right checksum).
   EXPECT_FALSE(kept(kInside, ethernet(mac("ff:ff:ff:ff:ff:ff"), kClientMac, 0x0806) + Bytes(28, 0)));
   EXPECT_FALSE(kept(kInside, ethernet(mac("33:33:ff:00:00:01"), kClientMac, 0x86dd) +
                                  ipv6("2001:db8::10", "ff02::1:ff00:1", 255, kIpProtoIcmpv6, 24, 135)));
-  EXPECT_EQ(dropped(Reason::neighbour_protocol_unhandled), 2u);
+  EXPECT_EQ(dropped(Reason::neighbour_message_refused), 2u);
+  EXPECT_EQ(dropped(Reason::neighbour_protocol_unhandled), 0u);
   // Until the exception port fills its hook: nothing for the appliance's own addresses passes.
   EXPECT_FALSE(kept(kInside, from_client(ipv4("198.18.0.10", "198.18.0.1", 64, 20))));
   EXPECT_FALSE(kept(kInside, from_client(ipv4("198.18.0.10", "198.19.0.2", 64, 20))));

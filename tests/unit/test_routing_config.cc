@@ -164,5 +164,24 @@ routing {
                  {11, "routing.static_neighbours[6].address", "not an IP address"}});
 }
 
+TEST(RoutingConfig, UnspecifiedStaticNeighbourIsEveryAddressOfThePort) {
+  // Azure: the platform answers ARP for the gateway and every other address with one MAC.
+  const LoadedConfig loaded = load(R"(ports { device: "a" role: INSIDE addresses: "198.18.0.1/24" }
+ports { device: "b" role: OUTSIDE addresses: "198.19.0.2/24" }
+routing {
+  mode: ROUTED
+  static_neighbours { address: "0.0.0.0" mac: "12:34:56:78:9a:bc" port: OUTSIDE }
+}
+)");
+  ASSERT_TRUE(loaded.ok()) << all_errors(loaded.errors);
+  const auto neighbours = build_static_neighbours(loaded.config);
+  MacAddress mac;
+  ASSERT_TRUE(neighbours->find(1, ip("198.19.0.1"), mac));
+  EXPECT_EQ(format_mac(mac), "12:34:56:78:9a:bc");
+  ASSERT_TRUE(neighbours->find(1, ip("198.19.0.77"), mac));
+  EXPECT_FALSE(neighbours->find(0, ip("198.18.0.7"), mac));
+  EXPECT_FALSE(neighbours->find(1, ip("2001:db8::7"), mac));
+}
+
 }  // namespace
 }  // namespace sluice

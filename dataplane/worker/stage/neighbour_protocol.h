@@ -1,8 +1,9 @@
 // Routed mode's neighbour hook: ARP frames and IPv6 neighbour discovery (ICMPv6 types 133–137
-// directly after the IPv6 header) received on a routed port, before the packet processor. Owner:
-// the neighbour piece (answers for the appliance's own addresses, NeighbourEvent "observed"
-// through context_.report). Until it is filled in, nothing is taken and the router drops them
-// as neighbour_protocol_unhandled.
+// directly after the IPv6 header) received on a routed port, before the packet processor. A
+// request or solicitation for one of the port's own addresses is answered in the frame's own
+// buffer (dataplane/route/neighbour_responder.h) and sent back out of that port; the neighbour it
+// shows goes to the control thread as NeighbourEvent "observed" (context_.report). Nothing of it
+// is forwarded: every other such frame is dropped by a neighbour_* reason.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,7 @@ class NeighbourProtocol {
  public:
   explicit NeighbourProtocol(RouterContext& context) : context_(context) {}
 
-  // True: the hook took `frame` (answered with context_.send, freed with context_.drop).
-  // False: the router drops it, neighbour_protocol_unhandled.
+  // Takes every frame (answered with context_.send, or freed with context_.drop): true.
   bool handle(uint8_t ingress, rte_mbuf* frame);
 
  private:
