@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -28,6 +28,7 @@ declare -A sources=(
   [dns_message_parser]="dataplane/parse/dns_message_parser.cc dataplane/domain/hostname.cc"
   [dns_query_parser]="dataplane/parse/dns_query_parser.cc dataplane/domain/hostname.cc"
   [hostname]="dataplane/domain/hostname.cc"
+  [domain_matcher]="dataplane/domain/domain_matcher.cc dataplane/domain/literal_name_matcher.cc dataplane/domain/name_suffix_table.cc dataplane/domain/hyperscan_cache.cc dataplane/domain/hostname.cc"
   [fragment_reassembler]="dataplane/flow/fragment_reassembler.cc"
   [neighbour_messages]="dataplane/parse/packet_parser.cc dataplane/parse/link_local_icmpv6.cc dataplane/parse/tcp_checksum.cc dataplane/route/arp.cc dataplane/route/neighbour_discovery.cc dataplane/route/neighbour_responder.cc dataplane/route/routing_tables.cc"
   [quic_initial]="dataplane/quic/quic_status.cc dataplane/quic/quic_packet_header.cc dataplane/quic/quic_hmac_sha256.cc dataplane/quic/quic_initial_decryptor.cc dataplane/quic/quic_crypto_stream.cc dataplane/quic/quic_initial_frames.cc dataplane/quic/quic_initial_reader.cc dataplane/parse/tls_client_hello_parser.cc"
@@ -42,6 +43,7 @@ declare -A sources=(
 # Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).
 declare -A libraries=(
   [quic_initial]="-lcrypto"
+  [domain_matcher]="-lhs"
 )
 
 mkdir -p "$build_dir/logs" "$results_dir"

@@ -1,5 +1,6 @@
 #include "dataplane/domain/domain_matcher.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataplane/domain/hostname.h"
@@ -8,30 +9,27 @@ namespace sluice {
 
 namespace {
 
-constexpr char kNameStart = '\x01';
-constexpr char kNameEnd = '\x02';
-
-struct MatchState {
-  int32_t best = kNoDomainMatch;
-};
-
-int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
-  auto* state = static_cast<MatchState*>(context);
-  if (state->best == kNoDomainMatch || static_cast<int32_t>(id) < state->best) state->best = static_cast<int32_t>(id);
-  return 0;  // keep scanning: the lowest rule id wins, so `explain` is stable
+bool ids_unique(const std::vector<DomainRule>& rules) {
+  std::vector<uint32_t> ids;
+  ids.reserve(rules.size());
+  for (const DomainRule& rule : rules) ids.push_back(rule.id);
+  std::sort(ids.begin(), ids.end());
+  return std::adjacent_find(ids.begin(), ids.end()) == ids.end();
 }
 
-struct VisitState {
-  DomainMatcher::RuleVisitor visitor;
-  void* context;
-  bool stopped = false;
-};
+// What the matcher is built from, exactly: the cache's key and its check on load.
+std::string canonical(const std::vector<const DomainRule*>& table_rules,
+                      const std::vector<const DomainRule*>& hyperscan_rules) {
+  std::string text = "suffix-table\n";
+  for (const DomainRule* rule : table_rules)
+    text += std::to_string(static_cast<int>(rule->kind)) + ":" + std::to_string(rule->id) + ":" +
+            std::to_string(rule->base.size()) + ":" + rule->base + "\n";
+  text += "hyperscan\n";
+  return text + LiteralNameMatcher::canonical(hyperscan_rules);
+}
 
-int on_visit(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
-  auto* state = static_cast<VisitState*>(context);
-  if (!state->visitor(id, state->context)) return 0;
-  state->stopped = true;
-  return 1;  // non-zero halts hs_scan (HS_SCAN_TERMINATED)
+void put_length(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
 }  // namespace
@@ -40,101 +38,108 @@ std::unique_ptr<DomainMatcher> DomainMatcher::compile(const std::vector<DomainRu
                                                       HyperscanCache* cache) {
   std::unique_ptr<DomainMatcher> matcher(new DomainMatcher());
   if (rules.empty()) return matcher;
+  matcher->pattern_count_ = rules.size();
+  matcher->ids_unique_ = ids_unique(rules);
 
-  std::vector<std::string> literals;
-  std::vector<unsigned int> ids;
-  for (const auto& rule : rules) {
-    switch (rule.kind) {
-      case DomainMatchKind::exact:
-        literals.push_back(kNameStart + rule.base + kNameEnd);
-        ids.push_back(rule.id);
-        break;
-      case DomainMatchKind::strict_subdomains:
-        literals.push_back("." + rule.base + kNameEnd);
-        ids.push_back(rule.id);
-        break;
-      case DomainMatchKind::apex_and_subdomains:
-        literals.push_back(kNameStart + rule.base + kNameEnd);
-        ids.push_back(rule.id);
-        literals.push_back("." + rule.base + kNameEnd);
-        ids.push_back(rule.id);
-        break;
-    }
-  }
-  // What the database is compiled from, exactly: the cache's key and its check on load.
-  std::string canonical;
+  std::vector<const DomainRule*> table_rules, hyperscan_rules;
+  for (const DomainRule& rule : rules) (NameSuffixTable::holds(rule.base) ? table_rules : hyperscan_rules).push_back(&rule);
+  matcher->hyperscan_pattern_count_ = hyperscan_rules.size();
+
+  std::string key;
   if (cache) {
-    for (size_t i = 0; i < literals.size(); ++i)
-      canonical += std::to_string(ids[i]) + ":" + std::to_string(literals[i].size()) + ":" + literals[i] + "\n";
-    if ((matcher->database_ = cache->load(canonical))) {
-      matcher->pattern_count_ = rules.size();
+    key = canonical(table_rules, hyperscan_rules);
+    if (cache->load(key, [&](std::string_view bytes) { return matcher->from_bytes(bytes); })) {
       matcher->from_cache_ = true;
       return matcher;
     }
   }
-  std::vector<const char*> expressions;
-  std::vector<size_t> lengths;
-  std::vector<unsigned int> flags(literals.size(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
-  for (const auto& literal : literals) {
-    expressions.push_back(literal.data());
-    lengths.push_back(literal.size());
+  matcher->names_ = NameSuffixTable(table_rules);
+  if (!hyperscan_rules.empty()) {
+    matcher->others_ = LiteralNameMatcher::compile(hyperscan_rules, error);
+    if (!matcher->others_) return nullptr;
   }
-  hs_compile_error_t* compile_error = nullptr;
-  hs_error_t status = hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
-                                           static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr,
-                                           &matcher->database_, &compile_error);
-  if (status != HS_SUCCESS) {
-    error = compile_error && compile_error->message ? compile_error->message : "hyperscan compile failed";
-    if (compile_error) {
-      if (compile_error->expression >= 0 && static_cast<size_t>(compile_error->expression) < rules.size())
-        error += " (pattern #" + std::to_string(compile_error->expression) + ")";
-      hs_free_compile_error(compile_error);
-    }
-    return nullptr;
-  }
-  matcher->pattern_count_ = rules.size();
-  if (cache) cache->store(canonical, matcher->database_);
+  if (cache) cache->store(key, matcher->to_bytes());
   return matcher;
 }
 
-DomainMatcher::~DomainMatcher() {
-  if (database_) hs_free_database(database_);
+std::string DomainMatcher::to_bytes() const {
+  std::string table = names_.to_bytes();
+  std::string out;
+  put_length(out, table.size());
+  out += table;
+  if (others_) out += others_->to_bytes();
+  return out;
 }
 
-bool DomainMatcher::scan(std::string_view name, hs_scratch_t* scratch, match_event_handler handler,
-                         void* context) const {
-  if (!database_ || name.empty() || name.size() > kMaxHostnameLength) return false;
-  char framed[kMaxHostnameLength + 2];
-  framed[0] = kNameStart;
-  std::memcpy(framed + 1, name.data(), name.size());
-  framed[name.size() + 1] = kNameEnd;
-  const hs_error_t status =
-      hs_scan(database_, framed, static_cast<unsigned>(name.size() + 2), 0, scratch, handler, context);
-  return status == HS_SUCCESS || status == HS_SCAN_TERMINATED;
+bool DomainMatcher::from_bytes(std::string_view bytes) {
+  if (bytes.size() < 8) return false;
+  uint64_t table_length = 0;
+  for (int i = 0; i < 8; ++i) table_length |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (table_length > bytes.size() - 8) return false;
+  if (!NameSuffixTable::from_bytes(bytes.substr(8, table_length), names_)) return false;
+  const std::string_view rest = bytes.substr(8 + table_length);
+  if (hyperscan_pattern_count_ == 0) return rest.empty();
+  others_ = LiteralNameMatcher::from_bytes(rest);
+  return others_ != nullptr;
+}
+
+bool DomainMatcher::table_hits_before(std::string_view name, size_t limit, uint32_t rule_id) const {
+  size_t seen = 0;
+  bool found = false;
+  names_.for_each_hit(name, [&](const NameSuffixTable::Entry& entry) {
+    if (seen++ >= limit) return true;
+    found = entry.id == rule_id;
+    return found;
+  });
+  return found;
 }
 
 int32_t DomainMatcher::match(std::string_view name, hs_scratch_t* scratch) const {
-  MatchState state;
-  if (!scan(name, scratch, on_match, &state)) return kNoDomainMatch;
-  return state.best;
+  if (name.empty() || name.size() > kMaxHostnameLength) return kNoDomainMatch;
+  int64_t best = others_ ? others_->match(name, scratch) : kNoDomainMatch;
+  names_.for_each_hit(name, [&](const NameSuffixTable::Entry& entry) {
+    if (best == kNoDomainMatch || entry.id < best) best = entry.id;
+    return false;
+  });
+  return static_cast<int32_t>(best);
 }
 
 bool DomainMatcher::for_each_match(std::string_view name, hs_scratch_t* scratch, RuleVisitor visitor,
                                    void* context) const {
-  VisitState state{visitor, context};
-  if (!scan(name, scratch, on_visit, &state)) return false;
-  return state.stopped;
+  if (name.empty() || name.size() > kMaxHostnameLength) return false;
+  // A rule can be hit twice only when ids repeat or the name is cut in pieces at \x02; the
+  // literal database reports each id once, so those hits are checked against earlier ones.
+  const bool may_repeat = !ids_unique_ || std::memchr(name.data(), '\x02', name.size()) != nullptr;
+  size_t ordinal = 0;
+  const bool stopped = names_.for_each_hit(name, [&](const NameSuffixTable::Entry& entry) {
+    const size_t mine = ordinal++;
+    if (may_repeat && table_hits_before(name, mine, entry.id)) return false;
+    return visitor(entry.id, context);
+  });
+  if (stopped || !others_) return stopped;
+  struct Rest {
+    const DomainMatcher* self;
+    std::string_view name;
+    RuleVisitor visitor;
+    void* context;
+  } rest{this, name, visitor, context};
+  return others_->for_each_match(
+      name, scratch,
+      [](uint32_t rule_id, void* context) {
+        auto* state = static_cast<Rest*>(context);
+        if (!state->self->ids_unique_ && state->self->table_hits_before(state->name, SIZE_MAX, rule_id)) return false;
+        return state->visitor(rule_id, state->context);
+      },
+      &rest);
 }
 
 bool DomainMatcher::reserve_scratch(hs_scratch_t** scratch) const {
-  if (!database_) return true;
-  return hs_alloc_scratch(database_, scratch) == HS_SUCCESS;
+  if (!others_) return true;
+  return others_->reserve_scratch(scratch);
 }
 
 size_t DomainMatcher::database_bytes() const {
-  size_t bytes = 0;
-  if (database_) hs_database_size(database_, &bytes);
-  return bytes;
+  return names_.memory_bytes() + (others_ ? others_->database_bytes() : 0);
 }
 
 }  // namespace sluice

@@ -1,10 +1,10 @@
-// Matches a normalised host name against one policy's allowed-domain patterns with Hyperscan.
+// Matches a normalised host name against one policy's allowed-domain patterns.
 //
-// Every pattern becomes a literal searched in "\x01" + name + "\x02": the boundary bytes make
-// "\x01example.com\x02" an exact match and ".example.com\x02" a match of every name below
-// example.com (and never the apex, which lacks the leading dot). The literal API compiles 100k
-// patterns in seconds where anchored regexes take minutes
-// (measured on a 2-vCPU VM: 20k anchored patterns 60 s, 100k literals about 4 s).
+// Exact, "*." and "." patterns whose base is a host name (every pattern the policy compiler
+// makes) go into a hash table of names (name_suffix_table.h): a match is one lookup per suffix
+// of the name at a dot, plus the name itself. Anything else would go into a Hyperscan literal
+// database (literal_name_matcher.h), compiled only when such a pattern exists; the answers are
+// those of the literal database over every pattern, which the differential tests check.
 #pragma once
 
 #include <cstdint>
@@ -16,38 +16,26 @@
 
 #include <hs/hs.h>
 
+#include "dataplane/domain/domain_rule.h"
 #include "dataplane/domain/hyperscan_cache.h"
+#include "dataplane/domain/literal_name_matcher.h"
+#include "dataplane/domain/name_suffix_table.h"
 
 namespace sluice {
-
-enum class DomainMatchKind : uint8_t {
-  exact,                // example.com
-  strict_subdomains,    // *.example.com
-  apex_and_subdomains,  // .example.com
-};
-
-struct DomainRule {
-  DomainMatchKind kind = DomainMatchKind::exact;
-  std::string base;  // normalised: lower case, no trailing dot
-  uint32_t id = 0;   // returned by match() and visited by for_each_match(): the rule's index in the policy
-};
-
-inline constexpr int32_t kNoDomainMatch = -1;
 
 class DomainMatcher {
  public:
   // Compiles `rules`; an empty list gives a matcher that matches nothing. With a `cache`, a
-  // database compiled before from the same rules is loaded instead, and a new one is stored.
+  // matcher compiled before from the same rules is loaded instead, and a new one is stored.
   // Returns nullptr and sets `error` when Hyperscan refuses the patterns.
   static std::unique_ptr<DomainMatcher> compile(const std::vector<DomainRule>& rules, std::string& error,
                                                 HyperscanCache* cache = nullptr);
-  ~DomainMatcher();
   DomainMatcher(const DomainMatcher&) = delete;
   DomainMatcher& operator=(const DomainMatcher&) = delete;
 
   // `name` must be normalised (normalize_hostname). Returns the lowest matching rule id or
   // kNoDomainMatch. Packet path: no allocation; `scratch` belongs to the calling worker and was
-  // sized with reserve_scratch().
+  // sized with reserve_scratch() (unused when every pattern is in the suffix table).
   int32_t match(std::string_view name, hs_scratch_t* scratch) const;
 
   // Called with each matching rule id; returns true to stop the scan there.
@@ -69,21 +57,31 @@ class DomainMatcher {
         const_cast<void*>(static_cast<const void*>(&visit)));
   }
 
-  // Grows `scratch` (or allocates it when null) so that it can scan this database.
-  // Control thread only: Hyperscan allocates.
+  // Grows `scratch` (or allocates it when null) so that it can scan the Hyperscan database, if
+  // there is one. Control thread only: Hyperscan allocates.
   bool reserve_scratch(hs_scratch_t** scratch) const;
 
   size_t pattern_count() const { return pattern_count_; }
+  // Patterns left to Hyperscan (not host names); 0 means no database.
+  size_t hyperscan_pattern_count() const { return hyperscan_pattern_count_; }
   bool from_cache() const { return from_cache_; }
+  // The matcher's compiled size: the suffix table's memory plus the Hyperscan database.
   size_t database_bytes() const;
 
  private:
   DomainMatcher() = default;
-  // Scans "\x01" + name + "\x02"; false when the name cannot match or Hyperscan failed.
-  // HS_SCAN_TERMINATED (the handler stopped the scan) counts as success.
-  bool scan(std::string_view name, hs_scratch_t* scratch, match_event_handler handler, void* context) const;
-  hs_database_t* database_ = nullptr;
+  // Whether an entry for `rule_id` is among the table's first `limit` hits on `name`: a rule
+  // reported once only, when ids repeat across rules or the name holds \x02 (several pieces).
+  bool table_hits_before(std::string_view name, size_t limit, uint32_t rule_id) const;
+  // The cache's bytes: the table's length, the table, then the Hyperscan database if any.
+  std::string to_bytes() const;
+  bool from_bytes(std::string_view bytes);
+
+  NameSuffixTable names_;
+  std::unique_ptr<LiteralNameMatcher> others_;
   size_t pattern_count_ = 0;
+  size_t hyperscan_pattern_count_ = 0;
+  bool ids_unique_ = true;  // no two rules share an id: a table hit then never repeats a Hyperscan one
   bool from_cache_ = false;
 };
 

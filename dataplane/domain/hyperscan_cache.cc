@@ -1,5 +1,7 @@
 #include "dataplane/domain/hyperscan_cache.h"
 
+#include <hs/hs.h>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -30,7 +32,8 @@ std::string platform_tag() {
          std::to_string(platform.cpu_features);
 }
 
-constexpr char kMagic[] = "sluice-hs-cache-1\n";
+// 2: a suffix table before the Hyperscan database (domain_matcher.cc says how).
+constexpr char kMagic[] = "sluice-hs-cache-2\n";
 
 }  // namespace
 
@@ -43,28 +46,25 @@ std::string HyperscanCache::path_for(const std::string& canonical_patterns) cons
   return (std::filesystem::path(directory_) / name).string();
 }
 
-hs_database_t* HyperscanCache::load(const std::string& canonical_patterns) {
+bool HyperscanCache::load(const std::string& canonical_patterns,
+                          const std::function<bool(std::string_view)>& accept) {
   std::ifstream in(path_for(canonical_patterns), std::ios::binary);
   std::string header = std::string(kMagic) + platform_tag() + "\n" + canonical_patterns;
   std::string stored(header.size(), '\0');
   if (!in || !in.read(stored.data(), static_cast<std::streamsize>(stored.size())) || stored != header) {
     ++misses_;
-    return nullptr;
+    return false;
   }
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  hs_database_t* database = nullptr;
-  if (hs_deserialize_database(bytes.data(), bytes.size(), &database) != HS_SUCCESS) {
+  if (!accept(bytes)) {
     ++misses_;
-    return nullptr;
+    return false;
   }
   ++hits_;
-  return database;
+  return true;
 }
 
-void HyperscanCache::store(const std::string& canonical_patterns, const hs_database_t* database) {
-  char* bytes = nullptr;
-  size_t length = 0;
-  if (hs_serialize_database(database, &bytes, &length) != HS_SUCCESS) return;
+void HyperscanCache::store(const std::string& canonical_patterns, std::string_view bytes) {
   std::error_code ignored;
   std::filesystem::create_directories(directory_, ignored);
   std::string path = path_for(canonical_patterns);
@@ -72,9 +72,8 @@ void HyperscanCache::store(const std::string& canonical_patterns, const hs_datab
   {
     std::ofstream out(staged, std::ios::binary | std::ios::trunc);
     out << kMagic << platform_tag() << "\n" << canonical_patterns;
-    out.write(bytes, static_cast<std::streamsize>(length));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
-  std::free(bytes);  // hs_serialize_database allocates with the misc allocator: malloc by default
   std::filesystem::rename(staged, path, ignored);  // whole files only, for concurrent readers
   if (ignored) std::filesystem::remove(staged, ignored);
 }

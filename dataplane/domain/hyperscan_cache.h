@@ -1,14 +1,15 @@
-// Compiled Hyperscan databases kept on disk, keyed by their content, so that a restart or a
-// reload with unchanged domain lists skips compilation. Control thread only (file I/O).
+// Compiled domain matchers (suffix table and Hyperscan database) kept on disk, keyed by their
+// content, so that a restart or a reload with unchanged domain lists skips compilation. Control
+// thread only (file I/O).
 //
 // A file holds the canonical pattern text it was compiled from; a load compares it in full,
-// so a hash collision or a stale file can only cost a recompile, never a wrong database.
+// so a hash collision or a stale file can only cost a recompile, never a wrong matcher.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
-
-#include <hs/hs.h>
+#include <string_view>
 
 namespace sluice {
 
@@ -16,10 +17,11 @@ class HyperscanCache {
  public:
   explicit HyperscanCache(std::string directory) : directory_(std::move(directory)) {}
 
-  // The database compiled from `canonical_patterns`, or nullptr when none is cached.
-  hs_database_t* load(const std::string& canonical_patterns);
+  // Hands the bytes stored for `canonical_patterns` to `accept`, which returns whether it could
+  // use them; a hit when it could, a miss when it could not or nothing is stored.
+  bool load(const std::string& canonical_patterns, const std::function<bool(std::string_view)>& accept);
   // Best effort: a cache that cannot be written only costs the next compile.
-  void store(const std::string& canonical_patterns, const hs_database_t* database);
+  void store(const std::string& canonical_patterns, std::string_view bytes);
 
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }

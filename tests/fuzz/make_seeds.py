@@ -14,6 +14,8 @@ several records, unusual HTTP heads, the attacker corpus of tests/pcapgen/attack
     dns_query_parser         the queries among them (client to port 53)
     hostname                 the names those flows carry, plus edge cases
     health_probe_reply       the frames with a TCP SYN or ICMP
+    domain_matcher           pattern lists and names (fuzz_domain_matcher.cc's layout), and a
+                             damaged suffix-table header
 
 Files are named by the SHA-1 of their content, as libFuzzer names what it finds, so running this
 again adds nothing twice and never touches the regression inputs next to the seeds.
@@ -192,6 +194,23 @@ HOSTNAME_EDGES = [
 ]
 
 
+def domain_matcher_seeds(names):
+    """Pattern lists and names in fuzz_domain_matcher.cc's layout: a mode byte, patterns (a
+    kind-and-id byte, then the base) up to an empty line, then names."""
+    def pattern(kind, rule_id, base):
+        return bytes([rule_id * 3 + kind]) + base
+
+    patterns = [pattern(0, 0, b"pypi.org"), pattern(1, 1, b"example.com"), pattern(2, 2, b"github.com"),
+                pattern(0, 3, b"Files.PythonHosted.org"), pattern(1, 1, b"b.example.com"),
+                pattern(2, 4, b"bad..name"), pattern(0, 5, b"trailing.")]
+    tricky = [b"example.com", b"x.example.com", b"GITHUB.COM", b"github.com\x02x.github.com",
+              b"junk\x01pypi.org", b"junk\x02pypi.org", b"a..example.com", b".", b"x.bad..name", b"trailing."]
+    seeds = [b"\x00" + b"\n".join(patterns) + b"\n\n" + b"\n".join(tricky)]
+    seeds.append(b"\x00" + b"\n".join(patterns[:3]) + b"\n\n" + b"\n".join(sorted(names)[:30]))
+    seeds.append(b"\x01sluice-name-suffix-table-1\x00" + bytes(40))
+    return seeds
+
+
 def write(target, data, counts):
     folder = os.path.join(CORPUS, target)
     os.makedirs(folder, exist_ok=True)
@@ -235,6 +254,8 @@ def main():
                 names.add(name)
     for name in sorted(names | set(HOSTNAME_EDGES)):
         write("hostname", name, counts)
+    for seed in domain_matcher_seeds(names):
+        write("domain_matcher", seed, counts)
     for target in sorted(os.listdir(CORPUS)):
         total = len(os.listdir(os.path.join(CORPUS, target)))
         print(f"{target}: {counts.get(target, 0)} new, {total} in the corpus")
