@@ -1,6 +1,7 @@
 #include "controlplane/policy/policy_compiler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <unordered_map>
@@ -257,10 +258,18 @@ bool compile_ruleset(const pb::Policy& source, uint16_t policy_index, const Grou
   return true;
 }
 
+// DPDK names its LPM tables process-wide. Two compiles of one generation can run at once (a
+// superseded reload's compile is left to finish beside the newer one), so a name carries a
+// number of its own besides the generation.
+std::string lpm_table_name(uint64_t generation, const char* what) {
+  static std::atomic<uint64_t> compiles{0};
+  return "g" + std::to_string(generation) + "_" + std::to_string(compiles.fetch_add(1)) + what;
+}
+
 bool build_source_tables(CompiledPolicy& policy, const std::vector<Cidr>& sources, std::string& error) {
   size_t v4 = 0, v6 = 0;
   for (const auto& cidr : sources) (cidr.address.family == 4 ? v4 : v6)++;
-  std::string base = "g" + std::to_string(policy.generation) + "_src";
+  const std::string base = lpm_table_name(policy.generation, "_src");
   if (v4) {
     rte_lpm_config config{};
     config.max_rules = static_cast<uint32_t>(v4);
@@ -328,7 +337,7 @@ CompileResult compile_policy(const pb::PolicySet& policy_set, uint64_t generatio
 
   if (!network_prefixes.empty()) {
     policy->networks = std::make_unique<NetworkTable>();
-    if (!policy->networks->build("g" + std::to_string(generation) + "_net", network_prefixes, result.error))
+    if (!policy->networks->build(lpm_table_name(generation, "_net"), network_prefixes, result.error))
       return result;
   }
 
