@@ -24,7 +24,15 @@ RoutedNeighbours::RoutedNeighbours(RoutedMode& routed, WorkerShared& shared, con
   });
 }
 
-void RoutedNeighbours::start() { manager_->start(now_ms()); }
+void RoutedNeighbours::start() {
+  const uint64_t now = now_ms();
+  manager_->start(now);
+  // The routes' next hops are resolved before traffic needs them, so that a flow's first packet
+  // is not dropped neighbour_unresolved while its gateway's ARP/ND answer is on its way (a UDP
+  // query is not retransmitted by the stack the way a SYN is).
+  for (const RouteEntry& route : routed_.tables().routes())
+    if (!route.connected) manager_->wanted(route.port, route.via, now);
+}
 
 uint64_t RoutedNeighbours::now_ms() const {
   return uint64_t(

@@ -64,6 +64,8 @@ class RoutingTables {
   const RoutedPort& port(uint8_t index) const { return ports_[index < kMaxRoutedPorts ? index : 0]; }
 
   size_t route_count() const { return routes_.size(); }
+  // Control thread: every route, connected prefixes included (for resolving next hops at start).
+  const std::vector<RouteEntry>& routes() const { return routes_; }
 
  private:
   RoutedPort ports_[kMaxRoutedPorts];

@@ -114,7 +114,11 @@ def create():
     _up(NS_LB, "pr", "br0")
     sh("ip", "-n", NS_PROBE, "addr", "add", PROBE4 + "/24", "dev", "eth0")
     _up(NS_PROBE, "eth0")
-    rig.sysctls(NS_LB, "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1")
+    # ECMP by the 5-tuple read from each packet (policy 3 with the five fields), not by the
+    # socket hash the client's kernel stamps on its packets (policy 1 uses that when present, and
+    # TCP picks a new one when it retransmits a SYN): a flow must stay on one appliance.
+    rig.sysctls(NS_LB, "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=3",
+                "net.ipv4.fib_multipath_hash_fields=0x0037")
     # A reset from the hash router itself would not tell the appliances' verdicts apart.
     nsh(NS_LB, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
 

@@ -87,6 +87,14 @@ Reason AddressTranslation::translate_outbound(uint8_t, rte_mbuf* frame, const Ro
   return result.status == SnatStatus::translated ? Reason::count : reason_of(result.status);
 }
 
+void AddressTranslation::restore_reply(uint8_t ingress, rte_mbuf* frame) {
+  NatState* nat = context_.setup.nat;
+  if (!nat || !nat->dns_forwarder || ingress != uint8_t(Side::inside)) return;
+  std::span<uint8_t> bytes = first_segment(frame);
+  ParsedPacket packet;
+  if (parse(bytes, packet) && packet.src_port == kDnsPort) nat->forwards.restore_answer(bytes, packet, context_.now_tsc);
+}
+
 void AddressTranslation::age(uint64_t now_tsc) {
   NatState* nat = context_.setup.nat;
   if (!nat) return;

@@ -47,6 +47,10 @@ class AddressTranslation {
   InboundTranslation translate_inbound(uint8_t ingress, rte_mbuf* frame);
   // Reason::count: go on. Anything else: the router drops `frame` with that reason.
   Reason translate_outbound(uint8_t ingress, rte_mbuf* frame, const RouteEntry& route);
+  // A reply the processor built (a DNS answer refusing a name, a reset) going back out of the
+  // INSIDE port to a forwarded query's client: its source becomes the address the client asked,
+  // as a resolver's own answer's does (else the client drops it and waits for its timeout).
+  void restore_reply(uint8_t ingress, rte_mbuf* frame);
   // Once a loop iteration: ends idle translations, frees quarantined ones, forgets idle
   // forwarded queries (a bounded slice of each table).
   void age(uint64_t now_tsc);

@@ -181,7 +181,10 @@ Router::Kept Router::sort_one(uint8_t ingress, rte_mbuf* frame) {
 }
 
 void Router::after(uint8_t ingress, BurstOutput& out) {
-  for (uint16_t i = 0; i < out.reply_count; ++i) context_.send(ingress, out.replies[i]);
+  for (uint16_t i = 0; i < out.reply_count; ++i) {
+    translation_.restore_reply(ingress, out.replies[i]);
+    context_.send(ingress, out.replies[i]);
+  }
   for (uint16_t i = 0; i < out.forward_count; ++i) route_one(ingress, out.forward[i]);
   out.reply_count = 0;
   out.forward_count = 0;
