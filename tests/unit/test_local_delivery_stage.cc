@@ -65,6 +65,13 @@ class LocalDeliveryStageTest : public ::testing::Test {
     tables_.set_port(kInside, inside);
     tables_.set_port(kOutside, outside);
     tables_.set_port(kTap, tap);
+    // A spoke behind the inside gateway: its sources arrive on the inside port, routed back there.
+    RouteEntry spoke;
+    spoke.prefix = ip("198.18.7.0");
+    spoke.prefix_length = 24;
+    spoke.port = kInside;
+    spoke.via = ip("198.18.1.1");
+    tables_.add_route(spoke);
     tables_.seal();
     neighbours_.add(kInside, ip("198.18.1.10"), kClientMac);
     neighbours_.seal();
@@ -185,6 +192,17 @@ TEST_F(LocalDeliveryStageTest, EverythingElseForOwnAddressesIsDropped) {
   EXPECT_EQ(dropped(Reason::local_not_allowed), 3u);
   EXPECT_EQ(sent_count(kTap), 0);
   EXPECT_EQ(sent_count(kInside), 0);
+}
+
+// Reverse path: a workload claiming an address the routes do not send back out of the inside
+// port (here, none at all: there is no default route) could make the kernel's echo or any answer
+// carry its bytes to that address; it is dropped before anything answers.
+TEST_F(LocalDeliveryStageTest, ASpoofedSourceIsDroppedBeforeAnythingAnswers) {
+  EXPECT_FALSE(kept(kInside, test::tcp4_frame(to_appliance(22, kTcpSyn, "198.19.66.1"))));
+  EXPECT_EQ(dropped(Reason::source_not_routed_back), 1u);
+  EXPECT_EQ(sent_count(kTap), 0);
+  EXPECT_EQ(sent_count(kInside), 0);
+  EXPECT_EQ(sent_count(kOutside), 0);
 }
 
 TEST_F(LocalDeliveryStageTest, KernelAnswersFromOwnAddressesAreRoutedOut) {

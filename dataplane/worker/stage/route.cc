@@ -43,6 +43,18 @@ IpAddress destination_of(std::span<const uint8_t> bytes, uint16_t ether_type) {
   return address;
 }
 
+IpAddress source_of(std::span<const uint8_t> bytes, uint16_t ether_type) {
+  IpAddress address;
+  if (ether_type == kEtherTypeIpv4Value) {
+    address.family = 4;
+    std::memcpy(address.bytes, bytes.data() + kEthernetLength + 12, 4);
+  } else {
+    address.family = 6;
+    std::memcpy(address.bytes, bytes.data() + kEthernetLength + 8, 16);
+  }
+  return address;
+}
+
 // The IPv4 header (with its options) of a frame at least kIpv4MinimumFrame long.
 bool ipv4_header_sums_right(std::span<const uint8_t> bytes) {
   const size_t header = size_t(bytes[kEthernetLength] & 0x0f) * 4;
@@ -154,6 +166,14 @@ Router::Kept Router::sort_one(uint8_t ingress, rte_mbuf* frame) {
   }
   if (destination_mac.is_multicast()) {
     context_.drop(frame, Reason::routed_multicast);  // IP broadcast and multicast are not routed
+    return Kept::consumed;
+  }
+  // Reverse path: a source the routes would not send back out of this port is spoofed — a
+  // workload claiming an outside address so that the kernel's answer (an echo), the DNS
+  // forwarder's answer or an ICMP error would carry its bytes to that address past the policy.
+  const RouteResult back = tables.lookup(source_of(bytes, ether_type));
+  if (!back.route || back.route->port != ingress) {
+    context_.drop(frame, Reason::source_not_routed_back);
     return Kept::consumed;
   }
   IpAddress destination = destination_of(bytes, ether_type);
