@@ -79,7 +79,10 @@ echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy machine's figures say less
 # Which code was measured (read-only git commands).
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
-  git diff-index --quiet HEAD -- dataplane controlplane cli bench 2>/dev/null || revision="$revision + uncommitted changes"
+  # Results this script writes (load.txt above) are not source changes.
+  git update-index -q --refresh >/dev/null 2>&1 || true
+  git diff-index --quiet HEAD -- dataplane controlplane cli bench ':!bench/results' ':!bench/results-quic' 2>/dev/null ||
+    revision="$revision + uncommitted changes"
   echo "$revision ($(date -u +%Y-%m-%dT%H:%MZ))" > "$out/source.txt"
 fi
 
