@@ -77,7 +77,7 @@ while [ "$waited" -lt "$wait_quiet" ] && awk '{exit !($1 >= 0.5)}' /proc/loadavg
 done
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy machine's figures say less
-# Which code was measured (read-only git commands).
+# Which code was measured (git reads; the refresh only updates the index's stat cache).
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
   # Results this script writes (load.txt above) are not source changes.
   git update-index -q --refresh >/dev/null 2>&1 || true
