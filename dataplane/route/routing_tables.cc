@@ -19,11 +19,16 @@ bool route_before(const RouteEntry& a, const RouteEntry& b) {
 }  // namespace
 
 IpAddress mask_address(const IpAddress& address, uint8_t prefix_length) {
+  // Byte-wise: the router calls this for each prefix length of its routes, twice a packet
+  // (the route and the reverse-path check), so it is on the hot path.
   IpAddress masked = address;
   const int total_bits = address.family == 4 ? 32 : 128;
-  for (int bit = prefix_length; bit < 128; ++bit) {
-    if (bit >= total_bits || bit >= prefix_length) masked.bytes[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
-  }
+  const int kept_bits = prefix_length < total_bits ? prefix_length : total_bits;
+  const int full_bytes = kept_bits / 8;
+  const int rest_bits = kept_bits % 8;
+  int first_cleared = full_bytes;
+  if (rest_bits != 0) masked.bytes[first_cleared++] &= uint8_t(0xff00u >> rest_bits);
+  std::memset(masked.bytes + first_cleared, 0, sizeof masked.bytes - first_cleared);
   return masked;
 }
 

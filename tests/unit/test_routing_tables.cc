@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "controlplane/policy/cidr.h"
 
 namespace sluice {
@@ -129,6 +131,21 @@ TEST(RoutingTables, PrefixArithmetic) {
   EXPECT_TRUE(prefix_contains(ip("198.18.0.1"), 24, ip("198.18.0.255")));
   EXPECT_FALSE(prefix_contains(ip("198.18.0.1"), 24, ip("198.18.1.0")));
   EXPECT_FALSE(prefix_contains(ip("198.18.0.1"), 0, ip("::1")));  // another family
+}
+
+// Every prefix length of both families against a bit-by-bit reference: the byte-wise masking
+// must keep exactly the first `length` bits and clear every other byte (v4 uses bytes 0-3 only).
+TEST(RoutingTables, MaskKeepsExactlyThePrefixBits) {
+  for (IpAddress address : {ip("198.19.255.255"), ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")}) {
+    address.bytes[15] |= address.family == 4 ? 0xff : 0;  // a stray byte past a v4 address is cleared too
+    const int total_bits = address.family == 4 ? 32 : 128;
+    for (int length = 0; length <= 130; ++length) {
+      IpAddress expected = address;
+      for (int bit = 0; bit < 128; ++bit)
+        if (bit >= std::min(length, total_bits)) expected.bytes[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+      EXPECT_EQ(mask_address(address, uint8_t(length)), expected) << "length " << length;
+    }
+  }
 }
 
 }  // namespace
