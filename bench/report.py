@@ -23,6 +23,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
 # The QUIC section has a block of its own, so that `bench/run.sh --section quic` can refresh it alone.
 QUIC_BEGIN, QUIC_END = "<!-- bench:quic:begin -->", "<!-- bench:quic:end -->"
+# Routed mode's table sits inside the main block, between markers of its own, so that
+# `bench/run.sh --section routed` can refresh it alone (with the run's machine line).
+ROUTED_BEGIN, ROUTED_END = "<!-- bench:routed:begin -->", "<!-- bench:routed:end -->"
 GOAL_MPPS, GOAL_CPS = 15.0, 1e6
 # Issue 15: Sluice's cycles a packet at most 1.3 × the stateful baseline's (a 5-tuple lookup a
 # packet, the floor of the job) at 1M flows, and at most 64 bytes a flow beside its key.
@@ -501,6 +504,16 @@ def routed_table(results):
         "measure routing alone.")
 
 
+def routed_report(results):
+    """The routed block of a `--section routed` run: its own machine line, then the table."""
+    machine = results["machine"]
+    load = f"; load average at start {results['load']}" if results.get("load") else ""
+    return (f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
+            f"source {machine.get('source', '–')}{load}; {results['repetitions']} repetitions, "
+            "median (min–max); a `bench/run.sh --section routed` run, newer than the tables around it.\n\n"
+            + routed_table(results))
+
+
 def report(directory, prefix=""):
     """The report's Markdown; image links start with `prefix` (the way from the reader's file)."""
     results = json.loads((directory / "results.json").read_text())
@@ -523,7 +536,7 @@ def report(directory, prefix=""):
         + f"![new connections against allow-list size]({prefix}new_connections.png)",
         "### Flow-table size: cycles a packet and memory a flow\n\n" + scaling_table(results, side)
         + (f"\n\n![cycles a packet against flow-table size]({prefix}flow_table_scaling.png)" if scaling else ""),
-        "### Routed mode beside bridge mode\n\n" + routed_table(results),
+        "### Routed mode beside bridge mode\n\n" + f"{ROUTED_BEGIN}\n{routed_table(results)}\n{ROUTED_END}",
         "### Policy compilation\n\n" + compile_table(side) + f"\n\n![compilation]({prefix}compile.png)",
         "### Memory, denial records, latency\n\n" + side_tables(side),
         "### DPI reference: nDPI over the same packets\n\n" + ndpi_table(results, ndpi),
@@ -536,7 +549,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--doc")
-    parser.add_argument("--section", choices=["quic"],
+    parser.add_argument("--section", choices=["quic", "routed"],
                         help="the run holds this section's profiles only: refresh its block of --doc alone")
     args = parser.parse_args()
     directory = pathlib.Path(args.dir)
@@ -551,14 +564,18 @@ def main():
     quic_text = quic_report(results) if has_quic else ""
     if args.section == "quic":
         (directory / "results.md").write_text(quic_text)
+    elif args.section == "routed":
+        (directory / "results.md").write_text("### Routed mode beside bridge mode\n\n" + routed_report(results) + "\n")
     else:
         (directory / "results.md").write_text(report(directory) + ("\n" + quic_text if quic_text else ""))
     if args.doc:
         doc = pathlib.Path(args.doc)
         body = doc.read_text()
-        blocks = [] if args.section == "quic" else \
+        blocks = [] if args.section in ("quic", "routed") else \
             [(BEGIN, END, report(directory, os.path.relpath(directory, doc.parent) + "/"))]
-        if has_quic:
+        if args.section == "routed":
+            blocks.append((ROUTED_BEGIN, ROUTED_END, routed_report(results) + "\n"))
+        if has_quic and args.section != "routed":
             blocks.append((QUIC_BEGIN, QUIC_END, quic_text))
         for begin, end, block in blocks:
             if begin in body and end in body:

@@ -15,6 +15,10 @@
 #                           compared with (65,536 TLS connections a run, SLUICE_BENCH_CONNECTIONS
 #                           changes it), into bench/results-quic/; refreshes only the QUIC block
 #                           of docs/PERFORMANCE.md
+#   bench/run.sh --section routed
+#                           only routed and routed+SNAT profiles and the bridge-mode ones on the
+#                           same traffic, into bench/results-routed/; refreshes only the routed
+#                           table of docs/PERFORMANCE.md
 #
 # The harness's own tests (packets in = packets out) run with the others: meson test --suite bench.
 #
@@ -32,7 +36,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --wait-quiet) wait_quiet="$2"; shift ;;
     --section) section="$2"; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--section quic] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--section quic|routed] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -44,8 +48,12 @@ elif [ "$section" = quic ]; then
   # Fewer connections than the full run (runs of ~0.1 s on a quiet machine), five repetitions.
   bench_args=(--only new_quic_,new_tls_typical_100_domains,new_tls_typical_100000_domains --reps 5
               --connections "${SLUICE_BENCH_CONNECTIONS:-65536}")
+elif [ "$section" = routed ]; then
+  out=${out:-bench/results-routed} perf=0
+  # Routed and routed+SNAT profiles with the bridge-mode profiles on the same traffic.
+  bench_args=(--only routed_,established_1000000_flows,new_tls_typical_100000_domains --reps 5)
 elif [ -n "$section" ]; then
-  echo "bench: unknown section $section (known: quic)" >&2; exit 2
+  echo "bench: unknown section $section (known: quic, routed)" >&2; exit 2
 else
   out=${out:-bench/results}
   bench_args=()
