@@ -182,6 +182,35 @@ TEST_F(IcmpErrorsFromOutsideTest, ErrorsFromTheInsideNeverCarryTheirQuoteToADeni
   EXPECT_EQ(out_.forward_count, 1);
 }
 
+// An error neither outlives its flow nor keeps it alive: it does not touch the idle timer.
+class IcmpErrorAgingTest : public IcmpErrorsFromOutsideTest {
+ protected:
+  void adjust(PacketProcessorSetup& setup) override {
+    setup.external_clock = true;
+    setup.timeouts.udp = 10;
+  }
+  void at_seconds(double seconds) { processor_->set_clock(uint64_t((seconds + 1) * double(rte_get_tsc_hz()))); }
+};
+
+TEST_F(IcmpErrorAgingTest, AnErrorAboutAnIdleFlowIsDroppedAndErrorsDoNotKeepAFlowAlive) {
+  const IpAddress time_server = ip("198.19.7.123");  // allowed: UDP 123
+  const Bytes datagram = test::ip_packet(kClient, time_server, kIpProtoUdp, test::udp_segment(5123, 123, Bytes(48, 0)));
+  // The server itself: port unreachable.
+  const Bytes unreachable =
+      test::ether(test::ip_packet(time_server, kClient, kIpProtoIcmp, test::icmp_message(3, 3, 0, datagram)));
+  at_seconds(0);
+  burst(Side::inside, {test::ether(datagram)});
+  ASSERT_EQ(out_.forward_count, 1);
+  at_seconds(8);
+  burst(Side::outside, {unreachable});
+  EXPECT_EQ(out_.forward_count, 1);
+  at_seconds(10.5);  // idle past the UDP timeout, counted from the datagram: the error did not count
+  burst(Side::outside, {unreachable});
+  EXPECT_EQ(out_.forward_count, 0);
+  EXPECT_EQ(dropped(Reason::icmp_error_no_flow), 1u);
+  EXPECT_EQ(processor_->expire_idle(flows_.position_count(), policy_.get()), 1u);
+}
+
 // Routed mode: the client's packets leave translated to a SNAT address, a router beyond answers
 // the translated packet, SNAT translates the error back (outer destination and quote), and the
 // packet processor, seeing the client's own tuple in the quote, forwards it.
