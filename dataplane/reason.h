@@ -114,6 +114,9 @@ namespace sluice {
   X(neighbour_message_consumed, "routed mode: an ARP reply or neighbour advertisement the appliance learned a neighbour from; such frames end at the appliance") \
   X(neighbour_not_for_appliance, "routed mode: ARP or neighbour discovery about an address that is not the receiving port's own, or router discovery (the appliance sends no router advertisements); such frames end at the appliance") \
   X(neighbour_message_refused, "routed mode: ARP or neighbour discovery that fails its checks (ARP sender MAC not the frame's source, unusable sender, ND checksum, hop limit, target, options, DAD rules), claims one of the appliance's own addresses, or carries a VLAN tag: never answered or learned") \
+  X(icmp_error_quote_malformed, "an ICMP or ICMPv6 error from outside (destination unreachable, time exceeded, parameter problem, packet too big) whose quoted packet cannot be read: cut short, another IP version, a later fragment, a quoted ICMP message other than an echo, or the error itself an IP fragment") \
+  X(icmp_error_no_flow, "an ICMP or ICMPv6 error from outside whose quoted packet is not one an inside host sent on a live flow: no flow has its tuple, the flow is idle past its timeout, the quote runs from the responder to the initiator, or the error is not addressed to the quoted packet's sender") \
+  X(icmp_error_flow_denied, "an ICMP or ICMPv6 error from outside about a flow denied in ENFORCE") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

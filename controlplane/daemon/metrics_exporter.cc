@@ -183,6 +183,8 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
          [](const WorkerCounters& w) -> const Counter& { return w.reassembly_refused; });
   single("sluice_fragments_forwarded_total", "Non-first IP fragments forwarded after their first fragment's flow.",
          [](const WorkerCounters& w) -> const Counter& { return w.fragments_forwarded; });
+  single("sluice_icmp_errors_forwarded_total", "ICMP/ICMPv6 errors from outside (fragmentation needed, packet too big, time exceeded, unreachable) forwarded to the inside host whose live flow they quote.",
+         [](const WorkerCounters& w) -> const Counter& { return w.icmp_errors_forwarded; });
   single("sluice_dns_answers_parsed_total", "DNS answers from allowed resolvers read for learning.",
          [](const WorkerCounters& w) -> const Counter& { return w.dns_answers_parsed; });
   single("sluice_dns_answers_unparsed_total", "DNS answers from allowed resolvers that were not well-formed responses (nothing learned).",

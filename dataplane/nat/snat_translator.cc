@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "dataplane/nat/checksum_update.h"
+#include "dataplane/parse/icmp_error_quote.h"
 #include "dataplane/parse/tcp_checksum.h"
 #include "dataplane/verdict/internet_checksum.h"
 
@@ -45,10 +46,6 @@ bool is_icmp(uint8_t family, uint8_t protocol) {
 }
 bool is_echo_request(uint8_t family, uint8_t type) { return family == 4 ? type == 8 : type == 128; }
 bool is_echo_reply(uint8_t family, uint8_t type) { return family == 4 ? type == 0 : type == 129; }
-// Destination unreachable, time exceeded, parameter problem; IPv6 also packet too big.
-bool is_icmp_error(uint8_t family, uint8_t type) {
-  return family == 4 ? (type == 3 || type == 11 || type == 12) : (type >= 1 && type <= 4);
-}
 
 size_t source_offset(uint8_t family) { return family == 4 ? 12 : 8; }
 size_t destination_offset(uint8_t family) { return family == 4 ? 16 : 24; }
@@ -94,7 +91,8 @@ size_t packet_end(std::span<uint8_t> frame, const ParsedPacket& packet) {
   return packet.l3_end <= frame.size() ? packet.l3_end : frame.size();
 }
 
-// The packet an ICMP error quotes: its IP header and the first bytes of its L4 header.
+// The packet an ICMP error quotes (dataplane/parse/icmp_error_quote.h), and where the fields SNAT
+// rewrites in it lie.
 struct Quote {
   size_t l3 = 0;
   uint8_t protocol = 0;
@@ -103,41 +101,20 @@ struct Quote {
   L4Fields fields;
   uint16_t source_port = 0;       // the echo identifier for a quoted echo
   uint16_t destination_port = 0;  // 0 for a quoted echo
-  bool echo_request = false;
 };
 
+// False when the quote cannot be read or quotes a protocol SNAT does not translate.
 bool read_quote(uint8_t* frame, size_t start, size_t end, uint8_t family, Quote& quote) {
-  quote.l3 = start;
-  size_t l4 = 0;
-  if (family == 4) {
-    if (start + 20 > end || (frame[start] >> 4) != 4) return false;
-    const size_t header = size_t(frame[start] & 0x0f) * 4;
-    if (header < 20) return false;
-    if ((load_be16(frame + start + 6) & 0x1fff) != 0) return false;  // a later fragment quotes no ports
-    quote.protocol = frame[start + 9];
-    quote.src.family = quote.dst.family = 4;
-    std::memcpy(quote.src.bytes, frame + start + 12, 4);
-    std::memcpy(quote.dst.bytes, frame + start + 16, 4);
-    l4 = start + header;
-  } else {
-    if (start + 40 > end || (frame[start] >> 4) != 6) return false;
-    quote.protocol = frame[start + 6];  // an extension header in the quote is not read: refused
-    quote.src.family = quote.dst.family = 6;
-    std::memcpy(quote.src.bytes, frame + start + 8, 16);
-    std::memcpy(quote.dst.bytes, frame + start + 24, 16);
-    l4 = start + 40;
-  }
-  if (!l4_fields(frame, l4, end, family, quote.protocol, quote.fields, true)) return false;
-  if (quote.fields.echo) {
-    const uint8_t type = frame[l4];
-    if (!is_echo_request(family, type) && !is_echo_reply(family, type)) return false;
-    quote.echo_request = is_echo_request(family, type);
-    quote.source_port = load_port(frame, quote.fields.source_port);
-    quote.destination_port = 0;
-  } else {
-    quote.source_port = load_port(frame, quote.fields.source_port);
-    quote.destination_port = load_port(frame, quote.fields.destination_port);
-  }
+  IcmpQuote parsed;
+  if (parse_icmp_quote({frame, end}, start, end, family, parsed) != IcmpQuoteError::none || !parsed.has_ports)
+    return false;
+  if (!l4_fields(frame, parsed.l4, end, family, parsed.protocol, quote.fields, true)) return false;
+  quote.l3 = parsed.l3;
+  quote.protocol = parsed.protocol;
+  quote.src = parsed.src;
+  quote.dst = parsed.dst;
+  quote.source_port = parsed.source_port;
+  quote.destination_port = parsed.destination_port;
   return true;
 }
 
@@ -258,7 +235,7 @@ SnatResult snat_outbound(std::span<uint8_t> frame, ParsedPacket& packet, SnatTab
   L4Fields fields;
   if (!outer_fields(frame, packet, fields, result)) return result;
   if (fields.echo) {
-    if (is_icmp_error(packet.ip_version, packet.icmp_type)) return icmp_error_outbound(frame, packet, table, now);
+    if (is_icmp_error_type(packet.ip_version, packet.icmp_type)) return icmp_error_outbound(frame, packet, table, now);
     if (!is_echo_request(packet.ip_version, packet.icmp_type)) {
       result.status = SnatStatus::unsupported;
       return result;
@@ -299,7 +276,7 @@ SnatResult snat_inbound(std::span<uint8_t> frame, ParsedPacket& packet, SnatTabl
   L4Fields fields;
   if (!outer_fields(frame, packet, fields, result)) return result;
   if (fields.echo) {
-    if (is_icmp_error(packet.ip_version, packet.icmp_type)) return icmp_error_inbound(frame, packet, table, now);
+    if (is_icmp_error_type(packet.ip_version, packet.icmp_type)) return icmp_error_inbound(frame, packet, table, now);
     if (!is_echo_reply(packet.ip_version, packet.icmp_type)) {
       result.status = SnatStatus::no_binding;  // an echo request to a SNAT address is not a return packet
       return result;

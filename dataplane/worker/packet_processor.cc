@@ -49,7 +49,8 @@ PacketProcessor::PacketProcessor(const PacketProcessorSetup& setup)
       emitter_(setup_),
       dns_guard_(setup_, learner_, emitter_),
       replier_(setup_, tsc_hz_),
-      lifecycle_(setup_, tsc_hz_, inspector_) {
+      lifecycle_(setup_, tsc_hz_, inspector_),
+      icmp_errors_(*setup_.flows, lifecycle_) {
   fragments_.init(setup_.fragment_slots, uint64_t(setup_.fragment_lifetime_seconds) * tsc_hz_);
   const uint32_t datagram_bytes = std::max(setup_.tls_max_client_hello_bytes, setup_.http_max_head_bytes) + kMaxL4Header;
   datagrams_.init(setup_.fragment_reassembly_slots, datagram_bytes,
@@ -136,6 +137,15 @@ void PacketProcessor::handle_packet(const CompiledPolicy& policy, Side ingress, 
   Reason refused = Reason::unsolicited_inbound;
   position = lifecycle_.admit(ingress, packet, position, burst_tsc_, is_new, refused);
   if (position < 0) {
+    if (refused == Reason::unsolicited_inbound && IcmpErrorAdmission::applies(ingress, parsed)) [[unlikely]] {
+      // A router's error about a packet an inside host sent (stage/icmp_error.h).
+      refused = icmp_errors_.admit(packet, burst_tsc_);
+      if (refused == Reason::count) {
+        bump(setup_.counters->icmp_errors_forwarded);
+        out.forward[out.forward_count++] = packet.mbuf;
+        return;
+      }
+    }
     drop(packet.mbuf, refused);
     return;
   }

@@ -21,6 +21,7 @@
 #include "dataplane/worker/stage/emit.h"
 #include "dataplane/worker/stage/flow_lifecycle.h"
 #include "dataplane/worker/stage/follow.h"
+#include "dataplane/worker/stage/icmp_error.h"
 #include "dataplane/worker/stage/inspect.h"
 #include "dataplane/worker/stage/judge.h"
 #include "dataplane/worker/stage/learn.h"
@@ -161,6 +162,7 @@ class PacketProcessor {
   DnsGuard dns_guard_;
   Replier replier_;
   FlowLifecycle lifecycle_;
+  IcmpErrorAdmission icmp_errors_;  // errors from outside, admitted on the flow they quote
   FragmentTracker fragments_;
   FragmentReassembler datagrams_;             // fragmented datagrams of pending flows
   HeldSegments held_fragments_;               // their fragments' mbufs, by datagram slot

@@ -45,6 +45,7 @@ struct alignas(64) WorkerCounters {
   Counter reassembly_started = 0;        // ClientHellos/heads that needed more than their first segment
   Counter reassembly_refused = 0;        // … while every reassembly slot was in use
   Counter fragments_forwarded = 0;       // non-first IP fragments that followed their flow
+  Counter icmp_errors_forwarded = 0;     // ICMP errors from outside forwarded on the flow they quote
   Counter dns_answers_parsed = 0;        // answers from allowed resolvers read for learning
   Counter dns_answers_unparsed = 0;      // … that were not a well-formed response
   Counter dns_answers_name_not_allowed = 0;  // … for a name no allowed domain matches: nothing learned

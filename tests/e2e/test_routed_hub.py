@@ -102,6 +102,83 @@ def test_denied_host_is_reset_and_recorded_with_the_workload_source(hub_rig):
     assert record["access_type"] == "DROP"
 
 
+# ICMP errors from beyond the appliance (issue #13): the outside router's errors come back to the
+# SNAT address, are translated back and reach the client because they quote its own packet.
+def _hops(traceroute_output):
+    """The first address that answered each hop ("*" when none did)."""
+    hops = []
+    for line in traceroute_output.splitlines()[1:]:
+        fields = line.split()
+        addresses = [f for f in fields[1:] if f.count(".") == 3 and f.replace(".", "").isdigit()]
+        hops.append(addresses[0] if addresses else "*")
+    return hops
+
+
+@pytest.mark.skipif(not any(Path(d, "traceroute").exists() for d in ("/usr/sbin", "/usr/bin")),
+                    reason="needs traceroute")
+def test_traceroute_shows_the_hops_beyond_the_appliance(hub_rig):
+    nsh(hub.NS_ROUTER, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+    before = hub_rig["fw1"].scrape()
+    # ICMP echo probes (-I): the spoke's policy allows ICMP to the server.
+    result = client("traceroute", "-4", "-I", "-n", "-q", "2", "-w", "2", "-m", "6", hub.SERVER4, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hops = _hops(result.stdout)
+    # The hash router, the appliance (its own time exceeded), the outside router (its error came
+    # back to the SNAT address), then the server.
+    assert hops[:4] == [hub.LB_SPOKE4, hub.APPLIANCES["fw1"].inside4, hub.ROUTER4, hub.SERVER4], result.stdout
+    after = hub_rig["fw1"].scrape()
+    assert after.get("sluice_icmp_errors_forwarded_total") > before.get("sluice_icmp_errors_forwarded_total")
+
+
+# Sends BYTES on a connection to the echo port with DF set (Linux's default: path MTU discovery)
+# and reads them back; prints the number of bytes that came back.
+UPLOADER = r'''
+import socket, sys
+data = bytes(range(256)) * (int(sys.argv[3]) // 256)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO (python has no names for them)
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+received = bytearray()
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    received += chunk
+print(len(received) if bytes(received) == data else -1)
+'''
+NARROW_MTU = 1280
+
+
+def test_path_mtu_discovery_through_a_narrower_link_beyond_the_appliance(hub_rig, tmp_path):
+    """The outside router's link to the server carries at most 1280 bytes, but the server
+    advertises an MSS for 1500: the client's full-size segments fit the appliance's outside MTU
+    (1500) and die at the router, whose "fragmentation needed" must reach the client for the
+    upload to complete (else a TCP black hole)."""
+    nsh(hub.NS_ROUTER, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
+    nsh(hub.NS_ROUTER, "ip", "link", "set", "s0", "mtu", NARROW_MTU)
+    nsh(hub.NS_SERVER, "ip", "link", "set", "eth0", "mtu", NARROW_MTU)
+    nsh(hub.NS_SERVER, "ip", "route", "replace", "default", "via", hub.ROUTER_SERVER_SIDE4, "advmss", "1460")
+    nsh(hub.NS_CLIENT, "ip", "route", "flush", "cache")
+    try:
+        before = hub_rig["fw1"].scrape()
+        script = tmp_path / "uploader.py"
+        script.write_text(UPLOADER)
+        size = 200 * 1024
+        result = client("/usr/bin/python3", script, hub.SERVER4, hub.ECHO_PORT, size, timeout=30)
+        assert result.returncode == 0 and result.stdout.strip() == str(size), result.stdout + result.stderr
+        after = hub_rig["fw1"].scrape()
+        assert after.get("sluice_icmp_errors_forwarded_total") > before.get("sluice_icmp_errors_forwarded_total")
+        # The client's kernel took the router's word.
+        route = client("ip", "-4", "route", "get", hub.SERVER4)
+        assert f"mtu {NARROW_MTU}" in route.stdout, route.stdout
+    finally:
+        nsh(hub.NS_SERVER, "ip", "route", "replace", "default", "via", hub.ROUTER_SERVER_SIDE4)
+        nsh(hub.NS_SERVER, "ip", "link", "set", "eth0", "mtu", hub.OUTSIDE_MTU)
+        nsh(hub.NS_ROUTER, "ip", "link", "set", "s0", "mtu", hub.OUTSIDE_MTU)
+        nsh(hub.NS_CLIENT, "ip", "route", "flush", "cache")
+
+
 def probe_answered(appliance):
     return nsh(hub.NS_PROBE, "nc", "-z", "-w", "2", appliance.inside4, hub.PROBE_PORT, check=False).returncode == 0
 

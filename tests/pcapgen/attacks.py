@@ -5,8 +5,8 @@ an option, padding); a case is stopped when no frame the appliance forwards carr
 Controls are what real hosts send (ARP, ND, MLD, an allowed HTTPS flow, a CONNECT to a proxy the
 policy names): their frames must all be forwarded, so that dropping everything scores zero.
 Used by tests/golden/test_attacks.py and tests/fuzz/make_seeds.py; more cases in
-attacks_pieces.py (TCP before the verdict), attacks_quic.py (QUIC before the verdict) and
-dns_attacks.py. Addresses as in tests/golden/scenarios.py, policy
+attacks_pieces.py (TCP before the verdict), attacks_quic.py (QUIC before the verdict),
+attacks_icmp.py (ICMP errors both ways) and dns_attacks.py. Addresses as in tests/golden/scenarios.py, policy
 tests/golden/policies/attacks.textproto.
 """
 
@@ -251,6 +251,8 @@ def attacks():
     cases += attacks_trailers.attacks()
     from pcapgen import attacks_quic  # imports this module's names
     cases += attacks_quic.attacks()
+    from pcapgen import attacks_icmp  # imports this module's names
+    cases += attacks_icmp.attacks()
     return cases
 
 
@@ -312,7 +314,8 @@ def controls():
                 "after a HelloRetryRequest: ChangeCipherSpec and the hello again, same name"),
     ] + (__import__("pcapgen.dns_attacks", fromlist=["controls"]).controls() + attacks_pieces.controls()
          + __import__("pcapgen.attacks_trailers", fromlist=["controls"]).controls()
-         + __import__("pcapgen.attacks_quic", fromlist=["controls"]).controls())
+         + __import__("pcapgen.attacks_quic", fromlist=["controls"]).controls()
+         + __import__("pcapgen.attacks_icmp", fromlist=["controls"]).controls())
 
 
 def resolved_control():

@@ -38,6 +38,9 @@ class FlowLifecycle {
   // (WorkerCounters::oldest_pending_age_ms), read off entries the sweep loads anyway.
   uint32_t expire_idle(uint32_t budget, uint64_t now_tsc, Emitter& emitter, const CompiledPolicy* policy);
 
+  // In use and not idle past its state's timeout (the aging sweep may not have reached it yet).
+  bool live(const FlowEntry& flow, uint64_t now_tsc) const { return flow.in_use && !idle_past_timeout(flow, now_tsc); }
+
   // A TLS/HTTP flow still waiting for its verdict longer than its deadline allows.
   bool pending_deadline_passed(const FlowEntry& flow, uint64_t now_tsc) const {
     return timeouts_.pending_deadline_passed(flow, now_tsc);
