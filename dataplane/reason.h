@@ -114,6 +114,8 @@ namespace sluice {
   X(neighbour_message_consumed, "routed mode: an ARP reply or neighbour advertisement the appliance learned a neighbour from; such frames end at the appliance") \
   X(neighbour_not_for_appliance, "routed mode: ARP or neighbour discovery about an address that is not the receiving port's own, or router discovery (the appliance sends no router advertisements); such frames end at the appliance") \
   X(neighbour_message_refused, "routed mode: ARP or neighbour discovery that fails its checks (ARP sender MAC not the frame's source, unusable sender, ND checksum, hop limit, target, options, DAD rules), claims one of the appliance's own addresses, or carries a VLAN tag: never answered or learned") \
+  X(handoff_ring_full, "several workers: a frame whose flow another worker owns while the ring to that worker is full (the owner is behind)") \
+  X(tx_ring_full, "several workers: a frame to send out of a port with fewer transmit queues than workers while that port's transmit ring is full") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

@@ -10,6 +10,7 @@
 #include "dataplane/route/neighbour_table.h"
 #include "dataplane/route/routing_tables.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/worker_lanes.h"
 
 struct rte_rcu_qsbr;
 struct rte_ring;
@@ -35,6 +36,7 @@ struct WorkerShared {
   // workers: read (relaxed) to answer routed mode's health probe (dataplane/local/local_delivery.h).
   std::atomic<bool> ready{false};
   rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
+  uint16_t worker_count = 1;     // registered with `qsbr` as thread ids 0 … worker_count - 1
 };
 
 struct WorkerLoopSetup {
@@ -43,6 +45,9 @@ struct WorkerLoopSetup {
   WorkerShared* shared = nullptr;
   uint16_t ports[kSideCount] = {};  // indexed by Side
   unsigned qsbr_thread_id = 0;
+  // Several workers: this one's queues and the rings between them (bridge mode). The default
+  // is one worker on queue 0 of each port.
+  WorkerLanes lanes;
   // Routed mode: the router (null: bridge mode), the DPDK port of each routed port index
   // (ports[] first, then e.g. the exception port), and the control→worker frame ring
   // (rte_mbuf pointers, `port` = routed port index; single producer: control).
