@@ -1,4 +1,6 @@
 // The poll loop of one worker lcore: rx burst from each port, process, tx burst to the other.
+// With several workers (worker_lanes.h) it polls its own queues, hands frames it does not own
+// to their owner, judges what others handed it, and sends through its queue or a tx ring.
 // In routed mode (a Router in the setup) every port is received from, the router sorts and
 // routes around the processor (stage/route.h), and each port transmits its own list.
 #pragma once
