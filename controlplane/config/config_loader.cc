@@ -323,10 +323,6 @@ class ConfigValidator {
     if (config.worker_lcores_size() > kMaxWorkerLcores)
       add(indexed("worker_lcores", kMaxWorkerLcores), "at most " + std::to_string(kMaxWorkerLcores) + " workers (got " +
                                                           std::to_string(config.worker_lcores_size()) + ")");
-    // Routed mode's router, neighbour rings and NAT state are one worker's in this version.
-    if (config.worker_lcores_size() > 1 && config.routing().mode() == config::Routing::ROUTED)
-      add(indexed("worker_lcores", 1), "routed mode (routing.mode: ROUTED) runs one worker in this version; "
-                                       "several workers run in bridge mode");
     for (int i = 0; i < config.worker_lcores_size(); ++i) {
       const uint32_t lcore = config.worker_lcores(i);
       const std::string field = indexed("worker_lcores", i);

@@ -201,7 +201,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
 
   // Each worker's buffers, rings, flow table and processor; its queues receive into its buffers.
   WorkerShared shared;
-  shared.worker_count = worker_count;
   WorkerRigOptions rig_options;
   rig_options.name = "w0";
   rig_options.socket = static_cast<int>(rte_socket_id());

@@ -37,8 +37,8 @@ struct WorkerShared {
   // not drained. Control: writes (relaxed) every loop iteration, false before the workers stop;
   // workers: read (relaxed) to answer routed mode's health probe (dataplane/local/local_delivery.h).
   std::atomic<bool> ready{false};
-  rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
-  uint16_t worker_count = 1;     // registered with `qsbr` as thread ids 0 … worker_count - 1
+  // Workers report a quiescent state after every loop iteration (thread id = worker index).
+  rte_rcu_qsbr* qsbr = nullptr;
 };
 
 struct WorkerLoopSetup {
