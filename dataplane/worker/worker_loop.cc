@@ -88,6 +88,16 @@ uint16_t steer(WorkerLoopSetup& setup, rte_mbuf** packets, uint16_t count) {
   return kept;
 }
 
+// Software steering's backpressure: while the ring to some owner has no room for a whole burst,
+// this worker leaves its queues alone (the port's queue fills and the NIC counts what it cannot
+// hold, sluice_ethdev_missed_packets_total) rather than read frames only to drop them; it keeps
+// taking what others hand it, so two workers never wait on each other.
+bool an_owner_is_behind(const WorkerLanes& lanes) {
+  for (uint16_t owner = 0; owner < lanes.worker_count; ++owner)
+    if (owner != lanes.worker_index && rte_ring_free_count(lanes.handoff_out[owner]) < kBurstSize) return true;
+  return false;
+}
+
 // Frames other workers handed over, judged as if received here, split by the port they came in
 // on (rte_mbuf::port). True when there were any.
 bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOutput& out) {
@@ -184,7 +194,8 @@ int run_worker_loop(void* arg) {
     const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
     bool moved_packets = false;
     if (setup.router) moved_packets = route_iteration(setup, policy, received, out);
-    for (int side_index = 0; !setup.router && side_index < kSideCount; ++side_index) {
+    const bool hold_rx = setup.lanes.steer && an_owner_is_behind(setup.lanes);
+    for (int side_index = 0; !setup.router && !hold_rx && side_index < kSideCount; ++side_index) {
       auto side = static_cast<Side>(side_index);
       const uint16_t queue = setup.lanes.rx_queue[side_index];
       if (queue == kNoQueue) continue;
