@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote flow_owner})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -39,6 +39,7 @@ declare -A sources=(
   [aws_ip_ranges]="controlplane/policy/service_tag_file.cc controlplane/policy/cidr.cc dataplane/parse/ip_address.cc"
   [icmp_router_error]="dataplane/verdict/icmp_router_error.cc"
   [icmp_error_quote]="dataplane/parse/icmp_error_quote.cc"
+  [flow_owner]="dataplane/flow/flow_owner.cc"
   [health_probe_reply]="dataplane/parse/packet_parser.cc dataplane/parse/tcp_checksum.cc dataplane/verdict/tcp_reply_segment.cc dataplane/verdict/tcp_syn_ack.cc dataplane/local/kernel_service_filter.cc"
 )
 # Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).

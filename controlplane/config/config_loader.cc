@@ -318,6 +318,11 @@ class ConfigValidator {
 
   void check_worker_lcores(const ApplianceConfig& config) {
     std::map<uint32_t, int> first_index;
+    // learned_addresses.h keeps a sequence per worker, worker_lanes.h a ring per pair.
+    constexpr int kMaxWorkerLcores = 16;
+    if (config.worker_lcores_size() > kMaxWorkerLcores)
+      add(indexed("worker_lcores", kMaxWorkerLcores), "at most " + std::to_string(kMaxWorkerLcores) + " workers (got " +
+                                                          std::to_string(config.worker_lcores_size()) + ")");
     for (int i = 0; i < config.worker_lcores_size(); ++i) {
       const uint32_t lcore = config.worker_lcores(i);
       const std::string field = indexed("worker_lcores", i);

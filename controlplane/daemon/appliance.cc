@@ -40,6 +40,7 @@
 #include "dataplane/port/ports.h"
 #include "dataplane/worker/worker_loop.h"
 #include "dataplane/worker/worker_rig.h"
+#include "controlplane/daemon/worker_set.h"
 
 namespace sluice {
 
@@ -69,17 +70,17 @@ std::string tx_pcap_of(const std::string& device) {
 // Everything that must be released in order when the run ends, whatever the exit path: the
 // ports (they receive into the rig's buffers), then the rig, then the EAL.
 struct Platform {
-  WorkerRig rig;
-  // The rig's rings and QSBR variable, as the control loop uses them (owned by the rig).
-  rte_ring* events = nullptr;
-  rte_ring* learned = nullptr;
+  WorkerSet workers;
+  // The workers' rings and QSBR variable, as the control loop uses them (owned by the rigs).
+  std::vector<rte_ring*> events;
+  std::vector<rte_ring*> learned;
   rte_rcu_qsbr* qsbr = nullptr;
   std::vector<uint16_t> open_ports;
   bool eal_up = false;
 
   ~Platform() {
     for (auto port : open_ports) close_port(port);
-    rig.release();
+    workers.release();
     if (eal_up) rte_eal_cleanup();
   }
 };
@@ -118,9 +119,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     err << "sluiced: the config needs one INSIDE and one OUTSIDE port\n";
     return 2;
   }
-  if (config.worker_lcores_size() != 1) {
-    err << "sluiced: this version runs exactly one worker lcore (got " << config.worker_lcores_size()
-        << "); several need RSS queues per port\n";
+  const uint16_t worker_count = uint16_t(config.worker_lcores_size());
+  if (worker_count > 1 && is_routed(config)) {
+    err << "sluiced: worker_lcores: routed mode runs one worker in this version (got " << worker_count
+        << "); several workers run in bridge mode\n";
     return 2;
   }
 
@@ -175,8 +177,12 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 2;
   }
 
-  unsigned worker_lcore = config.worker_lcores(0);
-  std::vector<std::string> eal_args = {"sluiced", "-l", "0," + std::to_string(worker_lcore), "--main-lcore", "0"};
+  // The control thread on lcore 0, the workers on theirs; lcores beyond this machine's CPUs are
+  // mapped onto them (EAL --lcores), so that two workers run on a 2-CPU machine.
+  std::vector<unsigned> lcores = {0};
+  lcores.insert(lcores.end(), config.worker_lcores().begin(), config.worker_lcores().end());
+  const unsigned worker_lcore = config.worker_lcores(0);
+  std::vector<std::string> eal_args = {"sluiced", "--lcores", lcores_on_cpus(lcores, allowed_cpus()), "--main-lcore", "0"};
   for (const auto& arg : config.eal_args()) eal_args.push_back(arg);
   for (const auto* port : ports)
     for (const auto& arg : device_eal_args(port->device())) eal_args.push_back(arg);
@@ -193,7 +199,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
   platform.eal_up = true;
 
-  // The worker's buffers, rings, flow table and processor; its ports receive into the buffers.
+  // Each worker's buffers, rings, flow table and processor; its queues receive into its buffers.
   WorkerShared shared;
   WorkerRigOptions rig_options;
   rig_options.name = "w0";
@@ -202,7 +208,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   rig_options.mbuf_count = config.mbuf_count();
   rig_options.event_ring_size = config.denial_ring_size();
   if (config.dns_learning().enabled()) rig_options.learned_ring_size = config.dns_learning().ring_size();
-  rig_options.qsbr_threads = 1;
   const bool routed = is_routed(config);
   if (routed) {
     rig_options.neighbour_ring_size = 1024;
@@ -214,29 +219,39 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
   rig_options.flow_capacity = config.flow_capacity();
   PacketProcessorSetup processor_setup;
-  processor_setup.worker_index = 0;
   processor_setup.emit_allowed_flows = flow_log.is_open();
   apply_processor_settings(config, processor_setup);
   processor_setup.learned_table = &shared.learned;
-  if (!platform.rig.init(rig_options, processor_setup, error)) {
+  if (!platform.workers.init(worker_count, rig_options, processor_setup, error)) {
     err << "sluiced: " << error << "\n";
     return 1;
   }
-  platform.events = platform.rig.events();
-  platform.learned = platform.rig.learned();
-  platform.qsbr = platform.rig.qsbr();
+  WorkerRig& rig = platform.workers.rig(0);
+  platform.events = platform.workers.event_rings();
+  platform.learned = platform.workers.learned_rings();
+  platform.qsbr = rig.qsbr();
   uint16_t port_ids[kSideCount];
+  PortQueues port_queues[kSideCount];
   for (int side = 0; side < kSideCount; ++side) {
-    if (!open_port(device_port_name(ports[side]->device()), platform.rig.mbufs(), port_ids[side], error)) {
+    if (!platform.workers.open_port(device_port_name(ports[side]->device()), port_ids[side], port_queues[side], error)) {
       err << "sluiced: " << to_string(static_cast<Side>(side)) << " port: " << error << "\n";
       return 1;
     }
     platform.open_ports.push_back(port_ids[side]);
   }
+  if (!platform.workers.connect(port_ids, port_queues, error)) {
+    err << "sluiced: " << error << "\n";
+    return 1;
+  }
+  if (worker_count > 1) {
+    out << "sluiced: " << worker_count << " workers; inside port " << port_queues[0].rx << " rx/" << port_queues[0].tx
+        << " tx queues, outside port " << port_queues[1].rx << " rx/" << port_queues[1].tx << " tx queues; flows "
+        << (platform.workers.steers() ? "steered in software (handoff rings)" : "spread by symmetric RSS") << std::endl;
+  }
   uint16_t tap_port_id = RoutedMode::kNoExceptionPort;
   ExceptionInterface exception_interface;  // its rules go before the ports close
   if (has_tap) {
-    if (!open_port(device_port_name(tap_device), platform.rig.mbufs(), tap_port_id, error)) {
+    if (!open_port(device_port_name(tap_device), rig.mbufs(), tap_port_id, error)) {
       err << "sluiced: exception port: " << error << "\n";
       return 1;
     }
@@ -254,7 +269,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   shared.qsbr = platform.qsbr;
   // Routed mode: the tables and static neighbours published before the worker starts.
   RoutedMode routed_mode;
-  if (routed && !routed_mode.start(config, port_ids, tap_port_id, platform.rig, shared, error)) {
+  if (routed && !routed_mode.start(config, port_ids, tap_port_id, rig, shared, error)) {
     err << "sluiced: routed mode: " << error << "\n";
     return 1;
   }
@@ -267,7 +282,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   PolicySlots slots;
   const std::vector<std::string> service_tag_files(config.service_tag_files().begin(),
                                                   config.service_tag_files().end());
-  PolicyPublisher publisher(config.policy_path(), shared, 1, slots, control, config.hyperscan_cache_dir(),
+  PolicyPublisher publisher(config.policy_path(), shared, worker_count, slots, control, config.hyperscan_cache_dir(),
                             service_tag_files);
   std::string message;
   if (!publisher.load_and_publish(message)) {
@@ -275,8 +290,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 2;
   }
 
-  FlowTable& flows = platform.rig.flows();
-  WorkerCounters* counters = &platform.rig.counters();
+  const std::vector<const WorkerCounters*> counters = platform.workers.counters();
   LearnedAddressStore learned(config.dns_learning().max_entries());
   // Learned addresses of the last run (learned_address_state.h), before the worker starts.
   const std::string& state_path = config.dns_learning().state_file();
@@ -306,17 +320,13 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     state_writer = std::make_unique<LearnedStateWriter>(state_path);
   }
 
-  WorkerLoopSetup loop_setup;
-  loop_setup.processor = &platform.rig.processor();
-  loop_setup.counters = counters;
-  loop_setup.shared = &shared;
-  loop_setup.ports[0] = port_ids[0];
-  loop_setup.ports[1] = port_ids[1];
-  if (routed) routed_mode.attach(loop_setup);
+  for (uint16_t worker = 0; worker < worker_count; ++worker) platform.workers.loop(worker).shared = &shared;
+  if (routed) routed_mode.attach(platform.workers.loop(0));
 
   MetricsView view;
-  view.workers = {counters};
-  view.flow_capacity = {flows.capacity()};
+  view.workers = counters;
+  for (uint16_t worker = 0; worker < worker_count; ++worker)
+    view.flow_capacity.push_back(platform.workers.rig(worker).flows().capacity());
   view.policies = &slots;
   view.control = &control;
   view.learned = &learned;
@@ -409,18 +419,28 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   if (!config.metrics_address().empty()) out << "; metrics on http://" << config.metrics_address() << "/metrics";
   out << std::endl;
 
-  if (rte_eal_remote_launch(run_worker_loop, &loop_setup, worker_lcore) != 0) {
-    err << "sluiced: cannot launch the worker on lcore " << worker_lcore << "\n";
-    return 1;
+  for (uint16_t worker = 0; worker < worker_count; ++worker) {
+    const unsigned lcore = config.worker_lcores(worker);
+    if (rte_eal_remote_launch(run_worker_loop, &platform.workers.loop(worker), lcore) != 0) {
+      err << "sluiced: cannot launch worker " << worker << " on lcore " << lcore << "\n";
+      shared.stop.store(true, std::memory_order_relaxed);
+      rte_eal_mp_wait_lcore();
+      return 1;
+    }
   }
 
   if (neighbours) neighbours->worker_running(platform.qsbr);
   const uint64_t tsc_hz = rte_get_tsc_hz();
   const uint64_t started = rte_rdtsc();
-  WorkerHeartbeat heartbeat;
+  std::vector<WorkerHeartbeat> heartbeats(worker_count);
+  auto workers_alive = [&]() {  // every worker polls
+    bool alive = true;
+    for (uint16_t worker = 0; worker < worker_count; ++worker) alive = heartbeats[worker].alive(*counters[worker]) && alive;
+    return alive;
+  };
   auto next_sample = std::chrono::steady_clock::now();
-  uint64_t last_busy = 0, last_cycles = 0;
-  auto sample_platform = [&]() {  // ethdev statistics, flow-table size, busy ratio
+  std::vector<uint64_t> last_busy(worker_count), last_cycles(worker_count);
+  auto sample_platform = [&]() {  // ethdev statistics, flow-table sizes, busy ratios
     auto now = std::chrono::steady_clock::now();
     if (now < next_sample) return;
     next_sample = now + std::chrono::milliseconds(100);
@@ -435,12 +455,15 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       port.tx_errors = stats.oerrors;
       port.rx_no_mbuf = stats.rx_nombuf;
     }
-    control.flows_active = flows.size();
-    uint64_t busy = read(counters->busy_cycles), cycles = read(counters->cycles);
-    if (cycles - last_cycles >= rte_get_tsc_hz()) {  // a second's worth of loop cycles
-      control.worker_busy_permille = static_cast<uint32_t>((busy - last_busy) * 1000 / (cycles - last_cycles));
-      last_busy = busy;
-      last_cycles = cycles;
+    for (uint16_t worker = 0; worker < worker_count && worker < kMaxWorkers; ++worker) {
+      control.flows_active[worker] = platform.workers.rig(worker).flows().size();
+      const uint64_t busy = read(counters[worker]->busy_cycles), cycles = read(counters[worker]->cycles);
+      if (cycles - last_cycles[worker] >= rte_get_tsc_hz()) {  // a second's worth of loop cycles
+        control.worker_busy_permille[worker] =
+            static_cast<uint32_t>((busy - last_busy[worker]) * 1000 / (cycles - last_cycles[worker]));
+        last_busy[worker] = busy;
+        last_cycles[worker] = cycles;
+      }
     }
   };
   // Learned addresses: folded in as they come (the worker also keeps its latest ones itself),
@@ -463,7 +486,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     state_writer->offer(learned_state_snapshot(learned, slots.names(), rte_rdtsc(), rte_get_tsc_hz(), now_unix));
   };
   auto tend_learned = [&](bool worker_running) {
-    learned.drain(platform.learned);
+    for (rte_ring* ring : platform.learned) learned.drain(ring);
     auto now = std::chrono::steady_clock::now();
     if (now < next_learned_publish) return;
     next_learned_publish = now + std::chrono::milliseconds(50);
@@ -491,7 +514,7 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     if (neighbours) neighbours->tick();
     publish_log_counters();
     report_log_errors();
-    control.ready = heartbeat.alive(*counters);
+    control.ready = workers_alive();
     shared.ready.store(control.ready && !control.draining, std::memory_order_relaxed);
     sample_platform();
     if (g_hangup) {
@@ -512,7 +535,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       break;
     }
     if (config.exit_on_idle_ms()) {
-      uint64_t last = read(counters->last_rx_tsc);
+      uint64_t last = 0;
+      for (const WorkerCounters* worker : counters) last = std::max(last, read(worker->last_rx_tsc));
       uint64_t idle_ms = config.exit_on_idle_ms();
       uint64_t since = last ? last : started;
       if (!last) idle_ms = std::max<uint64_t>(idle_ms, 1000);
@@ -533,22 +557,23 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   shared.stop.store(true, std::memory_order_relaxed);
   rte_eal_mp_wait_lcore();
   sink.drain(platform.events, publisher.generations());
-  learned.drain(platform.learned);
+  for (rte_ring* ring : platform.learned) learned.drain(ring);
   save_learned(true);
   state_writer.reset();  // writes the last snapshot, then its thread ends
   publish_learned_table(shared.learned, nullptr, nullptr);
   if (neighbours) neighbours->worker_running(nullptr);  // the worker stopped: free at once
   if (routed) routed_mode.stop(shared);
   if (flow_log.is_open())
-    flows.for_each([&](const FlowKey& key, const FlowEntry& flow) {
-      if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());
-    });
+    for (uint16_t worker = 0; worker < worker_count; ++worker)
+      platform.workers.rig(worker).flows().for_each([&](const FlowKey& key, const FlowEntry& flow) {
+        if (flow.verdict == FlowVerdict::pending) sink.handle(pending_flow_event(key, flow), *publisher.current());
+      });
   sink.close_windows(true);
   denial_log.drain();
   flow_log.drain();
   publish_log_counters();
 
-  RunSummary summary = summarize({counters}, slots.names(), sink);
+  RunSummary summary = summarize(counters, slots.names(), sink);
   summary.title = "sluiced: " + stop_cause + "; summary";
   summary.records_not_written = denial_log.records_lost();
   summary.paths.emplace_back("denial log", denial_path);

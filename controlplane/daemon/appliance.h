@@ -1,4 +1,4 @@
-// sluiced's main job: start EAL and the ports, compile the policy, run one worker lcore, and
+// sluiced's main job: start EAL and the ports, compile the policy, run the worker lcores, and
 // on the control thread (the main lcore) turn flow events into records, serve metrics, and
 // stop on a signal or when the input went idle.
 #pragma once

@@ -127,6 +127,26 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
   families.push_back(std::move(rx_bytes));
   families.push_back(std::move(tx_bytes));
 
+  // Each worker's share (the totals above and below sum over the workers).
+  auto worker_rx = family("sluice_worker_rx_packets_total", "Packets the worker took in to judge (from its queues, or handed over by another worker), by worker.",
+                          MetricType::Counter);
+  auto worker_flows = family("sluice_worker_flows_created_total", "Flows created, by worker: the flows it owns.", MetricType::Counter);
+  auto handoff = family("sluice_worker_handoff_packets_total",
+                        "Several workers: frames handed to the worker that owns their flow (sent), taken from other workers (received), and put on another worker's transmit ring (tx_ring), by worker.",
+                        MetricType::Counter);
+  for (size_t worker = 0; worker < view.workers.size(); ++worker) {
+    const WorkerCounters& w = *view.workers[worker];
+    const std::string label = std::to_string(worker);
+    add(worker_rx, double(read(w.rx_packets[0]) + read(w.rx_packets[1])), {{"worker", label}});
+    add(worker_flows, double(read(w.flows_created)), {{"worker", label}});
+    add(handoff, double(read(w.handoff_sent)), {{"worker", label}, {"direction", "sent"}});
+    add(handoff, double(read(w.handoff_received)), {{"worker", label}, {"direction", "received"}});
+    add(handoff, double(read(w.tx_ring_sent)), {{"worker", label}, {"direction", "tx_ring"}});
+  }
+  families.push_back(std::move(worker_rx));
+  families.push_back(std::move(worker_flows));
+  families.push_back(std::move(handoff));
+
   auto parse_errors = family("sluice_packet_parse_errors_total", "Frames the packet parser refused, by error (they are dropped as malformed_packet, unsupported_ethertype or arp_malformed).", MetricType::Counter);
   for (int error = 1; error < static_cast<int>(PacketParseError::count); ++error)
     add(parse_errors, double(sum(view, [&](const WorkerCounters& w) -> const Counter& { return w.parse_errors[error]; })),
@@ -324,10 +344,24 @@ std::vector<MetricFamily> collect(const MetricsView& view) {
     };
     constexpr auto counter = MetricType::Counter;
     constexpr auto gauge = MetricType::Gauge;
-    one(gauge, "sluice_flows_active", "Flow-table entries in use, by worker.",
-        double(view.control->flows_active.load()), {{"worker", "0"}});
-    one(gauge, "sluice_worker_busy_ratio", "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.",
-        double(view.control->worker_busy_permille.load()) / 1000.0, {{"worker", "0"}});
+    const size_t workers = std::min(view.workers.size(), size_t(kMaxWorkers));
+    auto active = family("sluice_flows_active", "Flow-table entries in use, by worker.", gauge);
+    auto busy = family("sluice_worker_busy_ratio",
+                       "Share of the worker's cycles spent in loop iterations that moved packets, over the last second.", gauge);
+    uint32_t busiest = 0, idlest = 1000;
+    for (size_t worker = 0; worker < workers; ++worker) {
+      const std::string label = std::to_string(worker);
+      add(active, double(view.control->flows_active[worker].load()), {{"worker", label}});
+      const uint32_t permille = view.control->worker_busy_permille[worker].load();
+      add(busy, permille / 1000.0, {{"worker", label}});
+      busiest = std::max(busiest, permille);
+      idlest = std::min(idlest, permille);
+    }
+    families.push_back(std::move(active));
+    families.push_back(std::move(busy));
+    one(gauge, "sluice_worker_busy_imbalance",
+        "The busiest worker's busy ratio minus the idlest one's, over the last second (0 with one worker): flows spread unevenly, or one worker holds an elephant flow.",
+        workers == 0 ? 0.0 : (busiest - idlest) / 1000.0);
     one(counter, "sluice_denial_records_written_total", "Denial records written to the denial log.",
         double(view.control->denial_records_written.load()));
     one(counter, "sluice_denial_record_write_errors_total", "Failed writes to the denial log.",

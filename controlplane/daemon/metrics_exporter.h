@@ -15,6 +15,7 @@
 #include "controlplane/policy/policy_slots.h"
 #include "controlplane/policy/service_tag_catalog.h"
 #include "dataplane/worker/worker_counters.h"
+#include "dataplane/worker/worker_lanes.h"
 
 namespace prometheus {
 class Exposer;
@@ -56,10 +57,10 @@ struct ControlCounters {
     std::atomic<uint64_t> rx_packets{0}, tx_packets{0}, missed{0}, rx_errors{0}, tx_errors{0}, rx_no_mbuf{0};
   };
   PortStats ports[kSideCount];                         // from rte_eth_stats_get, by Side
-  std::atomic<uint64_t> flows_active{0};               // worker 0's flow-table entries in use (one worker today)
+  std::atomic<uint64_t> flows_active[kMaxWorkers] = {};  // flow-table entries in use, by worker
   std::atomic<uint64_t> hyperscan_cache_hits{0};       // databases loaded instead of compiled
   std::atomic<uint64_t> hyperscan_cache_misses{0};
-  std::atomic<uint32_t> worker_busy_permille{0};       // busy cycles / cycles over the last second
+  std::atomic<uint32_t> worker_busy_permille[kMaxWorkers] = {};  // busy cycles / cycles over the last second, by worker
   std::atomic<uint64_t> policy_reload_failures{0};
   std::atomic<uint64_t> policy_reloads{0};
   std::atomic<uint64_t> policy_reloads_superseded{0};  // discarded compiles a newer request overtook

@@ -29,6 +29,25 @@ size_t FlowEventSink::drain(rte_ring* ring, const PolicyGenerations& generations
   return total;
 }
 
+size_t FlowEventSink::drain(const std::vector<rte_ring*>& rings, const PolicyGenerations& generations) {
+  if (rings.size() == 1) return drain(rings[0], generations);
+  constexpr unsigned kBatch = 64;
+  FlowEvent events[kBatch];
+  size_t total = 0;
+  close_windows();
+  for (bool took = true; took;) {
+    took = false;
+    for (rte_ring* ring : rings) {
+      const unsigned taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(FlowEvent), kBatch, nullptr);
+      for (unsigned i = 0; i < taken; ++i) handle(events[i], generations.for_event(events[i]));
+      total += taken;
+      took = took || taken > 0;
+    }
+  }
+  poll();
+  return total;
+}
+
 void FlowEventSink::handle(const FlowEvent& event, const CompiledPolicy& policy) {
   bool denied = event.verdict == FlowVerdict::denied_enforced || event.verdict == FlowVerdict::denied_dry_run;
   if (denied) {

@@ -43,6 +43,9 @@ class FlowEventSink {
 
   // Dequeues what the ring holds and handles it; returns how many events it took.
   size_t drain(rte_ring* ring, const PolicyGenerations& generations);
+  // Several workers' rings, fairly: a bounded batch from each in turn until a round finds them
+  // all empty, so that one worker's flood of events cannot hold back another worker's records.
+  size_t drain(const std::vector<rte_ring*>& rings, const PolicyGenerations& generations);
   void handle(const FlowEvent& event, const CompiledPolicy& policy);
   // Writes the records of aggregation windows that closed; `all` closes every window.
   void close_windows(bool all = false);

@@ -29,6 +29,8 @@ RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const st
     summary.resets_sent += read(worker->resets_sent);
     summary.events_lost += read(worker->events_dropped_ring_full);
     created += read(worker->flows_created);
+    summary.workers.push_back({read(worker->rx_packets[0]) + read(worker->rx_packets[1]), read(worker->flows_created),
+                               read(worker->handoff_sent), read(worker->handoff_received)});
   }
   uint64_t judged = 0;
   for (int v = 1; v < kFlowVerdictCount; ++v) judged += summary.flows_by_verdict[v];
@@ -57,6 +59,10 @@ void RunSummary::print(std::ostream& out) const {
     out << "            " << std::left << std::setw(24) << row.policy << std::right << std::setw(8)
         << row.by_verdict[allowed] << std::setw(8) << row.by_verdict[denied] << std::setw(16) << row.by_verdict[dry_run]
         << "\n";
+  for (size_t worker = 0; workers.size() > 1 && worker < workers.size(); ++worker)
+    out << "  worker " << worker << "  judged " << workers[worker].rx_packets << " packets, owns "
+        << workers[worker].flows_created << " flows; handed over " << workers[worker].handoff_sent << ", taken over "
+        << workers[worker].handoff_received << "\n";
   out << "  dropped   ";
   if (dropped_by_reason.empty()) out << "none";
   for (size_t i = 0; i < dropped_by_reason.size(); ++i)
@@ -92,6 +98,15 @@ std::string RunSummary::to_json() const {
                    {"dry_run_denied", flows_by_verdict[dry_run]},
                    {"pending", pending_flows}};
   json["resets_sent"] = resets_sent;
+  if (workers.size() > 1) {
+    Json rows = Json::array();
+    for (const auto& row : workers)
+      rows.push_back({{"rx_packets", row.rx_packets},
+                      {"flows_created", row.flows_created},
+                      {"handoff_sent", row.handoff_sent},
+                      {"handoff_received", row.handoff_received}});
+    json["workers"] = std::move(rows);
+  }
   Json policies = Json::array();
   for (const auto& row : by_policy)
     policies.push_back({{"policy", row.policy},

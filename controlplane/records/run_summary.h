@@ -27,6 +27,14 @@ struct RunSummary {
     uint64_t by_verdict[kFlowVerdictCount] = {};
   };
   std::vector<PolicyRow> by_policy;
+  // Each worker's share, shown with several workers (the figures above are their totals).
+  struct WorkerRow {
+    uint64_t rx_packets = 0;        // judged: from its queues or handed over
+    uint64_t flows_created = 0;     // the flows it owns
+    uint64_t handoff_sent = 0;      // frames handed to their flow's owner
+    uint64_t handoff_received = 0;  // frames other workers handed it
+  };
+  std::vector<WorkerRow> workers;
   std::vector<std::pair<std::string, uint64_t>> top_denied;
   uint64_t denial_records = 0;
   uint64_t aggregated = 0;  // denials counted into another record's `count`

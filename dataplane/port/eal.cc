@@ -1,5 +1,7 @@
 #include "dataplane/port/eal.h"
 
+#include <sched.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 
@@ -22,6 +24,26 @@ bool init_eal(const std::vector<std::string>& args, std::string& error) {
     return false;
   }
   return true;
+}
+
+std::string lcores_on_cpus(const std::vector<unsigned>& lcores, const std::vector<unsigned>& cpus) {
+  std::string map;
+  for (unsigned lcore : lcores) {
+    if (!map.empty()) map += ',';
+    map += std::to_string(lcore) + '@' + std::to_string(cpus[lcore % cpus.size()]);
+  }
+  return map;
+}
+
+std::vector<unsigned> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<unsigned> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (unsigned cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
 }
 
 std::vector<std::string> portable_eal_args(const std::string& program, const std::string& lcores,

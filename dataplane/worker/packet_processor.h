@@ -94,6 +94,9 @@ struct PacketProcessorSetup {
   // and no name is bound. A table without a ring: bindings the caller fixed (sluicectl explain).
   rte_ring* learned = nullptr;
   const std::atomic<const LearnedAddressTable*>* learned_table = nullptr;
+  // Several workers: every worker's answers not yet in the table, readable by all (one board a
+  // set of workers, recent_answers.h). Null: this worker's own answers only.
+  RecentAnswerBoard* recent_answers = nullptr;
   DnsLearningLimits dns_learning;
   // Forwarded DNS queries remembered per worker until answered (their answers alone teach), and
   // how long an answer may take. A full set of the table forgets its oldest query.

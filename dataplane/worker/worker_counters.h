@@ -67,6 +67,11 @@ struct alignas(64) WorkerCounters {
   Counter icmp_router_errors_rate_limited = 0; // … not sent (RouterSetup::icmp_errors_per_second)
   Counter neighbour_events_dropped_ring_full = 0;  // NeighbourEvents lost because the ring was full
   Counter control_frames_sent = 0;             // frames the control thread handed the worker to send
+  // Several workers (worker_lanes.h): frames handed to their flow's owner, frames taken from
+  // other workers, frames put on another worker's transmit ring.
+  Counter handoff_sent = 0;
+  Counter handoff_received = 0;
+  Counter tx_ring_sent = 0;
   Counter dropped_packets[kReasonCount] = {};  // per reason
   Counter flow_verdicts[kReasonCount] = {};    // judged flows per reason
   Counter flows_by_policy[kMaxPolicies][kFlowVerdictCount] = {};  // by CompiledRuleset::counter_slot

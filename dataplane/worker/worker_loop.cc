@@ -6,6 +6,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/flow/flow_owner.h"
 #include "dataplane/worker/stage/route.h"
 
 namespace sluice {
@@ -21,16 +22,122 @@ uint64_t total_bytes(rte_mbuf* const* packets, uint16_t count) {
   return bytes;
 }
 
-// Sends `packets` out of `port`, frees what the queue would not take, and counts both.
-void transmit(uint16_t port, rte_mbuf** packets, uint16_t count, Side side, WorkerCounters& counters) {
+// Sends `packets` out of `port` on `queue`, frees what the queue would not take, and counts both.
+void transmit(uint16_t port, uint16_t queue, rte_mbuf** packets, uint16_t count, Side side, WorkerCounters& counters) {
   if (count == 0) return;
   uint64_t bytes = total_bytes(packets, count);  // before tx: the driver owns them afterwards
-  uint16_t sent = rte_eth_tx_burst(port, 0, packets, count);
+  uint16_t sent = rte_eth_tx_burst(port, queue, packets, count);
   uint64_t unsent_bytes = sent < count ? total_bytes(packets + sent, count - sent) : 0;
   for (uint16_t i = sent; i < count; ++i) rte_pktmbuf_free(packets[i]);
   bump(counters.tx_packets[static_cast<int>(side)], sent);
   bump(counters.tx_bytes[static_cast<int>(side)], bytes - unsent_bytes);
   if (sent < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_failed)], count - sent);
+}
+
+void transmit(uint16_t port, rte_mbuf** packets, uint16_t count, Side side, WorkerCounters& counters) {
+  transmit(port, 0, packets, count, side, counters);
+}
+
+// Bridge mode, several workers: out of this worker's own queue of the port, or onto the port's
+// tx ring for the worker that holds queue 0.
+void send_out(const WorkerLoopSetup& setup, Side side, rte_mbuf** packets, uint16_t count, WorkerCounters& counters) {
+  if (count == 0) return;
+  const int index = static_cast<int>(side);
+  const uint16_t queue = setup.lanes.tx_queue[index];
+  if (queue != kNoQueue) return transmit(setup.ports[index], queue, packets, count, side, counters);
+  const unsigned queued = rte_ring_mp_enqueue_burst(setup.lanes.tx_ring[index], reinterpret_cast<void**>(packets), count, nullptr);
+  bump(counters.tx_ring_sent, queued);
+  for (uint16_t i = uint16_t(queued); i < count; ++i) rte_pktmbuf_free(packets[i]);
+  if (queued < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_ring_full)], count - queued);
+}
+
+// Judges `count` packets that entered on `side` and sends what they leave.
+void process_and_send(WorkerLoopSetup& setup, const CompiledPolicy& policy, Side side, rte_mbuf** packets,
+                      uint16_t count, BurstOutput& out) {
+  if (count == 0) return;
+  setup.processor->process_burst(policy, side, packets, count, out);
+  auto other = side == Side::inside ? Side::outside : Side::inside;
+  send_out(setup, other, out.forward, out.forward_count, *setup.counters);
+  send_out(setup, side, out.replies, out.reply_count, *setup.counters);
+}
+
+// Software steering: keeps the frames this worker owns at the front of `packets` (in order) and
+// hands each of the others to its owner. Returns how many it kept.
+uint16_t steer(WorkerLoopSetup& setup, rte_mbuf** packets, uint16_t count) {
+  const WorkerLanes& lanes = setup.lanes;
+  auto& counters = *setup.counters;
+  rte_mbuf* others[kMaxWorkers][kBurstSize];
+  uint16_t other_count[kMaxWorkers] = {};
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_mbuf* packet = packets[i];
+    const uint16_t owner = flow_owner(rte_pktmbuf_mtod(packet, const uint8_t*), rte_pktmbuf_data_len(packet),
+                                      lanes.worker_count);
+    if (owner == lanes.worker_index) packets[kept++] = packet;
+    else others[owner][other_count[owner]++] = packet;
+  }
+  for (uint16_t owner = 0; owner < lanes.worker_count; ++owner) {
+    const uint16_t handed = other_count[owner];
+    if (handed == 0) continue;
+    const unsigned queued = rte_ring_sp_enqueue_burst(lanes.handoff_out[owner], reinterpret_cast<void**>(others[owner]),
+                                                      handed, nullptr);
+    bump(counters.handoff_sent, queued);
+    for (uint16_t i = uint16_t(queued); i < handed; ++i) rte_pktmbuf_free(others[owner][i]);
+    if (queued < handed) bump(counters.dropped_packets[static_cast<int>(Reason::handoff_ring_full)], handed - queued);
+  }
+  return kept;
+}
+
+// Software steering's backpressure: while the ring to some owner has no room for a whole burst,
+// this worker leaves its queues alone (the port's queue fills and the NIC counts what it cannot
+// hold, sluice_ethdev_missed_packets_total) rather than read frames only to drop them; it keeps
+// taking what others hand it, so two workers never wait on each other.
+bool an_owner_is_behind(const WorkerLanes& lanes) {
+  for (uint16_t owner = 0; owner < lanes.worker_count; ++owner)
+    if (owner != lanes.worker_index && rte_ring_free_count(lanes.handoff_out[owner]) < kBurstSize) return true;
+  return false;
+}
+
+// Frames other workers handed over, judged as if received here, split by the port they came in
+// on (rte_mbuf::port). True when there were any.
+bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOutput& out) {
+  const WorkerLanes& lanes = setup.lanes;
+  bool took = false;
+  for (uint16_t from = 0; from < lanes.worker_count; ++from) {
+    if (from == lanes.worker_index) continue;
+    rte_mbuf* handed[kBurstSize];
+    const unsigned count = rte_ring_sc_dequeue_burst(lanes.handoff_in[from], reinterpret_cast<void**>(handed),
+                                                     kBurstSize, nullptr);
+    if (count == 0) continue;
+    took = true;
+    bump(setup.counters->handoff_received, count);
+    setup.counters->last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+    rte_mbuf* by_side[kSideCount][kBurstSize];
+    uint16_t side_count[kSideCount] = {};
+    for (unsigned i = 0; i < count; ++i) {
+      const int side = handed[i]->port == setup.ports[0] ? 0 : 1;
+      by_side[side][side_count[side]++] = handed[i];
+    }
+    for (int side = 0; side < kSideCount; ++side)
+      process_and_send(setup, policy, static_cast<Side>(side), by_side[side], side_count[side], out);
+  }
+  return took;
+}
+
+// The worker holding transmit queue 0 of a port sends what the others put on its tx ring.
+bool drain_tx_rings(WorkerLoopSetup& setup) {
+  bool sent = false;
+  for (int side = 0; side < kSideCount; ++side) {
+    if (!setup.lanes.drains_tx_ring[side]) continue;
+    rte_mbuf* frames[kBurstSize];
+    const unsigned count = rte_ring_sc_dequeue_burst(setup.lanes.tx_ring[side], reinterpret_cast<void**>(frames),
+                                                     kBurstSize, nullptr);
+    if (count == 0) continue;
+    sent = true;
+    transmit(setup.ports[side], setup.lanes.tx_queue[side], frames, uint16_t(count), static_cast<Side>(side),
+             *setup.counters);
+  }
+  return sent;
 }
 
 // One routed-mode loop iteration: every routed port's burst through the router and the
@@ -87,17 +194,20 @@ int run_worker_loop(void* arg) {
     const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
     bool moved_packets = false;
     if (setup.router) moved_packets = route_iteration(setup, policy, received, out);
-    for (int side_index = 0; !setup.router && side_index < kSideCount; ++side_index) {
+    const bool hold_rx = setup.lanes.steer && an_owner_is_behind(setup.lanes);
+    for (int side_index = 0; !setup.router && !hold_rx && side_index < kSideCount; ++side_index) {
       auto side = static_cast<Side>(side_index);
-      uint16_t count = rte_eth_rx_burst(setup.ports[side_index], 0, received, kBurstSize);
+      const uint16_t queue = setup.lanes.rx_queue[side_index];
+      if (queue == kNoQueue) continue;
+      uint16_t count = rte_eth_rx_burst(setup.ports[side_index], queue, received, kBurstSize);
       if (count == 0) continue;
       moved_packets = true;
       counters.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-      setup.processor->process_burst(*policy, side, received, count, out);
-      auto other = side == Side::inside ? Side::outside : Side::inside;
-      transmit(setup.ports[static_cast<int>(other)], out.forward, out.forward_count, other, counters);
-      transmit(setup.ports[side_index], out.replies, out.reply_count, side, counters);
+      if (setup.lanes.steer) count = steer(setup, received, count);
+      process_and_send(setup, *policy, side, received, count, out);
     }
+    if (setup.lanes.steer && take_handoffs(setup, *policy, out)) moved_packets = true;
+    if (setup.lanes.worker_count > 1 && drain_tx_rings(setup)) moved_packets = true;
     // Idle aging walks a slice of the flow table each iteration: more when there was nothing to
     // do, a little when busy so that a saturated worker still ages its flows.
     setup.processor->expire_idle(moved_packets ? kAgingBudgetBusy : kAgingBudgetIdle, policy);

@@ -1,4 +1,6 @@
 // The poll loop of one worker lcore: rx burst from each port, process, tx burst to the other.
+// With several workers (worker_lanes.h) it polls its own queues, hands frames it does not own
+// to their owner, judges what others handed it, and sends through its queue or a tx ring.
 // In routed mode (a Router in the setup) every port is received from, the router sorts and
 // routes around the processor (stage/route.h), and each port transmits its own list.
 #pragma once
@@ -10,6 +12,7 @@
 #include "dataplane/route/neighbour_table.h"
 #include "dataplane/route/routing_tables.h"
 #include "dataplane/worker/packet_processor.h"
+#include "dataplane/worker/worker_lanes.h"
 
 struct rte_rcu_qsbr;
 struct rte_ring;
@@ -34,7 +37,8 @@ struct WorkerShared {
   // not drained. Control: writes (relaxed) every loop iteration, false before the workers stop;
   // workers: read (relaxed) to answer routed mode's health probe (dataplane/local/local_delivery.h).
   std::atomic<bool> ready{false};
-  rte_rcu_qsbr* qsbr = nullptr;  // workers report a quiescent state after every loop iteration
+  // Workers report a quiescent state after every loop iteration (thread id = worker index).
+  rte_rcu_qsbr* qsbr = nullptr;
 };
 
 struct WorkerLoopSetup {
@@ -43,6 +47,9 @@ struct WorkerLoopSetup {
   WorkerShared* shared = nullptr;
   uint16_t ports[kSideCount] = {};  // indexed by Side
   unsigned qsbr_thread_id = 0;
+  // Several workers: this one's queues and the rings between them (bridge mode). The default
+  // is one worker on queue 0 of each port.
+  WorkerLanes lanes;
   // Routed mode: the router (null: bridge mode), the DPDK port of each routed port index
   // (ports[] first, then e.g. the exception port), and the control→worker frame ring
   // (rte_mbuf pointers, `port` = routed port index; single producer: control).

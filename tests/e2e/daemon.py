@@ -85,7 +85,7 @@ def read_jsonl(path):
 class Sluiced:
     """sluiced on the rig's two veths (net_af_packet), its config and policy in `workdir`."""
 
-    def __init__(self, workdir, policy_text, *, extra_config="", tag="main", flow_capacity=65536):
+    def __init__(self, workdir, policy_text, *, extra_config="", tag="main", flow_capacity=65536, port_args=""):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "log").mkdir(exist_ok=True)
@@ -97,7 +97,7 @@ class Sluiced:
         self.write_policy(policy_text)
         self.config.write_text(policies.appliance_text(
             self.dir, file_prefix=f"{rig.PREFIX}{tag}-{os.getpid()}", extra=extra_config,
-            flow_capacity=flow_capacity))
+            flow_capacity=flow_capacity, port_args=port_args))
         self.proc = None
         self.starts = 0
 

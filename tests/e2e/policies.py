@@ -60,12 +60,13 @@ def learning_policy_text():
 DNS_LEARNING_BLOCK = "dns_learning { min_ttl_seconds: 1 max_ttl_seconds: 3600 grace_seconds: 0 }"
 
 
-def appliance_text(workdir, *, file_prefix, extra="", flow_capacity=65536):
+def appliance_text(workdir, *, file_prefix, extra="", flow_capacity=65536, port_args=""):
+    """`port_args`: more net_af_packet arguments for both ports (",qpairs=2")."""
     workdir = Path(workdir)
     return f"""# Written by tests/e2e/policies.py
 appliance_name: "{APPLIANCE_NAME}"
-ports {{ device: "net_af_packet0,iface={rig.INSIDE_IF}" role: INSIDE }}
-ports {{ device: "net_af_packet1,iface={rig.OUTSIDE_IF}" role: OUTSIDE }}
+ports {{ device: "net_af_packet0,iface={rig.INSIDE_IF}{port_args}" role: INSIDE }}
+ports {{ device: "net_af_packet1,iface={rig.OUTSIDE_IF}{port_args}" role: OUTSIDE }}
 worker_lcores: 1
 flow_capacity: {flow_capacity}
 policy_path: "{workdir / 'policy.textproto'}"

@@ -91,12 +91,14 @@ def write_learned_state(path, bindings, ttl=3600):
 
 
 def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
-                appliance="golden-appliance", inside_pcap=None, learned=()):
+                appliance="golden-appliance", inside_pcap=None, learned=(), worker_lcores=None):
     """One sluiced run over pcap PMD ports; returns what came out of both ports.
 
     `learned` [(policy, address, name)]: addresses bound before the run (a learned-address state
     file), standing for DNS answers the clients had before: the pcap PMD's inside port is read
-    before the outside one, so an answer in the outside capture cannot precede a hello."""
+    before the outside one, so an answer in the outside capture cannot precede a hello.
+    `worker_lcores` [1, 2, ...]: run on a config with these workers (and 65536 flows each, so
+    that several fit the demo's EAL memory); None: the embedded default, one worker."""
     _require(SLUICED)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +122,15 @@ def run_sluiced(workdir, policy, inside_packets, outside_packets=(), *,
            "--appliance-name", appliance]
     if learned:
         cmd += ["--learned-state", str(write_learned_state(workdir / "learned.state", learned))]
+    if worker_lcores is not None:
+        config = workdir / "appliance.textproto"
+        config.write_text(
+            f'ports {{ device: "net_pcap0,rx_pcap={inside_rx}" role: INSIDE }}\n'
+            f'ports {{ device: "net_pcap1,rx_pcap={outside_rx}" role: OUTSIDE }}\n'
+            f'worker_lcores: [{", ".join(str(lcore) for lcore in worker_lcores)}]\n'
+            f'flow_capacity: 65536\nmbuf_count: 8191\npolicy_path: "{policy}"\n'
+            'eal_args: ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry"]\n')
+        cmd += ["--config", str(config)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                           cwd=workdir)
     run = SluicedRun(proc.returncode, proc.stdout, proc.stderr)

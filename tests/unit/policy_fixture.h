@@ -34,13 +34,15 @@ default_policy: "baseline"
 default_source_label: "unattached"
 )";
 
-inline std::unique_ptr<CompiledPolicy> compile_text(const std::string& text, uint64_t generation = 1) {
+// `workers`: Hyperscan scratches, one a worker index the test uses.
+inline std::unique_ptr<CompiledPolicy> compile_text(const std::string& text, uint64_t generation = 1,
+                                                    unsigned workers = 1) {
   PublicSuffixList suffixes;
   suffixes.load();
   LoadedPolicy loaded = load_policy_text(text, "unit.textproto", suffixes);
   EXPECT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].to_string());
   if (!loaded.ok()) return nullptr;
-  CompileResult result = compile_policy(loaded.policy_set, generation, 1);
+  CompileResult result = compile_policy(loaded.policy_set, generation, workers);
   EXPECT_NE(result.policy, nullptr) << result.error;
   return std::move(result.policy);
 }

@@ -143,6 +143,17 @@ worker_lcores: 1
                 });
 }
 
+// Several workers: at most 16 (a learned-answer sequence and a handoff ring each). Routed mode
+// with several is a valid config (its SNAT range is checked per worker slice, test_snat_config)
+// that sluiced refuses at start in this version.
+TEST(ConfigLoader, WorkerCount) {
+  std::string sixteen, seventeen;
+  for (int lcore = 1; lcore <= 17; ++lcore) (lcore <= 16 ? sixteen : seventeen) += "worker_lcores: " + std::to_string(lcore) + "\n";
+  EXPECT_TRUE(load(kPorts + sixteen).ok()) << all_errors(load(kPorts + sixteen).errors);
+  expect_errors(load(kPorts + sixteen + seventeen).errors, {{19, "worker_lcores[16]", "at most 16 workers (got 17)"}});
+  EXPECT_TRUE(load(kPorts + "worker_lcores: [1, 2]\nrouting { mode: BRIDGE }\n").ok());
+}
+
 TEST(ConfigLoader, DenialRingSize) {
   for (const char* good : {"64", "4096", "1048576"}) {
     EXPECT_TRUE(load(kPorts + "denial_ring_size: " + good + "\n").ok()) << good;

@@ -5,9 +5,17 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "controlplane/records/record_file_writer.h"
 #include "dataplane/policy/compiled_policy.h"
 
 namespace sluice {
@@ -58,6 +66,53 @@ TEST(FlowEventSink, AggregationWindowsAreBoundedToo) {
   const size_t after_400k = feed(sink, policy, cap + 10000, 400000 - cap - 10000);
   EXPECT_LT(after_400k - std::min(after_400k, at_cap), 256u * 1024)
       << "allocated bytes grew by " << after_400k - at_cap;
+}
+
+// A FlowEvent ring in plain memory (no EAL in this binary): one producer, one consumer.
+rte_ring* event_ring(const char* name, unsigned count) {
+  const ssize_t size = rte_ring_get_memsize_elem(sizeof(FlowEvent), count);
+  auto* ring = static_cast<rte_ring*>(std::aligned_alloc(64, (size_t(size) + 63) / 64 * 64));
+  EXPECT_EQ(rte_ring_init(ring, name, count, RING_F_SP_ENQ | RING_F_SC_DEQ), 0);
+  return ring;
+}
+
+// Several workers: one worker floods its ring, another has three events; the other's events are
+// handled within the first round of batches, not after the whole flood.
+TEST(FlowEventSink, SeveralRingsAreDrainedFairly) {
+  rte_ring* flood = event_ring("flood", 1024);
+  rte_ring* quiet = event_ring("quiet", 16);
+  for (uint64_t i = 0; i < 1000; ++i) {
+    FlowEvent event = denied_event(i);
+    ASSERT_EQ(rte_ring_sp_enqueue_elem(flood, &event, sizeof event), 0);
+  }
+  for (uint64_t i = 0; i < 3; ++i) {
+    FlowEvent event = denied_event(5000 + i);
+    ASSERT_EQ(rte_ring_sp_enqueue_elem(quiet, &event, sizeof event), 0);
+  }
+  const std::string path = (std::filesystem::temp_directory_path() / ("sluice-fair-" + std::to_string(getpid()))).string();
+  std::filesystem::remove(path);
+  RecordFileWriter flows;
+  std::string error;
+  ASSERT_TRUE(flows.open(path, RecordFraming::lines, error)) << error;
+  CompiledPolicy policy;
+  policy.generation = 1;
+  PolicyGenerations generations{&policy};
+  FlowEventSink sink({.appliance = "test", .flows = &flows, .aggregation_window_ms = 0});
+  EXPECT_EQ(sink.drain(std::vector<rte_ring*>{flood, quiet}, generations), 1003u);
+  flows.drain();
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 1003u);
+  size_t last_quiet = 0, quiet_seen = 0;
+  for (size_t i = 0; i < lines.size(); ++i)
+    for (const char* name : {"scan-5000.", "scan-5001.", "scan-5002."})
+      if (lines[i].find(name) != std::string::npos) last_quiet = i, ++quiet_seen;
+  EXPECT_EQ(quiet_seen, 3u);
+  EXPECT_LT(last_quiet, 64u + 3u) << "the quiet worker's events waited behind the flood";
+  std::filesystem::remove(path);
+  std::free(flood);
+  std::free(quiet);
 }
 
 }  // namespace

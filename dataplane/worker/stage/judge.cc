@@ -92,11 +92,10 @@ std::string_view Judge::learned_name(const CompiledPolicy& policy, const FlowFac
   const CompiledRuleset& rules = policy.policies[flow.policy_index];
   if (!setup_.learned_table) return {};
   const LearnedAddressTable* table = setup_.learned_table->load(std::memory_order_acquire);
-  const uint64_t consumed = table ? table->consumed(setup_.worker_index) : 0;
   if (const LearnedAddressTable::Entry* entry = table ? table->find(rules.counter_slot, facts.responder, now_tsc)
                                                       : nullptr)
     return table->name(*entry);
-  return learner_.recent_name(consumed, rules.counter_slot, facts.responder, now_tsc);
+  return learner_.recent_name(table, rules.counter_slot, facts.responder, now_tsc);
 }
 
 // Traffic to an address a DNS answer for an allowed name handed to this policy's hosts.

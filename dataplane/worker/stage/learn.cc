@@ -13,6 +13,14 @@ namespace sluice {
 
 DnsLearner::DnsLearner(const PacketProcessorSetup& setup, uint64_t tsc_hz) : setup_(setup), tsc_hz_(tsc_hz) {
   pending_.init(setup_.dns_pending_queries, uint64_t(setup_.dns_answer_deadline_seconds) * tsc_hz_);
+  if (setup_.recent_answers && setup_.worker_index < kMaxLearningWorkers) {
+    rows_ = setup_.recent_answers->rows;
+    row_count_ = kMaxLearningWorkers;
+    my_row_ = setup_.worker_index;
+  } else {
+    own_row_ = std::make_unique<RecentAnswerRow>();
+    rows_ = own_row_.get();
+  }
 }
 
 void DnsLearner::expect_answer(const DnsTransaction& query, uint64_t now_tsc) {
@@ -90,24 +98,25 @@ void DnsLearner::learn_from_answer(const CompiledPolicy& policy, const PacketCon
     }
     ++learned_sequence_;
     bump(counters.dns_addresses_learned);
-    RecentlyLearned& recent = recently_learned_[recently_learned_next_];
-    recently_learned_next_ = (recently_learned_next_ + 1) % kRecentlyLearned;
+    // Before the answer is forwarded (after this burst): the client's SYN, on whichever
+    // worker, finds it.
+    RecentAnswer recent;
     recent.sequence = event.sequence;
     recent.expires_tsc = event.expires_tsc;
     recent.address = event.address;
     recent.policy_slot = event.policy_slot;
     recent.name_length = event.name_length;
     std::memcpy(recent.name, event.name, event.name_length);
+    rows_[my_row_].publish(recent);
   }
 }
 
-std::string_view DnsLearner::recent_name(uint64_t consumed, uint16_t policy_slot, const IpAddress& address,
-                                         uint64_t now_tsc) const {
-  if (learned_sequence_ <= consumed) return {};  // every answer of this worker is published
-  for (const RecentlyLearned& recent : recently_learned_) {
-    if (recent.sequence > consumed && recent.policy_slot == policy_slot && recent.address == address &&
-        recent.expires_tsc > now_tsc)
-      return {recent.name, recent.name_length};
+std::string_view DnsLearner::recent_name(const LearnedAddressTable* table, uint16_t policy_slot,
+                                         const IpAddress& address, uint64_t now_tsc) const {
+  for (uint16_t row = 0; row < row_count_; ++row) {
+    const uint16_t worker = own_row_ ? my_row_ : row;  // own_row_: the row of this worker's answers
+    const uint64_t consumed = table ? table->consumed(worker) : 0;
+    if (rows_[row].find(consumed, policy_slot, address, now_tsc, found_)) return {found_.name, found_.name_length};
   }
   return {};
 }

@@ -1,15 +1,18 @@
 // Learn stage: DNS answers from allowed resolvers, for allowed names, become learned addresses.
 // Each is sent to the control thread (which publishes the table every worker reads) and kept
-// here among the recently learned, so that the client's SYN, which follows the answer at once,
-// is judged on it before the control thread's table catches up.
+// among the recently learned (recent_answers.h: a row every worker can read), so that the
+// client's SYN, which follows the answer at once and may land on another worker, is judged on it
+// before the control thread's table catches up.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "dataplane/domain/hostname.h"
 #include "dataplane/flow/dns_pending_queries.h"
 #include "dataplane/policy/compiled_policy.h"
+#include "dataplane/policy/recent_answers.h"
 #include "dataplane/worker/stage/packet_context.h"
 
 namespace sluice {
@@ -28,32 +31,26 @@ class DnsLearner {
   void learn_from_answer(const CompiledPolicy& policy, const PacketContext& packet, const FlowEntry& flow,
                          uint64_t now_tsc);
 
-  // The name `address` was learned for by this worker for the policy with counter slot
-  // `policy_slot`, among answers the control thread has not published yet (sequence above
-  // `consumed`); empty when none.
-  std::string_view recent_name(uint64_t consumed, uint16_t policy_slot, const IpAddress& address,
+  // The name `address` was learned for, by any worker (this one only without a shared board),
+  // for the policy with counter slot `policy_slot`, among answers `table` (may be null) does not
+  // hold yet; empty when none. Valid until the next call.
+  std::string_view recent_name(const LearnedAddressTable* table, uint16_t policy_slot, const IpAddress& address,
                                uint64_t now_tsc) const;
 
   // Sequence number of the last answer sent to the control thread.
   uint64_t sequence() const { return learned_sequence_; }
 
  private:
-  struct RecentlyLearned {
-    uint64_t sequence = 0;  // 0: empty
-    uint64_t expires_tsc = 0;
-    IpAddress address;
-    uint16_t policy_slot = 0;
-    uint8_t name_length = 0;
-    char name[kMaxHostnameLength];
-  };
-  static constexpr int kRecentlyLearned = 64;
-
   const PacketProcessorSetup& setup_;
   uint64_t tsc_hz_;
   DnsPendingQueries pending_;
   uint64_t learned_sequence_ = 0;
-  RecentlyLearned recently_learned_[kRecentlyLearned];
-  int recently_learned_next_ = 0;
+  // The rows of every worker (setup's recent_answers), or this worker's own row alone.
+  std::unique_ptr<RecentAnswerRow> own_row_;
+  RecentAnswerRow* rows_ = nullptr;
+  uint16_t row_count_ = 1;
+  uint16_t my_row_ = 0;
+  mutable RecentAnswer found_;  // what recent_name returns a view of
 };
 
 }  // namespace sluice
