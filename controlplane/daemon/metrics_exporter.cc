@@ -82,6 +82,38 @@ void collect_snat(const MetricsView& view, std::vector<MetricFamily>& families) 
                       MetricType::Gauge);
   add(ratio, view.snat_range_ports == 0 ? 0.0 : double(fullest) / view.snat_range_ports);
   families.push_back(std::move(ratio));
+  // Per destination: the fullest few, so the label set stays bounded (kSnatTopDestinations
+  // series at most, by rank); each worker keeps its own top (snat_destinations.h).
+  std::vector<const SnatTopDestinationsSlot*> slots;
+  for (const auto* worker : view.workers) slots.push_back(&worker->snat_top_destinations);
+  uint32_t untracked = 0;
+  const SnatTopDestinations top = merge_top_destinations(slots, untracked);
+  auto by_destination = family("sluice_snat_destination_ports_in_use",
+                               "SNAT ports in use toward each of the destinations (server address, port, protocol) holding the most, by rank (1: the fullest); the range is exhausted per destination.",
+                               MetricType::Gauge);
+  for (int i = 0; i < top.count; ++i)
+    add(by_destination, double(top.entries[i].ports_in_use),
+        {{"rank", std::to_string(i + 1)}, {"destination", format_destination(top.entries[i])}});
+  families.push_back(std::move(by_destination));
+  auto destination_ratio = family("sluice_snat_fullest_destination_ratio",
+                                  "The share of the SNAT ports toward the fullest destination in use (its ports over the range times the SNAT addresses of its family; 1: a new flow to it is refused).",
+                                  MetricType::Gauge);
+  double fullest_destination = 0;
+  if (top.count > 0 && view.snat_range_ports > 0) {
+    const bool v6 = top.entries[0].address.family == 6;
+    size_t family_addresses = 0;
+    for (const std::string& address : view.snat_addresses)
+      family_addresses += (address.find(':') != std::string::npos) == v6;
+    if (family_addresses > 0)
+      fullest_destination = double(top.entries[0].ports_in_use) / (double(view.snat_range_ports) * double(family_addresses));
+  }
+  add(destination_ratio, fullest_destination);
+  families.push_back(std::move(destination_ratio));
+  auto untracked_family = family("sluice_snat_untracked_destination_bindings",
+                                 "SNAT translations whose destination is not counted per destination (more destinations in use than the worker tracks).",
+                                 MetricType::Gauge);
+  add(untracked_family, double(untracked));
+  families.push_back(std::move(untracked_family));
   auto failures = family("sluice_snat_allocation_failures_total",
                          "New flows refused because no SNAT address and port was free toward their destination, or the translation table was full (snat_ports_exhausted).",
                          MetricType::Counter);

@@ -99,6 +99,9 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
   nat_ = make_nat_state(config, config.flow_capacity(), 0, 1, rte_get_tsc_hz(), rte_rand());
   setup.nat = nat_.get();
   router_ = std::make_unique<Router>(setup, rte_get_tsc_hz());
+  // Records carry the source a flow left with (and a flow SNAT cannot translate is refused at
+  // its verdict, with its record): the processor asks the router's translation.
+  if (nat_ && nat_->snat) rig.processor().set_source_translation(&router_->source_translation());
   return true;
 }
 

@@ -37,6 +37,12 @@ RunSummary summarize(const std::vector<const WorkerCounters*>& workers, const st
   summary.pending_flows = created > judged ? created - judged : 0;
   for (int reason = 0; reason < kReasonCount; ++reason)
     if (dropped[reason]) summary.dropped_by_reason.emplace_back(to_string(static_cast<Reason>(reason)), dropped[reason]);
+  std::vector<const SnatTopDestinationsSlot*> slots;
+  for (const auto* worker : workers) slots.push_back(&worker->snat_top_destinations);
+  uint32_t untracked = 0;
+  const SnatTopDestinations snat_top = merge_top_destinations(slots, untracked);
+  for (int i = 0; i < snat_top.count; ++i)
+    summary.snat_top_destinations.emplace_back(format_destination(snat_top.entries[i]), snat_top.entries[i].ports_in_use);
   summary.top_denied = sink.top_denied(5);
   summary.denial_records = sink.denial_records();
   summary.aggregated = sink.aggregated_denials();
@@ -75,6 +81,11 @@ void RunSummary::print(std::ostream& out) const {
   if (events_lost) out << " (" << events_lost << " lost: event ring full)";
   if (records_not_written) out << " (" << records_not_written << " not written: see the denial log errors)";
   out << "\n";
+  if (!snat_top_destinations.empty()) {
+    out << "  snat      ports in use by destination (fullest first)\n";
+    for (const auto& [destination, ports] : snat_top_destinations)
+      out << "            " << ports << "  " << destination << "\n";
+  }
   for (const auto& file : service_tags)
     out << "  tags      " << file.path << ": " << file.provider << " version " << file.version << ", " << file.tags
         << " tags, " << file.prefixes << " prefixes\n";
@@ -120,6 +131,7 @@ std::string RunSummary::to_json() const {
   json["aggregated_denials"] = aggregated;
   json["events_lost"] = events_lost;
   json["records_not_written"] = records_not_written;
+  if (!snat_top_destinations.empty()) json["snat_top_destinations"] = pairs(snat_top_destinations, "destination", "ports_in_use");
   if (!service_tags.empty()) {
     Json files = Json::array();
     for (const auto& file : service_tags)

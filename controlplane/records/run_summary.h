@@ -44,6 +44,9 @@ struct RunSummary {
   // The service tag files of the running policy (sluiced) or of the replayed one; shown only
   // when there are any.
   std::vector<ServiceTagFileSummary> service_tags;
+  // Routed mode's source NAT: the destinations holding the most SNAT ports (ports in use, as of
+  // the workers' last pass), fullest first; shown only when there are any.
+  std::vector<std::pair<std::string, uint64_t>> snat_top_destinations;
 
   void print(std::ostream& out) const;
   // The same figures for machines (sluicectl stats --json).

@@ -46,6 +46,7 @@ bool SnatTable::init(const SnatTableSettings& settings) {
   free_count_ = settings.capacity;
   port_users_.assign(size_t(addresses_.size()) * slice_.size(), 0);
   ports_in_use_.assign(addresses_.size(), 0);
+  destinations_.init(settings.capacity, settings.hash_seed ^ 0xde57);
   age_cursor_ = allocation_cursor_ = active_ = quarantined_ = 0;
   allocation_failures_ = 0;
   return true;
@@ -141,6 +142,7 @@ SnatAllocation SnatTable::allocate(const NatKey& inside, uint64_t now) {
       link_inside(index);
       link_outside(index);
       if (port_use(address_index, outside.local_port)++ == 0) ++ports_in_use_[address_index];
+      binding.destination_tracked = destinations_.add(inside);
       ++active_;
       result.status = SnatAllocationStatus::ok;
       result.index = static_cast<int32_t>(index);
@@ -165,6 +167,7 @@ void SnatTable::release(uint32_t index) {
   SnatBinding& binding = bindings_[index];
   unlink_outside(index);
   if (--port_use(binding.address_index, binding.outside.local_port) == 0) --ports_in_use_[binding.address_index];
+  destinations_.remove(binding.inside, binding.destination_tracked);
   binding.state = static_cast<uint8_t>(SnatBindingState::free);
   --quarantined_;
   free_[free_count_++] = index;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dataplane/nat/nat_key.h"
+#include "dataplane/nat/snat_destinations.h"
 #include "dataplane/nat/snat_port_slices.h"
 
 namespace sluice {
@@ -30,6 +31,7 @@ struct SnatBinding {
   uint32_t next_outside = 0;
   uint16_t address_index = 0;     // into the table's addresses
   uint8_t state = 0;              // SnatBindingState
+  bool destination_tracked = false;  // counted in the table's SnatDestinationCounts
 };
 
 enum class SnatBindingState : uint8_t { free = 0, active, quarantined };
@@ -98,6 +100,9 @@ class SnatTable {
   uint64_t allocation_failures() const { return allocation_failures_; }
   // The fullest address's share of the slice, in parts per million (a gauge).
   uint32_t fullest_address_ppm() const;
+  // Ports in use per destination, counted as bindings are made and released (snat_destinations.h).
+  SnatDestinationCounts& destinations() { return destinations_; }
+  const SnatDestinationCounts& destinations() const { return destinations_; }
 
  private:
   uint32_t bucket_of(const NatKey& key) const;
@@ -119,6 +124,7 @@ class SnatTable {
   std::vector<IpAddress> addresses_;
   std::vector<uint32_t> port_users_;     // bindings using (address, port), per address and slice port
   std::vector<uint32_t> ports_in_use_;   // per address: ports with at least one user
+  SnatDestinationCounts destinations_;
   PortSlice slice_;
   uint32_t bucket_mask_ = 0;
   uint64_t hash_seed_ = 0;

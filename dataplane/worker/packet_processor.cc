@@ -260,8 +260,9 @@ void PacketProcessor::judge(const CompiledPolicy& policy, PacketContext& packet,
     late.type = pending_destination_type(flow.inspection);
     packet.decided_now = emitter_.apply(policy, late, facts, flow, name, packet.hello, true, burst_tsc_);
   } else if (is_new) {
-    packet.decided_now = emitter_.apply(policy, judge_.judge_destination(policy, facts, flow, name, burst_tsc_),
-                                        facts, flow, name, packet.hello, true, burst_tsc_);
+    Decision decision = judge_.judge_destination(policy, facts, flow, name, burst_tsc_);
+    if (setup_.source_translation) [[unlikely]] translate_new_flow(policy, facts, flow, decision);
+    packet.decided_now = emitter_.apply(policy, decision, facts, flow, name, packet.hello, true, burst_tsc_);
   } else if (flow.generation != policy.generation) {
     // A new policy generation: judge the flow again, so that a revoked domain or a move to
     // ENFORCE takes effect on this very packet.
@@ -413,6 +414,30 @@ void PacketProcessor::settle_released(ReleasedPieces& released, const PacketCont
     bump(setup_.counters->dropped_packets[static_cast<int>(reason)], released.count);
   }
   released.count = 0;
+}
+
+// Routed mode with source NAT: a new flow whose first packet leaves (allowed, passing under
+// DRY_RUN, or a SYN forwarded while its name is awaited) gets its translation before its verdict is
+// emitted, so that its record carries the source it leaves with. One that cannot get one is
+// refused now, with its own reason and record (and its client told at once), instead of its
+// packets vanishing one by one in the router.
+void PacketProcessor::translate_new_flow(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                                         Decision& decision) {
+  // A QUIC flow's first datagrams are held until its verdict (its event reserves then, emit.cc).
+  const bool leaves = decision.decided ? decision.allowed ||
+                                             policy.attachments[flow.attachment_index].enforcement != Enforcement::enforce
+                                       : decision.inspection != PortClass::quic;
+  if (!leaves) return;
+  TranslatedSource translated;
+  if (setup_.source_translation->translated_source(facts.protocol, facts.initiator, facts.initiator_port,
+                                                   facts.responder, facts.responder_port, true,
+                                                   translated) != SourceTranslationStatus::exhausted)
+    return;
+  if (!decision.decided && decision.inspection != PortClass::none)
+    decision.type = pending_destination_type(decision.inspection);
+  decision.decided = true;
+  decision.allowed = false;
+  decision.reason = Reason::snat_ports_exhausted;
 }
 
 // A flow's verdict settles its held pieces: they leave ahead of the packet that decided it when

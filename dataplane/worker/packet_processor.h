@@ -27,6 +27,7 @@
 #include "dataplane/worker/stage/learn.h"
 #include "dataplane/worker/stage/packet_context.h"
 #include "dataplane/worker/stage/reply.h"
+#include "dataplane/worker/stage/source_translation.h"
 #include "dataplane/worker/worker_counters.h"
 
 struct rte_mbuf;
@@ -108,6 +109,11 @@ struct PacketProcessorSetup {
   // When true the caller sets the clock (set_clock) instead of the TSC: `sluicectl replay`
   // runs on the capture's timestamps so that timeouts and TTLs replay as they happened.
   bool external_clock = false;
+  // Routed mode with source NAT (null otherwise): a new flow whose first packet leaves gets its
+  // translation at its verdict (refused snat_ports_exhausted, with a record, when none can be
+  // had), and every event carries the source its flow left with. The router owns it
+  // (Router::source_translation); set after the router is made, before the worker starts.
+  SourceTranslation* source_translation = nullptr;
 };
 
 class PacketProcessor {
@@ -132,6 +138,7 @@ class PacketProcessor {
   void discard_held();
 
   void set_clock(uint64_t tsc) { clock_tsc_ = tsc; }
+  void set_source_translation(SourceTranslation* translation) { setup_.source_translation = translation; }
   uint16_t worker_index() const { return setup_.worker_index; }
 
  private:
@@ -148,6 +155,8 @@ class PacketProcessor {
   void judge(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, bool is_new,
              BurstOutput& out);
   bool follow(const CompiledPolicy& policy, PacketContext& packet, FlowEntry& flow, int32_t position, BurstOutput& out);
+  void translate_new_flow(const CompiledPolicy& policy, const FlowFacts& facts, const FlowEntry& flow,
+                          Decision& decision);
   void settle_held(const PacketContext& packet, const FlowEntry& flow, BurstOutput& out);
   void settle_released(ReleasedPieces& released, const PacketContext& packet, const FlowEntry& flow,
                        BurstOutput& out);

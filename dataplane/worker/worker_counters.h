@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "dataplane/flow/flow_entry.h"
+#include "dataplane/nat/snat_destinations.h"
 #include "dataplane/parse/packet_parser.h"
 #include "dataplane/reason.h"
 
@@ -90,6 +91,9 @@ struct alignas(64) WorkerCounters {
   Counter snat_translations_active = 0;
   Counter snat_translations_quarantined = 0;
   Counter snat_ports_in_use[kMaxSnatAddresses] = {};  // by index of routing.snat.addresses
+  // The destinations holding the most SNAT ports, as of the worker's last pass over its
+  // destination counts (snat_destinations.h; worker: publish, readers: read_top_destinations).
+  SnatTopDestinationsSlot snat_top_destinations;
   Counter dns_forwarded_queries = 0;  // DNS forwarder: queries to an INSIDE address sent on to a resolver
   Counter dns_forward_refused = 0;    // … left to local delivery: no resolver of the family, table full
 };

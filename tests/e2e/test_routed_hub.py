@@ -179,6 +179,20 @@ def test_path_mtu_discovery_through_a_narrower_link_beyond_the_appliance(hub_rig
         nsh(hub.NS_CLIENT, "ip", "route", "flush", "cache")
 
 
+def test_denied_host_record_carries_the_snat_source_the_flow_left_with(hub_rig):
+    # The SYN left translated before the Host was judged: the record names both the workload
+    # and the SNAT address and port the server saw, so either side's logs lead to the other.
+    fw1 = hub_rig["fw1"]
+    before = len(fw1.denials())
+    result = curl_host(hub.DENIED_NAME)
+    assert result.returncode != 0, result.stdout
+    records = daemon.wait_for(lambda: fw1.denials()[before:], "a denial record", timeout=5)
+    record = records[-1]
+    assert record["src_ip"] == hub.CLIENT4
+    assert record["translated_src_ip"] == fw1.appliance.outside4
+    assert 1024 <= int(record["translated_src_port"]) <= 65535  # routing.snat's default range
+
+
 def probe_answered(appliance):
     return nsh(hub.NS_PROBE, "nc", "-z", "-w", "2", appliance.inside4, hub.PROBE_PORT, check=False).returncode == 0
 

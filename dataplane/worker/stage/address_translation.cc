@@ -12,6 +12,9 @@ namespace sluice {
 namespace {
 
 constexpr uint32_t kAgingBudget = 16;
+// Slots of the destination counts walked a loop iteration for the top destinations: a pass over
+// the largest table (2 × kMaxSnatTrackedDestinations slots) takes 4,096 iterations.
+constexpr uint32_t kDestinationSweepBudget = 32;
 
 std::span<uint8_t> first_segment(rte_mbuf* frame) { return {rte_pktmbuf_mtod(frame, uint8_t*), frame->data_len}; }
 
@@ -99,7 +102,38 @@ void AddressTranslation::age(uint64_t now_tsc) {
   NatState* nat = context_.setup.nat;
   if (!nat) return;
   if (nat->snat && nat->table.age(now_tsc, nat->idle, kAgingBudget) != 0) publish_counters();
+  if (nat->snat && nat->table.destinations().sweep(kDestinationSweepBudget)) {
+    const SnatDestinationCounts& destinations = nat->table.destinations();
+    publish_top_destinations(context_.setup.counters->snat_top_destinations, destinations.top(),
+                             destinations.untracked_bindings());
+  }
   if (nat->dns_forwarder) nat->forwards.age(now_tsc, kAgingBudget);
+}
+
+SourceTranslationStatus AddressTranslation::translated_source(uint8_t protocol, const IpAddress& client,
+                                                              uint16_t client_port, const IpAddress& server,
+                                                              uint16_t server_port, bool reserve, TranslatedSource& out) {
+  NatState* nat = context_.setup.nat;
+  if (!nat || !nat->snat || !context_.tables || (protocol != kIpProtoTcp && protocol != kIpProtoUdp))
+    return SourceTranslationStatus::untranslated;
+  const RouteResult route = context_.tables->lookup(server);
+  if (!route.route || !route.route->snat) return SourceTranslationStatus::untranslated;
+  // The key snat_outbound looks the flow's packets up by: the same binding, whoever makes it.
+  const NatKey inside = make_nat_key(protocol, client, client_port, server, server_port);
+  int32_t index = nat->table.find_inside(inside);
+  if (index < 0) {
+    if (!reserve) return SourceTranslationStatus::untranslated;
+    const SnatAllocation allocation = nat->table.allocate(inside, context_.now_tsc);
+    publish_counters();
+    // Whatever the cause (no port toward the server, a full table, no address of the family),
+    // the packet would be refused snat_ports_exhausted by translate_outbound all the same.
+    if (allocation.status != SnatAllocationStatus::ok) return SourceTranslationStatus::exhausted;
+    index = allocation.index;
+  }
+  const SnatBinding& binding = nat->table.binding(index);
+  out.address = local_address(binding.outside);
+  out.port = binding.outside.local_port;
+  return SourceTranslationStatus::translated;
 }
 
 void AddressTranslation::publish_counters() {

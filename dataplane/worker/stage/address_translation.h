@@ -19,6 +19,7 @@
 #include "dataplane/nat/snat_table.h"
 #include "dataplane/reason.h"
 #include "dataplane/worker/stage/router_context.h"
+#include "dataplane/worker/stage/source_translation.h"
 
 struct rte_mbuf;
 
@@ -40,7 +41,9 @@ enum class InboundTranslation : uint8_t {
   dropped,     // freed by the hook, counted under its reason
 };
 
-class AddressTranslation {
+// Also the packet processor's SourceTranslation (source_translation.h): a new flow that leaves
+// by a snat route gets its translation at its verdict, and its records read it back.
+class AddressTranslation final : public SourceTranslation {
  public:
   explicit AddressTranslation(RouterContext& context) : context_(context) {}
 
@@ -54,6 +57,12 @@ class AddressTranslation {
   // Once a loop iteration: ends idle translations, frees quarantined ones, forgets idle
   // forwarded queries (a bounded slice of each table).
   void age(uint64_t now_tsc);
+
+  // SourceTranslation: the route to `server` in this burst's tables decides; only TCP and UDP
+  // flows (an ICMP echo's identifier is not in the flow's tuple) are answered.
+  SourceTranslationStatus translated_source(uint8_t protocol, const IpAddress& client, uint16_t client_port,
+                                            const IpAddress& server, uint16_t server_port, bool reserve,
+                                            TranslatedSource& out) override;
 
  private:
   void publish_counters();

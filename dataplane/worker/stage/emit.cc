@@ -18,8 +18,11 @@ bool Emitter::apply(const CompiledPolicy& policy, const Decision& decision, cons
     return false;
   }
   FlowVerdict verdict = FlowVerdict::allowed;
+  // A flow SNAT could not translate cannot leave whatever the policy's enforcement: DRY_RUN
+  // would only let its packets be dropped one by one in the router.
   if (!decision.allowed)
-    verdict = policy.attachments[flow.attachment_index].enforcement == Enforcement::enforce
+    verdict = policy.attachments[flow.attachment_index].enforcement == Enforcement::enforce ||
+                      decision.reason == Reason::snat_ports_exhausted
                   ? FlowVerdict::denied_enforced
                   : FlowVerdict::denied_dry_run;
   bool changed = verdict != flow.verdict || is_first_verdict;
@@ -116,6 +119,21 @@ void Emitter::emit_denied(const FlowKey& key, const FlowEntry& flow) {
 }
 
 void Emitter::enqueue(FlowEvent& event) {
+  if (setup_.source_translation) [[unlikely]] {
+    // Routed mode with SNAT: the source the flow left with (made when its first packet left,
+    // PacketProcessor::translate_new_flow), or, for a verdict that lets it pass now (a QUIC flow
+    // whose held Initials leave with it, a flow allowed again by a new policy), the one it is
+    // about to leave with. None when its route does not translate.
+    const bool leaves = !event.dns_query &&
+                        (event.verdict == FlowVerdict::allowed || event.verdict == FlowVerdict::denied_dry_run);
+    TranslatedSource translated;
+    if (setup_.source_translation->translated_source(event.protocol, event.src, event.src_port, event.dst,
+                                                     event.dst_port, leaves,
+                                                     translated) == SourceTranslationStatus::translated) {
+      event.translated_src = translated.address;
+      event.translated_src_port = translated.port;
+    }
+  }
   if (rte_ring_sp_enqueue_elem(setup_.events, &event, sizeof event) != 0)
     bump(setup_.counters->events_dropped_ring_full);
 }

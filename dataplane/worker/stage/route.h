@@ -50,6 +50,10 @@ class Router {
   // The frames to send this iteration, per routed port; the caller transmits and resets them.
   RoutedOutput& output() { return context_.output; }
 
+  // The packet processor's view of source NAT (PacketProcessor::set_source_translation), so that
+  // records carry the source a flow left with. Lives as long as the router.
+  SourceTranslation& source_translation() { return translation_; }
+
  private:
   enum class Kept : uint8_t { transit, consumed };
   Kept sort_one(uint8_t ingress, rte_mbuf* frame);
