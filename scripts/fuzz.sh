@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote flow_owner})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote flow_owner denial_record_json})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -40,6 +40,7 @@ declare -A sources=(
   [icmp_router_error]="dataplane/verdict/icmp_router_error.cc"
   [icmp_error_quote]="dataplane/parse/icmp_error_quote.cc"
   [flow_owner]="dataplane/flow/flow_owner.cc"
+  [denial_record_json]="controlplane/records/denial_record_format.cc controlplane/records/json_appender.cc"
   [health_probe_reply]="dataplane/parse/packet_parser.cc dataplane/parse/tcp_checksum.cc dataplane/verdict/tcp_reply_segment.cc dataplane/verdict/tcp_syn_ack.cc dataplane/local/kernel_service_filter.cc"
 )
 # Libraries a target links beyond the C++ runtime (Debian's OpenSSL for the QUIC Initial keys).
@@ -66,7 +67,7 @@ write_result() {  # target, failure message ("" when it passed)
 # Rebuilt only when a source it may include changed since the last build.
 needs_build() {  # binary
   [ -x "$1" ] || return 0
-  [ -n "$(find dataplane/parse dataplane/nat dataplane/route dataplane/domain dataplane/quic dataplane/flow dataplane/verdict dataplane/local controlplane/policy dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
+  [ -n "$(find dataplane/parse dataplane/nat dataplane/route dataplane/domain dataplane/quic dataplane/flow dataplane/verdict dataplane/local controlplane/policy controlplane/records dataplane/policy/storage_host.cc tests/fuzz tests/unit/quic_initial_builder.h -newer "$1" \( -name '*.cc' -o -name '*.h' \) -print -quit)" ]
 }
 
 build() {  # target

@@ -1,38 +1,35 @@
 #include "controlplane/records/denial_aggregator.h"
 
+#include "controlplane/records/json_appender.h"
+
 namespace sluice {
 
-std::string DenialAggregator::key_of(const FlowEvent& event, const std::string& destination) {
-  std::string key(reinterpret_cast<const char*>(event.src.bytes), sizeof event.src.bytes);
-  key += destination;
-  key += '|';
-  key += std::to_string(event.dst_port);
-  key += '|';
-  key += std::to_string(static_cast<int>(event.reason));
-  key += '|';
-  key += std::to_string(static_cast<int>(event.verdict));
-  key += '|';
-  key += std::to_string(event.protocol);
-  key += '|';
-  key += std::to_string(event.rule_index);  // two DENY rules are two records
-  return key;
+void DenialAggregator::key_of(const FlowEvent& event, std::string_view destination) {
+  key_.assign(reinterpret_cast<const char*>(event.src.bytes), sizeof event.src.bytes);
+  key_ += destination;
+  JsonAppender text(key_);  // decimal numbers, as before (the key's bytes never leave memory)
+  text.raw("|").number(uint64_t{event.dst_port});
+  text.raw("|").number(int64_t{static_cast<int>(event.reason)});
+  text.raw("|").number(int64_t{static_cast<int>(event.verdict)});
+  text.raw("|").number(uint64_t{event.protocol});
+  text.raw("|").number(uint64_t{event.rule_index});  // two DENY rules are two records
 }
 
-bool DenialAggregator::admit(const FlowEvent& event, const RecordNames& names, const std::string& destination,
+bool DenialAggregator::admit(const FlowEvent& event, const RecordNameViews& names, std::string_view destination,
                              uint64_t now_ms) {
   if (window_ms_ == 0) return true;
-  std::string key = key_of(event, destination);
-  auto it = windows_.find(key);
+  key_of(event, destination);
+  auto it = windows_.find(key_);
   if (it != windows_.end() && now_ms - it->second.opened_ms < window_ms_) {
     ++it->second.count;
     if (!it->second.repeat) it->second.repeat = std::make_unique<Repeat>();
     it->second.repeat->last = event;
-    it->second.repeat->names = names;
+    it->second.repeat->names = names.owned();
     ++suppressed_;
     return false;
   }
   if (it == windows_.end() && windows_.size() >= kMaxOpenWindows) return true;
-  Window& window = windows_[key];
+  Window& window = it != windows_.end() ? it->second : windows_[key_];
   window.opened_ms = now_ms;
   window.count = 0;
   window.repeat.reset();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -22,7 +23,9 @@ class DenialAggregator {
   explicit DenialAggregator(uint64_t window_ms) : window_ms_(window_ms) {}
 
   // True: write this denial now (a record of count 1). False: counted into an open window.
-  bool admit(const FlowEvent& event, const RecordNames& names, const std::string& destination, uint64_t now_ms);
+  // The names are copied only when the denial is a repeat (its record is written later, maybe
+  // after the generation that named it is gone).
+  bool admit(const FlowEvent& event, const RecordNameViews& names, std::string_view destination, uint64_t now_ms);
 
   struct Summary {
     FlowEvent last;      // the latest denial the window counted
@@ -47,10 +50,12 @@ class DenialAggregator {
     // once) opens many windows, and a FlowEvent is ~400 bytes.
     std::unique_ptr<Repeat> repeat;
   };
-  static std::string key_of(const FlowEvent& event, const std::string& destination);
+  // The window's key into key_ (a buffer kept across calls: no allocation per denial).
+  void key_of(const FlowEvent& event, std::string_view destination);
 
   uint64_t window_ms_;
   std::unordered_map<std::string, Window> windows_;
+  std::string key_;
   uint64_t suppressed_ = 0;
 };
 

@@ -34,6 +34,17 @@ class DenialLog {
   static constexpr std::chrono::seconds kRetryOpen{5};
   // `stamp`: the TSC of the verdict. `proto` is written only when protobuf is on.
   void append(const std::string& json_line, const std::string& proto, uint64_t stamp);
+  // The same with the JSON line formatted by `format(std::string& out)` straight into the
+  // writer's queue (RecordFileWriter::append_formatted); not called when the log is closed.
+  template <typename Format>
+  void append_formatted(Format&& format, const std::string& proto, uint64_t stamp) {
+    if (!json_.is_open()) {
+      ++records_lost_closed_;  // the dataplane goes on; the loss is counted
+      return;
+    }
+    json_.append_formatted(format, stamp);
+    if (proto_.is_open()) proto_.append(proto);
+  }
   void poll();
   void drain();
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace sluice {
 
@@ -14,6 +15,9 @@ class EventIdSource {
  public:
   // "xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx" in lower-case hex, V one of 8, 9, a, b.
   std::string next();
+  // The same into `text` (no allocation); the view points into it.
+  static constexpr size_t kTextLength = 36;
+  std::string_view next_into(char (&text)[kTextLength]);
 
  private:
   void refill();
@@ -26,5 +30,6 @@ class EventIdSource {
 
 // Formats 16 bytes as a version 4 UUID (sets the version and variant bits).
 std::string format_uuid_v4(const uint8_t bytes[16]);
+void format_uuid_v4_into(const uint8_t bytes[16], char (&text)[EventIdSource::kTextLength]);
 
 }  // namespace sluice

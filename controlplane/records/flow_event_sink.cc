@@ -52,24 +52,28 @@ void FlowEventSink::handle(const FlowEvent& event, const CompiledPolicy& policy)
   bool denied = event.verdict == FlowVerdict::denied_enforced || event.verdict == FlowVerdict::denied_dry_run;
   if (denied) {
     ++denied_flows_;
-    std::string destination = destination_of(event);
-    denied_destinations_.count(destination);
-    RecordNames names = names_of(event, policy);
-    if (aggregator_.admit(event, names, destination, now_ms())) write_denial(event, names, 1);
+    if (event.name_length) destination_.assign(event.name, event.name_length);
+    else destination_ = format_ip(event.dst);
+    denied_destinations_.count(destination_);
+    const RecordNameViews names = name_views_of(event, policy);
+    if (aggregator_.admit(event, names, destination_, now_ms())) write_denial(event, names, 1);
   }
   if (options_.flows) options_.flows->append(flow_log_json(event, policy, event_ids_.next()));
 }
 
-void FlowEventSink::write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count) {
+void FlowEventSink::write_denial(const FlowEvent& event, const RecordNameViews& names, uint64_t count) {
   if (!options_.denials) return;
   ++denial_records_;
   // One id for the record, whichever files it goes to: its JSON line and its protobuf copy are
   // the same record.
-  const std::string event_id = event_ids_.next();
+  char event_id_text[EventIdSource::kTextLength];
+  const std::string_view event_id = event_ids_.next_into(event_id_text);
   std::string proto =
       options_.protobuf ? denial_record_proto(event, names, options_.appliance, clock_, count, event_id) : "";
-  options_.denials->append(denial_record_json(event, names, options_.appliance, clock_, count, event_id), proto,
-                           event.tsc);
+  // Formatted straight into the log's queue: no string of its own.
+  options_.denials->append_formatted(
+      [&](std::string& out) { append_denial_record_json(out, event, names, options_.appliance, clock_, count, event_id); },
+      proto, event.tsc);
 }
 
 void FlowEventSink::close_windows(bool all) {

@@ -61,7 +61,7 @@ class FlowEventSink {
   std::vector<std::pair<std::string, uint64_t>> top_denied(size_t count) const { return denied_destinations_.top(count); }
 
  private:
-  void write_denial(const FlowEvent& event, const RecordNames& names, uint64_t count);
+  void write_denial(const FlowEvent& event, const RecordNameViews& names, uint64_t count);
 
   FlowEventSinkOptions options_;
   DenialAggregator aggregator_;
@@ -70,6 +70,7 @@ class FlowEventSink {
   uint64_t denied_flows_ = 0;
   uint64_t denial_records_ = 0;
   TopDeniedDestinations denied_destinations_;
+  std::string destination_;  // the denial being handled's destination (kept: no allocation a denial)
 };
 
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // JSON for sluicectl's --json answers, run summaries and the flow log: nlohmann's ordered_json,
 // which keeps fields in the order written (the orders are documented in docs/SLUICECTL.md and
-// docs/RECORDS.md and must stay stable). The denial record alone keeps a hand-tuned formatter
-// (flow_event_json.cc): it is written at the rate denials happen, and measured 2-3x faster.
+// docs/RECORDS.md and must stay stable). The denial record alone has its own formatter
+// (denial_record_format.h, json_appender.h): it is written at the rate denials happen, straight
+// into the writer's queue.
 #pragma once
 
 #include <string>

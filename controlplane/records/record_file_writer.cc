@@ -168,6 +168,18 @@ void RecordFileWriter::append(std::string_view record, uint64_t stamp) {
   queued_ends_.push_back(queued_.size());
 }
 
+void RecordFileWriter::end_formatted(size_t start, uint64_t stamp) {
+  if (framing_ == RecordFraming::length_delimited) {
+    std::string length;
+    put_varint(length, queued_.size() - start);
+    queued_.insert(start, length);
+  } else {
+    queued_.push_back('\n');
+  }
+  queued_stamps_.push_back(stamp);
+  queued_ends_.push_back(queued_.size());
+}
+
 void RecordFileWriter::submit() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) return;  // the queue is full; try again on the next poll

@@ -38,6 +38,14 @@ class RecordFileWriter {
   // Queues one record. `stamp` (a TSC value, 0 = none) comes back through the written callback
   // once the record is on disk, for latency figures.
   void append(std::string_view record, uint64_t stamp = 0);
+  // The same for a record that `format(std::string& out)` appends to `out`: it is built in the
+  // queue itself, with no string of its own (the denial path, at the rate denials happen).
+  template <typename Format>
+  void append_formatted(Format&& format, uint64_t stamp = 0) {
+    const size_t start = queued_.size();
+    format(queued_);
+    end_formatted(start, stamp);
+  }
   // Reaps a finished write, then submits queued records when no write is in flight. Non-blocking.
   void poll() {
     reap_finished();
@@ -64,6 +72,9 @@ class RecordFileWriter {
   void submit();
   bool reap(bool wait);
   void finish_batch(bool written);
+
+  // Frames the record appended at queued_[start..] and queues it.
+  void end_formatted(size_t start, uint64_t stamp);
 
   std::string path_;
   RecordFraming framing_ = RecordFraming::lines;

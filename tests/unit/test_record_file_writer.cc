@@ -1,5 +1,6 @@
 // The torn-tail repair of RecordFileWriter::open: a crash during a write leaves part of a
-// record at the end; the next open cuts it, for a file of any size, in constant memory.
+// record at the end; the next open cuts it, for a file of any size, in constant memory. And the
+// framing of records formatted in the queue itself.
 #include "controlplane/records/record_file_writer.h"
 
 #include <fcntl.h>
@@ -193,6 +194,34 @@ TEST_F(RecordFileRepair, LengthDelimitedSparseLogIsRepairedInConstantMemory) {
   EXPECT_EQ(writer.repaired_bytes(), 4u);
   EXPECT_EQ(writer.file_bytes(), kSize - 4);
   EXPECT_LT(peak_rss_bytes() - peak_before, 16u << 20) << "peak memory grew while opening";
+}
+
+// A record formatted in place in the queue (the denial path) is framed exactly as one handed
+// over as a string, between others, in both framings.
+TEST_F(RecordFileRepair, ARecordFormattedInTheQueueIsFramedLikeOneAppended) {
+  const std::string long_record(300, 'x');  // a two-byte length varint
+  for (RecordFraming framing : {RecordFraming::lines, RecordFraming::length_delimited}) {
+    std::filesystem::remove(path_);
+    RecordFileWriter writer;
+    std::string error;
+    ASSERT_TRUE(writer.open(path_, framing, error)) << error;
+    writer.append(kWhole);
+    writer.append_formatted([&](std::string& out) { out.append(long_record); });
+    writer.append_formatted([](std::string& out) { out.append(kWhole); });
+    writer.drain();
+    const std::string formatted = read_file();
+    EXPECT_EQ(writer.records_written(), 3u);
+
+    std::filesystem::remove(path_);
+    RecordFileWriter reference;
+    ASSERT_TRUE(reference.open(path_, framing, error)) << error;
+    reference.append(kWhole);
+    reference.append(long_record);
+    reference.append(kWhole);
+    reference.drain();
+    EXPECT_EQ(formatted, read_file());
+  }
+  EXPECT_EQ(read_file().substr(0, 1), std::string(1, static_cast<char>(kWhole.size())));  // the varint first
 }
 
 }  // namespace
