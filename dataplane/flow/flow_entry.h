@@ -46,25 +46,38 @@ inline constexpr uint8_t kSeenServerSynAck = 0x02;
 inline constexpr uint8_t kSeenClientFin = 0x04;
 inline constexpr uint8_t kSeenServerFin = 0x08;
 
-struct FlowEntry {
-  uint64_t flow_id = 0;
-  uint64_t generation = 0;        // the policy generation that judged it
+// One cache line, aligned: the burst driver prefetches it (flow_table.h) and a packet's entry
+// then costs one line, never two (a 48-byte entry spanned two lines half the time).
+// Who writes / reads each group (all on the owning worker):
+//  - every packet: the lifecycle stage (stage/flow_lifecycle.cc, admit) writes last_seen_tsc,
+//    state, tcp_flags_seen, client_next_seq and reads in_use, initiator_is_a; the burst driver
+//    (packet_processor.cc) reads verdict, generation, reason, destination_type, protocol;
+//  - at a verdict: the emit stage writes verdict, reason, generation, destination_type,
+//    inspection, attachment_index, policy_index; the inspect stage writes reassembly_slot;
+//  - at a flow's start: admit writes flow_id, protocol, created_tick, initiator_is_a, in_use;
+//  - the aging sweep reads in_use, verdict, state, protocol, last_seen_tsc, created_tick,
+//    reassembly_slot.
+struct alignas(64) FlowEntry {
+  // Hot: read or written by every packet of the flow.
   uint64_t last_seen_tsc = 0;     // the only per-packet write for idle aging
+  uint64_t generation = 0;        // the policy generation that judged it
   uint32_t client_next_seq = 0;   // valid with kSeenClientSyn: the sequence of the client's first byte
-  int32_t reassembly_slot = -1;   // StreamReassembler slot while a ClientHello/head is incomplete
-  uint16_t attachment_index = 0;
-  uint16_t policy_index = 0;
   bool in_use = false;
   bool initiator_is_a = false;    // which endpoint of the FlowKey opened the flow (the inside host)
   FlowVerdict verdict = FlowVerdict::pending;
-  Reason reason = Reason::allowed_full_access;
-  PortClass inspection = PortClass::none;
-  DestinationType destination_type = DestinationType::ip;
   FlowState state = FlowState::open;
   uint8_t tcp_flags_seen = 0;
   uint8_t protocol = 0;           // IP protocol, so that aging needs no read of the key
+  Reason reason = Reason::allowed_full_access;
+  DestinationType destination_type = DestinationType::ip;
+  // Read while a flow is judged, followed, recorded or aged.
+  PortClass inspection = PortClass::none;
   uint32_t created_tick : 24 = 0; // flow_tick() of the flow's first packet: the aging sweep's pending age
+  int32_t reassembly_slot = -1;   // StreamReassembler slot while a ClientHello/head is incomplete
+  uint16_t attachment_index = 0;
+  uint16_t policy_index = 0;
+  uint64_t flow_id = 0;
 };
-static_assert(sizeof(FlowEntry) == 48);
+static_assert(sizeof(FlowEntry) == 64 && alignof(FlowEntry) == 64);
 
 }  // namespace sluice

@@ -45,6 +45,15 @@ class FlowTable {
   void remove(int32_t position);
 
   FlowEntry& entry(int32_t position) { return entries_[static_cast<size_t>(position)]; }
+  // Packet path: asks the memory for the entry at `position` ahead of its first read, so that the
+  // entries of a burst arrive together (the burst driver calls it between the bulk lookup and
+  // the act pass). Both ends: an entry may span two cache lines. With write intent: every packet
+  // writes its entry (last_seen_tsc).
+  void prefetch(int32_t position) const {
+    const char* first = reinterpret_cast<const char*>(&entries_[static_cast<size_t>(position)]);
+    __builtin_prefetch(first, 1, 3);
+    __builtin_prefetch(first + sizeof(FlowEntry) - 1, 1, 3);
+  }
   FlowName& name(int32_t position) { return names_[static_cast<size_t>(position)]; }
   uint32_t capacity() const { return capacity_; }
   // Positions run from 0 to position_count() - 1 (the aging sweep walks them).
