@@ -3,19 +3,11 @@
 #include <cstring>
 
 #include "dataplane/nat/address_rewrite.h"
+#include "dataplane/nat/hash_mix.h"
 
 namespace sluice {
 
 namespace {
-
-uint64_t mix(uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
-}
 
 bool udp_or_tcp_whole(const ParsedPacket& packet) {
   return (packet.l4_protocol == kIpProtoUdp || packet.l4_protocol == kIpProtoTcp) && !packet.is_later_fragment &&
@@ -44,7 +36,7 @@ uint32_t DnsForwardTable::bucket_of(const NatKey& key) const {
   uint64_t words[sizeof(NatKey) / 8];
   std::memcpy(words, &key, sizeof words);
   uint64_t hash = seed_;
-  for (uint64_t word : words) hash = mix(hash ^ word) + 0x9e3779b97f4a7c15ULL;
+  for (uint64_t word : words) hash = mix64(hash ^ word) + 0x9e3779b97f4a7c15ULL;
   return uint32_t(hash) & mask_;
 }
 

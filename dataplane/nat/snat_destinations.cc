@@ -3,20 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/nat/hash_mix.h"
+
 namespace sluice {
-
-namespace {
-
-uint64_t mix(uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
-}
-
-}  // namespace
 
 void SnatTopDestinations::offer(const SnatDestination& destination) {
   if (destination.ports_in_use == 0) return;
@@ -49,7 +38,7 @@ uint32_t SnatDestinationCounts::home_of(const NatKey& key) const {
   uint64_t words[2];
   std::memcpy(words, key.remote, sizeof words);
   const uint64_t tail = uint64_t(key.remote_port) | (uint64_t(key.protocol) << 16) | (uint64_t(key.family) << 24);
-  return uint32_t(mix(mix(seed_ ^ words[0]) ^ words[1] ^ (tail << 32))) & mask_;
+  return uint32_t(mix64(mix64(seed_ ^ words[0]) ^ words[1] ^ (tail << 32))) & mask_;
 }
 
 bool SnatDestinationCounts::same(const Slot& slot, const NatKey& key) {

@@ -3,24 +3,17 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/nat/hash_mix.h"
+
 namespace sluice {
 
 namespace {
-
-uint64_t mix(uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
-}
 
 uint64_t hash_key(const NatKey& key, uint64_t seed) {
   uint64_t words[sizeof(NatKey) / 8];
   std::memcpy(words, &key, sizeof words);
   uint64_t hash = seed;
-  for (uint64_t word : words) hash = mix(hash ^ word) + 0x9e3779b97f4a7c15ULL;
+  for (uint64_t word : words) hash = mix64(hash ^ word) + 0x9e3779b97f4a7c15ULL;
   return hash;
 }
 
