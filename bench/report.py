@@ -26,6 +26,7 @@ QUIC_BEGIN, QUIC_END = "<!-- bench:quic:begin -->", "<!-- bench:quic:end -->"
 # Routed mode's table sits inside the main block, between markers of its own, so that
 # `bench/run.sh --section routed` can refresh it alone (with the run's machine line).
 ROUTED_BEGIN, ROUTED_END = "<!-- bench:routed:begin -->", "<!-- bench:routed:end -->"
+COMPILE_BEGIN, COMPILE_END = "<!-- bench:compile:begin -->", "<!-- bench:compile:end -->"
 GOAL_MPPS, GOAL_CPS = 15.0, 1e6
 # Issue 15: Sluice's cycles a packet at most 1.3 × the stateful baseline's (a 5-tuple lookup a
 # packet, the floor of the job) at 1M flows, and at most 64 bytes a flow beside its key.
@@ -218,6 +219,37 @@ def compile_table(side):
             f"{figure['compile_seconds']:.2f} | {figure['database_bytes'] / 2**20:.1f} MiB | "
             f"{figure['database_bytes_per_pattern']:.0f} |")
     return "\n".join(lines)
+
+
+def restart_table(side):
+    """Start, restart and a reload of ten changed names: the policy file to a compiled policy."""
+    restarts = side.get("restart", [])
+    if not restarts:
+        return "No start or restart figures in this run."
+    lines = ["| domains | names | pass | suffix list (s) | load + validate (s) | compile (s) | total (s) | Hyperscan databases from cache |",
+             "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for figure in restarts:
+        if "error" in figure:
+            lines.append(f"| {figure['domains']:,} | {figure.get('domain_style', '')} | failed: {figure['error']} | | | | | |")
+            continue
+        for key, label in (("first_start", "first start (empty cache)"), ("restart", "restart (cache warm)"),
+                           ("reload_changed_names", f"reload, {figure.get('changed_names', 10)} names changed")):
+            run = figure.get(key, {})
+            if "error" in run:
+                lines.append(f"| {figure['domains']:,} | {figure['domain_style']} | {label}: failed: {run['error']} | | | | | |")
+                continue
+            lines.append(
+                f"| {figure['domains']:,} | {figure['domain_style']} | {label} | {run['suffix_list_seconds']:.2f} | "
+                f"{run['load_validate_seconds']:.2f} | {run['compile_seconds']:.2f} | **{run['total_seconds']:.2f}** | "
+                f"{run['hyperscan_databases_from_cache']} of {run['hyperscan_databases']} |")
+    return "\n".join(lines)
+
+
+def compile_block(side, prefix=""):
+    return (compile_table(side) + f"\n\n![compilation]({prefix}compile.png)\n\n"
+            "Start and restart: what `sluiced` does with its policy file before its workers can run "
+            "(the public suffix list read, the file loaded and validated, the policy compiled with the "
+            "Hyperscan cache it keeps), one pass each, in this order on one file:\n\n" + restart_table(side) + "\n")
 
 
 def side_tables(side):
@@ -514,6 +546,15 @@ def routed_report(results):
             + routed_table(results))
 
 
+def compile_section(results, directory, prefix=""):
+    """The compile block of a `--section compile` run: its own machine line, then the tables."""
+    machine = results["machine"]
+    load = f"; load average at start {results['load']}" if results.get("load") else ""
+    return (f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
+            f"source {machine.get('source', '–')}{load}; one pass each; a `bench/run.sh --section compile` run, "
+            "newer than the tables around it.\n\n" + compile_block(results.get("side", {}), prefix))
+
+
 def report(directory, prefix=""):
     """The report's Markdown; image links start with `prefix` (the way from the reader's file)."""
     results = json.loads((directory / "results.json").read_text())
@@ -537,7 +578,7 @@ def report(directory, prefix=""):
         "### Flow-table size: cycles a packet and memory a flow\n\n" + scaling_table(results, side)
         + (f"\n\n![cycles a packet against flow-table size]({prefix}flow_table_scaling.png)" if scaling else ""),
         "### Routed mode beside bridge mode\n\n" + f"{ROUTED_BEGIN}\n{routed_table(results)}\n{ROUTED_END}",
-        "### Policy compilation\n\n" + compile_table(side) + f"\n\n![compilation]({prefix}compile.png)",
+        "### Policy compilation\n\n" + f"{COMPILE_BEGIN}\n{compile_block(side, prefix)}{COMPILE_END}",
         "### Memory, denial records, latency\n\n" + side_tables(side),
         "### DPI reference: nDPI over the same packets\n\n" + ndpi_table(results, ndpi),
         "### Hot path\n\n" + perf_blocks(directory),
@@ -549,7 +590,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--doc")
-    parser.add_argument("--section", choices=["quic", "routed"],
+    parser.add_argument("--section", choices=["quic", "routed", "compile"],
                         help="the run holds this section's profiles only: refresh its block of --doc alone")
     args = parser.parse_args()
     directory = pathlib.Path(args.dir)
@@ -566,16 +607,22 @@ def main():
         (directory / "results.md").write_text(quic_text)
     elif args.section == "routed":
         (directory / "results.md").write_text("### Routed mode beside bridge mode\n\n" + routed_report(results) + "\n")
+    elif args.section == "compile":
+        plot_compile(results.get("side", {}), directory)
+        (directory / "results.md").write_text("### Policy compilation\n\n" + compile_section(results, directory) + "\n")
     else:
         (directory / "results.md").write_text(report(directory) + ("\n" + quic_text if quic_text else ""))
     if args.doc:
         doc = pathlib.Path(args.doc)
         body = doc.read_text()
-        blocks = [] if args.section in ("quic", "routed") else \
+        blocks = [] if args.section in ("quic", "routed", "compile") else \
             [(BEGIN, END, report(directory, os.path.relpath(directory, doc.parent) + "/"))]
         if args.section == "routed":
             blocks.append((ROUTED_BEGIN, ROUTED_END, routed_report(results) + "\n"))
-        if has_quic and args.section != "routed":
+        if args.section == "compile":
+            blocks.append((COMPILE_BEGIN, COMPILE_END,
+                           compile_section(results, directory, os.path.relpath(directory, doc.parent) + "/")))
+        if has_quic and args.section not in ("routed", "compile"):
             blocks.append((QUIC_BEGIN, QUIC_END, quic_text))
         for begin, end, block in blocks:
             if begin in body and end in body:

@@ -19,6 +19,10 @@
 #                           only routed and routed+SNAT profiles and the bridge-mode ones on the
 #                           same traffic, into bench/results-routed/; refreshes only the routed
 #                           table of docs/PERFORMANCE.md
+#   bench/run.sh --section compile
+#                           only the policy compiles (2,500 to 1M names, 100k under one suffix)
+#                           and the start / restart / ten-name reload of the 100k and 1M lists,
+#                           into bench/results-compile/; refreshes only the compile block
 #
 # The harness's own tests (packets in = packets out) run with the others: meson test --suite bench.
 #
@@ -36,7 +40,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --wait-quiet) wait_quiet="$2"; shift ;;
     --section) section="$2"; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--section quic|routed] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--section quic|routed|compile] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -52,8 +56,12 @@ elif [ "$section" = routed ]; then
   out=${out:-bench/results-routed} perf=0
   # Routed and routed+SNAT profiles with the bridge-mode profiles on the same traffic.
   bench_args=(--only routed_,established_1000000_flows,new_tls_typical_100000_domains --reps 5)
+elif [ "$section" = compile ]; then
+  out=${out:-bench/results-compile} perf=0
+  # No packet profile: compiles, then start / restart / reload of the typical and largest lists.
+  bench_args=(--only compile,restart --reps 1)
 elif [ -n "$section" ]; then
-  echo "bench: unknown section $section (known: quic, routed)" >&2; exit 2
+  echo "bench: unknown section $section (known: quic, routed, compile)" >&2; exit 2
 else
   out=${out:-bench/results}
   bench_args=()
@@ -89,7 +97,7 @@ cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy m
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
   # Results this script writes (load.txt above) are not source changes.
   git update-index -q --refresh >/dev/null 2>&1 || true
-  git diff-index --quiet HEAD -- dataplane controlplane cli bench ':!bench/results' ':!bench/results-quic' 2>/dev/null ||
+  git diff-index --quiet HEAD -- dataplane controlplane cli bench ':!bench/results' ':!bench/results-quic' ':!bench/results-compile' 2>/dev/null ||
     revision="$revision + uncommitted changes"
   echo "$revision ($(date -u +%Y-%m-%dT%H:%MZ))" > "$out/source.txt"
 fi

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@
 #include "controlplane/policy/policy_compiler.h"
 #include "controlplane/policy/policy_loader.h"
 #include "controlplane/policy/public_suffix_list.h"
+#include "dataplane/domain/hyperscan_cache.h"
 
 namespace sluice::bench {
 
@@ -138,6 +140,68 @@ Json measure_compile(uint32_t domains, DomainStyle style, std::unique_ptr<Compil
       .set("database_bytes", result.database_bytes)
       .set("database_bytes_per_pattern", double(result.database_bytes) / double(std::max<size_t>(1, domains)));
   if (keep) *keep = std::move(result.policy);
+  return json;
+}
+
+namespace {
+
+// One pass of what sluiced does with its policy file before its workers can start (policy_publisher.cc):
+// the public suffix list, the file loaded and validated, the policy compiled with the cache in `cache_dir`.
+Json policy_start(const std::string& path, const std::string& cache_dir) {
+  Json json = Json::object();
+  const auto started = std::chrono::steady_clock::now();
+  PublicSuffixList suffixes;
+  suffixes.load();
+  json.set("suffix_list_seconds", seconds_since(started));
+  auto phase = std::chrono::steady_clock::now();
+  LoadedPolicy loaded = load_policy_file(path, suffixes);
+  json.set("load_validate_seconds", seconds_since(phase));
+  if (!loaded.ok()) return json.set("error", loaded.errors.empty() ? "refused" : loaded.errors[0].to_string());
+  phase = std::chrono::steady_clock::now();
+  HyperscanCache cache(cache_dir);
+  CompileResult result = compile_policy(loaded.policy_set, ++g_generation, 1, nullptr, &cache);
+  json.set("compile_seconds", seconds_since(phase));
+  if (!result.policy) return json.set("error", result.error);
+  // The clock stops with the policy ready; freeing it (a benchmark's chore) is not counted.
+  const double total = seconds_since(started);
+  result.policy.reset();
+  return json.set("total_seconds", total)
+      .set("hyperscan_databases", result.databases)
+      .set("hyperscan_databases_from_cache", result.databases_from_cache);
+}
+
+}  // namespace
+
+Json measure_restart(uint32_t domains, DomainStyle style, const std::string& scratch, uint32_t changed_names) {
+  Json json = Json::object();
+  json.set("domains", domains).set("domain_style", to_string(style)).set("changed_names", changed_names);
+  const std::string stem = scratch + "/restart-" + std::to_string(domains) + "-" + to_string(style);
+  const std::string path = stem + ".textproto";
+  const std::string cache_dir = stem + "-hyperscan-cache";
+  std::error_code ignored;
+  std::filesystem::remove_all(cache_dir, ignored);
+  std::filesystem::create_directories(cache_dir, ignored);
+  std::string text = bench_policy_text(domains, style);
+  auto write = [&](const std::string& body) {
+    std::ofstream out(path, std::ios::trunc);
+    out << body;
+    return bool(out);
+  };
+  if (!write(text)) return json.set("error", "cannot write " + path);
+  json.set("policy_text_bytes", text.size());
+  json.set("first_start", policy_start(path, cache_dir));
+  json.set("restart", policy_start(path, cache_dir));
+  // A reload that changes a few names: the first `changed_names` patterns replaced by others.
+  for (uint32_t n = 0; n < changed_names && n < domains; ++n) {
+    const std::string line = "allowed_domains: \"" + domain_pattern(n, style) + "\"\n";
+    const size_t at = text.find(line);
+    if (at != std::string::npos)
+      text.replace(at, line.size(), "allowed_domains: \"" + domain_pattern(domains + n, style) + "\"\n");
+  }
+  if (!write(text)) return json.set("error", "cannot write " + path);
+  json.set("reload_changed_names", policy_start(path, cache_dir));
+  std::filesystem::remove(path, ignored);
+  std::filesystem::remove_all(cache_dir, ignored);
   return json;
 }
 

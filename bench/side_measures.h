@@ -16,6 +16,13 @@ namespace sluice::bench {
 // The compiled policy is handed back in `keep` when it is non-null.
 Json measure_compile(uint32_t domains, DomainStyle style, std::unique_ptr<CompiledPolicy>* keep = nullptr);
 
+// sluiced's start and restart as far as the policy goes: the policy file read, loaded +
+// validated and compiled (with the Hyperscan cache the daemon keeps, in a directory under
+// `scratch`), first with an empty cache (a first start), then again with the cache that start
+// left (a restart), then after `changed_names` patterns of the file were replaced (a reload
+// that changes a few names). What a restart waits on before its workers start.
+Json measure_restart(uint32_t domains, DomainStyle style, const std::string& scratch, uint32_t changed_names = 10);
+
 // DPDK heap taken by a flow table of `capacity` plus its FlowEntry array, per flow.
 Json measure_flow_memory(uint32_t capacity);
 
