@@ -233,8 +233,11 @@ def restart_table(side):
             lines.append(f"| {figure['domains']:,} | {figure.get('domain_style', '')} | failed: {figure['error']} | | | | | |")
             continue
         for key, label in (("first_start", "first start (empty cache)"), ("restart", "restart (cache warm)"),
-                           ("reload_changed_names", f"reload, {figure.get('changed_names', 10)} names changed")):
-            run = figure.get(key, {})
+                           ("reload_changed_names", f"reload, {figure.get('changed_names', 10)} names changed"),
+                           ("restart_binary", "restart, the same policy as a binary `.pb` file")):
+            if key not in figure:
+                continue
+            run = figure[key]
             if "error" in run:
                 lines.append(f"| {figure['domains']:,} | {figure['domain_style']} | {label}: failed: {run['error']} | | | | | |")
                 continue
