@@ -148,6 +148,12 @@ def test_ping_and_traceroute_cross_two_workers(routed_workers):
         assert hops[:4] == [hub.LB_SPOKE4, hub.APPLIANCES["fw1"].inside4, hub.ROUTER4, hub.SERVER4], result.stdout
 
 
+def test_the_health_probe_is_answered(routed_workers):
+    for _ in range(4):  # new source ports each time: af_packet's fanout spreads them over the queues
+        assert nsh(hub.NS_PROBE, "nc", "-z", "-w", "2", hub.APPLIANCES["fw1"].inside4, hub.PROBE_PORT,
+                   check=False).returncode == 0
+
+
 MARKER = "sluice-r18-marker"
 
 
