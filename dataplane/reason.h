@@ -118,7 +118,7 @@ namespace sluice {
   X(icmp_error_no_flow, "an ICMP or ICMPv6 error from outside whose quoted packet is not one an inside host sent on a live flow: no flow has its tuple, the flow is idle past its timeout, the quote runs from the responder to the initiator, or the error is not addressed to the quoted packet's sender") \
   X(icmp_error_flow_denied, "an ICMP or ICMPv6 error from outside about a flow denied in ENFORCE") \
   X(handoff_ring_full, "several workers: a frame whose flow another worker owns while the ring to that worker is full (the owner is behind)") \
-  X(tx_ring_full, "several workers: a frame to send out of a port with fewer transmit queues than workers while that port's transmit ring is full") \
+  X(tx_ring_full, "several workers: a frame to send out of a port with fewer transmit queues than workers (in routed mode also the exception port, worker 0's) while that port's transmit ring is full") \
   /* not a verdict */                                                                         \
   X(no_payload_seen, "flow log only: a TLS/HTTP flow whose client never sent its first payload")
 

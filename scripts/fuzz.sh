@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 results_dir=${1:-build/test-results}
 seconds=${SLUICE_FUZZ_SECONDS:-25}
-targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote flow_owner denial_record_json})
+targets=(${SLUICE_FUZZ_TARGETS:-packet_parser tls_client_hello_parser http_request_parser dns_message_parser dns_query_parser hostname quic_initial http_stream_follower tls_record_follower fragment_reassembler azure_service_tags aws_ip_ranges icmp_router_error health_probe_reply neighbour_messages snat domain_matcher icmp_error_quote flow_owner routed_owner denial_record_json})
 build_dir=build-fuzz
 cxx=${SLUICE_FUZZ_CXX:-clang++}
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I.)
@@ -40,6 +40,7 @@ declare -A sources=(
   [icmp_router_error]="dataplane/verdict/icmp_router_error.cc"
   [icmp_error_quote]="dataplane/parse/icmp_error_quote.cc"
   [flow_owner]="dataplane/flow/flow_owner.cc"
+  [routed_owner]="dataplane/route/routed_owner.cc dataplane/route/routing_tables.cc"
   [denial_record_json]="controlplane/records/denial_record_format.cc controlplane/records/json_appender.cc"
   [health_probe_reply]="dataplane/parse/packet_parser.cc dataplane/parse/tcp_checksum.cc dataplane/verdict/tcp_reply_segment.cc dataplane/verdict/tcp_syn_ack.cc dataplane/local/kernel_service_filter.cc"
 )

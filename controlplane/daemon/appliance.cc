@@ -120,11 +120,6 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     return 2;
   }
   const uint16_t worker_count = uint16_t(config.worker_lcores_size());
-  if (worker_count > 1 && is_routed(config)) {
-    err << "sluiced: worker_lcores: routed mode runs one worker in this version (got " << worker_count
-        << "); several workers run in bridge mode\n";
-    return 2;
-  }
 
   // The policy first: a refused policy must stop us before anything is started.
   {
@@ -239,14 +234,17 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
     }
     platform.open_ports.push_back(port_ids[side]);
   }
-  if (!platform.workers.connect(port_ids, port_queues, error)) {
+  if (!platform.workers.connect(port_ids, port_queues, is_routed(config), error)) {
     err << "sluiced: " << error << "\n";
     return 1;
   }
   if (worker_count > 1) {
     out << "sluiced: " << worker_count << " workers; inside port " << port_queues[0].rx << " rx/" << port_queues[0].tx
         << " tx queues, outside port " << port_queues[1].rx << " rx/" << port_queues[1].tx << " tx queues; flows "
-        << (platform.workers.steers() ? "steered in software (handoff rings)" : "spread by symmetric RSS") << std::endl;
+        << (!platform.workers.steers() ? "spread by symmetric RSS"
+            : is_routed(config)         ? "steered in software by inside host and SNAT port slice (handoff rings)"
+                                        : "steered in software (handoff rings)")
+        << std::endl;
   }
   uint16_t tap_port_id = RoutedMode::kNoExceptionPort;
   ExceptionInterface exception_interface;  // its rules go before the ports close
@@ -256,6 +254,10 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
       return 1;
     }
     platform.open_ports.push_back(tap_port_id);
+    if (!platform.workers.connect_exception_port(error)) {
+      err << "sluiced: exception port: " << error << "\n";
+      return 1;
+    }
     const std::string interface = exception_interface_name(tap_device);
     const std::vector<std::string> addresses = own_addresses(config);
     if (!exception_interface.set_up(interface, addresses, error)) {
@@ -269,7 +271,9 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   shared.qsbr = platform.qsbr;
   // Routed mode: the tables and static neighbours published before the worker starts.
   RoutedMode routed_mode;
-  if (routed && !routed_mode.start(config, port_ids, tap_port_id, rig, shared, error)) {
+  std::vector<WorkerRig*> rigs;
+  for (uint16_t worker = 0; worker < worker_count; ++worker) rigs.push_back(&platform.workers.rig(worker));
+  if (routed && !routed_mode.start(config, port_ids, tap_port_id, rigs, shared, error)) {
     err << "sluiced: routed mode: " << error << "\n";
     return 1;
   }
@@ -321,7 +325,8 @@ int run_appliance(const cfg::ApplianceConfig& config, std::ostream& out, std::os
   }
 
   for (uint16_t worker = 0; worker < worker_count; ++worker) platform.workers.loop(worker).shared = &shared;
-  if (routed) routed_mode.attach(platform.workers.loop(0));
+  if (routed)
+    for (uint16_t worker = 0; worker < worker_count; ++worker) routed_mode.attach(platform.workers.loop(worker), worker);
 
   MetricsView view;
   view.workers = counters;

@@ -48,7 +48,13 @@ void publish_neighbour_table(std::atomic<const NeighbourTable*>& slot, std::uniq
 }
 
 bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2],
-                       uint16_t exception_port_id, WorkerRig& rig, WorkerShared& shared, std::string& error) {
+                       uint16_t exception_port_id, const std::vector<WorkerRig*>& rigs, WorkerShared& shared,
+                       std::string& error) {
+  if (rigs.empty()) {
+    error = "routed mode needs a worker";
+    return false;
+  }
+  WorkerRig& rig = *rigs[0];
   MacAddress macs[2];
   for (int port = 0; port < 2; ++port) {
     rte_ether_addr address{};
@@ -59,11 +65,14 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
     std::memcpy(macs[port].bytes, address.addr_bytes, sizeof macs[port].bytes);
     port_ids_[port] = port_ids[port];
   }
-  neighbour_events_ = rig.neighbour_events();
+  neighbour_events_.clear();
+  for (WorkerRig* worker : rigs) neighbour_events_.push_back(worker->neighbour_events());
   control_frames_ = rig.control_frames();
   buffers_ = rig.mbufs();
-  if (!neighbour_events_ || !control_frames_) {
-    error = "routed mode needs the rig's neighbour and control-frame rings";
+  for (rte_ring* ring : neighbour_events_)
+    if (!ring) control_frames_ = nullptr;
+  if (!control_frames_) {
+    error = "routed mode needs each rig's neighbour ring and rig 0's control-frame ring";
     return false;
   }
   tables_ = build_routing_tables(config, macs);
@@ -83,30 +92,47 @@ bool RoutedMode::start(const sluice::config::ApplianceConfig& config, const uint
   }
   shared.routing.store(tables_.get(), std::memory_order_release);
   publish_neighbour_table(shared.neighbours, build_static_neighbours(config), nullptr);
-  RouterSetup setup;
-  setup.tables = &shared.routing;
-  setup.neighbours = &shared.neighbours;
-  setup.neighbour_events = neighbour_events_;
-  setup.reply_pool = rig.mbufs();
-  setup.counters = &rig.counters();
   kernel_services_ = std::make_unique<KernelServiceFilter>(build_kernel_service_filter(config.routing().exception_port()));
-  setup.local.probe_port = uint16_t(config.routing().health_probe().tcp_port());
-  setup.local.ready = &shared.ready;
-  if (exception_port_id_ != kNoExceptionPort) {
-    setup.local.kernel = kernel_services_.get();
-    setup.local.exception_port = kExceptionRoutedPort;
+  const uint32_t workers = uint32_t(rigs.size());
+  nat_.clear();
+  routers_.clear();
+  for (uint32_t worker = 0; worker < workers; ++worker) {
+    RouterSetup setup;
+    setup.tables = &shared.routing;
+    setup.neighbours = &shared.neighbours;
+    setup.neighbour_events = neighbour_events_[worker];
+    setup.reply_pool = rigs[worker]->mbufs();
+    setup.counters = &rigs[worker]->counters();
+    setup.local.probe_port = uint16_t(config.routing().health_probe().tcp_port());
+    setup.local.ready = &shared.ready;
+    if (exception_port_id_ != kNoExceptionPort) {
+      setup.local.kernel = kernel_services_.get();
+      setup.local.exception_port = kExceptionRoutedPort;
+    }
+    // Each worker hands out SNAT ports from its own slice of the range (snat_port_slices.h).
+    nat_.push_back(make_nat_state(config, config.flow_capacity(), worker, workers, rte_get_tsc_hz(), rte_rand()));
+    setup.nat = nat_.back().get();
+    routers_.push_back(std::make_unique<Router>(setup, rte_get_tsc_hz()));
+    // Records carry the source a flow left with (and a flow SNAT cannot translate is refused at
+    // its verdict, with its record): the processor asks its router's translation.
+    if (nat_.back() && nat_.back()->snat)
+      rigs[worker]->processor().set_source_translation(&routers_.back()->source_translation());
   }
-  nat_ = make_nat_state(config, config.flow_capacity(), 0, 1, rte_get_tsc_hz(), rte_rand());
-  setup.nat = nat_.get();
-  router_ = std::make_unique<Router>(setup, rte_get_tsc_hz());
-  // Records carry the source a flow left with (and a flow SNAT cannot translate is refused at
-  // its verdict, with its record): the processor asks the router's translation.
-  if (nat_ && nat_->snat) rig.processor().set_source_translation(&router_->source_translation());
+  // The owner rule of several workers: the tables (immutable once published) and the SNAT range.
+  owner_rules_.tables = tables_.get();
+  owner_rules_.workers = uint16_t(workers);
+  owner_rules_.snat_addresses.clear();
+  const auto& snat = config.routing().snat();
+  for (const std::string& text : snat.addresses())
+    if (auto address = parse_ip(text)) owner_rules_.snat_addresses.push_back(*address);
+  if (!owner_rules_.snat_addresses.empty())
+    owner_rules_.slices = SnatPortSlices(uint16_t(snat.port_min()), uint16_t(snat.port_max()), workers);
   return true;
 }
 
-void RoutedMode::attach(WorkerLoopSetup& loop) const {
-  loop.router = router_.get();
+void RoutedMode::attach(WorkerLoopSetup& loop, uint16_t worker) const {
+  loop.router = routers_[worker].get();
+  loop.routed_owner = routers_.size() > 1 ? &owner_rules_ : nullptr;
   loop.routed_ports[0] = port_ids_[0];
   loop.routed_ports[1] = port_ids_[1];
   loop.routed_port_count = 2;
@@ -114,17 +140,21 @@ void RoutedMode::attach(WorkerLoopSetup& loop) const {
     loop.routed_ports[kExceptionRoutedPort] = exception_port_id_;
     loop.routed_port_count = kExceptionRoutedPort + 1;
   }
-  loop.control_frames = control_frames_;
+  loop.control_frames = worker == 0 ? control_frames_ : nullptr;
 }
 
 void RoutedMode::poll() {
-  if (!neighbour_events_) return;
   NeighbourEvent events[64];
-  unsigned count;
-  while ((count = rte_ring_dequeue_burst_elem(neighbour_events_, events, sizeof(NeighbourEvent), 64, nullptr)) > 0) {
-    events_received_ += count;
-    if (handler_)
-      for (unsigned i = 0; i < count; ++i) handler_(events[i]);
+  for (bool more = true; more;) {
+    more = false;
+    for (rte_ring* ring : neighbour_events_) {
+      const unsigned count = rte_ring_dequeue_burst_elem(ring, events, sizeof(NeighbourEvent), 64, nullptr);
+      if (count == 0) continue;
+      more = true;
+      events_received_ += count;
+      if (handler_)
+        for (unsigned i = 0; i < count; ++i) handler_(events[i]);
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 // sluiced's routed mode on the control thread: builds the routing tables from the config and
 // the ports' MACs, publishes them and the static neighbours (the first NeighbourTable), makes
-// the worker's Router, and drains the worker→control NeighbourEvent ring. Bridge mode never
-// makes one.
+// each worker's Router (its own translation state: its slice of the SNAT range, its DNS
+// forwarder table, its ICMP error budget) and the owner rule they steer by (routed_owner.h),
+// and drains the workers→control NeighbourEvent rings (one a worker). Control frames (ARP/ND
+// requests) go to worker 0. Bridge mode never makes one.
 #pragma once
 
 #include <atomic>
@@ -9,11 +11,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config.pb.h"
 #include "dataplane/local/kernel_service_filter.h"
 #include "dataplane/route/neighbour_event.h"
 #include "dataplane/route/neighbour_table.h"
+#include "dataplane/route/routed_owner.h"
 #include "dataplane/route/routing_tables.h"
 #include "dataplane/worker/stage/address_translation.h"
 #include "dataplane/worker/stage/route.h"
@@ -36,18 +40,20 @@ void publish_neighbour_table(std::atomic<const NeighbourTable*>& slot, std::uniq
 
 class RoutedMode {
  public:
-  // After the ports are open, before the worker starts: builds and publishes the tables and
-  // makes the router on the rig's rings and buffers. `port_ids` by routed port index.
-  // `exception_port_id`: the DPDK port of routing.exception_port's tap, opened by the caller
-  // (routed port index 2), or kNoExceptionPort.
+  // After the ports are open, before the workers start: builds and publishes the tables and
+  // makes one router a rig, on that rig's rings, buffers and counters (rig 0 also holds the
+  // control-frame ring). `port_ids` by routed port index. `exception_port_id`: the DPDK port of
+  // routing.exception_port's tap, opened by the caller (routed port index 2), or kNoExceptionPort.
   bool start(const sluice::config::ApplianceConfig& config, const uint16_t (&port_ids)[2], uint16_t exception_port_id,
-             WorkerRig& rig, WorkerShared& shared, std::string& error);
+             const std::vector<WorkerRig*>& rigs, WorkerShared& shared, std::string& error);
   static constexpr uint16_t kNoExceptionPort = 0xffff;
-  // Puts the router, the routed ports and the control→worker ring into the worker's setup.
-  void attach(WorkerLoopSetup& loop) const;
+  // Puts worker `worker`'s router, the routed ports, the control→worker ring (worker 0) and,
+  // with several workers, the owner rule into its setup.
+  void attach(WorkerLoopSetup& loop, uint16_t worker) const;
 
-  // Control loop: every NeighbourEvent the worker sent since the last call, to `handler` (the
-  // neighbour manager's input). Without a handler they are counted and forgotten.
+  // Control loop: every NeighbourEvent the workers sent since the last call, to `handler` (the
+  // neighbour manager's input), each worker's ring in turn a burst at a time so that none waits
+  // behind another's. Without a handler they are counted and forgotten.
   using EventHandler = std::function<void(const NeighbourEvent&)>;
   void set_event_handler(EventHandler handler) { handler_ = std::move(handler); }
   void poll();
@@ -63,14 +69,16 @@ class RoutedMode {
 
  private:
   std::unique_ptr<RoutingTables> tables_;
-  std::unique_ptr<NatState> nat_;  // SNAT and the DNS forwarder; null when neither is configured
-  std::unique_ptr<Router> router_;
+  // One a worker: SNAT and the DNS forwarder (null when neither is configured), the router.
+  std::vector<std::unique_ptr<NatState>> nat_;
+  std::vector<std::unique_ptr<Router>> routers_;
+  RoutedOwnerRules owner_rules_;  // read by the workers while they run (several workers)
   uint16_t port_ids_[2] = {};
   uint16_t exception_port_id_ = kNoExceptionPort;
   // The kernel services the workers admit to the tap (read by the router's local-delivery hook
   // for as long as the router lives).
   std::unique_ptr<KernelServiceFilter> kernel_services_;
-  rte_ring* neighbour_events_ = nullptr;
+  std::vector<rte_ring*> neighbour_events_;  // one a worker
   rte_ring* control_frames_ = nullptr;
   rte_mempool* buffers_ = nullptr;
   EventHandler handler_;

@@ -28,9 +28,10 @@ bool WorkerSet::init(uint16_t workers, WorkerRigOptions options, PacketProcessor
   for (uint16_t worker = 0; worker < workers; ++worker) {
     WorkerRigOptions rig_options = options;
     rig_options.name = name + std::to_string(worker);
-    // Rig 0 holds what is one for the whole set: the QSBR variable, routed mode's rings.
+    // Rig 0 holds what is one for the whole set: the QSBR variable, routed mode's control-frame
+    // ring. Each rig has its own neighbour-event ring (routed mode: one producer a ring).
     rig_options.qsbr_threads = worker == 0 ? workers : 0;
-    if (worker > 0) rig_options.neighbour_ring_size = rig_options.control_frame_ring_size = 0;
+    if (worker > 0) rig_options.control_frame_ring_size = 0;
     settings.worker_index = worker;
     auto rig = std::make_unique<WorkerRig>();
     if (!rig->init(rig_options, settings, error)) {
@@ -58,11 +59,13 @@ bool WorkerSet::open_port(const std::string& name, uint16_t& port_id, PortQueues
 }
 
 bool WorkerSet::connect(const uint16_t (&port_ids)[kSideCount], const PortQueues (&queues)[kSideCount],
-                        std::string& error) {
+                        bool routed, std::string& error) {
   const uint16_t workers = size();
   // The NIC places flows only when every port spreads by the same symmetric RSS over one queue
   // a worker; anything else is steered in software, on every port alike (one owner a flow).
-  bool hardware = workers > 1;
+  // Routed mode always steers: a server answers the SNAT address, which RSS cannot tie to the
+  // client's queue (routed_owner.h).
+  bool hardware = workers > 1 && !routed;
   for (const auto& port : queues)
     hardware = hardware && port.rss && port.rx == workers && port.reta_size == queues[0].reta_size;
   steer_ = workers > 1 && !hardware;
@@ -106,6 +109,20 @@ bool WorkerSet::connect(const uint16_t (&port_ids)[kSideCount], const PortQueues
       loops_[to].lanes.handoff_in[from] = ring;
     }
   }
+  return true;
+}
+
+bool WorkerSet::connect_exception_port(std::string& error) {
+  if (size() <= 1) return true;  // one worker sends to the tap itself
+  static unsigned ring_number = 0;
+  rte_ring* ring = rte_ring_create(("wsx" + std::to_string(ring_number++)).c_str(), kTxRingSize, SOCKET_ID_ANY,
+                                   RING_F_SC_DEQ);
+  if (!ring) {
+    error = "cannot allocate the exception port's transmit ring";
+    return false;
+  }
+  rings_.push_back(ring);
+  for (auto& loop : loops_) loop.lanes.exception_tx_ring = ring;
   return true;
 }
 

@@ -2,7 +2,7 @@
 // counters, processor), the ports opened with a queue per worker where the PMD has them, and
 // the rings between workers where it has not (worker_lanes.h). Made and released on the
 // control thread; rig 0 also holds the QSBR variable (one thread id a worker) and routed
-// mode's rings (routed mode runs one worker).
+// mode's control-frame ring; every rig has its own neighbour-event ring in routed mode.
 #pragma once
 
 #include <cstdint>
@@ -33,10 +33,14 @@ class WorkerSet {
   // Opens `name` with up to one rx and one tx queue a worker (rx queue w on worker w's buffers).
   bool open_port(const std::string& name, uint16_t& port_id, PortQueues& queues, std::string& error);
 
-  // After both bridge ports are open: each worker's queues, and the rings between workers when
-  // a port cannot spread flows by symmetric RSS over one queue a worker. Fills `loops[w]`.
-  bool connect(const uint16_t (&port_ids)[kSideCount], const PortQueues (&queues)[kSideCount],
+  // After both ports are open: each worker's queues, and the rings between workers when a port
+  // cannot spread flows by symmetric RSS over one queue a worker, or always in routed mode
+  // (`routed`: several workers steer in software). Fills `loops[w]`.
+  bool connect(const uint16_t (&port_ids)[kSideCount], const PortQueues (&queues)[kSideCount], bool routed,
                std::string& error);
+  // Routed mode with an exception port (a tap, one queue) and several workers: the ring the
+  // others send to it through (worker 0 drains it). Nothing with one worker. After connect.
+  bool connect_exception_port(std::string& error);
 
   // The loop setups to launch (run_worker_loop), one a worker, with the processor, counters,
   // shared state and ports filled in (routed mode adds its own to loop(0)).

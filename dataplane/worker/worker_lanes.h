@@ -8,6 +8,11 @@
 // them from `handoff_in[from]`. A port with fewer transmit queues than workers is sent to by
 // the others through its tx ring, which the worker holding transmit queue 0 drains.
 // With one worker nothing here is used: no hash, no ring.
+//
+// Routed mode with several workers always steers in software (SNAT answers break the symmetry
+// RSS needs; the owner is routed_owner.h's), polls the routed ports' queues like bridge mode,
+// and leaves the exception port (a tap, one queue) to worker 0: the others send to it through
+// `exception_tx_ring`, which worker 0 drains.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +39,9 @@ struct WorkerLanes {
   // Single producer, single consumer: handoff_out[w] is worker w's handoff_in[this worker].
   rte_ring* handoff_out[kMaxWorkers] = {};
   rte_ring* handoff_in[kMaxWorkers] = {};
+  // Routed mode, several workers, an exception port: multi-producer (workers 1…), single
+  // consumer (worker 0, which also sends to the tap directly).
+  rte_ring* exception_tx_ring = nullptr;
 };
 
 }  // namespace sluice

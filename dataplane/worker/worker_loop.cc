@@ -38,17 +38,23 @@ void transmit(uint16_t port, rte_mbuf** packets, uint16_t count, Side side, Work
   transmit(port, 0, packets, count, side, counters);
 }
 
-// Bridge mode, several workers: out of this worker's own queue of the port, or onto the port's
-// tx ring for the worker that holds queue 0.
+// Several workers: `packets` onto a port's tx ring for the worker that holds its queue 0; what
+// the ring cannot take is freed, counted tx_ring_full.
+void onto_tx_ring(rte_ring* ring, rte_mbuf** packets, uint16_t count, WorkerCounters& counters) {
+  const unsigned queued = rte_ring_mp_enqueue_burst(ring, reinterpret_cast<void**>(packets), count, nullptr);
+  bump(counters.tx_ring_sent, queued);
+  for (uint16_t i = uint16_t(queued); i < count; ++i) rte_pktmbuf_free(packets[i]);
+  if (queued < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_ring_full)], count - queued);
+}
+
+// Several workers: out of this worker's own queue of the port, or onto the port's tx ring for
+// the worker that holds queue 0.
 void send_out(const WorkerLoopSetup& setup, Side side, rte_mbuf** packets, uint16_t count, WorkerCounters& counters) {
   if (count == 0) return;
   const int index = static_cast<int>(side);
   const uint16_t queue = setup.lanes.tx_queue[index];
   if (queue != kNoQueue) return transmit(setup.ports[index], queue, packets, count, side, counters);
-  const unsigned queued = rte_ring_mp_enqueue_burst(setup.lanes.tx_ring[index], reinterpret_cast<void**>(packets), count, nullptr);
-  bump(counters.tx_ring_sent, queued);
-  for (uint16_t i = uint16_t(queued); i < count; ++i) rte_pktmbuf_free(packets[i]);
-  if (queued < count) bump(counters.dropped_packets[static_cast<int>(Reason::tx_ring_full)], count - queued);
+  onto_tx_ring(setup.lanes.tx_ring[index], packets, count, counters);
 }
 
 // Judges `count` packets that entered on `side` and sends what they leave.
@@ -71,8 +77,9 @@ uint16_t steer(WorkerLoopSetup& setup, rte_mbuf** packets, uint16_t count) {
   uint16_t kept = 0;
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* packet = packets[i];
-    const uint16_t owner = flow_owner(rte_pktmbuf_mtod(packet, const uint8_t*), rte_pktmbuf_data_len(packet),
-                                      lanes.worker_count);
+    const uint8_t* bytes = rte_pktmbuf_mtod(packet, const uint8_t*);
+    const uint16_t owner = setup.routed_owner ? routed_owner(bytes, rte_pktmbuf_data_len(packet), *setup.routed_owner)
+                                              : flow_owner(bytes, rte_pktmbuf_data_len(packet), lanes.worker_count);
     if (owner == lanes.worker_index) packets[kept++] = packet;
     else others[owner][other_count[owner]++] = packet;
   }
@@ -124,52 +131,117 @@ bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOu
   return took;
 }
 
-// The worker holding transmit queue 0 of a port sends what the others put on its tx ring.
+// The worker holding transmit queue 0 of a port sends what the others put on its tx ring (and
+// in routed mode worker 0 what they put on the exception port's).
 bool drain_tx_rings(WorkerLoopSetup& setup) {
   bool sent = false;
-  for (int side = 0; side < kSideCount; ++side) {
-    if (!setup.lanes.drains_tx_ring[side]) continue;
+  auto drain = [&](rte_ring* ring, uint16_t port, uint16_t queue, Side side) {
     rte_mbuf* frames[kBurstSize];
-    const unsigned count = rte_ring_sc_dequeue_burst(setup.lanes.tx_ring[side], reinterpret_cast<void**>(frames),
-                                                     kBurstSize, nullptr);
-    if (count == 0) continue;
+    const unsigned count = rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(frames), kBurstSize, nullptr);
+    if (count == 0) return;
     sent = true;
-    transmit(setup.ports[side], setup.lanes.tx_queue[side], frames, uint16_t(count), static_cast<Side>(side),
-             *setup.counters);
+    transmit(port, queue, frames, uint16_t(count), side, *setup.counters);
+  };
+  for (int side = 0; side < kSideCount; ++side)
+    if (setup.lanes.drains_tx_ring[side])
+      drain(setup.lanes.tx_ring[side], setup.ports[side], setup.lanes.tx_queue[side], static_cast<Side>(side));
+  if (setup.lanes.exception_tx_ring && setup.lanes.worker_index == 0)
+    drain(setup.lanes.exception_tx_ring, setup.routed_ports[kExceptionRoutedPort], 0, Side::inside);
+  return sent;
+}
+
+// Routed mode: one routed port's list out. With one worker, queue 0 of every port; with
+// several, this worker's queue of a routed port or its tx ring, and the exception port (one
+// queue) from worker 0 or through its ring.
+void send_routed(WorkerLoopSetup& setup, uint8_t port, rte_mbuf** frames, uint16_t count) {
+  const Side side = port < kSideCount ? static_cast<Side>(port) : Side::inside;
+  if (setup.lanes.worker_count == 1) return transmit(setup.routed_ports[port], frames, count, side, *setup.counters);
+  if (port < kSideCount) return send_out(setup, side, frames, count, *setup.counters);
+  if (setup.lanes.worker_index == 0 || !setup.lanes.exception_tx_ring)
+    return transmit(setup.routed_ports[port], frames, count, side, *setup.counters);
+  onto_tx_ring(setup.lanes.exception_tx_ring, frames, count, *setup.counters);
+}
+
+// Every routed port's collected list out; true when there was any.
+bool flush_routed(WorkerLoopSetup& setup) {
+  RoutedOutput& output = setup.router->output();
+  bool sent = false;
+  for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
+    if (output.count[port] == 0) continue;
+    sent = true;
+    send_routed(setup, port, output.frames[port], output.count[port]);
+    output.count[port] = 0;
   }
   return sent;
 }
 
+// `count` frames from routed port `port` through the router and the processor.
+void route_burst(WorkerLoopSetup& setup, const CompiledPolicy* policy, uint8_t port, rte_mbuf** frames, uint16_t count,
+                 BurstOutput& out) {
+  Router& router = *setup.router;
+  const uint16_t transit = router.before(port, frames, count);
+  if (transit == 0) return;
+  // The processor's sides are the routed port indexes 0 and 1; a further port (the exception
+  // port) is the inside's (the router routes the kernel's frames itself; none reach here).
+  const Side side = port == uint8_t(Side::outside) ? Side::outside : Side::inside;
+  setup.processor->process_burst(*policy, side, frames, transit, out);
+  router.after(port, out);
+}
+
+// Routed mode, several workers: the frames other workers handed over, by the routed port they
+// came in on (rte_mbuf::port holds its DPDK port), each ring's worth sent before the next (the
+// router's lists hold one iteration's bursts). True when there were any.
+bool take_routed_handoffs(WorkerLoopSetup& setup, const CompiledPolicy* policy, BurstOutput& out) {
+  const WorkerLanes& lanes = setup.lanes;
+  bool took = false;
+  for (uint16_t from = 0; from < lanes.worker_count; ++from) {
+    if (from == lanes.worker_index) continue;
+    rte_mbuf* handed[kBurstSize];
+    const unsigned count = rte_ring_sc_dequeue_burst(lanes.handoff_in[from], reinterpret_cast<void**>(handed),
+                                                     kBurstSize, nullptr);
+    if (count == 0) continue;
+    took = true;
+    bump(setup.counters->handoff_received, count);
+    setup.counters->last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+    rte_mbuf* by_port[kSideCount][kBurstSize];
+    uint16_t port_count[kSideCount] = {};
+    for (unsigned i = 0; i < count; ++i) {
+      const int port = handed[i]->port == setup.routed_ports[0] ? 0 : 1;
+      by_port[port][port_count[port]++] = handed[i];
+    }
+    for (uint8_t port = 0; port < kSideCount; ++port)
+      if (port_count[port]) route_burst(setup, policy, port, by_port[port], port_count[port], out);
+    flush_routed(setup);
+  }
+  return took;
+}
+
 // One routed-mode loop iteration: every routed port's burst through the router and the
-// processor, the control thread's frames, then each port's list out. True when it moved packets.
+// processor, the control thread's frames, then each port's list out. With several workers the
+// routed ports' frames go to their owner first (the tap's are the kernel's own, routed by worker
+// 0 which reads them), and the frames handed over follow. True when it moved packets.
 bool route_iteration(WorkerLoopSetup& setup, const CompiledPolicy* policy, rte_mbuf** received, BurstOutput& out) {
   Router& router = *setup.router;
   auto& counters = *setup.counters;
   if (!router.begin(rte_rdtsc())) return false;  // no routing tables yet: leave frames in the queues
   router.use_policy(policy);
+  const WorkerLanes& lanes = setup.lanes;
+  const bool hold_rx = lanes.steer && an_owner_is_behind(lanes);
   bool moved_packets = false;
   for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
-    uint16_t count = rte_eth_rx_burst(setup.routed_ports[port], 0, received, kBurstSize);
+    const uint16_t queue = port < kSideCount ? lanes.rx_queue[port] : (lanes.worker_index == 0 ? 0 : kNoQueue);
+    const bool steered = lanes.steer && port < kSideCount;
+    if (queue == kNoQueue || (steered && hold_rx)) continue;
+    uint16_t count = rte_eth_rx_burst(setup.routed_ports[port], queue, received, kBurstSize);
     if (count == 0) continue;
     moved_packets = true;
     counters.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-    uint16_t transit = router.before(port, received, count);
-    if (transit == 0) continue;
-    // The processor's sides are the routed port indexes 0 and 1; a further port (the exception
-    // port) is the inside's: what the kernel sends is judged like a workload's traffic.
-    const Side side = port == uint8_t(Side::outside) ? Side::outside : Side::inside;
-    setup.processor->process_burst(*policy, side, received, transit, out);
-    router.after(port, out);
+    if (steered && (count = steer(setup, received, count)) == 0) continue;
+    route_burst(setup, policy, port, received, count, out);
   }
   router.take_control_frames(setup.control_frames);
-  RoutedOutput& output = router.output();
-  for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
-    if (output.count[port] == 0) continue;
-    moved_packets = true;
-    transmit(setup.routed_ports[port], output.frames[port], output.count[port],
-             port < kSideCount ? static_cast<Side>(port) : Side::inside, counters);
-    output.count[port] = 0;
-  }
+  if (flush_routed(setup)) moved_packets = true;
+  if (lanes.steer && take_routed_handoffs(setup, policy, out)) moved_packets = true;
   return moved_packets;
 }
 
@@ -206,7 +278,7 @@ int run_worker_loop(void* arg) {
       if (setup.lanes.steer) count = steer(setup, received, count);
       process_and_send(setup, *policy, side, received, count, out);
     }
-    if (setup.lanes.steer && take_handoffs(setup, *policy, out)) moved_packets = true;
+    if (!setup.router && setup.lanes.steer && take_handoffs(setup, *policy, out)) moved_packets = true;
     if (setup.lanes.worker_count > 1 && drain_tx_rings(setup)) moved_packets = true;
     // Idle aging walks a slice of the flow table each iteration: more when there was nothing to
     // do, a little when busy so that a saturated worker still ages its flows.

@@ -2,7 +2,8 @@
 // With several workers (worker_lanes.h) it polls its own queues, hands frames it does not own
 // to their owner, judges what others handed it, and sends through its queue or a tx ring.
 // In routed mode (a Router in the setup) every port is received from, the router sorts and
-// routes around the processor (stage/route.h), and each port transmits its own list.
+// routes around the processor (stage/route.h), and each port transmits its own list; with
+// several workers each has its own router and steers frames to their owner (routed_owner.h).
 #pragma once
 
 #include <atomic>
@@ -10,6 +11,7 @@
 
 #include "dataplane/policy/compiled_policy.h"
 #include "dataplane/route/neighbour_table.h"
+#include "dataplane/route/routed_owner.h"
 #include "dataplane/route/routing_tables.h"
 #include "dataplane/worker/packet_processor.h"
 #include "dataplane/worker/worker_lanes.h"
@@ -57,6 +59,9 @@ struct WorkerLoopSetup {
   uint16_t routed_ports[kMaxRoutedPorts] = {};
   uint8_t routed_port_count = kSideCount;
   rte_ring* control_frames = nullptr;
+  // Routed mode with several workers: the owner rule steering uses (routed_owner.h); null with
+  // one worker and in bridge mode (flow_owner.h steers there).
+  const RoutedOwnerRules* routed_owner = nullptr;
 };
 
 // lcore entry point (rte_eal_remote_launch); `arg` is a WorkerLoopSetup*. Returns 0.

@@ -47,8 +47,10 @@ bool WorkerRig::init(const WorkerRigOptions& options, const PacketProcessorSetup
   if (options.neighbour_ring_size) {
     neighbour_events_ = rte_ring_create_elem((prefix_ + "_nb").c_str(), sizeof(NeighbourEvent),
                                              options.neighbour_ring_size, options.socket, kFlags);
-    control_frames_ = rte_ring_create((prefix_ + "_cf").c_str(), options.control_frame_ring_size, options.socket, kFlags);
-    if (!neighbour_events_ || !control_frames_) {
+    // The control-frame ring: one for the set (worker 0 takes control frames; its size is 0 for the others).
+    if (options.control_frame_ring_size)
+      control_frames_ = rte_ring_create((prefix_ + "_cf").c_str(), options.control_frame_ring_size, options.socket, kFlags);
+    if (!neighbour_events_ || (options.control_frame_ring_size && !control_frames_)) {
       error = "cannot allocate the routed-mode rings";
       return false;
     }

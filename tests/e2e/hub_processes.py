@@ -1,6 +1,8 @@
 """The processes of the routed-mode hub rig (hub_rig.py): the server's services and one sluiced a
 hub appliance, each in its namespace, with their configs, policy and logs in the run's work dir."""
 
+import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -98,17 +100,19 @@ class Server:
                 proc.kill()
 
 
-def appliance_config(appliance, workdir):
+def appliance_config(appliance, workdir, workers=1):
     # Jumbo frames on the inside (MTU 9000) arrive whole: one af_packet ring frame holds one
-    # (test_routed.py's routed_rig.py explains the sizes).
-    af_packet = "framesz=9216,blocksz=36864"
+    # (test_routed.py's routed_rig.py explains the sizes). Several workers: one queue pair each
+    # (the kernel's fanout spreads frames over them; the workers steer them to their owner).
+    af_packet = "framesz=9216,blocksz=36864" + (f",qpairs={workers}" if workers > 1 else "")
+    lcores = ", ".join(str(lcore) for lcore in range(1, workers + 1))
     return f"""# Written by tests/e2e/hub_processes.py
 appliance_name: "hub-{appliance.name}"
 ports {{ device: "net_af_packet0,iface=in0,{af_packet}" role: INSIDE
         addresses: "{appliance.inside4}/24" mtu: {hub.INSIDE_MTU} }}
 ports {{ device: "net_af_packet1,iface=out0,{af_packet}" role: OUTSIDE
         addresses: "{appliance.outside4}/24" mtu: {hub.OUTSIDE_MTU} }}
-worker_lcores: 1
+worker_lcores: [{lcores}]
 flow_capacity: 65536
 policy_path: "{workdir / 'policy.textproto'}"
 log_dir: "{workdir / 'log'}"
@@ -134,14 +138,14 @@ routing {{
 class HubAppliance:
     """sluiced of one hub appliance in its namespace."""
 
-    def __init__(self, appliance, workdir):
+    def __init__(self, appliance, workdir, workers=1):
         self.appliance = appliance
         self.ns = appliance.ns
         self.dir = Path(workdir)
         (self.dir / "log").mkdir(parents=True, exist_ok=True)
         (self.dir / "policy.textproto").write_text(policy_text())
         self.config = self.dir / "appliance.textproto"
-        self.config.write_text(appliance_config(appliance, self.dir))
+        self.config.write_text(appliance_config(appliance, self.dir, workers))
         self.proc = None
         self.starts = 0
 
@@ -206,6 +210,44 @@ class HubAppliance:
     def sluicectl(self, *args):
         return subprocess.run([daemon.SLUICECTL, *args, "--socket", self.dir / "admin.sock"], capture_output=True,
                               text=True, timeout=10)
+
+
+LOCK_FILE = rig.LOCK_FILE + ".hub"  # its own: the bridge rig's session lock may be held by this very process
+
+
+@contextlib.contextmanager
+def running_hub(tag, workers=1):
+    """The hub rig with its server and fw1 running (fw1's sluiced with `workers` workers; fw2
+    made, not started), the hash router sending everything to fw1. Removed at the end, also on
+    failure. Yields {name: HubAppliance}."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the e2e tests need root (network namespaces, DPDK af_packet)")
+    lock = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    workdir = Path(os.environ.get("SLUICE_E2E_WORKDIR") or "/tmp/sluice-e2e") / \
+        f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    workdir.mkdir(parents=True)
+    server = None
+    appliances = {}
+    try:
+        hub.destroy()
+        hub.create()
+        server = Server(workdir / "server")
+        server.start()
+        for name, appliance in hub.APPLIANCES.items():
+            appliances[name] = HubAppliance(appliance, workdir / name, workers if name == "fw1" else 1)
+        appliances["fw1"].start()
+        hub.route_through("fw1")
+        yield appliances
+    finally:
+        try:
+            for appliance in appliances.values():
+                appliance.stop()
+            if server is not None:
+                server.stop()
+        finally:
+            hub.destroy()
+            os.close(lock)
 
 
 if __name__ == "__main__":

@@ -117,13 +117,16 @@ def create():
     rig.sh("ip", "-n", NS_SERVER, "-6", "route", "add", "2001:db8:40::/64", "via", OUTSIDE6, "dev", "eth0")
 
 
-def appliance_config(workdir, file_prefix):
+def appliance_config(workdir, file_prefix, workers=1):
+    """Several workers: a queue pair each on both ports (the workers steer frames to their owner)."""
     workdir = Path(workdir)
+    af_packet = AF_PACKET_JUMBO + (f",qpairs={workers}" if workers > 1 else "")
+    lcores = ", ".join(str(lcore) for lcore in range(1, workers + 1))
     return f"""# Written by tests/e2e/routed_rig.py
 appliance_name: "sluice-e2e-routed"
-ports {{ device: "net_af_packet0,iface={INSIDE_IF},{AF_PACKET_JUMBO}" role: INSIDE
+ports {{ device: "net_af_packet0,iface={INSIDE_IF},{af_packet}" role: INSIDE
         addresses: "{INSIDE4}/24" addresses: "{INSIDE6}/64" mtu: {LINK_MTU} }}
-ports {{ device: "net_af_packet1,iface={OUTSIDE_IF},{AF_PACKET_JUMBO}" role: OUTSIDE
+ports {{ device: "net_af_packet1,iface={OUTSIDE_IF},{af_packet}" role: OUTSIDE
         addresses: "{OUTSIDE4}/24" addresses: "{OUTSIDE6}/64" mtu: {OUTSIDE_MTU} }}
 routing {{
   mode: ROUTED
@@ -134,7 +137,7 @@ routing {{
   static_neighbours {{ address: "{SERVER4}" mac: "{MAC['server']}" port: OUTSIDE }}
   static_neighbours {{ address: "{SERVER6}" mac: "{MAC['server']}" port: OUTSIDE }}
 }}
-worker_lcores: 1
+worker_lcores: [{lcores}]
 flow_capacity: 4096
 policy_path: "{workdir / 'policy.textproto'}"
 log_dir: "{workdir / 'log'}"

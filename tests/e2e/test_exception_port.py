@@ -35,6 +35,9 @@ LOCK_FILE = f"/run/lock/sluice-e2e-{rig.PREFIX.rstrip('-')}-exception.lock"
 TAP = "sluice0"
 
 CLIENT, CLIENT_MAC = "198.18.1.10", "02:00:00:00:01:0a"
+# More addresses of the client, so that with two workers some belong to each (a routed flow's
+# owner is its inside host's worker).
+MORE_CLIENTS = [f"198.18.1.{n}" for n in range(11, 19)]
 PROBER, PROBER_MAC = "198.18.2.10", "02:00:00:00:02:0a"
 INSIDE, INSIDE_MAC = "198.18.1.254", "02:00:00:00:01:fe"
 OUTSIDE, OUTSIDE_MAC = "198.18.2.254", "02:00:00:00:02:fe"
@@ -56,12 +59,15 @@ def ns_run(ns, *cmd, check=True, timeout=30):
     return rig.sh(*rig.in_ns(ns, *cmd), check=check, timeout=timeout)
 
 
-def appliance_config(workdir):
+def appliance_config(workdir, workers=1):
+    # Two workers: a queue pair each on the data ports; the tap (one queue) is worker 0's, the
+    # other worker sends to it through a ring (docs/ARCHITECTURE.md, "Several workers").
+    queues = f",qpairs={workers}" if workers > 1 else ""
     return f"""# Written by tests/e2e/test_exception_port.py
 appliance_name: "sluice-e2e-exception"
-ports {{ device: "net_af_packet0,iface=in0" role: INSIDE addresses: "{INSIDE}/24" }}
-ports {{ device: "net_af_packet1,iface=out0" role: OUTSIDE addresses: "{OUTSIDE}/24" }}
-worker_lcores: 1
+ports {{ device: "net_af_packet0,iface=in0{queues}" role: INSIDE addresses: "{INSIDE}/24" }}
+ports {{ device: "net_af_packet1,iface=out0{queues}" role: OUTSIDE addresses: "{OUTSIDE}/24" }}
+worker_lcores: [{", ".join(str(lcore) for lcore in range(1, workers + 1))}]
 flow_capacity: 4096
 policy_path: "{workdir / 'policy.textproto'}"
 log_dir: "{workdir / 'log'}"
@@ -75,7 +81,7 @@ eal_args: ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry"
 routing {{
   mode: ROUTED
   static_neighbours {{ address: "{CLIENT}" mac: "{CLIENT_MAC}" port: INSIDE }}
-  static_neighbours {{ address: "{PROBER}" mac: "{PROBER_MAC}" port: OUTSIDE }}
+{"".join(f'  static_neighbours {{ address: "{address}" mac: "{CLIENT_MAC}" port: INSIDE }}' + chr(10) for address in MORE_CLIENTS)}  static_neighbours {{ address: "{PROBER}" mac: "{PROBER_MAC}" port: OUTSIDE }}
   exception_port {{
     device: "net_tap0,iface={TAP}"
     services {{ protocol: "tcp" ports: {SERVICE_PORT} sources: "198.18.1.0/24" }}
@@ -115,6 +121,8 @@ def create():
         # way back to any source from an own address is the tap), and no ARP is answered on them.
         rig.sysctls(NS_FW, f"net.ipv4.conf.{peer}.rp_filter=1", f"net.ipv4.conf.{peer}.arp_ignore=8")
         rig.sh("ip", "-n", ns, "addr", "add", address + "/24", "dev", "eth0")
+        for more in (MORE_CLIENTS if ns == NS_CL else []):
+            rig.sh("ip", "-n", ns, "addr", "add", more + "/24", "dev", "eth0")
         rig.sh("ip", "-n", ns, "link", "set", "eth0", "up")
         # ARP is not this piece's: the appliance's MAC is a static neighbour here.
         rig.sh("ip", "-n", ns, "neigh", "replace", own, "lladdr", own_mac, "dev", "eth0", "nud", "permanent")
@@ -123,12 +131,13 @@ def create():
 class Appliance:
     """sluiced in NS_FW with the routed config, plus its metrics and admin socket."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, workers=1):
         self.dir = Path(workdir)
         (self.dir / "log").mkdir(parents=True, exist_ok=True)
         (self.dir / "policy.textproto").write_text(POLICY)
         self.config = self.dir / "appliance.textproto"
-        self.config.write_text(appliance_config(self.dir))
+        self.config.write_text(appliance_config(self.dir, workers))
+        self.workers = workers
         self.proc = None
 
     def start(self):
@@ -183,8 +192,9 @@ class Appliance:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def appliance(tmp_path_factory):
+# Every test runs against one worker and against two (routed mode's several workers).
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def appliance(tmp_path_factory, request):
     if os.geteuid() != 0:
         pytest.fail("the e2e tests need root (network namespaces, DPDK af_packet, a tap)", pytrace=False)
     import fcntl
@@ -196,7 +206,7 @@ def appliance(tmp_path_factory):
     try:
         destroy()
         create()
-        node = Appliance(tmp_path_factory.mktemp("exception-port"))
+        node = Appliance(tmp_path_factory.mktemp("exception-port"), workers=request.param)
         node.start()
         # The kernel's services: echo servers on the own inside address, one listed, one not.
         for port in (SERVICE_PORT, UNLISTED_PORT):
@@ -252,6 +262,25 @@ def test_kernel_service_answers_a_listed_client(appliance):
     after = appliance.scrape()
     assert after.get("sluice_dropped_packets_total", reason="local_not_allowed") == \
         before.get("sluice_dropped_packets_total", reason="local_not_allowed")
+
+
+def test_kernel_service_answers_clients_of_every_worker(appliance):
+    """With two workers the tap is worker 0's: the other sends its frames to the kernel through
+    the exception port's ring, and the kernel's answers come back through worker 0."""
+    before = appliance.scrape()
+    for source in MORE_CLIENTS:
+        script = ("import socket,sys\n"
+                  f"s=socket.create_connection(({INSIDE!r},{SERVICE_PORT}),timeout=3,source_address=({source!r},0))\n"
+                  "s.sendall(b'from ' + sys.argv[1].encode() + b'\\n')\n"
+                  "sys.stdout.write(s.recv(4096).decode())\n")
+        result = ns_run(NS_CL, "/usr/bin/python3", "-c", script, source, check=False, timeout=15)
+        assert result.stdout == f"from {source}\n", (source, result.stdout, result.stderr)
+    if appliance.workers > 1:
+        after = appliance.scrape()
+        through_ring = sum(after.get("sluice_worker_handoff_packets_total", worker=str(w), direction="tx_ring") -
+                           before.get("sluice_worker_handoff_packets_total", worker=str(w), direction="tx_ring")
+                           for w in range(1, appliance.workers))
+        assert through_ring > 0, "no frame went to the tap through its ring: no client was another worker's"
 
 
 def test_unlisted_port_and_unlisted_source_are_dropped(appliance):

@@ -35,12 +35,12 @@ def dropped(metrics, reason):
 
 
 class Appliance:
-    def __init__(self, workdir):
+    def __init__(self, workdir, workers=1):
         self.dir = workdir
         (workdir / "log").mkdir(parents=True, exist_ok=True)
         (workdir / "policy.textproto").write_text(rr.policy_text())
         self.config = workdir / "appliance.textproto"
-        self.config.write_text(rr.appliance_config(workdir, f"{rig.PREFIX}routed-{os.getpid()}"))
+        self.config.write_text(rr.appliance_config(workdir, f"{rig.PREFIX}routed-{os.getpid()}", workers))
         self.proc = None
 
     def start(self):
@@ -77,8 +77,10 @@ class Appliance:
                 stream.close()
 
 
-@pytest.fixture(scope="module")
-def routed(tmp_path_factory):
+# Every test runs against one worker and against two (routed mode's several workers, steered
+# in software: af_packet's fanout puts frames on either queue).
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def routed(tmp_path_factory, request):
     if os.geteuid() != 0:
         pytest.fail("the e2e tests need root (network namespaces, DPDK af_packet)", pytrace=False)
     if not daemon.SLUICED.exists():
@@ -98,7 +100,7 @@ def routed(tmp_path_factory):
                                             "--bind", "::", "--directory", workdir / "www"),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)
-        appliance = Appliance(workdir)
+        appliance = Appliance(workdir, request.param)
         appliance.start()
         yield appliance
     finally:

@@ -4,10 +4,8 @@ forwarder (a denied name answered from the forwarder's address), the data-path h
 and two appliances behind a hash router with one killed. The rig: hub_rig.py; its processes:
 hub_processes.py. Routing itself (TTL, path MTU, jumbo frames, IPv6) is test_routed.py's."""
 
-import fcntl
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,39 +16,13 @@ import hub_rig as hub
 import rig
 from rig import nsh
 
-LOCK_FILE = rig.LOCK_FILE + ".hub"  # its own: the bridge rig's session lock may be held by this very process
-
 
 @pytest.fixture(scope="module")
 def hub_rig():
     if os.geteuid() != 0:
         pytest.fail("the e2e tests need root (network namespaces, DPDK af_packet)", pytrace=False)
-    lock = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    workdir = Path(os.environ.get("SLUICE_E2E_WORKDIR") or "/tmp/sluice-e2e") / \
-        f"hub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    workdir.mkdir(parents=True)
-    server = None
-    appliances = {}
-    try:
-        hub.destroy()
-        hub.create()
-        server = hub_processes.Server(workdir / "server")
-        server.start()
-        for name, appliance in hub.APPLIANCES.items():
-            appliances[name] = hub_processes.HubAppliance(appliance, workdir / name)
-        appliances["fw1"].start()
-        hub.route_through("fw1")
+    with hub_processes.running_hub("hub") as appliances:
         yield appliances
-    finally:
-        try:
-            for appliance in appliances.values():
-                appliance.stop()
-            if server is not None:
-                server.stop()
-        finally:
-            hub.destroy()
-            os.close(lock)
 
 
 def client(*cmd, timeout=20):

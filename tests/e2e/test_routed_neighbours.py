@@ -22,8 +22,8 @@ def without_static_neighbours(config_text):
 
 
 class ResolvingAppliance(Appliance):
-    def __init__(self, workdir):
-        super().__init__(workdir)
+    def __init__(self, workdir, workers=1):
+        super().__init__(workdir, workers)
         self.config.write_text(without_static_neighbours(self.config.read_text()))
 
 
@@ -35,8 +35,10 @@ def forget_fixed_macs():
             rig.sh(*rig.in_ns(ns, "ip", "neigh", "del", address, "dev", "eth0"), check=False)
 
 
-@pytest.fixture(scope="module")
-def resolving(tmp_path_factory):
+# With one worker and with two (ARP and ND go to worker 0, every worker reports the next hops it
+# misses on its own ring).
+@pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
+def resolving(tmp_path_factory, request):
     if os.geteuid() != 0:
         pytest.fail("the e2e tests need root (network namespaces, DPDK af_packet)", pytrace=False)
     if not daemon.SLUICED.exists():
@@ -56,7 +58,7 @@ def resolving(tmp_path_factory):
                                             "--bind", "::", "--directory", workdir / "www"),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   start_new_session=True)
-        appliance = ResolvingAppliance(workdir)
+        appliance = ResolvingAppliance(workdir, request.param)
         assert "static_neighbours" not in appliance.config.read_text()
         appliance.start()
         yield appliance

@@ -67,7 +67,7 @@ TEST(WorkerSet, SingleQueuePortsAreSteeredThroughRings) {
   const uint16_t ports[kSideCount] = {4, 5};
   const PortQueues queues[kSideCount] = {{1, 1, false, 0}, {1, 1, false, 0}};
   std::string error;
-  ASSERT_TRUE(made.set.connect(ports, queues, error)) << error;
+  ASSERT_TRUE(made.set.connect(ports, queues, false, error)) << error;
   EXPECT_TRUE(made.set.steers());
   const WorkerLanes& first = made.set.loop(0).lanes;
   const WorkerLanes& second = made.set.loop(1).lanes;
@@ -93,7 +93,7 @@ TEST(WorkerSet, SymmetricRssOnEveryPortNeedsNoRings) {
   const uint16_t ports[kSideCount] = {4, 5};
   const PortQueues queues[kSideCount] = {{2, 2, true, 128}, {2, 2, true, 128}};
   std::string error;
-  ASSERT_TRUE(made.set.connect(ports, queues, error)) << error;
+  ASSERT_TRUE(made.set.connect(ports, queues, false, error)) << error;
   EXPECT_FALSE(made.set.steers());
   for (uint16_t worker = 0; worker < 2; ++worker) {
     const WorkerLanes& lanes = made.set.loop(worker).lanes;
@@ -107,8 +107,47 @@ TEST(WorkerSet, SymmetricRssOnEveryPortNeedsNoRings) {
   Made uneven;
   make(uneven, 2);
   const PortQueues mixed[kSideCount] = {{2, 2, true, 128}, {2, 2, true, 512}};
-  ASSERT_TRUE(uneven.set.connect(ports, mixed, error)) << error;
+  ASSERT_TRUE(uneven.set.connect(ports, mixed, false, error)) << error;
   EXPECT_TRUE(uneven.set.steers());
+}
+
+TEST(WorkerSet, RoutedModeAlwaysSteersAndSendsToTheTapThroughWorkerZero) {
+  // Symmetric RSS cannot tie a SNAT answer to its client's queue: steered all the same.
+  Made made;
+  WorkerRigOptions options = small_rig();
+  options.neighbour_ring_size = 16;
+  options.control_frame_ring_size = 16;
+  PacketProcessorSetup settings;
+  settings.learned_table = &made.table;
+  std::string error;
+  ASSERT_TRUE(made.set.init(2, options, settings, error)) << error;
+  // Each worker reports neighbour events on a ring of its own; control frames go to worker 0.
+  ASSERT_NE(made.set.rig(0).neighbour_events(), nullptr);
+  ASSERT_NE(made.set.rig(1).neighbour_events(), nullptr);
+  EXPECT_NE(made.set.rig(0).neighbour_events(), made.set.rig(1).neighbour_events());
+  EXPECT_NE(made.set.rig(0).control_frames(), nullptr);
+  EXPECT_EQ(made.set.rig(1).control_frames(), nullptr);
+  const uint16_t ports[kSideCount] = {4, 5};
+  const PortQueues queues[kSideCount] = {{2, 2, true, 128}, {2, 2, true, 128}};
+  ASSERT_TRUE(made.set.connect(ports, queues, true, error)) << error;
+  EXPECT_TRUE(made.set.steers());
+  ASSERT_TRUE(made.set.connect_exception_port(error)) << error;
+  for (uint16_t worker = 0; worker < 2; ++worker) {
+    const WorkerLanes& lanes = made.set.loop(worker).lanes;
+    EXPECT_TRUE(lanes.steer);
+    EXPECT_EQ(lanes.rx_queue[1], worker);
+    ASSERT_NE(lanes.handoff_out[1 - worker], nullptr);
+    ASSERT_NE(lanes.exception_tx_ring, nullptr);
+    EXPECT_EQ(lanes.exception_tx_ring, made.set.loop(0).lanes.exception_tx_ring);
+  }
+  // One worker: no ring to the tap, nothing steered.
+  Made one;
+  WorkerSet& single = one.set;
+  ASSERT_TRUE(single.init(1, options, settings, error)) << error;
+  ASSERT_TRUE(single.connect(ports, queues, true, error)) << error;
+  ASSERT_TRUE(single.connect_exception_port(error)) << error;
+  EXPECT_FALSE(single.steers());
+  EXPECT_EQ(single.loop(0).lanes.exception_tx_ring, nullptr);
 }
 
 TEST(WorkerSet, OneWorkerUsesQueueZeroAndNoRing) {
@@ -117,7 +156,7 @@ TEST(WorkerSet, OneWorkerUsesQueueZeroAndNoRing) {
   const uint16_t ports[kSideCount] = {4, 5};
   const PortQueues queues[kSideCount] = {{1, 1, false, 0}, {1, 1, false, 0}};
   std::string error;
-  ASSERT_TRUE(made.set.connect(ports, queues, error)) << error;
+  ASSERT_TRUE(made.set.connect(ports, queues, false, error)) << error;
   const WorkerLanes& lanes = made.set.loop(0).lanes;
   EXPECT_FALSE(lanes.steer);
   EXPECT_EQ(lanes.rx_queue[0], 0);
