@@ -16,6 +16,7 @@
 #include "bench/profiles.h"
 #include "bench/side_measures.h"
 #include "bench/stateful_baseline_loop.h"
+#include "bench/worker_scaling.h"
 #include "dataplane/port/eal.h"
 
 namespace sluice::bench {
@@ -300,6 +301,51 @@ TEST_F(HarnessTest, StatefulBaselineCountsEveryMissAndStillForwardsEveryPacket) 
   EXPECT_EQ(run.returned[0] + run.returned[1], run.offered_total());
   EXPECT_EQ(run.lookup_misses, kFlows / 2 * kRounds);
   EXPECT_EQ(table.packets_counted(), kFlows / 2 * kRounds);  // each hit counted on its own flow
+}
+
+// Several workers on preloaded rings (bench/worker_scaling.h): every frame put on the rx rings
+// is forwarded or counted dropped (the workers' counters: forwarded + dropped = offered) and
+// every forwarded one is found on a tx ring; with RSS placement no frame crosses between
+// workers and none is dropped, steered about half cross and every frame handed over is taken
+// over. Both workers judge a share. Steered, the only drop allowed is handoff_ring_full: the
+// worker loop checks the handoff rings' room once an iteration, then may hand over a burst from
+// each port (up to 64 frames against room for 32), so a few frames are dropped under load
+// rather than held back (worker_loop.cc, an_owner_is_behind; reported, not fixed here).
+TEST_F(HarnessTest, SeveralWorkersAccountForEveryPreloadedPacket) {
+  WorkerScalingOptions options;
+  options.flows = 20000;
+  options.repetitions = 1;
+  std::vector<WorkerScalingRun> runs;
+  Json json = run_worker_scaling(*policy_, options, &runs);
+  ASSERT_EQ(runs.size(), 3u) << json.dump();  // 1 worker, 2 rss, 2 steered
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const WorkerScalingRun& run = runs[i];
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(run.ok) << run.error;
+    EXPECT_EQ(run.offered, 2u * options.flows);
+    EXPECT_EQ(run.forwarded + run.dropped, run.offered);
+    // Established flows to the allowed network: nothing is denied.
+    if (i < 2) {
+      EXPECT_EQ(run.dropped, 0u) << run.drops;
+    } else if (run.dropped) {
+      EXPECT_EQ(run.drops, "handoff_ring_full " + std::to_string(run.dropped));
+    }
+    EXPECT_EQ(run.returned, run.forwarded);
+    uint64_t judged = 0;
+    for (uint16_t w = 0; w < run.workers; ++w) {
+      judged += run.judged[w];
+      EXPECT_GT(run.judged[w], run.offered / 4) << "worker " << w;
+    }
+    EXPECT_EQ(judged, run.offered);
+    EXPECT_EQ(run.handed_over, run.taken_over);  // a frame the ring refused is counted dropped, not handed
+    EXPECT_GT(run.seconds, 0);
+  }
+  EXPECT_EQ(runs[0].workers, 1);
+  EXPECT_EQ(runs[0].handed_over, 0u);
+  EXPECT_EQ(runs[1].handed_over, 0u);  // placed by owner, as RSS places them
+  EXPECT_GT(runs[2].handed_over, runs[2].offered / 4);  // placed without regard to flow
+  EXPECT_LT(runs[2].handed_over, runs[2].offered * 3 / 4);
+  ASSERT_TRUE(json.find("estimate").has_value()) << json.dump();
 }
 
 // The command-line harness end to end, in --quick mode: it writes a results file in which every
