@@ -547,6 +547,12 @@ def workers_table(workers):
                     f"{(row['workers'] - 1) / row['workers']:.0%} | "
                     f"{row['steer_mpps'] / workers['configurations'][0]['summary']['mpps']['median']:.2f} × | – | **estimate** |")
     params = workers["params"]
+    drops = [f"{c['workers']} workers, {c['placement']}: " + "; ".join(r["drops"] for r in c["summary"]["runs"] if r.get("drops"))
+             for c in workers["configurations"] if any(r.get("drops") for r in c["summary"]["runs"])]
+    drops_note = (" Dropped (counted, each run's): " + " | ".join(drops) + ". The steered worker loop checks the "
+                  "handoff rings' room once a loop iteration and may then hand over a burst from each port, so under "
+                  "load a few frames are dropped `handoff_ring_full` rather than held back.") if drops else \
+        " No frame was dropped."
     return "\n".join([
         f"Traffic: {params['flows']:,} established flows, one 64-byte packet each way ({params['packets_per_run']:,} "
         "packets a run), shuffled, every packet on the ports' rx rings before the clock starts.",
@@ -558,7 +564,7 @@ def workers_table(workers):
         "another worker (the steered runs' busy cycles a packet less the rss runs', over the share handed). "
         "The estimate rows are not measurements: " + estimate["basis"] + "; they leave out a shared "
         "last-level cache and memory bandwidth over more workers, the NIC's and PCIe's limits and imbalance "
-        "(all flows of one address pair are one worker's).")
+        "(all flows of one address pair are one worker's)." + drops_note)
 
 
 def workers_report(results):
