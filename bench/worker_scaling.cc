@@ -237,21 +237,20 @@ class PreloadedRig {
     WorkerScalingRun result;
     result.workers = workers_;
     result.offered = offered;
+    // The counters before the run: a run's figures are their deltas (the flows and counters
+    // stay from one repetition to the next, as a running appliance's do).
     int64_t finished_before = 0;
+    int64_t judged_before[kMaxBenchWorkers] = {};
     uint64_t busy_before[kMaxBenchWorkers] = {}, handed_before = 0, taken_before = 0;
+    uint64_t dropped_before[kReasonCount] = {};
     for (uint16_t w = 0; w < workers_; ++w) {
       const WorkerCounters& counters = set_->rig(w).counters();
-      finished_before += finished(counters);
+      judged_before[w] = finished(counters);
+      finished_before += judged_before[w];
       busy_before[w] = read(counters.busy_cycles);
       handed_before += read(counters.handoff_sent);
       taken_before += read(counters.handoff_received);
-    }
-    std::vector<int64_t> judged_before(workers_);
-    uint64_t dropped_before[kReasonCount] = {};
-    for (uint16_t w = 0; w < workers_; ++w) {
-      judged_before[w] = finished(set_->rig(w).counters());
-      for (int reason = 0; reason < kReasonCount; ++reason)
-        dropped_before[reason] += read(set_->rig(w).counters().dropped_packets[reason]);
+      for (int reason = 0; reason < kReasonCount; ++reason) dropped_before[reason] += read(counters.dropped_packets[reason]);
     }
 
     shared_.policy.store(&policy, std::memory_order_release);
@@ -264,7 +263,7 @@ class PreloadedRig {
       const uint64_t hz = rte_get_tsc_hz();
       int64_t last = 0;
       uint64_t last_progress = rte_rdtsc();
-      for (;;) {
+      while (!shared_.stop.load(std::memory_order_relaxed)) {  // set here when a launch failed
         timespec pause{0, long(kWatchMicroseconds) * 1000};
         nanosleep(&pause, nullptr);
         int64_t done = -finished_before;
