@@ -354,7 +354,7 @@ TEST(QuickModeTest, WritesResultsForEveryProfileItRuns) {
   const char* binary = std::getenv("SLUICE_BENCH");
   if (!binary) GTEST_SKIP() << "SLUICE_BENCH (the sluice_bench binary) is not set; meson test sets it";
   std::string dir = ::testing::TempDir() + "bench-quick";
-  std::string command = std::string(binary) + " --quick --reps 1 --only established_10000,new_tls_typical_100_,mix_,flow_memory" +
+  std::string command = std::string(binary) + " --quick --reps 1 --only established_10000,new_tls_typical_100_,mix_,flow_memory,workers" +
                         " --out " + dir + ".json --scratch " + dir + " > " + dir + ".log 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << "see " << dir << ".log";
   std::ifstream in(dir + ".json");
@@ -367,6 +367,8 @@ TEST(QuickModeTest, WritesResultsForEveryProfileItRuns) {
   EXPECT_NE(json.find("\"bytes_per_flow\""), std::string::npos);
   EXPECT_NE(json.find("\"cycles_ratio_to_stateful_baseline\""), std::string::npos);
   EXPECT_NE(json.find("\"bytes_per_flow_beyond_key\""), std::string::npos);
+  EXPECT_NE(json.find("\"id\": \"workers_established_100000_flows\""), std::string::npos);
+  EXPECT_NE(json.find("\"scaling_ratio_rss\""), std::string::npos);
   EXPECT_EQ(json.find("\"ok\": false"), std::string::npos);
   std::filesystem::remove_all(dir);
   std::filesystem::remove(dir + ".json");
