@@ -6,7 +6,7 @@
 // --quick shrinks every profile to seconds (the harness tests use it) and leaves out the largest
 // ones (established 1M/4M flows, the 100k- and 1M-domain policies); --only keeps the profiles
 // whose id starts with one of the given prefixes (and skips the side measures unless named:
-// compile, restart, flow_memory, writer, latency); --sluice-only skips the baseline runs (for perf);
+// compile, restart, flow_memory, writer, latency; and the several-worker runs, workers); --sluice-only skips the baseline runs (for perf);
 // --connections sets the new connections of a TLS/HTTP run (QUIC runs a quarter of them).
 #include <sys/utsname.h>
 
@@ -29,6 +29,7 @@
 
 #include "bench/profiles.h"
 #include "bench/side_measures.h"
+#include "bench/worker_scaling.h"
 #include "dataplane/port/eal.h"
 
 namespace sluice::bench {
@@ -287,6 +288,19 @@ int run(const Options& options) {
         restarts.push(measure_restart(domains, style, options.scratch));
       }
       side.set("restart", restarts);
+    }
+    // Several workers (issue #18): 1 and 2 workers on the same preloaded traffic
+    // (bench/worker_scaling.h); only when asked for by name (`--only workers`).
+    if (!options.only.empty() && wanted(options, "workers_")) {
+      WorkerScalingOptions scaling;
+      scaling.flows = options.quick ? 100000 : 1000000;
+      scaling.repetitions = context.repetitions;
+      log("running workers_established_" + std::to_string(scaling.flows) + "_flows (1 and 2 workers)");
+      Json workers = run_worker_scaling(*policy_2500.compiled, scaling);
+      bool ok = workers.find("ok") && workers.find("ok")->dump() == "true";
+      log(std::string("workers: ") + (ok ? "ok" : "ERROR " + workers.dump()));
+      if (!ok) status = 1;
+      results.set("workers", workers);
     }
     results.set("profiles", profiles);
     side.set("compile", compile);

@@ -27,6 +27,8 @@ QUIC_BEGIN, QUIC_END = "<!-- bench:quic:begin -->", "<!-- bench:quic:end -->"
 # `bench/run.sh --section routed` can refresh it alone (with the run's machine line).
 ROUTED_BEGIN, ROUTED_END = "<!-- bench:routed:begin -->", "<!-- bench:routed:end -->"
 COMPILE_BEGIN, COMPILE_END = "<!-- bench:compile:begin -->", "<!-- bench:compile:end -->"
+# Several workers (issue #18) have a block of their own: `bench/run.sh --section workers`.
+WORKERS_BEGIN, WORKERS_END = "<!-- bench:workers:begin -->", "<!-- bench:workers:end -->"
 GOAL_MPPS, GOAL_CPS = 15.0, 1e6
 # Issue 15: Sluice's cycles a packet at most 1.3 × the stateful baseline's (a 5-tuple lookup a
 # packet, the floor of the job) at 1M flows, and at most 64 bytes a flow beside its key.
@@ -556,6 +558,62 @@ def compile_section(results, directory, prefix=""):
     return (f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
             f"source {machine.get('source', '–')}{load}; one pass each; a `bench/run.sh --section compile` run, "
             "newer than the tables around it.\n\n" + compile_block(results.get("side", {}), prefix))
+def spread_cell(s, digits=3):
+    if not s or s.get("median") is None:
+        return "–"
+    return f"{fmt(s['median'], digits)} ({fmt(s['min'], digits)}–{fmt(s['max'], digits)})"
+
+
+def workers_table(workers):
+    """1 and 2 workers on the same preloaded traffic, and the estimate beyond (issue #18)."""
+    if not workers:
+        return "Not measured in this run."
+    if not workers.get("ok"):
+        failed = [c.get("error") for c in workers.get("configurations", []) if c.get("error")]
+        return f"**The run failed:** {failed or workers}"
+    rows = []
+    for c in workers["configurations"]:
+        s = c["summary"]
+        per_worker = " / ".join(fmt(w["median"]) for w in s["busy_cycles_per_packet_by_worker"])
+        handed = s["handed_over_share"]["median"]
+        ratio = c.get("scaling_ratio")
+        foreign = s.get("foreign_cpu_share", {}).get("median")
+        rows.append(f"| {c['workers']} | {c['placement']} | {spread_cell(s['mpps'])} | {per_worker} | "
+                    f"{fmt(s['wall_cycles_per_packet']['median'])} | {handed:.0%} | "
+                    f"{f'{ratio:.2f} ×' if ratio else '–'} | {f'{foreign:.0%}' if foreign is not None else '–'} | measured |")
+    estimate = workers["estimate"]
+    for row in estimate["rows"]:
+        rows.append(f"| {row['workers']} | rss | {fmt(row['rss_mpps'])} | {fmt(estimate['cycles_per_packet_per_worker_two'])} | "
+                    f"– | 0% | {row['rss_scaling_ratio']:.2f} × | – | **estimate** |")
+        rows.append(f"| {row['workers']} | steer | {fmt(row['steer_mpps'])} | – | – | "
+                    f"{(row['workers'] - 1) / row['workers']:.0%} | "
+                    f"{row['steer_mpps'] / workers['configurations'][0]['summary']['mpps']['median']:.2f} × | – | **estimate** |")
+    params = workers["params"]
+    drops = [f"{c['workers']} workers, {c['placement']}: " + "; ".join(r["drops"] for r in c["summary"]["runs"] if r.get("drops"))
+             for c in workers["configurations"] if any(r.get("drops") for r in c["summary"]["runs"])]
+    drops_note = (" Dropped (counted, each run's): " + " | ".join(drops) + ".") if drops else \
+        " No frame was dropped."
+    return "\n".join([
+        f"Traffic: {params['flows']:,} established flows, one 64-byte packet each way ({params['packets_per_run']:,} "
+        "packets a run), shuffled, every packet on the ports' rx rings before the clock starts.",
+        "",
+        "| workers | placement | Mpps | busy cycles/packet, each worker | wall cycles/packet | handed over | "
+        "scaling (÷ 1 worker) | other processes' CPU | |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"] + rows) + (
+        f"\n\nHandoff cost: {fmt(estimate['handoff_cycles_per_handed_packet'])} busy cycles a packet handed to "
+        "another worker (the steered runs' busy cycles a packet less the rss runs', over the share handed). "
+        "The estimate rows are not measurements: " + estimate["basis"] + "; they leave out a shared "
+        "last-level cache and memory bandwidth over more workers, the NIC's and PCIe's limits and imbalance "
+        "(all flows of one address pair are one worker's)." + drops_note)
+
+
+def workers_report(results):
+    """The workers block: its own machine line, then the table."""
+    machine = results["machine"]
+    load = f"; load average at start {results['load']}" if results.get("load") else ""
+    return (f"Machine: {machine['cpu']} ({machine['online_cpus']} vCPUs), {machine['kernel']}; "
+            f"source {machine.get('source', '–')}{load}; {results['repetitions']} repetitions, "
+            "median (min–max); a `bench/run.sh --section workers` run.\n\n" + workers_table(results.get("workers")))
 
 
 def report(directory, prefix=""):
@@ -593,7 +651,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
     parser.add_argument("--doc")
-    parser.add_argument("--section", choices=["quic", "routed", "compile"],
+    parser.add_argument("--section", choices=["quic", "routed", "compile", "workers"],
                         help="the run holds this section's profiles only: refresh its block of --doc alone")
     args = parser.parse_args()
     directory = pathlib.Path(args.dir)
@@ -613,19 +671,23 @@ def main():
     elif args.section == "compile":
         plot_compile(results.get("side", {}), directory)
         (directory / "results.md").write_text("### Policy compilation\n\n" + compile_section(results, directory) + "\n")
+    elif args.section == "workers":
+        (directory / "results.md").write_text("### Several workers\n\n" + workers_report(results) + "\n")
     else:
         (directory / "results.md").write_text(report(directory) + ("\n" + quic_text if quic_text else ""))
     if args.doc:
         doc = pathlib.Path(args.doc)
         body = doc.read_text()
-        blocks = [] if args.section in ("quic", "routed", "compile") else \
+        blocks = [] if args.section in ("quic", "routed", "compile", "workers") else \
             [(BEGIN, END, report(directory, os.path.relpath(directory, doc.parent) + "/"))]
         if args.section == "routed":
             blocks.append((ROUTED_BEGIN, ROUTED_END, routed_report(results) + "\n"))
         if args.section == "compile":
             blocks.append((COMPILE_BEGIN, COMPILE_END,
                            compile_section(results, directory, os.path.relpath(directory, doc.parent) + "/")))
-        if has_quic and args.section not in ("routed", "compile"):
+        if "workers" in results:
+            blocks.append((WORKERS_BEGIN, WORKERS_END, workers_report(results) + "\n"))
+        if has_quic and args.section not in ("routed", "compile", "workers"):
             blocks.append((QUIC_BEGIN, QUIC_END, quic_text))
         for begin, end, block in blocks:
             if begin in body and end in body:

@@ -23,6 +23,11 @@
 #                           only the policy compiles (2,500 to 1M names, 100k under one suffix)
 #                           and the start / restart / ten-name reload of the 100k and 1M lists,
 #                           into bench/results-compile/; refreshes only the compile block
+#   bench/run.sh --section workers
+#                           1 and 2 workers on the same established traffic (1M flows, preloaded
+#                           rx rings: no feeder shares the two vCPUs), the scaling ratio and an
+#                           estimate for 4/8/16 workers, into bench/results-workers/; refreshes only
+#                           the workers block of docs/PERFORMANCE.md (--quick: 100k flows, no doc)
 #
 # The harness's own tests (packets in = packets out) run with the others: meson test --suite bench.
 #
@@ -40,13 +45,14 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --wait-quiet) wait_quiet="$2"; shift ;;
     --section) section="$2"; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--section quic|routed|compile] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--section quic|routed|compile|workers] [--out DIR] [--no-perf] [--no-doc] [--wait-quiet SECONDS]" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$quick" = 1 ]; then
   out=${out:-build/bench-quick} perf=0 doc=0 wait_quiet=0
   bench_args=(--quick)
+  [ "$section" = workers ] && bench_args+=(--only workers)
 elif [ "$section" = quic ]; then
   out=${out:-bench/results-quic} perf=0
   # Fewer connections than the full run (runs of ~0.1 s on a quiet machine), five repetitions.
@@ -60,8 +66,12 @@ elif [ "$section" = compile ]; then
   out=${out:-bench/results-compile} perf=0
   # No packet profile: compiles, then start / restart / reload of the typical and largest lists.
   bench_args=(--only compile,restart --reps 1)
+elif [ "$section" = workers ]; then
+  out=${out:-bench/results-workers} perf=0
+  # Only the several-worker runs (bench/worker_scaling.h), five repetitions.
+  bench_args=(--only workers --reps 5)
 elif [ -n "$section" ]; then
-  echo "bench: unknown section $section (known: quic, routed, compile)" >&2; exit 2
+  echo "bench: unknown section $section (known: quic, routed, compile, workers)" >&2; exit 2
 else
   out=${out:-bench/results}
   bench_args=()
@@ -97,7 +107,7 @@ cut -d' ' -f1-3 /proc/loadavg > "$out/load.txt"  # the report names it: a busy m
 if revision=$(git rev-parse --short HEAD 2>/dev/null); then
   # Results this script writes (load.txt above) are not source changes.
   git update-index -q --refresh >/dev/null 2>&1 || true
-  git diff-index --quiet HEAD -- dataplane controlplane cli bench ':!bench/results' ':!bench/results-quic' ':!bench/results-compile' 2>/dev/null ||
+  git diff-index --quiet HEAD -- dataplane controlplane cli bench ':!bench/results' ':!bench/results-quic' ':!bench/results-compile' ':!bench/results-workers' 2>/dev/null ||
     revision="$revision + uncommitted changes"
   echo "$revision ($(date -u +%Y-%m-%dT%H:%MZ))" > "$out/source.txt"
 fi

@@ -226,12 +226,12 @@ bool route_iteration(WorkerLoopSetup& setup, const CompiledPolicy* policy, rte_m
   if (!router.begin(rte_rdtsc())) return false;  // no routing tables yet: leave frames in the queues
   router.use_policy(policy);
   const WorkerLanes& lanes = setup.lanes;
-  const bool hold_rx = lanes.steer && an_owner_is_behind(lanes);
   bool moved_packets = false;
   for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
     const uint16_t queue = port < kSideCount ? lanes.rx_queue[port] : (lanes.worker_index == 0 ? 0 : kNoQueue);
     const bool steered = lanes.steer && port < kSideCount;
-    if (queue == kNoQueue || (steered && hold_rx)) continue;
+    // As in bridge mode: the handoff rings' room before each steered port's burst.
+    if (queue == kNoQueue || (steered && an_owner_is_behind(lanes))) continue;
     uint16_t count = rte_eth_rx_burst(setup.routed_ports[port], queue, received, kBurstSize);
     if (count == 0) continue;
     moved_packets = true;
@@ -266,8 +266,14 @@ int run_worker_loop(void* arg) {
     const CompiledPolicy* policy = shared.policy.load(std::memory_order_acquire);
     bool moved_packets = false;
     if (setup.router) moved_packets = route_iteration(setup, policy, received, out);
-    const bool hold_rx = setup.lanes.steer && an_owner_is_behind(setup.lanes);
-    for (int side_index = 0; !setup.router && !hold_rx && side_index < kSideCount; ++side_index) {
+    // Steering: the rings' room is checked before each port's burst (one burst may hand all its
+    // frames to one owner, so one check for both ports could overfill a ring: handoff_ring_full),
+    // and the port read first alternates, so that a worker kept behind does not always leave the
+    // same port unread. With one worker the order stays inside, then outside.
+    const int first_side = setup.lanes.steer ? int(counters.loops.load(std::memory_order_relaxed) & 1) : 0;
+    for (int turn = 0; !setup.router && turn < kSideCount; ++turn) {
+      const int side_index = (first_side + turn) % kSideCount;
+      if (setup.lanes.steer && an_owner_is_behind(setup.lanes)) break;
       auto side = static_cast<Side>(side_index);
       const uint16_t queue = setup.lanes.rx_queue[side_index];
       if (queue == kNoQueue) continue;

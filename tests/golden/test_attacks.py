@@ -14,8 +14,11 @@ flow or frame whose every byte the attacker wants out carries that case's marker
     some other check) shows up; a case stopped by cutting its frames (an Ethernet trailer,
     tests/pcapgen/attacks_trailers.py) drops nothing: its frames must come out without it.
 
-The corpus runs through sluiced (pcap PMD, inside port) and through `sluicectl replay`; both
-must stop every attack and pass every control.
+The corpus runs through sluiced (pcap PMD, inside port) with one worker and with two (the pcap
+ports have one queue: worker 0 reads them and hands each frame whose flow is worker 1's over a
+handoff ring) and through `sluicectl replay`; each must stop every attack and pass every control.
+What two workers share has cases of its own (tests/pcapgen/attacks_workers.py): a DNS answer
+learned on one worker and the connection to its address judged on the other.
 
 Name-address binding: the spoofed-name attacks send an allowed name to the attacker's address,
 which no DNS answer gave; their control (`sni_to_resolved_address`) sends the same name to an
@@ -27,12 +30,13 @@ controls' servers are bound the same way (their clients resolved them first).
 """
 
 import json
+import re
 import subprocess
 
 import pytest
 
 from conftest import RUN_TIMEOUT_S, SLUICECTL, run_sluiced, write_learned_state
-from pcapgen import attacks, frames
+from pcapgen import attacks, attacks_workers, frames
 
 POLICY = __import__("pathlib").Path(__file__).resolve().parent / "policies" / "attacks.textproto"
 ATTACKS = attacks.attacks()
@@ -53,12 +57,24 @@ def _all_packets(with_answer=False):
     return packets + [bytes(p) for a in ATTACKS for p in a.packets]
 
 
-@pytest.fixture(scope="module")
-def sluiced_out(tmp_path_factory):
-    run = run_sluiced(tmp_path_factory.mktemp("attacks_sluiced"), POLICY, _all_packets(),
+def _check_workers(run, workers):
+    """Two workers on the pcap ports: sluiced says they steer in software, and both judged."""
+    if workers == 1:
+        return
+    assert f"{workers} workers" in run.stdout and "steered in software" in run.stdout, run.stdout
+    handed = [int(h) for h in re.findall(r"handed over (\d+),", run.stdout)]
+    assert len(handed) == workers and sum(handed) > 0, run.stdout
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1worker", "2workers"])
+def sluiced_out(request, tmp_path_factory):
+    workers = request.param
+    run = run_sluiced(tmp_path_factory.mktemp(f"attacks_sluiced_{workers}w"), POLICY, _all_packets(),
                       [RESOLVED.extra["answer"]],
-                      learned=BOUND + [("prod", attacks.RESOLVED, "pypi.org")])
+                      learned=BOUND + [("prod", attacks.RESOLVED, "pypi.org")],
+                      worker_lcores=None if workers == 1 else list(range(1, workers + 1)))
     assert run.returncode == 0, run.describe()
+    _check_workers(run, workers)
     return run.outside_tx
 
 
@@ -126,3 +142,51 @@ def test_markers_are_real():
         assert not any(attack.marker in bytes(p) for c in CONTROLS for p in c.packets), attack.name
         assert not any(attack.marker in f for f in attack.forwarded), attack.name
         assert attack.reason or attack.forwarded, f"{attack.name}: stopped neither by a drop nor by a cut"
+
+
+# What two workers share: answers learned on worker 1, connections judged on worker 0.
+CROSS_POLICY = POLICY.parent / "cross_worker.textproto"
+CROSS_INSIDE, CROSS_OUTSIDE, CROSS_ATTACKS, CROSS_CONTROLS = attacks_workers.scenario()
+WORKER_SHIFT = 40  # flow ids: the worker's index above bit 40 (flow_lifecycle.cc)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["1worker", "2workers"])
+def cross_worker_run(request, tmp_path_factory):
+    """No learned-state file: every binding comes from the answers in the outside capture."""
+    workers = request.param
+    run = run_sluiced(tmp_path_factory.mktemp(f"cross_worker_{workers}w"), CROSS_POLICY, CROSS_INSIDE,
+                      CROSS_OUTSIDE, worker_lcores=None if workers == 1 else list(range(1, workers + 1)))
+    assert run.returncode == 0, run.describe()
+    _check_workers(run, workers)
+    return workers, run
+
+
+@pytest.mark.parametrize("attack", CROSS_ATTACKS, ids=[a.name for a in CROSS_ATTACKS])
+def test_cross_worker_attack_stopped(cross_worker_run, attack):
+    _, run = cross_worker_run
+    assert not _leaks(run.outside_tx, attack), f"{attack.name}: its marker left through sluiced ({attack.note})"
+    client, server = attack.packets[0]["IP"].src, attack.packets[0]["IP"].dst
+    denied = [d for d in run.denials if d.get("src_ip") == client and d.get("dst_ip") == server]
+    assert denied and all(d.get("reason") == attack.reason for d in denied), (attack.name, denied)
+
+
+@pytest.mark.parametrize("control", CROSS_CONTROLS, ids=[c.name for c in CROSS_CONTROLS])
+def test_cross_worker_control_passes(cross_worker_run, control):
+    _, run = cross_worker_run
+    assert not _missing(run.outside_tx, control), f"{control.name}: not forwarded by sluiced ({control.note})"
+
+
+def test_cross_worker_paths_were_taken(cross_worker_run):
+    """The cases test what they say: with two workers each answer's flow was worker 1's and each
+    connection worker 0's (the owner hash of attacks_workers.py is flow_owner.cc's)."""
+    workers, run = cross_worker_run
+    if workers == 1:
+        pytest.skip("one worker: no cross-worker path")
+    owners = {}
+    for flow in run.flows:
+        owners[(flow["src_ip"], flow["dst_ip"], flow["dst_port"])] = flow["flow_id"] >> WORKER_SHIFT
+    for query in CROSS_INSIDE[:3]:
+        assert owners.get((query["IP"].src, query["IP"].dst, 53)) == 1, (query.summary(), owners)
+    for case in CROSS_ATTACKS + CROSS_CONTROLS:
+        syn = case.packets[0]
+        assert owners.get((syn["IP"].src, syn["IP"].dst, 443)) == 0, (case.name, owners)
