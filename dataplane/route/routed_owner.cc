@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "dataplane/nat/hash_mix.h"
+#include "dataplane/parse/packet_parser.h"
 
 namespace sluice {
 
@@ -15,7 +16,8 @@ constexpr uint8_t kIcmp = 1;
 constexpr uint8_t kTcp = 6;
 constexpr uint8_t kUdp = 17;
 constexpr uint8_t kIcmpv6 = 58;
-constexpr uint8_t kIpv6Fragment = 44;
+constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Authentication = 51,
+                  kIpv6DestinationOptions = 60;
 constexpr uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpv6EchoRequest = 128, kIcmpv6EchoReply = 129;
 constexpr uint8_t kNdFirstType = 133, kNdLastType = 137;
@@ -66,6 +68,11 @@ bool is_snat_address(const IpAddress& address, const RoutedOwnerRules& rules) {
   return false;
 }
 
+bool is_ipv6_extension(uint8_t next_header) {
+  return next_header == kIpv6HopByHop || next_header == kIpv6Routing || next_header == kIpv6Fragment ||
+         next_header == kIpv6Authentication || next_header == kIpv6DestinationOptions;
+}
+
 // One IP packet as the rule reads it: its addresses and, where its first bytes hold them, the
 // transport protocol and where its transport header starts.
 struct Packet {
@@ -98,11 +105,19 @@ bool read_packet(const uint8_t* ip, uint32_t left, uint8_t family, Packet& packe
   packet.destination = address_at(ip + 24, 6);
   packet.protocol = ip[6];
   uint32_t at = 40;
-  // A fragment header: the first fragment still carries the ports (SNAT translates it by them).
-  if (packet.protocol == kIpv6Fragment) {
-    if (left < at + 8 || (read16(ip + at + 2) & 0xfff8) != 0) return true;
-    packet.protocol = ip[at];
-    at += 8;
+  // The extension headers the packet parser walks (packet_parser.cc), as far as it walks them:
+  // SNAT translates by the ports behind them, so the owner must read the same ports. A first
+  // fragment still carries them; a later fragment, or a chain the parser refuses, has none here.
+  for (int count = 0; is_ipv6_extension(packet.protocol); ++count) {
+    if (count == kMaxIpv6ExtensionHeaders || left < at + 8) return true;
+    const uint8_t* header = ip + at;
+    uint32_t length = (uint32_t(header[1]) + 1) * 8;
+    if (packet.protocol == kIpv6Fragment) length = 8;
+    if (packet.protocol == kIpv6Authentication) length = uint32_t(header[1]) * 4 + 8;
+    if (length > left - at) return true;
+    if (packet.protocol == kIpv6Fragment && (read16(header + 2) & 0xfff8) != 0) return true;
+    packet.protocol = header[0];
+    at += length;
   }
   packet.l4 = ip + at;
   packet.l4_left = left - at;

@@ -13,7 +13,8 @@
 //    addresses and the outside): the symmetric hash of the pair;
 //  - a frame to a SNAT address whose TCP/UDP destination port, ICMP echo reply identifier or
 //    (an ICMP error) quoted source port / echo identifier lies in the SNAT range: the worker
-//    whose port slice holds that port (snat_port_slices.h) — the worker that made the translation;
+//    whose port slice holds that port (snat_port_slices.h) — the worker that made the translation
+//    (IPv6: read behind the extension headers the packet parser walks, as SNAT reads it);
 //  - other ICMP errors: the rule over the packet they quote (its flow's worker);
 //  - ARP, neighbour discovery, anything not IP: worker 0 (it answers them and feeds the
 //    neighbour manager).

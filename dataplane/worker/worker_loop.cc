@@ -227,7 +227,13 @@ bool route_iteration(WorkerLoopSetup& setup, const CompiledPolicy* policy, rte_m
   router.use_policy(policy);
   const WorkerLanes& lanes = setup.lanes;
   bool moved_packets = false;
-  for (uint8_t port = 0; port < setup.routed_port_count; ++port) {
+  // As in bridge mode, the routed port read first alternates when steering: checked before each
+  // port, a ring an owner keeps nearly full would otherwise let the inside port's burst take the
+  // room every iteration and leave the outside port (the answers) unread. The exception port
+  // (worker 0's, not steered) comes last.
+  const uint8_t first = lanes.steer ? uint8_t(counters.loops.load(std::memory_order_relaxed) & 1) : 0;
+  for (uint8_t turn = 0; turn < setup.routed_port_count; ++turn) {
+    const uint8_t port = turn < kSideCount ? uint8_t((first + turn) % kSideCount) : turn;
     const uint16_t queue = port < kSideCount ? lanes.rx_queue[port] : (lanes.worker_index == 0 ? 0 : kNoQueue);
     const bool steered = lanes.steer && port < kSideCount;
     // As in bridge mode: the handoff rings' room before each steered port's burst.

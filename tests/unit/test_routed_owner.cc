@@ -225,6 +225,48 @@ TEST_F(RoutedOwner, EveryFragmentFollowsItsFlow) {
   EXPECT_EQ(owner(ether(fragmented)), w);
 }
 
+// IPv6 `packet` (fixed header first) with extension headers of `kinds` (each 8 bytes, a
+// destination options / hop-by-hop / routing header, or a first fragment's header) inserted
+// between the fixed header and its transport header.
+Bytes with_extension_headers(const Bytes& packet, std::initializer_list<uint8_t> kinds) {
+  Bytes out(packet.begin(), packet.begin() + 40);
+  const uint8_t transport = packet[6];
+  std::vector<uint8_t> chain(kinds);
+  out[6] = chain.front();
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const uint8_t next = i + 1 < chain.size() ? chain[i + 1] : transport;
+    if (chain[i] == 44) out.insert(out.end(), {next, 0, 0x00, 0x01, 0, 0, 0, 9});  // offset 0, more fragments
+    else if (chain[i] == 43) out.insert(out.end(), {next, 0, 2, 0, 0, 0, 0, 0});   // type 2, no segments left
+    else out.insert(out.end(), {next, 0, 1, 4, 0, 0, 0, 0});                       // PadN of 4
+  }
+  out.insert(out.end(), packet.begin() + 40, packet.end());
+  const uint16_t payload = uint16_t(out.size() - 40);
+  out[4] = uint8_t(payload >> 8);
+  out[5] = uint8_t(payload);
+  return ether(out);
+}
+
+// The SNAT translator's parser walks IPv6 extension headers (hop-by-hop, routing, destination
+// options, fragment, AH) to the ports it translates by; the owner rule must read the same port,
+// or the answer reaches a worker without its binding and is dropped snat_no_binding there.
+TEST_F(RoutedOwner, SnatAnswersWithIpv6ExtensionHeadersReachTheWorkerThatTranslated) {
+  for (uint16_t w = 0; w < 4; ++w) {
+    const uint16_t port = snat_port_of(w, 4, 5);
+    const Bytes tcp6 = ip_packet(ip("2001:db8:9::80"), ip("2001:db8:2::2"), kIpProtoTcp, tcp_segment(443, port));
+    for (auto kinds : {std::initializer_list<uint8_t>{60}, std::initializer_list<uint8_t>{0},
+                       std::initializer_list<uint8_t>{0, 60}, std::initializer_list<uint8_t>{43},
+                       std::initializer_list<uint8_t>{60, 44}})
+      EXPECT_EQ(owner(with_extension_headers(tcp6, kinds)), w) << "first header " << int(*kinds.begin());
+    // An echo reply and a router's error about a translated packet, behind a destination option.
+    const Bytes reply = ip_packet(ip("2001:db8:9::80"), ip("2001:db8:2::2"), kIpProtoIcmpv6,
+                                  icmp_message(129, 0, uint32_t(port) << 16 | 1, {}));
+    EXPECT_EQ(owner(with_extension_headers(reply, {60})), w);
+    const Bytes sent6 = tcp("2001:db8:2::2", "2001:db8:9::80", port, 443);
+    const Bytes error = icmp_error("2001:db8:5::5", "2001:db8:2::2", 3, sent6);
+    EXPECT_EQ(owner(with_extension_headers(Bytes(error.begin() + 14, error.end()), {60})), w);
+  }
+}
+
 TEST_F(RoutedOwner, NeighbourProtocolsAndNonIpGoToWorkerZero) {
   Bytes arp(60, 0);
   arp[12] = 0x08;
