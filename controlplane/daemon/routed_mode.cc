@@ -1,5 +1,6 @@
 #include "controlplane/daemon/routed_mode.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -145,10 +146,19 @@ void RoutedMode::attach(WorkerLoopSetup& loop, uint16_t worker) const {
 
 void RoutedMode::poll() {
   NeighbourEvent events[64];
+  // What each ring holds now, and no more (a flood of ARP or ND frames keeps the workers
+  // reporting senders: the control thread must still get back to its other work), a batch from
+  // each ring in turn.
+  std::vector<unsigned> left;
+  left.reserve(neighbour_events_.size());
+  for (rte_ring* ring : neighbour_events_) left.push_back(rte_ring_count(ring));
   for (bool more = true; more;) {
     more = false;
-    for (rte_ring* ring : neighbour_events_) {
-      const unsigned count = rte_ring_dequeue_burst_elem(ring, events, sizeof(NeighbourEvent), 64, nullptr);
+    for (size_t r = 0; r < neighbour_events_.size(); ++r) {
+      if (left[r] == 0) continue;
+      const unsigned want = std::min(64u, left[r]);
+      const unsigned count = rte_ring_dequeue_burst_elem(neighbour_events_[r], events, sizeof(NeighbourEvent), want, nullptr);
+      left[r] = count < want ? 0 : left[r] - count;
       if (count == 0) continue;
       more = true;
       events_received_ += count;

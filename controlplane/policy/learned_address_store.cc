@@ -14,10 +14,15 @@ uint32_t LearnedAddressStore::drain(rte_ring* ring) {
   if (!ring) return 0;
   LearnedAddressEvent events[32];
   uint32_t total = 0;
-  unsigned taken;
-  while ((taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(LearnedAddressEvent), 32, nullptr)) > 0) {
+  // What the ring holds now, and no more: a worker that keeps filling it cannot keep the
+  // control thread here.
+  for (uint32_t left = rte_ring_count(ring); left > 0;) {
+    const unsigned taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(LearnedAddressEvent),
+                                                          std::min<uint32_t>(32, left), nullptr);
+    if (taken == 0) break;
     for (unsigned i = 0; i < taken; ++i) add(events[i]);
     total += taken;
+    left -= taken;
   }
   return total;
 }

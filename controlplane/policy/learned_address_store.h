@@ -24,7 +24,8 @@ class LearnedAddressStore {
   // At most `max_entries` addresses over all policies; more are refused (counted).
   explicit LearnedAddressStore(uint32_t max_entries) : max_entries_(max_entries) {}
 
-  // Control thread. Takes every event on `ring`; returns how many.
+  // Control thread. Takes the events `ring` holds when called (not those arriving meanwhile: the
+  // call is bounded by the ring's size); returns how many.
   uint32_t drain(rte_ring* ring);
   void add(const LearnedAddressEvent& event);
   // Forgets entries whose time is up at `now_tsc`; counts them per policy.

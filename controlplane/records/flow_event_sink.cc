@@ -1,5 +1,7 @@
 #include "controlplane/records/flow_event_sink.h"
 
+#include <algorithm>
+
 #include <chrono>
 
 #include <rte_ring.h>
@@ -16,31 +18,32 @@ uint64_t now_ms() {
 }  // namespace
 
 size_t FlowEventSink::drain(rte_ring* ring, const PolicyGenerations& generations) {
-  constexpr unsigned kBatch = 64;
-  FlowEvent events[kBatch];
-  size_t total = 0;
-  unsigned taken;
-  close_windows();  // before new events, so a window that expired is summarised first
-  while ((taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(FlowEvent), kBatch, nullptr)) > 0) {
-    for (unsigned i = 0; i < taken; ++i) handle(events[i], generations.for_event(events[i]));
-    total += taken;
-  }
-  poll();
-  return total;
+  return drain(std::vector<rte_ring*>{ring}, generations);
 }
 
 size_t FlowEventSink::drain(const std::vector<rte_ring*>& rings, const PolicyGenerations& generations) {
-  if (rings.size() == 1) return drain(rings[0], generations);
   constexpr unsigned kBatch = 64;
+  constexpr size_t kMaxRings = 64;
   FlowEvent events[kBatch];
   size_t total = 0;
-  close_windows();
+  close_windows();  // before new events, so a window that expired is summarised first
+  // What each ring holds now, and no more: workers that keep filling their rings (a flood of
+  // denied flows) cannot keep the control thread here, away from reloads, learning and the
+  // watchdog. Everything enqueued before the call is taken (a reload relies on it: the old
+  // generation's events all precede the publish that calls this).
+  size_t left[kMaxRings] = {};
+  const size_t count = std::min(rings.size(), kMaxRings);
+  for (size_t r = 0; r < count; ++r) left[r] = rte_ring_count(rings[r]);
+  // Fairly: a batch from each ring in turn, so one worker's flood cannot hold back another's records.
   for (bool took = true; took;) {
     took = false;
-    for (rte_ring* ring : rings) {
-      const unsigned taken = rte_ring_sc_dequeue_burst_elem(ring, events, sizeof(FlowEvent), kBatch, nullptr);
+    for (size_t r = 0; r < count; ++r) {
+      if (left[r] == 0) continue;
+      const unsigned want = unsigned(std::min<size_t>(kBatch, left[r]));
+      const unsigned taken = rte_ring_sc_dequeue_burst_elem(rings[r], events, sizeof(FlowEvent), want, nullptr);
       for (unsigned i = 0; i < taken; ++i) handle(events[i], generations.for_event(events[i]));
       total += taken;
+      left[r] = taken < want ? 0 : left[r] - taken;
       took = took || taken > 0;
     }
   }

@@ -41,10 +41,12 @@ class FlowEventSink {
   explicit FlowEventSink(FlowEventSinkOptions options)
       : options_(std::move(options)), aggregator_(options_.aggregation_window_ms) {}
 
-  // Dequeues what the ring holds and handles it; returns how many events it took.
+  // Dequeues what the ring holds when called (not what arrives meanwhile: the call is bounded by
+  // the ring's size) and handles it; returns how many events it took.
   size_t drain(rte_ring* ring, const PolicyGenerations& generations);
-  // Several workers' rings, fairly: a bounded batch from each in turn until a round finds them
-  // all empty, so that one worker's flood of events cannot hold back another worker's records.
+  // Several workers' rings (at most 64), fairly: a bounded batch from each in turn until each
+  // gave what it held when called, so that one worker's flood of events cannot hold back another
+  // worker's records, nor keep the control thread here.
   size_t drain(const std::vector<rte_ring*>& rings, const PolicyGenerations& generations);
   void handle(const FlowEvent& event, const CompiledPolicy& policy);
   // Writes the records of aggregation windows that closed; `all` closes every window.

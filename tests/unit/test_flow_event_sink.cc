@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <rte_ring.h>
@@ -113,6 +115,46 @@ TEST(FlowEventSink, SeveralRingsAreDrainedFairly) {
   std::filesystem::remove(path);
   std::free(flood);
   std::free(quiet);
+}
+
+// A worker that never stops filling its ring (a flood of denied flows faster than records are
+// written) does not keep the control thread in drain(): one call takes at most what the ring
+// held when it was called, then returns to the control loop (reloads, learning, the watchdog).
+TEST(FlowEventSink, ADrainIsBoundedWhileTheRingKeepsFilling) {
+  constexpr unsigned kRing = 1024;
+  constexpr uint64_t kProduced = 400000;  // far more than a ring's worth
+  rte_ring* ring = event_ring("refilled", kRing);
+  for (uint64_t i = 0; i + 1 < kRing; ++i) {
+    FlowEvent event = denied_event(i);
+    ASSERT_EQ(rte_ring_sp_enqueue_elem(ring, &event, sizeof event), 0);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> produced{kRing - 1};
+  std::thread producer([&] {
+    for (uint64_t i = kRing; produced.load() < kProduced && !stop.load();) {
+      FlowEvent event = denied_event(i);
+      if (rte_ring_sp_enqueue_elem(ring, &event, sizeof event) == 0) {
+        ++i;
+        produced.fetch_add(1);
+      }
+    }
+  });
+  CompiledPolicy policy;
+  policy.generation = 1;
+  FlowEventSink sink({.appliance = "test", .aggregation_window_ms = 0});
+  const size_t first = sink.drain(std::vector<rte_ring*>{ring}, PolicyGenerations{&policy});
+  const size_t single = sink.drain(ring, PolicyGenerations{&policy});
+  stop = true;
+  producer.join();
+  EXPECT_GE(first, kRing - 1u);  // everything there when it was called
+  EXPECT_LE(first, size_t(kRing));
+  EXPECT_LE(single, size_t(kRing));
+  // Nothing is lost: what is left is taken by later calls.
+  size_t rest = 0;
+  for (size_t taken; (taken = sink.drain(ring, PolicyGenerations{&policy})) > 0;) rest += taken;
+  EXPECT_EQ(first + single + rest, produced.load());
+  EXPECT_EQ(sink.denied_flows(), produced.load());
+  std::free(ring);
 }
 
 }  // namespace
