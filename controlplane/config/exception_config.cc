@@ -111,6 +111,14 @@ void check_exception_config(const config::ApplianceConfig& config, const ConfigP
     const config::KernelService& service = exception.services(i);
     const std::string path = indexed("routing.exception_port.services", i);
     check_service(service, path, problem);
+    // The forwarder answers DNS on the inside addresses; a query it cannot forward (no resolver
+    // of the query's family in the source's policy, its table full) goes on to local delivery,
+    // and a kernel resolver there would answer it past the DNS guard.
+    if (routing.dns_forwarder().enabled() && (service.protocol() == "udp" || service.protocol() == "tcp"))
+      for (int p = 0; p < service.ports_size(); ++p)
+        if (service.ports(p) == 53)
+          problem(indexed(path + ".ports", p), "port 53 is the DNS forwarder's (routing.dns_forwarder); a query it "
+                                               "could not forward would reach the kernel's resolver past the DNS guard");
     if (probe_port == 0 || service.protocol() != "tcp") continue;
     for (int p = 0; p < service.ports_size(); ++p)
       if (service.ports(p) == probe_port)

@@ -131,6 +131,26 @@ health_probe { tcp_port: 8080 } }
                 {{4, "routing.health_probe.tcp_port", "above the maximum of 65535"}});
 }
 
+// With the DNS forwarder on, a query it cannot forward falls through to local delivery: a kernel
+// service on port 53 would answer it without the DNS guard, so the config refuses the pair.
+TEST(ExceptionConfig, NoKernelDnsServiceBesideTheForwarder) {
+  expect_errors(kRouted + R"(exception_port {
+  device: "net_tap0,iface=sluice0"
+  services { protocol: "udp" ports: 53 }
+  services { protocol: "tcp" ports: 22 ports: 53 }
+}
+dns_forwarder { enabled: true } }
+)",
+                {{6, "routing.exception_port.services[0].ports[0]", "DNS forwarder"},
+                 {7, "routing.exception_port.services[1].ports[1]", "DNS forwarder"}});
+  // Without the forwarder a kernel resolver on the appliance is the operator's choice.
+  EXPECT_TRUE(load(kRouted + R"(exception_port {
+  device: "net_tap0,iface=sluice0"
+  services { protocol: "udp" ports: 53 }
+} }
+)").ok());
+}
+
 TEST(ExceptionConfig, CountsAreBounded) {
   std::string many_services = kRouted + "exception_port { device: \"net_tap0,iface=sluice0\"\n";
   for (size_t i = 0; i <= kMaxKernelServices; ++i) many_services += "services { protocol: \"icmp\" }\n";
