@@ -105,9 +105,11 @@ bool an_owner_is_behind(const WorkerLanes& lanes) {
   return false;
 }
 
-// Frames other workers handed over, judged as if received here, split by the port they came in
-// on (rte_mbuf::port). True when there were any.
-bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOutput& out) {
+// Several workers: the frames other workers handed over, one ring's worth at a time, split by
+// the port they came in on (rte_mbuf::port; `first_port` is side 0's DPDK port) and given to
+// `judge(side, frames, count)` (count > 0), then `after_ring()`. True when there were any.
+template <typename Judge, typename AfterRing>
+bool take_handed_frames(WorkerLoopSetup& setup, uint16_t first_port, Judge&& judge, AfterRing&& after_ring) {
   const WorkerLanes& lanes = setup.lanes;
   bool took = false;
   for (uint16_t from = 0; from < lanes.worker_count; ++from) {
@@ -122,13 +124,24 @@ bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOu
     rte_mbuf* by_side[kSideCount][kBurstSize];
     uint16_t side_count[kSideCount] = {};
     for (unsigned i = 0; i < count; ++i) {
-      const int side = handed[i]->port == setup.ports[0] ? 0 : 1;
+      const int side = handed[i]->port == first_port ? 0 : 1;
       by_side[side][side_count[side]++] = handed[i];
     }
     for (int side = 0; side < kSideCount; ++side)
-      process_and_send(setup, policy, static_cast<Side>(side), by_side[side], side_count[side], out);
+      if (side_count[side]) judge(side, by_side[side], side_count[side]);
+    after_ring();
   }
   return took;
+}
+
+// Bridge mode: the frames handed over, judged as if received here.
+bool take_handoffs(WorkerLoopSetup& setup, const CompiledPolicy& policy, BurstOutput& out) {
+  return take_handed_frames(
+      setup, setup.ports[0],
+      [&](int side, rte_mbuf** frames, uint16_t count) {
+        process_and_send(setup, policy, static_cast<Side>(side), frames, count, out);
+      },
+      [] {});
 }
 
 // The worker holding transmit queue 0 of a port sends what the others put on its tx ring (and
@@ -188,32 +201,13 @@ void route_burst(WorkerLoopSetup& setup, const CompiledPolicy* policy, uint8_t p
   router.after(port, out);
 }
 
-// Routed mode, several workers: the frames other workers handed over, by the routed port they
-// came in on (rte_mbuf::port holds its DPDK port), each ring's worth sent before the next (the
-// router's lists hold one iteration's bursts). True when there were any.
+// Routed mode, several workers: the frames handed over, by the routed port they came in on,
+// each ring's worth sent before the next (the router's lists hold one iteration's bursts).
 bool take_routed_handoffs(WorkerLoopSetup& setup, const CompiledPolicy* policy, BurstOutput& out) {
-  const WorkerLanes& lanes = setup.lanes;
-  bool took = false;
-  for (uint16_t from = 0; from < lanes.worker_count; ++from) {
-    if (from == lanes.worker_index) continue;
-    rte_mbuf* handed[kBurstSize];
-    const unsigned count = rte_ring_sc_dequeue_burst(lanes.handoff_in[from], reinterpret_cast<void**>(handed),
-                                                     kBurstSize, nullptr);
-    if (count == 0) continue;
-    took = true;
-    bump(setup.counters->handoff_received, count);
-    setup.counters->last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-    rte_mbuf* by_port[kSideCount][kBurstSize];
-    uint16_t port_count[kSideCount] = {};
-    for (unsigned i = 0; i < count; ++i) {
-      const int port = handed[i]->port == setup.routed_ports[0] ? 0 : 1;
-      by_port[port][port_count[port]++] = handed[i];
-    }
-    for (uint8_t port = 0; port < kSideCount; ++port)
-      if (port_count[port]) route_burst(setup, policy, port, by_port[port], port_count[port], out);
-    flush_routed(setup);
-  }
-  return took;
+  return take_handed_frames(
+      setup, setup.routed_ports[0],
+      [&](int port, rte_mbuf** frames, uint16_t count) { route_burst(setup, policy, uint8_t(port), frames, count, out); },
+      [&] { flush_routed(setup); });
 }
 
 // One routed-mode loop iteration: every routed port's burst through the router and the
