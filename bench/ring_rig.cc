@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "bench/cpu_times.h"
 #include "bench/passthrough_loop.h"
 #include "bench/stateful_baseline_loop.h"
 #include "dataplane/port/ports.h"
@@ -57,24 +58,6 @@ CounterSnapshot snapshot(const WorkerCounters& counters) {
   return snap;
 }
 
-// Busy jiffies of the whole machine and of this process, to tell how much else ran meanwhile.
-struct CpuTimes {
-  uint64_t machine = 0, self = 0;
-};
-
-CpuTimes cpu_times() {
-  CpuTimes times;
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  times.machine = user + nice + system + irq + softirq + steal;
-  std::ifstream self("/proc/self/stat");
-  std::string field;
-  for (int i = 1; i <= 15 && self >> field; ++i)
-    if (i == 14 || i == 15) times.self += std::stoull(field);  // utime, stime
-  return times;
-}
 
 }  // namespace
 

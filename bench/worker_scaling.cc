@@ -20,6 +20,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "bench/cpu_times.h"
 #include "bench/domains.h"
 #include "bench/traffic.h"
 #include "controlplane/daemon/worker_set.h"
@@ -62,23 +63,6 @@ void stamp(uint8_t* frame, uint32_t flow, int side) {
   put_be(ip + 10, checksum_fold(checksum_sum(ip, 20)), 2);
 }
 
-struct CpuTimes {
-  uint64_t machine = 0, self = 0;
-};
-
-CpuTimes cpu_times() {
-  CpuTimes times;
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  times.machine = user + nice + system + irq + softirq + steal;
-  std::ifstream self("/proc/self/stat");
-  std::string field;
-  for (int i = 1; i <= 15 && self >> field; ++i)
-    if (i == 14 || i == 15) times.self += std::stoull(field);
-  return times;
-}
 
 // Frames a worker has finished with: forwarded + dropped, less the frames it made itself.
 int64_t finished(const WorkerCounters& counters) {
