@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "dataplane/nat/hash_mix.h"
+#include "dataplane/parse/byte_reader.h"
 #include "dataplane/parse/packet_parser.h"
 
 namespace sluice {
@@ -12,18 +13,12 @@ namespace {
 
 constexpr uint16_t kEtherIpv4 = 0x0800;
 constexpr uint16_t kEtherIpv6 = 0x86dd;
-constexpr uint8_t kIcmp = 1;
-constexpr uint8_t kTcp = 6;
-constexpr uint8_t kUdp = 17;
-constexpr uint8_t kIcmpv6 = 58;
 constexpr uint8_t kIpv6HopByHop = 0, kIpv6Routing = 43, kIpv6Fragment = 44, kIpv6Authentication = 51,
                   kIpv6DestinationOptions = 60;
 constexpr uint8_t kIcmpEchoRequest = 8, kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpv6EchoRequest = 128, kIcmpv6EchoReply = 129;
 constexpr uint8_t kNdFirstType = 133, kNdLastType = 137;
 constexpr uint8_t kInsidePort = 0;  // Side::inside's routed port index
-
-uint16_t read16(const uint8_t* at) { return uint16_t(at[0] << 8 | at[1]); }
 
 IpAddress address_at(const uint8_t* at, uint8_t family) {
   IpAddress address;
@@ -92,7 +87,7 @@ bool read_packet(const uint8_t* ip, uint32_t left, uint8_t family, Packet& packe
     packet.source = address_at(ip + 12, 4);
     packet.destination = address_at(ip + 16, 4);
     packet.protocol = ip[9];
-    const bool later_fragment = (read16(ip + 6) & 0x1fff) != 0;
+    const bool later_fragment = (load_be16(ip + 6) & 0x1fff) != 0;
     if (header >= 20 && header <= left && !later_fragment) {
       packet.l4 = ip + header;
       packet.l4_left = left - header;
@@ -115,7 +110,7 @@ bool read_packet(const uint8_t* ip, uint32_t left, uint8_t family, Packet& packe
     if (packet.protocol == kIpv6Fragment) length = 8;
     if (packet.protocol == kIpv6Authentication) length = uint32_t(header[1]) * 4 + 8;
     if (length > left - at) return true;
-    if (packet.protocol == kIpv6Fragment && (read16(header + 2) & 0xfff8) != 0) return true;
+    if (packet.protocol == kIpv6Fragment && (load_be16(header + 2) & 0xfff8) != 0) return true;
     packet.protocol = header[0];
     at += length;
   }
@@ -127,45 +122,45 @@ bool read_packet(const uint8_t* ip, uint32_t left, uint8_t family, Packet& packe
 bool is_icmp_error(const Packet& packet) {
   if (!packet.l4 || packet.l4_left < 8) return false;
   const uint8_t type = packet.l4[0];
-  if (packet.family == 4) return packet.protocol == kIcmp && (type == 3 || type == 11 || type == 12);
-  return packet.protocol == kIcmpv6 && type >= 1 && type <= 4;
+  if (packet.family == 4) return packet.protocol == kIpProtoIcmp && (type == 3 || type == 11 || type == 12);
+  return packet.protocol == kIpProtoIcmpv6 && type >= 1 && type <= 4;
 }
 
 // The SNAT port a return packet to a SNAT address carries, or -1: a TCP/UDP destination port,
 // an echo reply's identifier.
 int32_t return_port(const Packet& packet) {
   if (!packet.l4) return -1;
-  if ((packet.protocol == kTcp || packet.protocol == kUdp) && packet.l4_left >= 4) return read16(packet.l4 + 2);
-  const bool echo_reply = (packet.family == 4 && packet.protocol == kIcmp && packet.l4_left >= 6 && packet.l4[0] == kIcmpEchoReply) ||
-                          (packet.family == 6 && packet.protocol == kIcmpv6 && packet.l4_left >= 6 && packet.l4[0] == kIcmpv6EchoReply);
-  return echo_reply ? read16(packet.l4 + 4) : -1;
+  if ((packet.protocol == kIpProtoTcp || packet.protocol == kIpProtoUdp) && packet.l4_left >= 4) return load_be16(packet.l4 + 2);
+  const bool echo_reply = (packet.family == 4 && packet.protocol == kIpProtoIcmp && packet.l4_left >= 6 && packet.l4[0] == kIcmpEchoReply) ||
+                          (packet.family == 6 && packet.protocol == kIpProtoIcmpv6 && packet.l4_left >= 6 && packet.l4[0] == kIcmpv6EchoReply);
+  return echo_reply ? load_be16(packet.l4 + 4) : -1;
 }
 
 // The SNAT port of the packet an ICMP error quotes (the appliance sent it from a SNAT address):
 // its TCP/UDP source port or its echo request's identifier; -1 when the quote does not say.
 int32_t quoted_port(const Packet& quote) {
   if (!quote.l4) return -1;
-  if ((quote.protocol == kTcp || quote.protocol == kUdp) && quote.l4_left >= 2) return read16(quote.l4);
-  const bool echo_request = (quote.family == 4 && quote.protocol == kIcmp && quote.l4_left >= 6 && quote.l4[0] == kIcmpEchoRequest) ||
-                            (quote.family == 6 && quote.protocol == kIcmpv6 && quote.l4_left >= 6 && quote.l4[0] == kIcmpv6EchoRequest);
-  return echo_request ? read16(quote.l4 + 4) : -1;
+  if ((quote.protocol == kIpProtoTcp || quote.protocol == kIpProtoUdp) && quote.l4_left >= 2) return load_be16(quote.l4);
+  const bool echo_request = (quote.family == 4 && quote.protocol == kIpProtoIcmp && quote.l4_left >= 6 && quote.l4[0] == kIcmpEchoRequest) ||
+                            (quote.family == 6 && quote.protocol == kIpProtoIcmpv6 && quote.l4_left >= 6 && quote.l4[0] == kIcmpv6EchoRequest);
+  return echo_request ? load_be16(quote.l4 + 4) : -1;
 }
 
 }  // namespace
 
 uint16_t routed_owner(const uint8_t* frame, uint32_t length, const RoutedOwnerRules& rules) {
   if (rules.workers <= 1 || !rules.tables || length < 14) return 0;
-  const uint16_t ether_type = read16(frame + 12);
+  const uint16_t ether_type = load_be16(frame + 12);
   if (ether_type != kEtherIpv4 && ether_type != kEtherIpv6) return 0;  // ARP, tags, the rest
   Packet packet;
   if (!read_packet(frame + 14, length - 14, ether_type == kEtherIpv4 ? 4 : 6, packet)) return 0;
-  if (packet.family == 6 && packet.protocol == kIcmpv6 && packet.l4 && packet.l4_left >= 1 &&
+  if (packet.family == 6 && packet.protocol == kIpProtoIcmpv6 && packet.l4 && packet.l4_left >= 1 &&
       packet.l4[0] >= kNdFirstType && packet.l4[0] <= kNdLastType)
     return 0;  // neighbour discovery: worker 0 answers it
   const bool to_snat = !rules.snat_addresses.empty() && is_snat_address(packet.destination, rules);
   if (is_icmp_error(packet)) {
     Packet quote;
-    const bool fragmented = packet.family == 4 && (read16(frame + 14 + 6) & 0x3fff) != 0;
+    const bool fragmented = packet.family == 4 && (load_be16(frame + 14 + 6) & 0x3fff) != 0;
     if (!fragmented && read_packet(packet.l4 + 8, packet.l4_left - 8, packet.family, quote)) {
       if (to_snat) {
         const int32_t port = quoted_port(quote);
