@@ -17,7 +17,6 @@
 #include "bench/quic_traffic.h"
 #include "bench/stateful_baseline_loop.h"
 #include "dataplane/parse/ip_address.h"
-#include "dataplane/verdict/internet_checksum.h"
 
 namespace sluice::bench {
 
@@ -26,14 +25,8 @@ namespace {
 constexpr uint64_t kSeed = 20240505;   // every profile's traffic is the same from run to run
 constexpr double kGateDistance = 1024;  // slots between a connection's dependent packets
 
-// Endpoints of the profiles; ports keep the kinds apart inside one flow table.
-Endpoint established_client(uint32_t flow) {
-  return {ipv4(198, 18, static_cast<uint8_t>(flow >> 8), static_cast<uint8_t>(flow)),
-          static_cast<uint16_t>(1024 + (flow >> 16))};
-}
-Endpoint established_server(uint32_t flow) {
-  return {ipv4(198, 19, 0, static_cast<uint8_t>(1 + flow % 250)), kAllowedNetworkPort};
-}
+// Endpoints of the new-connection profiles (the established ones: traffic.h); ports keep the
+// kinds apart inside one flow table.
 Endpoint new_client(uint32_t connection) {
   return {ipv4(198, 18, static_cast<uint8_t>(connection >> 8), static_cast<uint8_t>(connection)),
           static_cast<uint16_t>(32768 + (connection >> 16))};
@@ -257,9 +250,6 @@ struct EstablishedStamp {
   std::vector<uint32_t> order[kSideCount];  // flows of each side, in the order they are visited
 };
 
-void put_be(uint8_t* at, uint32_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i, value >>= 8) at[i] = static_cast<uint8_t>(value);
-}
 
 // The addresses and ports of the flow at `position` of the side's visiting order, and the IPv4
 // header checksum they change (the dataplane drops a packet whose header checksum is wrong, as
@@ -277,14 +267,8 @@ void stamp_established(const void* context, int side, uint64_t position, rte_mbu
     // The frame as it arrives afresh: a routed run rewrote its MACs and TTL (and SNAT its source).
     static constexpr uint8_t kMacs[12] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
     std::memcpy(frame, kMacs, sizeof kMacs);
-    uint8_t* ip = frame + 14;
-    ip[8] = 64;  // TTL
-    put_be(ip + 12, src.ip, 4);
-    put_be(ip + 16, dst.ip, 4);
-    put_be(ip + 20, src.port, 2);
-    put_be(ip + 22, dst.port, 2);
-    put_be(ip + 10, 0, 2);
-    put_be(ip + 10, checksum_fold(checksum_sum(ip, 20)), 2);
+    frame[14 + 8] = 64;  // TTL
+    restamp_ipv4(frame, src, dst);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "bench/domains.h"
+#include "dataplane/parse/byte_reader.h"
 #include "dataplane/parse/byte_writer.h"
 #include "dataplane/verdict/internet_checksum.h"
 
@@ -82,6 +84,25 @@ void dns_name(Bytes& out, const std::string& name) {
 
 uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
   return uint32_t(a) << 24 | uint32_t(b) << 16 | uint32_t(c) << 8 | d;
+}
+
+// Ports keep the kinds apart inside one flow table (new connections use 32768 and up).
+Endpoint established_client(uint32_t flow) {
+  return {ipv4(198, 18, static_cast<uint8_t>(flow >> 8), static_cast<uint8_t>(flow)),
+          static_cast<uint16_t>(1024 + (flow >> 16))};
+}
+Endpoint established_server(uint32_t flow) {
+  return {ipv4(198, 19, 0, static_cast<uint8_t>(1 + flow % 250)), kAllowedNetworkPort};
+}
+
+void restamp_ipv4(uint8_t* frame, const Endpoint& src, const Endpoint& dst) {
+  uint8_t* ip = frame + kEthernetLength;
+  store_be32(ip + 12, src.ip);
+  store_be32(ip + 16, dst.ip);
+  store_be16(ip + kIpv4Length, src.port);
+  store_be16(ip + kIpv4Length + 2, dst.port);
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, checksum_fold(checksum_sum(ip, kIpv4Length)));
 }
 
 Bytes tcp_frame(const TcpSegment& segment) {

@@ -23,6 +23,16 @@ struct Endpoint {
 // 198.18.0.0/15 only (RFC 2544 benchmarking range), as every Sluice test address.
 uint32_t ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 
+// The established profiles' endpoints (flow → client in 198.18/16, server in the allowed
+// network), shared by the one-worker profiles and the several-worker runs.
+Endpoint established_client(uint32_t flow);
+Endpoint established_server(uint32_t flow);
+
+// Rewrites the addresses and ports of the Ethernet/IPv4/TCP-or-UDP frame at `frame` (no
+// options) to `src` → `dst` in place and makes its IPv4 header checksum valid again: a recycled
+// or copied frame becomes another flow's packet.
+void restamp_ipv4(uint8_t* frame, const Endpoint& src, const Endpoint& dst);
+
 struct TcpSegment {
   Endpoint src;
   Endpoint dst;

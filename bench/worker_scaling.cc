@@ -26,7 +26,6 @@
 #include "controlplane/daemon/worker_set.h"
 #include "dataplane/flow/flow_owner.h"
 #include "dataplane/port/ports.h"
-#include "dataplane/verdict/internet_checksum.h"
 #include "dataplane/worker/worker_loop.h"
 
 namespace sluice::bench {
@@ -38,29 +37,11 @@ constexpr uint16_t kMaxBenchWorkers = 2;  // the machine's two vCPUs: lcores 0 a
 constexpr unsigned kWatchMicroseconds = 200;
 constexpr double kStallSeconds = 10;
 
-// The established profile's endpoints (bench/profiles.cc), so that the traffic is the same kind.
-Endpoint client_of(uint32_t flow) {
-  return {ipv4(198, 18, uint8_t(flow >> 8), uint8_t(flow)), uint16_t(1024 + (flow >> 16))};
-}
-Endpoint server_of(uint32_t flow) { return {ipv4(198, 19, 0, uint8_t(1 + flow % 250)), kAllowedNetworkPort}; }
-
-void put_be(uint8_t* at, uint32_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i, value >>= 8) at[i] = uint8_t(value);
-}
-
 // An ACK of `flow` in direction `side` (0: client → server), written over `frame` (a copy of
-// the template) with a valid IPv4 header checksum.
+// the template): the established profile's endpoints (traffic.h), so the traffic is the same kind.
 void stamp(uint8_t* frame, uint32_t flow, int side) {
-  const Endpoint client = client_of(flow), server = server_of(flow);
-  const Endpoint& src = side == 0 ? client : server;
-  const Endpoint& dst = side == 0 ? server : client;
-  uint8_t* ip = frame + 14;
-  put_be(ip + 12, src.ip, 4);
-  put_be(ip + 16, dst.ip, 4);
-  put_be(ip + 20, src.port, 2);
-  put_be(ip + 22, dst.port, 2);
-  put_be(ip + 10, 0, 2);
-  put_be(ip + 10, checksum_fold(checksum_sum(ip, 20)), 2);
+  const Endpoint client = established_client(flow), server = established_server(flow);
+  restamp_ipv4(frame, side == 0 ? client : server, side == 0 ? server : client);
 }
 
 
